@@ -1,0 +1,304 @@
+"""capture.py — capture the heap of a live inferior by injecting the agent.
+
+Sequence (DESIGN.md invariants 1 and 2):
+  1. refuse unless every thread is outside malloc and the dynamic loader
+     (dlopen takes their locks; a thread stopped inside would deadlock us);
+  2. map one scratch area in the target (mmap: a system call, no lock);
+  3. write the agent's path there and dlopen() it;
+  4. write the argument block (snapshot path + layout descriptor) there and
+     call remora_agent_capture() on the thread holding the GIL, so no
+     other thread runs Python code while the agent reads;
+  5. dlclose() the agent and munmap() the scratch area, whatever happened.
+Every call runs with `unwindonsignal on`, so a signal inside the target
+unwinds the call instead of leaving the target in it.  scheduler-locking
+is left alone: dlopen may need a lock another thread holds.
+
+Only gdb's own commands touch the target; nothing here allocates in it.
+"""
+
+import os
+import struct
+import tempfile
+import time
+
+import gdb
+
+from . import layout, paths
+from .errors import RemoraError
+
+AGENT_ABI = 1
+PATH_MAX = 4096
+RESULT_FORMAT = "<ii10QII"
+RESULT_SIZE = struct.calcsize(RESULT_FORMAT)
+RTLD_NOW = 2
+PROT_RW = 3
+MAP_PRIVATE_ANON = 0x22
+
+STATUS_TEXT = {
+    1: "the agent rejected its arguments (version mismatch?)",
+    2: "the agent could not read /proc/self/maps",
+    3: "the agent could not create the snapshot file",
+    4: "the agent could not map memory in the target",
+    5: "the layout descriptor is incomplete for this interpreter",
+    6: "no interpreter found (_PyRuntime has no interpreters: "
+       "not initialized yet, or finalizing)",
+    7: "writing the snapshot failed",
+}
+
+# Functions in whose frames a thread holds (or may hold) malloc's or the
+# dynamic loader's locks.
+_MALLOC_NAMES = {
+    "malloc", "free", "realloc", "calloc", "memalign", "posix_memalign",
+    "aligned_alloc", "valloc", "pvalloc", "cfree", "malloc_trim",
+    "malloc_consolidate", "sysmalloc", "systrim", "__libc_malloc",
+    "__libc_free", "__libc_realloc", "__libc_calloc", "__libc_memalign",
+    "_int_malloc", "_int_free", "_int_realloc", "_int_memalign",
+    "tcache_init", "arena_get2", "__malloc_arena_thread_freeres",
+    "malloc_printerr", "__malloc_fork_lock_parent", "_mid_memalign",
+}
+_MALLOC_PREFIXES = ("__GI___libc_malloc", "__GI___libc_free", "_int_", "tcache_",
+                    "__libc_malloc", "__libc_free", "__libc_realloc",
+                    "__libc_calloc", "malloc_")
+_LOADER_NAMES = {"dlopen", "dlclose", "dlsym", "dlmopen", "dlvsym", "dladdr",
+                 "dl_iterate_phdr", "__libc_dlopen_mode", "__libc_dlclose",
+                 "__libc_dlsym", "dlerror"}
+_LOADER_PREFIXES = ("_dl_", "__dl", "dl_open", "dl_close", "___dlopen",
+                    "__dlopen", "__dlclose", "dlopen_", "_dlerror")
+
+last_result = None   # dict of the last capture's figures (tests, bench)
+_tmpdir = None
+
+
+def _frame_problem(frame):
+    """What makes injection unsafe in this frame, or None."""
+    name = frame.name() or ""
+    base = name.split("@")[0]
+    if base in _MALLOC_NAMES or base.startswith(_MALLOC_PREFIXES):
+        return "inside malloc (%s)" % base
+    if base in _LOADER_NAMES or base.startswith(_LOADER_PREFIXES):
+        return "inside the dynamic loader (%s)" % base
+    try:
+        solib = gdb.solib_name(frame.pc()) or ""
+    except gdb.error:
+        solib = ""
+    if "/ld-linux" in solib or os.path.basename(solib).startswith("ld-"):
+        return "inside the dynamic loader (%s)" % (base or os.path.basename(solib))
+    return None
+
+
+def unsafe_threads(inferior):
+    """[(thread, reason)] for threads stopped where injection could
+    deadlock.  Selection is restored."""
+    problems = []
+    selected = gdb.selected_thread()
+    try:
+        frame0 = gdb.selected_frame()
+    except gdb.error:
+        frame0 = None
+    try:
+        for thread in inferior.threads():
+            if not thread.is_valid() or thread.is_exited():
+                continue
+            thread.switch()
+            try:
+                frame = gdb.newest_frame()
+            except gdb.error:
+                continue
+            depth = 0
+            while frame is not None and depth < 256:
+                reason = _frame_problem(frame)
+                if reason:
+                    problems.append((thread, reason))
+                    break
+                try:
+                    frame = frame.older()
+                except gdb.error:
+                    break
+                depth += 1
+    finally:
+        if selected is not None and selected.is_valid():
+            selected.switch()
+            if frame0 is not None and frame0.is_valid():
+                frame0.select()
+    return problems
+
+
+def _gil_holder_lwp(version):
+    """LWP of the thread holding the GIL, or None if unknown / free."""
+    minor = (version >> 16) & 0xFF
+    exprs = []
+    if minor == 11:
+        exprs.append(("_PyRuntime.ceval.gil.locked._value",
+                      "_PyRuntime.ceval.gil.last_holder._value"))
+    else:
+        exprs.append(("_PyRuntime.interpreters.main->ceval.gil->locked._value",
+                      "_PyRuntime.interpreters.main->ceval.gil->last_holder._value"))
+    for locked_e, holder_e in exprs:
+        try:
+            if not int(gdb.parse_and_eval(locked_e)):
+                return None
+            holder = int(gdb.parse_and_eval(holder_e))
+            if not holder:
+                return None
+            return int(gdb.parse_and_eval(
+                "((PyThreadState *)%d)->native_thread_id" % holder))
+        except gdb.error:
+            continue
+    return None
+
+
+def _call(expr):
+    try:
+        return gdb.parse_and_eval(expr)
+    except gdb.error as e:
+        raise RemoraError("remora: call into the target failed: %s" % e) from None
+
+
+def _fn(name, signature):
+    """A C cast expression calling `name` with `signature`, e.g.
+    _fn('mmap', 'void *(*)(void *, unsigned long, int, int, int, long)')."""
+    return "((%s)%s)" % (signature, name)
+
+
+def _snapshot_path(pid):
+    global _tmpdir
+    if _tmpdir is None or not os.path.isdir(_tmpdir):
+        _tmpdir = tempfile.mkdtemp(prefix="remora-")
+        # the target may run as another user: let it create (not list) files
+        os.chmod(_tmpdir, 0o733)
+    name = "heap-%d-%d.remora" % (pid, time.monotonic_ns())
+    return os.path.join(_tmpdir, name)
+
+
+def capture(inferior=None):
+    """Capture the heap of a stopped live inferior; returns the path of a
+    new snapshot file.  Raises RemoraError with one line on failure."""
+    global last_result
+    inf = inferior or gdb.selected_inferior()
+    if inf is None or inf.pid == 0 or not inf.threads():
+        raise RemoraError("remora: no live process: start or attach to a "
+                          "CPython process first (gdb -p PID)")
+    try:
+        gdb.selected_thread()
+        running = gdb.selected_thread().is_running()
+    except (gdb.error, AttributeError):
+        running = False
+    if running:
+        raise RemoraError("remora: the process is running: stop it first "
+                          "(Ctrl-C or a breakpoint)")
+    agent = paths.agent_library()
+    if not os.path.exists(agent):
+        raise RemoraError("remora: " + paths.missing_hint(agent))
+
+    version, descriptor = layout.build()
+    problems = unsafe_threads(inf)
+    if problems:
+        thread, reason = problems[0]
+        raise RemoraError(
+            "remora: refusing to inject: thread %d (LWP %d) is %s; "
+            "let it leave that code (e.g. `finish` or `continue` to another "
+            "stop) and try again"
+            % (thread.num, thread.ptid[1], reason))
+
+    path = _snapshot_path(inf.pid)
+    pathb = os.fsencode(path)
+    if len(pathb) >= PATH_MAX:
+        raise RemoraError("remora: snapshot path too long: %s" % path)
+    args = struct.pack("<II", AGENT_ABI, 8 + PATH_MAX + len(descriptor))
+    args += pathb + b"\0" * (PATH_MAX - len(pathb))
+    args += descriptor
+    agent_b = os.fsencode(agent) + b"\0"
+    sym_b = b"remora_agent_capture\0"
+    # scratch: [args][result][agent path][symbol name]
+    off_result = (len(args) + 15) & ~15
+    off_agent = off_result + ((RESULT_SIZE + 15) & ~15)
+    off_sym = off_agent + ((len(agent_b) + 15) & ~15)
+    scratch_size = (off_sym + len(sym_b) + 4095) & ~4095
+
+    selected = gdb.selected_thread()
+    try:
+        frame0 = gdb.selected_frame()
+    except gdb.error:
+        frame0 = None
+    holder = _gil_holder_lwp(version)
+    if holder:
+        for t in inf.threads():
+            if t.ptid[1] == holder:
+                t.switch()
+                break
+
+    saved = gdb.parameter("unwindonsignal")
+    gdb.execute("set unwindonsignal on", to_string=True)
+    scratch = handle = 0
+    t0 = time.perf_counter()
+    try:
+        scratch = int(_call("%s(0, %d, %d, %d, -1, 0)" % (
+            _fn("mmap", "void *(*)(void *, unsigned long, int, int, int, long)"),
+            scratch_size, PROT_RW, MAP_PRIVATE_ANON)))
+        if scratch in (0, 0xFFFFFFFFFFFFFFFF):
+            scratch = 0
+            raise RemoraError("remora: could not map scratch memory in the target")
+        inf.write_memory(scratch, args)
+        inf.write_memory(scratch + off_agent, agent_b)
+        inf.write_memory(scratch + off_sym, sym_b)
+        handle = int(_call("%s(%d, %d)" % (
+            _fn("dlopen", "void *(*)(const char *, int)"),
+            scratch + off_agent, RTLD_NOW)))
+        if not handle:
+            why = ""
+            try:
+                msg = int(_call("%s()" % _fn("dlerror", "char *(*)(void)")))
+                if msg:
+                    why = ": " + gdb.Value(msg).cast(
+                        gdb.lookup_type("char").pointer()).string()
+            except (gdb.error, RemoraError):
+                pass
+            raise RemoraError("remora: the target could not load the agent%s" % why)
+        fn = int(_call("%s(%d, %d)" % (
+            _fn("dlsym", "void *(*)(void *, const char *)"),
+            handle, scratch + off_sym)))
+        if not fn:
+            raise RemoraError("remora: the agent has no remora_agent_capture")
+        t1 = time.perf_counter()
+        _call("((int (*)(void *, void *))%d)(%d, %d)" % (
+            fn, scratch, scratch + off_result))
+        t2 = time.perf_counter()
+        raw = bytes(inf.read_memory(scratch + off_result, RESULT_SIZE))
+    finally:
+        try:
+            if handle:
+                _call("%s(%d)" % (_fn("dlclose", "int (*)(void *)"), handle))
+            if scratch:
+                _call("%s(%d, %d)" % (
+                    _fn("munmap", "int (*)(void *, unsigned long)"),
+                    scratch, scratch_size))
+        finally:
+            gdb.execute("set unwindonsignal %s" % ("on" if saved else "off"),
+                        to_string=True)
+            if selected is not None and selected.is_valid():
+                selected.switch()
+                if frame0 is not None and frame0.is_valid():
+                    frame0.select()
+
+    fields = struct.unpack(RESULT_FORMAT, raw)
+    (status, errnum, nodes, edges, roots, types, bad, faults, traversed,
+     segments, peak, written, flags, _reserved) = fields
+    last_result = {
+        "status": status, "errnum": errnum, "nodes": nodes, "edges": edges,
+        "roots": roots, "types": types, "bad_objects": bad,
+        "read_faults": faults, "traversed": traversed, "segments": segments,
+        "peak_mapped": peak, "bytes_written": written, "flags": flags,
+        "python_version": version, "path": path,
+        "inject_seconds": t1 - t0, "walk_seconds": t2 - t1,
+        "total_seconds": time.perf_counter() - t0,
+    }
+    if status != 0:
+        text = STATUS_TEXT.get(status, "status %d" % status)
+        if errnum:
+            text += " (%s)" % os.strerror(errnum)
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        raise RemoraError("remora: capture failed: " + text)
+    return path

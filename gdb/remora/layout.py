@@ -1,0 +1,177 @@
+"""layout.py — fill remora's layout descriptor from the target's DWARF.
+
+The walker knows CPython only through the descriptor (src/layout.h): one
+int64 per field, each resolved here from the spec string that
+src/layout.c gives for it (read through the engine library, so the field
+list exists in exactly one place).  Nothing here reads target memory
+except the interpreter version.
+
+Errors are RemoraError with one line a user can act on: not a CPython
+process, or CPython without debug info (and which package adds it).
+"""
+
+import ctypes
+import struct
+
+import gdb
+
+from . import paths
+from .errors import RemoraError
+
+ABSENT = -1
+LAYOUT_MAGIC = 0x52454D4F4C415931
+
+
+class _Spec(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("spec", ctypes.c_char_p)]
+
+
+def specs():
+    """[(name, spec)] for every descriptor field, in descriptor order."""
+    try:
+        lib = ctypes.CDLL(paths.engine_library())
+    except OSError as e:
+        raise RemoraError("remora: cannot load the engine: %s" % e) from None
+    fn = lib.remora_layout_spec_get
+    fn.restype = ctypes.POINTER(_Spec)
+    fn.argtypes = [ctypes.c_uint]
+    out = []
+    i = 0
+    while True:
+        p = fn(i)
+        if not p:
+            return out
+        out.append((p.contents.name.decode(), p.contents.spec.decode()))
+        i += 1
+
+
+def _find_field(t, name):
+    """(offset in bytes, field type) of member `name`, looking through
+    anonymous structs and unions."""
+    for f in t.fields():
+        if f.name == name:
+            return f.bitpos // 8, f.type
+        if f.name is None and f.type.strip_typedefs().code in (
+                gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_UNION):
+            try:
+                off, ft = _find_field(f.type.strip_typedefs(), name)
+            except KeyError:
+                continue
+            return f.bitpos // 8 + off, ft
+    raise KeyError(name)
+
+
+def _type(name):
+    if name.startswith("struct "):
+        tag = name[len("struct "):]
+        try:
+            return gdb.lookup_type("struct " + tag).strip_typedefs()
+        except gdb.error:
+            return gdb.parse_and_eval("(struct %s *)0" % tag).type.target().strip_typedefs()
+    return gdb.lookup_type(name).strip_typedefs()
+
+
+def _symbol_address(name):
+    sym = gdb.lookup_global_symbol(name)
+    if sym is None:
+        sym = gdb.lookup_static_symbol(name)
+    if sym is not None:
+        v = sym.value()
+        if v.address is not None:
+            return int(v.address)
+        if v.type.code == gdb.TYPE_CODE_FUNC:
+            return int(v.cast(v.type.pointer()) if False else
+                       gdb.parse_and_eval("(unsigned long)%s" % name))
+    # a minimal (ELF) symbol without debug info
+    return int(gdb.parse_and_eval("(unsigned long)&'%s'" % name))
+
+
+def _resolve_one(alt):
+    kind, _, rest = alt.partition(" ")
+    if kind == "off":
+        tname, _, path = rest.rpartition(" ")
+        t = _type(tname)
+        off = 0
+        for part in path.split("."):
+            o, ft = _find_field(t, part)
+            off += o
+            t = ft.strip_typedefs()
+        return off
+    if kind == "size":
+        return _type(rest).sizeof
+    if kind == "addr":
+        return _symbol_address(rest)
+    if kind == "const":
+        return int(rest, 0)
+    raise ValueError("bad layout spec %r" % alt)
+
+
+def resolve(spec):
+    """The value of one spec string; ABSENT for an optional one that no
+    alternative resolves; KeyError for a required one."""
+    optional = spec.startswith("?")
+    if optional:
+        spec = spec[1:]
+    for alt in spec.split(" | "):
+        try:
+            return _resolve_one(alt.strip())
+        except (gdb.error, KeyError, RuntimeError, ValueError, TypeError):
+            continue
+    if optional:
+        return ABSENT
+    raise KeyError(spec)
+
+
+def python_version():
+    """PY_VERSION_HEX of the target, or raise RemoraError explaining why
+    this is not a CPython we can read."""
+    has_runtime = (gdb.lookup_global_symbol("_PyRuntime") is not None or
+                   gdb.lookup_static_symbol("_PyRuntime") is not None)
+    if not has_runtime:
+        try:
+            gdb.parse_and_eval("(unsigned long)&'_PyRuntime'")
+        except gdb.error:
+            raise RemoraError("remora: this process is not running CPython "
+                              "(no _PyRuntime symbol)") from None
+        raise RemoraError("remora: CPython found but without debug info: "
+                          "install its debug symbols (Debian: apt install "
+                          "python3.11-dbg) or use a CPython built with -g")
+    try:
+        return int(gdb.parse_and_eval("Py_Version")) & 0xFFFFFFFF
+    except gdb.error:
+        pass
+    try:
+        return int(gdb.parse_and_eval("(unsigned int)Py_Version")) & 0xFFFFFFFF
+    except gdb.error:
+        raise RemoraError("remora: cannot read the interpreter's version "
+                          "(Py_Version); CPython 3.11 or later is needed") from None
+
+
+def build():
+    """(python_version, descriptor bytes) for the current inferior."""
+    version = python_version()
+    major, minor = version >> 24, (version >> 16) & 0xFF
+    if (major, minor) not in ((3, 11), (3, 12)):
+        raise RemoraError("remora: CPython %d.%d is not supported yet "
+                          "(3.11 and 3.12 are)" % (major, minor))
+    values = []
+    missing = []
+    for name, spec in specs():
+        try:
+            values.append(resolve(spec))
+        except KeyError:
+            missing.append(name)
+            values.append(ABSENT)
+    if missing:
+        try:
+            gdb.lookup_type("PyDictKeysObject")
+        except gdb.error:
+            raise RemoraError("remora: CPython %d.%d has no debug info for its "
+                              "internal structs: install its debug symbols "
+                              "(Debian: apt install python%d.%d-dbg)"
+                              % (major, minor, major, minor)) from None
+        raise RemoraError("remora: cannot find %s in the debug info of CPython "
+                          "%d.%d" % (", ".join(missing[:4]), major, minor))
+    blob = struct.pack("<QII", LAYOUT_MAGIC, len(values), version)
+    blob += struct.pack("<%dq" % len(values), *values)
+    return version, blob

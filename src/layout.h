@@ -1,0 +1,254 @@
+/* layout.h — the layout descriptor: every CPython struct offset, size and
+ * symbol address the walker uses, as one flat array of int64 values.
+ *
+ * Who fills it: gdb's Python (gdb/remora/layout.py) evaluates each field's
+ * spec (remora_layout_spec()) against the target's DWARF and writes the
+ * array into the agent's argument block.  The walker is version-independent:
+ * version differences live here, as alternatives in the specs, and in the
+ * few flags of struct remora_layout.
+ *
+ * Invariant: a value is either a resolved offset/size/address (>= 0) or
+ * REMORA_LAYOUT_ABSENT; the walker checks REMORA_LAYOUT_ABSENT before using
+ * any field marked optional and bounds-checks every offset it reads through.
+ */
+#ifndef REMORA_LAYOUT_H
+#define REMORA_LAYOUT_H
+
+#include <stdint.h>
+
+enum { REMORA_LAYOUT_ABSENT = -1 };
+
+enum remora_layout_field {
+	/* PyObject / PyVarObject */
+	RL_OB_REFCNT,
+	RL_OB_TYPE,
+	RL_OB_SIZE,
+	/* PyTypeObject / PyHeapTypeObject */
+	RL_TP_NAME,
+	RL_TP_BASICSIZE,
+	RL_TP_ITEMSIZE,
+	RL_TP_FLAGS,
+	RL_TP_TRAVERSE,
+	RL_TP_IS_GC,
+	RL_TP_DICT,
+	RL_TP_BASE,
+	RL_TP_BASES,
+	RL_TP_MRO,
+	RL_TP_CACHE,
+	RL_TP_SUBCLASSES,
+	RL_TP_WEAKLIST,
+	RL_TP_DICTOFFSET,
+	RL_TP_MEMBERS,
+	RL_TP_DOC,
+	RL_HT_NAME,
+	RL_HT_SLOTS,
+	RL_HT_QUALNAME,
+	RL_HT_CACHED_KEYS,
+	RL_HT_MODULE,
+	RL_SIZEOF_TYPE,
+	RL_SIZEOF_HEAPTYPE,
+	/* PyMemberDef */
+	RL_MEMBER_NAME,
+	RL_MEMBER_TYPE,
+	RL_MEMBER_OFFSET,
+	RL_MEMBER_FLAGS,
+	RL_SIZEOF_MEMBER,
+	/* PyDictObject and its keys */
+	RL_DICT_USED,
+	RL_DICT_KEYS,
+	RL_DICT_VALUES,
+	RL_DK_REFCNT,
+	RL_DK_LOG2_SIZE,
+	RL_DK_LOG2_INDEX_BYTES,
+	RL_DK_KIND,
+	RL_DK_USABLE,
+	RL_DK_NENTRIES,
+	RL_DK_INDICES,
+	RL_SIZEOF_DICTKEYS,
+	RL_SIZEOF_DICTKEYENTRY,
+	RL_SIZEOF_DICTUNICODEENTRY,
+	/* list, tuple, set */
+	RL_LIST_ITEMS,
+	RL_LIST_ALLOCATED,
+	RL_TUPLE_ITEMS,
+	RL_SET_USED,
+	RL_SET_MASK,
+	RL_SET_TABLE,
+	RL_SET_SMALLTABLE,
+	RL_SET_DUMMY,            /* the deleted-entry marker object */
+	RL_SIZEOF_SETENTRY,
+	/* str */
+	RL_STR_LENGTH,
+	RL_STR_STATE,
+	RL_STR_WSTR,             /* 3.11 only */
+	RL_STR_UTF8_LENGTH,
+	RL_STR_UTF8,
+	RL_STR_WSTR_LENGTH,      /* 3.11 only */
+	RL_STR_DATA,             /* PyUnicodeObject.data (legacy strings) */
+	RL_SIZEOF_ASCII,
+	RL_SIZEOF_COMPACT,
+	RL_SIZEOF_UNICODE,
+	/* int */
+	RL_LONG_DIGITS,
+	RL_LONG_TAG,             /* 3.12+: lv_tag; absent before */
+	/* bytes, bytearray */
+	RL_BYTES_SVAL,
+	RL_BYTEARRAY_ALLOC,
+	/* module */
+	RL_MODULE_DICT,
+	RL_MODULE_DEF,
+	RL_MODULEDEF_SIZE,
+	/* function */
+	RL_FUNC_GLOBALS,
+	RL_FUNC_BUILTINS,
+	RL_FUNC_NAME,
+	RL_FUNC_QUALNAME,
+	RL_FUNC_CODE,
+	RL_FUNC_DEFAULTS,
+	RL_FUNC_KWDEFAULTS,
+	RL_FUNC_CLOSURE,
+	RL_FUNC_DOC,
+	RL_FUNC_DICT,
+	RL_FUNC_MODULE,
+	RL_FUNC_ANNOTATIONS,
+	/* code */
+	RL_CO_CONSTS,
+	RL_CO_NAMES,
+	RL_CO_EXCEPTIONTABLE,
+	RL_CO_LOCALSPLUSNAMES,
+	RL_CO_LOCALSPLUSKINDS,
+	RL_CO_FILENAME,
+	RL_CO_NAME,
+	RL_CO_QUALNAME,
+	RL_CO_LINETABLE,
+	RL_CO_NLOCALSPLUS,
+	RL_CO_STACKSIZE,
+	RL_CO_EXTRA,
+	RL_CO_CODE_CACHED,       /* 3.12: _co_cached; absent before */
+	RL_CO_CODE,              /* 3.11: _co_code; absent elsewhere */
+	RL_CODEEXTRA_SIZE,       /* _PyCodeObjectExtra.ce_size */
+	RL_CODEEXTRA_EXTRAS,     /* offset of ce_extras */
+	/* cell, method */
+	RL_CELL_REF,
+	RL_METHOD_FUNC,
+	RL_METHOD_SELF,
+	/* _PyInterpreterFrame */
+	RL_IFRAME_CODE,
+	RL_IFRAME_FUNC,
+	RL_IFRAME_GLOBALS,
+	RL_IFRAME_BUILTINS,
+	RL_IFRAME_LOCALS,
+	RL_IFRAME_FRAME_OBJ,
+	RL_IFRAME_PREVIOUS,
+	RL_IFRAME_STACKTOP,
+	RL_IFRAME_OWNER,
+	RL_IFRAME_LOCALSPLUS,
+	/* runtime, interpreter, thread */
+	RL_RUNTIME_ADDR,
+	RL_RUNTIME_INTERP_HEAD,
+	RL_INTERP_NEXT,
+	RL_INTERP_THREADS_HEAD,
+	RL_INTERP_MODULES,
+	RL_INTERP_SYSDICT,
+	RL_INTERP_BUILTINS,
+	RL_INTERP_IMPORTLIB,
+	RL_INTERP_DICT,
+	RL_INTERP_BUILTINS_COPY,
+	RL_INTERP_IMPORT_FUNC,
+	RL_INTERP_CODEC_SEARCH_PATH,
+	RL_INTERP_CODEC_SEARCH_CACHE,
+	RL_INTERP_CODEC_ERROR_REGISTRY,
+	RL_INTERP_MODULES_BY_INDEX,
+	RL_INTERP_GC_GENERATIONS,
+	RL_INTERP_GC_PERMANENT,
+	RL_SIZEOF_GC_GENERATION,
+	RL_SIZEOF_GC_HEAD,
+	RL_TSTATE_NEXT,
+	RL_TSTATE_CFRAME,        /* 3.11/3.12: tstate->cframe */
+	RL_CFRAME_CURRENT,       /* _PyCFrame.current_frame */
+	RL_TSTATE_CURRENT_FRAME, /* 3.13: tstate->current_frame */
+	RL_TSTATE_DICT,
+	RL_TSTATE_CUREXC_TYPE,   /* 3.11 */
+	RL_TSTATE_CUREXC_VALUE,  /* 3.11 */
+	RL_TSTATE_CUREXC_TB,     /* 3.11 */
+	RL_TSTATE_CURRENT_EXC,   /* 3.12+ */
+	RL_TSTATE_EXC_INFO,
+	RL_EXCITEM_VALUE,
+	RL_EXCITEM_PREVIOUS,
+	RL_TSTATE_CONTEXT,
+	RL_TSTATE_ASYNC_GEN_FIRSTITER,
+	RL_TSTATE_ASYNC_GEN_FINALIZER,
+	RL_TSTATE_PROFILEOBJ,
+	RL_TSTATE_TRACEOBJ,
+	RL_TSTATE_DELETE_LATER,
+	RL_TSTATE_NATIVE_ID,
+	/* static type objects the walker recognises by address */
+	RL_TYPE_TYPE,
+	RL_TYPE_OBJECT,
+	RL_TYPE_DICT,
+	RL_TYPE_LIST,
+	RL_TYPE_TUPLE,
+	RL_TYPE_STR,
+	RL_TYPE_INT,
+	RL_TYPE_BOOL,
+	RL_TYPE_FLOAT,
+	RL_TYPE_SET,
+	RL_TYPE_FROZENSET,
+	RL_TYPE_BYTES,
+	RL_TYPE_BYTEARRAY,
+	RL_TYPE_MODULE,
+	RL_TYPE_FUNCTION,
+	RL_TYPE_CODE,
+	RL_TYPE_CELL,
+	RL_TYPE_METHOD,
+	RL_STRUCTSEQ_TRAVERSE,    /* never called: needs a thread state in 3.12 */
+	RL_EMPTY_KEYS,           /* Py_EMPTY_KEYS, never counted in sizes */
+	RL_FIELD_COUNT
+};
+
+enum remora_layout_magic { REMORA_LAYOUT_MAGIC = 0x52454d4f4c415931ull };
+
+/* The descriptor handed to the walker.  Filled by gdb; plain data. */
+struct remora_layout {
+	uint64_t magic;          /* REMORA_LAYOUT_MAGIC */
+	uint32_t field_count;    /* RL_FIELD_COUNT of the writer */
+	uint32_t python_version; /* PY_VERSION_HEX */
+	int64_t v[RL_FIELD_COUNT];
+};
+
+/* Type flags the walker tests (stable across 3.11-3.13). */
+enum remora_tpflags {
+	RTPF_MANAGED_WEAKREF = 1ul << 3,  /* 3.12+ */
+	RTPF_MANAGED_DICT = 1ul << 4,
+	RTPF_HEAPTYPE = 1ul << 9,
+	RTPF_READY = 1ul << 12,
+	RTPF_HAVE_GC = 1ul << 14,
+	RTPF_LONG_SUBCLASS = 1ul << 24,
+	RTPF_LIST_SUBCLASS = 1ul << 25,
+	RTPF_TUPLE_SUBCLASS = 1ul << 26,
+	RTPF_BYTES_SUBCLASS = 1ul << 27,
+	RTPF_UNICODE_SUBCLASS = 1ul << 28,
+	RTPF_DICT_SUBCLASS = 1ul << 29,
+	RTPF_TYPE_SUBCLASS = 1ul << 31,
+};
+
+/* The name and gdb spec of a field, for the filler (gdb/remora/layout.py).
+ * Spec grammar: alternatives separated by " | ", each one of
+ *   "off TYPE a.b.c"   offset of member path a.b.c in TYPE
+ *   "size TYPE"        sizeof(TYPE)
+ *   "addr SYMBOL"      address of a global symbol
+ *   "const N"          the number N
+ * A spec starting with "?" is optional: ABSENT when no alternative resolves.
+ * Returns NULL for an index out of range. */
+struct remora_layout_spec {
+	const char *name;
+	const char *spec;
+};
+__attribute__((visibility("default")))
+const struct remora_layout_spec *remora_layout_spec_get(unsigned int field);
+
+/* Checks that every required field is present.  Returns the index of the
+ * first missing required field, or -1 if the layout is complete. */
+int remora_layout_check(const struct remora_layout *layout);
+
+#endif

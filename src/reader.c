@@ -1,0 +1,95 @@
+/* reader.c — segment lookup and validated reads.  Interface and
+ * invariants: reader.h.  Used inside the target by the agent, so it calls
+ * no allocator and keeps no state outside struct remora_reader.
+ */
+#include "reader.h"
+
+#include <string.h>
+
+void remora_reader_init(struct remora_reader *r, struct remora_segment *segs,
+			size_t count)
+{
+	r->segs = segs;
+	r->count = count;
+	r->last = 0;
+	r->fault_address = 0;
+	r->faults = 0;
+}
+
+bool remora_reader_sort(struct remora_segment *segs, size_t count)
+{
+	/* Insertion sort: segment lists are short (hundreds), and this runs
+	 * where qsort's allocation-free guarantee is not worth relying on. */
+	for (size_t i = 1; i < count; i++) {
+		struct remora_segment s = segs[i];
+		size_t j = i;
+		while (j > 0 && segs[j - 1].start > s.start) {
+			segs[j] = segs[j - 1];
+			j--;
+		}
+		segs[j] = s;
+	}
+	for (size_t i = 0; i + 1 < count; i++) {
+		if (segs[i].end > segs[i + 1].start)
+			return false;
+	}
+	return true;
+}
+
+const struct remora_segment *remora_reader_find(struct remora_reader *r,
+						uint64_t addr)
+{
+	if (r->count == 0)
+		return NULL;
+	const struct remora_segment *s = &r->segs[r->last];
+	if (addr >= s->start && addr < s->end)
+		return s;
+	size_t lo = 0, hi = r->count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (r->segs[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == r->count || addr < r->segs[lo].start)
+		return NULL;
+	r->last = lo;
+	return &r->segs[lo];
+}
+
+const void *remora_reader_direct(struct remora_reader *r, uint64_t addr,
+				 size_t len)
+{
+	const struct remora_segment *s = remora_reader_find(r, addr);
+	if (!s || !s->host || s->end - addr < len)
+		return NULL;
+	return s->host + (addr - s->start);
+}
+
+bool remora_reader_read(struct remora_reader *r, uint64_t addr, void *buf,
+			size_t len)
+{
+	uint8_t *out = buf;
+	while (len > 0) {
+		const struct remora_segment *s = remora_reader_find(r, addr);
+		if (!s) {
+			r->fault_address = addr;
+			r->faults++;
+			return false;
+		}
+		uint64_t avail = s->end - addr;
+		size_t n = avail < len ? (size_t)avail : len;
+		if (s->host) {
+			memcpy(out, s->host + (addr - s->start), n);
+		} else if (!s->read || !s->read(s, addr, out, n)) {
+			r->fault_address = addr;
+			r->faults++;
+			return false;
+		}
+		out += n;
+		addr += n;
+		len -= n;
+	}
+	return true;
+}

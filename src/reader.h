@@ -1,0 +1,76 @@
+/* reader.h — the memory reader: every byte of target memory the walker
+ * reads comes through here, validated against a map of address segments,
+ * so a bad pointer is a failed read, never a fault (DESIGN.md, Readers).
+ *
+ * A reader is a sorted array of non-overlapping segments [start, end).  A
+ * segment either has host bytes (`host`: the segment's bytes are at
+ * host[0 .. end-start), e.g. the agent's own memory or a mapped core
+ * file) or a read callback (bytes fetched on demand, e.g. /proc/PID/mem).
+ * A read succeeds only if every byte lies in segments; otherwise it fails
+ * and records the first faulting address.
+ *
+ * The reader owns no memory: the caller provides the segment array and
+ * keeps it alive (the agent cannot allocate).  Lookups cache the last
+ * segment hit, so reads are O(1) when they stay local and O(log n) else.
+ */
+#ifndef REMORA_READER_H
+#define REMORA_READER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct remora_segment;
+
+/* Copies len bytes at address addr (inside seg) into buf.  Returns true on
+ * success. */
+typedef bool remora_segment_read_fn(const struct remora_segment *seg,
+				    uint64_t addr, void *buf, size_t len);
+
+struct remora_segment {
+	uint64_t start;
+	uint64_t end;                  /* exclusive */
+	const uint8_t *host;           /* NULL: use read */
+	remora_segment_read_fn *read;
+	void *arg;
+	uint64_t user;                 /* owner's use (the walker: bitmap base) */
+};
+
+struct remora_reader {
+	struct remora_segment *segs;   /* sorted by start; not owned */
+	size_t count;
+	size_t last;                   /* index of the last segment hit */
+	uint64_t fault_address;        /* first address of the last failure */
+	uint64_t faults;               /* number of failed reads */
+};
+
+/* segs must be sorted by start and not overlap (remora_reader_sort() can
+ * sort them); it must outlive the reader. */
+void remora_reader_init(struct remora_reader *r, struct remora_segment *segs,
+			size_t count);
+
+/* Sorts segs by start and merges nothing; returns false if two overlap. */
+bool remora_reader_sort(struct remora_segment *segs, size_t count);
+
+/* The segment containing addr, or NULL. */
+const struct remora_segment *remora_reader_find(struct remora_reader *r,
+						uint64_t addr);
+
+/* Reads len bytes at addr.  On failure returns false and sets
+ * r->fault_address. */
+bool remora_reader_read(struct remora_reader *r, uint64_t addr, void *buf,
+			size_t len);
+
+/* A host pointer to len readable bytes at addr when they lie in one
+ * host-backed segment, else NULL (no fault is recorded: callers fall back
+ * to remora_reader_read).  Valid while the segment's host memory is. */
+const void *remora_reader_direct(struct remora_reader *r, uint64_t addr,
+				 size_t len);
+
+static inline bool remora_reader_u64(struct remora_reader *r, uint64_t addr,
+				     uint64_t *out)
+{
+	return remora_reader_read(r, addr, out, sizeof(*out));
+}
+
+#endif

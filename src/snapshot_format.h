@@ -1,0 +1,218 @@
+/* snapshot_format.h — the remora snapshot file format, version 1: the
+ * contract between capture (the walker, which streams it) and query (the
+ * engine, which maps it).  Bump REMORA_SNAPSHOT_VERSION on every change.
+ *
+ * Everything is little-endian; every record starts 8-aligned and its length
+ * is a multiple of 8.  A file is a header followed by records:
+ *
+ *   offset  size  field
+ *   ------  ----  -----------------------------------------------------
+ *        0     8  magic "\x89RMRSNP\n"
+ *        8     4  format version (REMORA_SNAPSHOT_VERSION)
+ *       12     4  header size in bytes (32)
+ *       16     4  target's PY_VERSION_HEX (e.g. 0x030b02f0 for 3.11.2)
+ *       20     4  flags: REMORA_SNAP_PARTIAL if the walk skipped anything
+ *       24     8  pointer size of the target (8)
+ *       32        records ...
+ *
+ * A record is an 8-byte head followed by its payload:
+ *
+ *   +--------+--------+----------------------------------------------+
+ *   | tag u32| n   u32| payload (length depends on tag and n)        |
+ *   +--------+--------+----------------------------------------------+
+ *
+ *   NODE  (n = length of the representation in bytes, at most 255)
+ *         u64 address        object address in the target
+ *         u64 type           address of its type object (ob_type)
+ *         u64 size           sys.getsizeof(object) in the target
+ *         u64 extra          bytes the object owns outside any object:
+ *                            inline/managed attribute values (3.11+),
+ *                            which getsizeof does not count
+ *         u32 flags          REMORA_NODE_*
+ *         u32 reserved       0
+ *         u8  repr[n]        short representation (UTF-8), padded to 8
+ *   EDGES (n = number of edges; they belong to the last NODE record,
+ *         which may be followed by several EDGES records)
+ *         n x { u64 target address; u64 via }
+ *   ROOTS (n = number of root edges)
+ *         n x { u64 target address; u64 via }
+ *   TYPE  (n = name length + module length, <= 2 x 65535)
+ *         u64 address        type object
+ *         u64 flags          the type's tp_flags
+ *         u16 name length    u16 module length   u32 reserved
+ *         name bytes, module bytes, padded to 8
+ *         name is the qualified name as Python shows it (__qualname__ for
+ *         classes, tp_name after the last dot for static types); module is
+ *         __module__ ("builtins" for the builtin types).
+ *   END   (n = 0) the last record; a file without it is truncated.
+ *         u64 node count     u64 edge count (roots excluded)
+ *         u64 type count     u64 root count
+ *
+ * A via word encodes how an edge's source holds its target, in heapy's
+ * vocabulary: kind in the top 8 bits, argument in the low 56 bits
+ * (addresses of the target fit: user space is below 2^47).
+ *
+ * Each object appears in exactly one NODE record; EDGES targets and ROOTS
+ * targets are addresses that normally have their own NODE record (an edge
+ * to an address with no NODE is a dangling edge; the engine drops it and
+ * counts it).
+ */
+#ifndef REMORA_SNAPSHOT_FORMAT_H
+#define REMORA_SNAPSHOT_FORMAT_H
+
+#include <stdint.h>
+
+static const char REMORA_SNAPSHOT_MAGIC[8] = "\x89RMRSNP\n";
+enum { REMORA_SNAPSHOT_VERSION = 1, REMORA_SNAPSHOT_HEADER_SIZE = 32 };
+
+enum remora_snap_flag {
+	REMORA_SNAP_PARTIAL = 1u << 0, /* set by the walker on any skipped read */
+};
+
+enum remora_record_tag {
+	REMORA_REC_NODE = 1,
+	REMORA_REC_EDGES = 2,
+	REMORA_REC_ROOTS = 3,
+	REMORA_REC_TYPE = 4,
+	REMORA_REC_END = 0x454e44, /* "END" */
+};
+
+enum remora_node_flag {
+	REMORA_NODE_GC = 1u << 0,       /* type has Py_TPFLAGS_HAVE_GC */
+	REMORA_NODE_TRAVERSED = 1u << 1, /* referents came from tp_traverse */
+	REMORA_NODE_PARTIAL = 1u << 2,  /* some referents could not be read */
+	REMORA_NODE_INLINE_VALUES = 1u << 3, /* attributes held outside a dict */
+	REMORA_NODE_TYPE = 1u << 4,     /* the object is a type */
+};
+
+/* Via kinds.  The argument's meaning is given for each; labels are heapy's. */
+enum remora_via_kind {
+	REMORA_VIA_UNKNOWN = 0,    /* arg 0; no label known (tp_traverse) */
+	REMORA_VIA_INDEX = 1,      /* "[arg]" list/tuple item */
+	REMORA_VIA_DICT_VALUE = 2, /* "[repr(key)]", arg = key object address */
+	REMORA_VIA_DICT_KEY = 3,   /* ".keys()[arg]" */
+	REMORA_VIA_ATTR = 4,       /* ".name", arg = address of the name str */
+	REMORA_VIA_FIELD = 5,      /* a C field, arg = enum remora_field */
+	REMORA_VIA_LOCAL = 6,      /* ".f_locals[name]", arg = name str address */
+	REMORA_VIA_SET_ITEM = 7,   /* "list(_)[arg]" set member */
+	REMORA_VIA_ROOT = 8,       /* a root; arg = enum remora_root_kind |
+	                            * interpreter index << 16 |
+	                            * thread index << 32 */
+	REMORA_VIA_STACK = 9,      /* frame value-stack slot, arg = index */
+};
+
+/* C-level fields that hold references, for REMORA_VIA_FIELD. */
+enum remora_field {
+	REMORA_FIELD_OB_TYPE = 0,  /* "->ob_type" (heapy: __class__) */
+	REMORA_FIELD_DICT,         /* ".__dict__" owner -> its attribute dict */
+	REMORA_FIELD_BASES,        /* ".__bases__" */
+	REMORA_FIELD_MRO,          /* ".__mro__" */
+	REMORA_FIELD_BASE,         /* ".__base__" */
+	REMORA_FIELD_SUBCLASSES,   /* "->tp_subclasses" */
+	REMORA_FIELD_NAME,         /* ".__name__" */
+	REMORA_FIELD_QUALNAME,     /* ".__qualname__" */
+	REMORA_FIELD_MODULE,       /* ".__module__" */
+	REMORA_FIELD_DOC,          /* ".__doc__" */
+	REMORA_FIELD_CODE,         /* ".__code__" */
+	REMORA_FIELD_GLOBALS,      /* ".__globals__" */
+	REMORA_FIELD_BUILTINS,     /* ".__builtins__" */
+	REMORA_FIELD_DEFAULTS,     /* ".__defaults__" */
+	REMORA_FIELD_KWDEFAULTS,   /* ".__kwdefaults__" */
+	REMORA_FIELD_CLOSURE,      /* ".__closure__" */
+	REMORA_FIELD_ANNOTATIONS,  /* ".__annotations__" */
+	REMORA_FIELD_CELL_CONTENTS,/* ".cell_contents" */
+	REMORA_FIELD_SELF,         /* ".__self__" */
+	REMORA_FIELD_FUNC,         /* ".__func__" */
+	REMORA_FIELD_CO_CONSTS,    /* ".co_consts" */
+	REMORA_FIELD_CO_NAMES,     /* ".co_names" */
+	REMORA_FIELD_CO_FILENAME,  /* ".co_filename" */
+	REMORA_FIELD_CO_NAME,      /* ".co_name" */
+	REMORA_FIELD_CO_QUALNAME,  /* ".co_qualname" */
+	REMORA_FIELD_CO_LINETABLE, /* ".co_linetable" */
+	REMORA_FIELD_CO_EXCEPTIONTABLE, /* ".co_exceptiontable" */
+	REMORA_FIELD_CO_LOCALSPLUSNAMES, /* ".co_localsplusnames" */
+	REMORA_FIELD_CO_LOCALSPLUSKINDS, /* ".co_localspluskinds" */
+	REMORA_FIELD_CO_CODE,      /* "->co_code_adaptive" caches */
+	REMORA_FIELD_F_BACK,       /* ".f_back" */
+	REMORA_FIELD_F_CODE,       /* ".f_code" */
+	REMORA_FIELD_F_GLOBALS,    /* ".f_globals" */
+	REMORA_FIELD_F_BUILTINS,   /* ".f_builtins" */
+	REMORA_FIELD_F_LOCALS,     /* ".f_locals" */
+	REMORA_FIELD_F_FUNC,       /* "->f_func" */
+	REMORA_FIELD_F_TRACE,      /* ".f_trace" */
+	REMORA_FIELD_GI_FRAME,     /* ".gi_frame" and friends */
+	REMORA_FIELD_TB_NEXT,      /* ".tb_next" */
+	REMORA_FIELD_TB_FRAME,     /* ".tb_frame" */
+	REMORA_FIELD_WEAKLIST,     /* "->tp_weaklist" / "__weakref__" */
+	REMORA_FIELD_MD_DICT,      /* module ".__dict__" (same label) */
+	REMORA_FIELD_CACHE,        /* "->tp_cache" and other caches */
+	REMORA_FIELD_OTHER,        /* a reference-holding C field with no name */
+	REMORA_FIELD_COUNT
+};
+
+/* What a ROOTS entry is (REMORA_VIA_ROOT argument, low 16 bits). */
+enum remora_root_kind {
+	REMORA_ROOT_MODULES = 0,   /* interp->modules (sys.modules) */
+	REMORA_ROOT_SYSDICT,       /* interp->sysdict */
+	REMORA_ROOT_BUILTINS,      /* interp->builtins */
+	REMORA_ROOT_IMPORTLIB,
+	REMORA_ROOT_INTERP_OTHER,  /* other interpreter-state references */
+	REMORA_ROOT_FRAME,         /* a thread's innermost frame's contents */
+	REMORA_ROOT_THREAD_DICT,   /* tstate->dict */
+	REMORA_ROOT_THREAD_EXC,    /* current / handled exception */
+	REMORA_ROOT_THREAD_OTHER,  /* context, async generator hooks, ... */
+	REMORA_ROOT_GC,            /* an object on a GC generation list */
+	REMORA_ROOT_COUNT
+};
+
+static inline uint64_t remora_via(enum remora_via_kind kind, uint64_t arg)
+{
+	return ((uint64_t)kind << 56) | (arg & ((UINT64_C(1) << 56) - 1));
+}
+
+static inline enum remora_via_kind remora_via_kind_of(uint64_t via)
+{
+	return (enum remora_via_kind)(via >> 56);
+}
+
+static inline uint64_t remora_via_arg(uint64_t via)
+{
+	return via & ((UINT64_C(1) << 56) - 1);
+}
+
+/* On-disk record heads and fixed payloads (all fields little-endian). */
+struct remora_rec_head {
+	uint32_t tag;
+	uint32_t n;
+};
+
+struct remora_rec_node {
+	uint64_t address;
+	uint64_t type;
+	uint64_t size;
+	uint64_t extra;
+	uint32_t flags;
+	uint32_t reserved;
+};
+
+struct remora_rec_edge {
+	uint64_t target;
+	uint64_t via;
+};
+
+struct remora_rec_type {
+	uint64_t address;
+	uint64_t flags;
+	uint16_t name_len;
+	uint16_t module_len;
+	uint32_t reserved;
+};
+
+struct remora_rec_end {
+	uint64_t node_count;
+	uint64_t edge_count;
+	uint64_t type_count;
+	uint64_t root_count;
+};
+
+#endif

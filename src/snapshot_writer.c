@@ -1,0 +1,202 @@
+/* snapshot_writer.c — the streaming side of the snapshot format.
+ * Format: snapshot_format.h.  Reader: snapshot.c.
+ *
+ * Runs inside the target: no allocator, no stdio, no locks.  EDGES and
+ * ROOTS records are "runs": a head is written when the first entry comes
+ * and its count is patched in the buffer when the run closes (another
+ * record starts, or the buffer is flushed).  A run therefore never spans a
+ * flush; a long edge list becomes several EDGES records in a row.
+ */
+#include "snapshot_writer.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+static void writer_flush(struct remora_writer *w);
+
+static void writer_close_run(struct remora_writer *w)
+{
+	if (w->run_head == SIZE_MAX)
+		return;
+	size_t payload = w->len - w->run_head - sizeof(struct remora_rec_head);
+	uint32_t n = (uint32_t)(payload / sizeof(struct remora_rec_edge));
+	memcpy(w->buf + w->run_head + 4, &n, sizeof(n));
+	w->run_head = SIZE_MAX;
+}
+
+static void writer_flush(struct remora_writer *w)
+{
+	writer_close_run(w);
+	size_t off = 0;
+	while (off < w->len && !w->errnum) {
+		ssize_t r = write(w->fd, w->buf + off, w->len - off);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			w->errnum = errno;
+		} else if (r == 0) {
+			w->errnum = EIO;
+		} else {
+			off += (size_t)r;
+			w->written += (uint64_t)r;
+		}
+	}
+	w->len = 0;
+}
+
+/* Makes room for need bytes; need is at most a record of bounded size. */
+static int writer_reserve(struct remora_writer *w, size_t need)
+{
+	if (w->errnum)
+		return -1;
+	if (w->cap - w->len < need)
+		writer_flush(w);
+	return w->errnum ? -1 : 0;
+}
+
+static void writer_put(struct remora_writer *w, const void *p, size_t n)
+{
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+}
+
+static void writer_pad(struct remora_writer *w)
+{
+	while (w->len & 7)
+		w->buf[w->len++] = 0;
+}
+
+static void writer_head(struct remora_writer *w, uint32_t tag, uint32_t n)
+{
+	struct remora_rec_head h = { .tag = tag, .n = n };
+	writer_put(w, &h, sizeof(h));
+}
+
+void remora_writer_init(struct remora_writer *w, int fd, void *buf, size_t cap,
+			uint32_t python_version)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = fd;
+	w->buf = buf;
+	w->cap = cap & ~(size_t)7;
+	w->run_head = SIZE_MAX;
+	uint8_t header[REMORA_SNAPSHOT_HEADER_SIZE] = { 0 };
+	uint32_t version = REMORA_SNAPSHOT_VERSION;
+	uint32_t header_size = REMORA_SNAPSHOT_HEADER_SIZE;
+	uint64_t ptr_size = 8;
+	memcpy(header, REMORA_SNAPSHOT_MAGIC, 8);
+	memcpy(header + 8, &version, 4);
+	memcpy(header + 12, &header_size, 4);
+	memcpy(header + 16, &python_version, 4);
+	memcpy(header + 24, &ptr_size, 8);
+	writer_put(w, header, sizeof(header));
+}
+
+void remora_writer_node(struct remora_writer *w,
+			const struct remora_rec_node *node,
+			const char *repr, size_t repr_len)
+{
+	if (repr_len > 255)
+		repr_len = 255;
+	writer_close_run(w);
+	if (writer_reserve(w, sizeof(struct remora_rec_head) + sizeof(*node) +
+				      repr_len + 8))
+		return;
+	writer_head(w, REMORA_REC_NODE, (uint32_t)repr_len);
+	writer_put(w, node, sizeof(*node));
+	if (repr_len)
+		writer_put(w, repr, repr_len);
+	writer_pad(w);
+	w->nodes++;
+}
+
+static void writer_run_entry(struct remora_writer *w, uint32_t tag,
+			     uint64_t target, uint64_t via)
+{
+	if (w->run_head != SIZE_MAX && w->run_tag != tag)
+		writer_close_run(w);
+	size_t need = sizeof(struct remora_rec_edge);
+	if (w->run_head == SIZE_MAX)
+		need += sizeof(struct remora_rec_head);
+	if (w->errnum)
+		return;
+	if (w->cap - w->len < need) {
+		writer_flush(w);
+		if (w->errnum)
+			return;
+		need = sizeof(struct remora_rec_head) + sizeof(struct remora_rec_edge);
+	}
+	if (w->run_head == SIZE_MAX) {
+		w->run_head = w->len;
+		w->run_tag = tag;
+		writer_head(w, tag, 0);
+	}
+	struct remora_rec_edge e = { .target = target, .via = via };
+	writer_put(w, &e, sizeof(e));
+}
+
+void remora_writer_edge(struct remora_writer *w, uint64_t target, uint64_t via)
+{
+	writer_run_entry(w, REMORA_REC_EDGES, target, via);
+	w->edges++;
+}
+
+void remora_writer_root(struct remora_writer *w, uint64_t target, uint64_t via)
+{
+	writer_run_entry(w, REMORA_REC_ROOTS, target, via);
+	w->roots++;
+}
+
+void remora_writer_type(struct remora_writer *w, uint64_t address,
+			uint64_t tp_flags, const char *name, size_t name_len,
+			const char *module, size_t module_len)
+{
+	if (name_len > 65535)
+		name_len = 65535;
+	if (module_len > 65535)
+		module_len = 65535;
+	writer_close_run(w);
+	if (writer_reserve(w, sizeof(struct remora_rec_head) +
+				      sizeof(struct remora_rec_type) + name_len +
+				      module_len + 8))
+		return;
+	struct remora_rec_type t = {
+		.address = address,
+		.flags = tp_flags,
+		.name_len = (uint16_t)name_len,
+		.module_len = (uint16_t)module_len,
+	};
+	writer_head(w, REMORA_REC_TYPE, (uint32_t)(name_len + module_len));
+	writer_put(w, &t, sizeof(t));
+	writer_put(w, name, name_len);
+	writer_put(w, module, module_len);
+	writer_pad(w);
+	w->types++;
+}
+
+int remora_writer_finish(struct remora_writer *w, uint32_t flags)
+{
+	writer_close_run(w);
+	struct remora_rec_end end = {
+		.node_count = w->nodes,
+		.edge_count = w->edges,
+		.type_count = w->types,
+		.root_count = w->roots,
+	};
+	if (!writer_reserve(w, sizeof(struct remora_rec_head) + sizeof(end))) {
+		writer_head(w, REMORA_REC_END, 0);
+		writer_put(w, &end, sizeof(end));
+	}
+	writer_flush(w);
+	w->flags = flags;
+	while (!w->errnum) {
+		ssize_t r = pwrite(w->fd, &flags, sizeof(flags), 20);
+		if (r == (ssize_t)sizeof(flags))
+			break;
+		if (r < 0 && errno == EINTR)
+			continue;
+		w->errnum = r < 0 ? errno : EIO;
+	}
+	return w->errnum;
+}

@@ -1,0 +1,51 @@
+/* snapshot_writer.h — streams a snapshot (snapshot_format.h) to a file
+ * descriptor through a caller-supplied buffer.
+ *
+ * Invariants: calls no allocator and takes no lock (it runs inside the
+ * target, DESIGN.md invariant 2); the only system calls are write() and
+ * one pwrite() in remora_writer_finish().  After the first failed write
+ * every call is a no-op and remora_writer_finish() reports the errno.
+ */
+#ifndef REMORA_SNAPSHOT_WRITER_H
+#define REMORA_SNAPSHOT_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snapshot_format.h"
+
+struct remora_writer {
+	int fd;
+	uint8_t *buf;        /* caller's memory, valid until finish */
+	size_t cap;          /* multiple of 8, at least 64 KiB */
+	size_t len;          /* bytes buffered */
+	size_t run_head;     /* offset of the open EDGES/ROOTS head, or SIZE_MAX */
+	uint32_t run_tag;    /* tag of the open run */
+	int errnum;          /* first write error, 0 if none */
+	uint64_t written;    /* bytes handed to write() so far */
+	uint64_t nodes, edges, types, roots;
+	uint32_t flags;      /* REMORA_SNAP_* for the header */
+};
+
+/* Writes the header.  buf must stay valid until remora_writer_finish(). */
+void remora_writer_init(struct remora_writer *w, int fd, void *buf, size_t cap,
+			uint32_t python_version);
+
+void remora_writer_node(struct remora_writer *w,
+			const struct remora_rec_node *node,
+			const char *repr, size_t repr_len);
+
+/* An edge of the node written last. */
+void remora_writer_edge(struct remora_writer *w, uint64_t target, uint64_t via);
+
+void remora_writer_root(struct remora_writer *w, uint64_t target, uint64_t via);
+
+void remora_writer_type(struct remora_writer *w, uint64_t address,
+			uint64_t tp_flags, const char *name, size_t name_len,
+			const char *module, size_t module_len);
+
+/* Writes END, flushes, and patches the header flags.  Returns 0 or an
+ * errno value (the first write error, ENOSPC included). */
+int remora_writer_finish(struct remora_writer *w, uint32_t flags);
+
+#endif

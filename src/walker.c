@@ -1,0 +1,1421 @@
+/* walker.c — the heap walk.  Interface and invariants: walker.h.
+ * Snapshot format it produces: snapshot_format.h.  Offsets it uses:
+ * layout.h (filled from the target's DWARF by gdb/remora/layout.py).
+ *
+ * The walk is a depth-first search with an explicit work stack:
+ *
+ *   roots (interpreters, threads' frames, GC lists)
+ *      | walk_ref(): record edge, mark, push if unmarked
+ *      v
+ *   work stack --pop--> walk_object(): validate header and type,
+ *                        compute size, write NODE, then its edges
+ *
+ * Marks live in a bitmap with one bit per 8-byte word of every readable
+ * segment (objects are 8-aligned and at least 16 bytes, so no two share a
+ * bit).  The bitmap is mapped MAP_NORESERVE, so only the pages covering
+ * words that hold objects are ever touched: about heap size / 64 bytes.
+ * After a push the address is marked, so every object is pushed at most
+ * once and written at most once.
+ *
+ * Types are looked up in a small open-addressing cache (struct walk_type)
+ * that says how to size and traverse their instances; a type's TYPE
+ * record is written the first time one of its instances is.
+ */
+#include "walker.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+enum walk_kind {
+	WK_OBJECT,     /* no referents known (plain object base) */
+	WK_OPAQUE,     /* not GC, no layout: no referents */
+	WK_TRAVERSE,   /* GC type without layout: tp_traverse (agent only) */
+	WK_DICT,
+	WK_LIST,
+	WK_TUPLE,
+	WK_STR,
+	WK_INT,
+	WK_SET,
+	WK_BYTEARRAY,
+	WK_TYPE,
+	WK_MODULE,
+	WK_FUNCTION,
+	WK_CODE,
+	WK_CELL,
+	WK_METHOD,
+};
+
+struct walk_type {
+	uint64_t addr;        /* 0: empty slot */
+	uint64_t flags;       /* tp_flags */
+	int64_t basicsize;
+	int64_t itemsize;
+	int64_t dictoffset;   /* own tp_dictoffset */
+	int64_t base_dictoffset; /* tp_dictoffset of the solid (static) base */
+	uint64_t traverse;    /* tp_traverse of the solid base (WK_TRAVERSE) */
+	uint32_t presize;     /* pre-header bytes getsizeof adds */
+	uint8_t kind;         /* enum walk_kind of the solid base */
+	uint8_t valid;
+	uint8_t emitted;      /* TYPE record written */
+};
+
+struct walker {
+	struct remora_reader *r;
+	const int64_t *L;
+	struct remora_writer *out;
+	struct remora_walk_stats *stats;
+	bool self;
+	unsigned int py_minor;
+
+	uint8_t *bitmap;
+	size_t bitmap_bytes;
+
+	uint64_t *stack;
+	size_t stack_len;
+	size_t stack_cap;     /* entries */
+
+	struct walk_type *types;
+	size_t types_cap;     /* power of two */
+	size_t types_len;
+
+	uint64_t mapped;
+	uint32_t snap_flags;
+	int nomem;
+};
+
+enum {
+	STACK_INITIAL = 1 << 17,     /* entries: 1 MiB */
+	TYPES_INITIAL = 1 << 12,
+	REPR_MAX = 64,
+	MAX_FRAMES = 1 << 20,
+	MAX_THREADS = 1 << 16,
+	MAX_INTERPS = 1 << 12,
+	T_OBJECT = 6,
+	T_OBJECT_EX = 16,
+	DICT_KEYS_GENERAL = 0,
+};
+
+/* ---- work memory: mmap only (invariant: no allocator) ---- */
+
+static void *walk_map(struct walker *w, size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		w->nomem = 1;
+		return NULL;
+	}
+	w->mapped += bytes;
+	if (w->mapped > w->stats->peak_mapped)
+		w->stats->peak_mapped = w->mapped;
+	return p;
+}
+
+static void walk_unmap(struct walker *w, void *p, size_t bytes)
+{
+	if (!p)
+		return;
+	munmap(p, bytes);
+	w->mapped -= bytes;
+}
+
+static void walk_partial(struct walker *w)
+{
+	w->snap_flags |= REMORA_SNAP_PARTIAL;
+}
+
+/* ---- reads ---- */
+
+static inline int64_t lv(const struct walker *w, enum remora_layout_field f)
+{
+	return w->L[f];
+}
+
+static inline bool rd(struct walker *w, uint64_t addr, void *buf, size_t len)
+{
+	return remora_reader_read(w->r, addr, buf, len);
+}
+
+static inline uint64_t rd_u64(struct walker *w, uint64_t addr, bool *ok)
+{
+	uint64_t v = 0;
+	if (!remora_reader_read(w->r, addr, &v, sizeof(v)))
+		*ok = false;
+	return v;
+}
+
+static inline uint64_t rd_ptr(struct walker *w, uint64_t base,
+			      enum remora_layout_field f)
+{
+	uint64_t v = 0;
+	int64_t off = lv(w, f);
+	if (off < 0 || !remora_reader_read(w->r, base + (uint64_t)off, &v, 8))
+		return 0;
+	return v;
+}
+
+static inline int64_t rd_i64(struct walker *w, uint64_t base,
+			     enum remora_layout_field f, bool *ok)
+{
+	int64_t v = 0;
+	int64_t off = lv(w, f);
+	if (off < 0 || !remora_reader_read(w->r, base + (uint64_t)off, &v, 8))
+		*ok = false;
+	return v;
+}
+
+static inline uint8_t rd_u8(struct walker *w, uint64_t base,
+			    enum remora_layout_field f, bool *ok)
+{
+	uint8_t v = 0;
+	int64_t off = lv(w, f);
+	if (off < 0 || !remora_reader_read(w->r, base + (uint64_t)off, &v, 1))
+		*ok = false;
+	return v;
+}
+
+static inline int32_t rd_i32(struct walker *w, uint64_t base,
+			     enum remora_layout_field f, bool *ok)
+{
+	int32_t v = 0;
+	int64_t off = lv(w, f);
+	if (off < 0 || !remora_reader_read(w->r, base + (uint64_t)off, &v, 4))
+		*ok = false;
+	return v;
+}
+
+/* ---- marks and the work stack ---- */
+
+/* Assigns each segment its bit offset and maps the bitmap. */
+static int walk_bitmap_init(struct walker *w)
+{
+	uint64_t bits = 0;
+	for (size_t i = 0; i < w->r->count; i++) {
+		struct remora_segment *s = &w->r->segs[i];
+		s->user = bits;
+		bits += (s->end - s->start + 7) / 8;
+	}
+	w->bitmap_bytes = (size_t)((bits + 7) / 8);
+	if (w->bitmap_bytes == 0)
+		w->bitmap_bytes = 1;
+	w->bitmap = walk_map(w, w->bitmap_bytes);
+	return w->bitmap ? 0 : -1;
+}
+
+/* Marks addr; returns true if it was unmarked.  addr must be readable. */
+static inline bool walk_mark(struct walker *w, const struct remora_segment *s,
+			     uint64_t addr)
+{
+	uint64_t bit = s->user + (addr - s->start) / 8;
+	uint8_t mask = (uint8_t)(1u << (bit & 7));
+	uint8_t *p = &w->bitmap[bit >> 3];
+	if (*p & mask)
+		return false;
+	*p |= mask;
+	return true;
+}
+
+static bool walk_stack_grow(struct walker *w)
+{
+	size_t old = w->stack_cap * sizeof(uint64_t);
+	size_t new = old * 2;
+	void *p = mremap(w->stack, old, new, MREMAP_MAYMOVE);
+	if (p == MAP_FAILED) {
+		w->nomem = 1;
+		return false;
+	}
+	w->stack = p;
+	w->stack_cap *= 2;
+	w->mapped += new - old;
+	if (w->mapped > w->stats->peak_mapped)
+		w->stats->peak_mapped = w->mapped;
+	return true;
+}
+
+/* Records an edge (or root) to target and schedules target.  Targets that
+ * are NULL are ignored; targets that are misaligned or unreadable are not
+ * objects: they are dropped and the snapshot is marked partial. */
+static void walk_ref(struct walker *w, uint64_t target, uint64_t via, bool root)
+{
+	if (target == 0)
+		return;
+	const struct remora_segment *s = NULL;
+	if ((target & 7) == 0)
+		s = remora_reader_find(w->r, target);
+	if (!s || s->end - target < 16) {
+		walk_partial(w);
+		w->stats->read_faults++;
+		return;
+	}
+	if (root)
+		remora_writer_root(w->out, target, via);
+	else
+		remora_writer_edge(w->out, target, via);
+	if (!walk_mark(w, s, target))
+		return;
+	if (w->stack_len == w->stack_cap && !walk_stack_grow(w))
+		return;
+	w->stack[w->stack_len++] = target;
+}
+
+static inline void walk_edge(struct walker *w, uint64_t target, uint64_t via)
+{
+	walk_ref(w, target, via, false);
+}
+
+static inline void walk_field(struct walker *w, uint64_t obj,
+			      enum remora_layout_field f, enum remora_field name)
+{
+	if (lv(w, f) < 0)
+		return;
+	walk_edge(w, rd_ptr(w, obj, f), remora_via(REMORA_VIA_FIELD, name));
+}
+
+/* Edges to n pointers stored contiguously at addr, labelled by kind with
+ * the index as argument (starting at first_index). */
+static void walk_array(struct walker *w, uint64_t addr, uint64_t n,
+		       enum remora_via_kind kind)
+{
+	uint64_t buf[256];
+	for (uint64_t i = 0; i < n;) {
+		uint64_t chunk = n - i < 256 ? n - i : 256;
+		if (!rd(w, addr + i * 8, buf, (size_t)chunk * 8)) {
+			walk_partial(w);
+			w->stats->read_faults++;
+			return;
+		}
+		for (uint64_t j = 0; j < chunk; j++)
+			walk_edge(w, buf[j], remora_via(kind, i + j));
+		i += chunk;
+	}
+}
+
+/* ---- str helpers ---- */
+
+struct walk_str {
+	uint64_t length;   /* code points */
+	uint64_t data;     /* address of the characters */
+	unsigned int kind; /* 1, 2 or 4 bytes per code point */
+	bool ascii;
+	bool compact;
+	uint64_t utf8;     /* cached UTF-8 (non-ASCII compact), or 0 */
+	int64_t utf8_length;
+	uint64_t wstr;     /* 3.11 */
+	int64_t wstr_length;
+};
+
+static bool walk_str_read(struct walker *w, uint64_t addr, struct walk_str *s)
+{
+	bool ok = true;
+	uint32_t state = 0;
+	memset(s, 0, sizeof(*s));
+	s->length = (uint64_t)rd_i64(w, addr, RL_STR_LENGTH, &ok);
+	if (!ok || !rd(w, addr + (uint64_t)lv(w, RL_STR_STATE), &state, 4))
+		return false;
+	s->kind = (state >> 2) & 7;
+	s->compact = (state >> 5) & 1;
+	s->ascii = (state >> 6) & 1;
+	if (s->kind != 1 && s->kind != 2 && s->kind != 4)
+		return false;
+	if (lv(w, RL_STR_WSTR) >= 0)
+		s->wstr = rd_ptr(w, addr, RL_STR_WSTR);
+	if (s->compact && s->ascii) {
+		s->data = addr + (uint64_t)lv(w, RL_SIZEOF_ASCII);
+	} else {
+		s->utf8 = rd_ptr(w, addr, RL_STR_UTF8);
+		s->utf8_length = rd_i64(w, addr, RL_STR_UTF8_LENGTH, &ok);
+		if (lv(w, RL_STR_WSTR_LENGTH) >= 0)
+			s->wstr_length = rd_i64(w, addr, RL_STR_WSTR_LENGTH, &ok);
+		if (s->compact)
+			s->data = addr + (uint64_t)lv(w, RL_SIZEOF_COMPACT);
+		else
+			s->data = rd_ptr(w, addr, RL_STR_DATA);
+	}
+	return ok && s->length < (UINT64_C(1) << 40);
+}
+
+/* unicode.__sizeof__ (3.11, 3.12). */
+static uint64_t walk_str_size(struct walker *w, const struct walk_str *s)
+{
+	uint64_t size;
+	if (s->compact && s->ascii)
+		size = (uint64_t)lv(w, RL_SIZEOF_ASCII) + s->length + 1;
+	else if (s->compact)
+		size = (uint64_t)lv(w, RL_SIZEOF_COMPACT) + (s->length + 1) * s->kind;
+	else
+		size = (uint64_t)lv(w, RL_SIZEOF_UNICODE) +
+		       (s->data ? (s->length + 1) * s->kind : 0);
+	/* 3.11: wchar_t copy, when it is not the data itself */
+	if (s->wstr && s->wstr != s->data)
+		size += ((uint64_t)s->wstr_length + 1) * 4;
+	if (!s->ascii && s->utf8 && s->utf8 != s->data)
+		size += (uint64_t)s->utf8_length + 1;
+	return size;
+}
+
+static size_t utf8_put(char *out, size_t cap, uint32_t c)
+{
+	char b[4];
+	size_t n;
+	if (c < 0x80) {
+		b[0] = (char)c;
+		n = 1;
+	} else if (c < 0x800) {
+		b[0] = (char)(0xc0 | (c >> 6));
+		b[1] = (char)(0x80 | (c & 0x3f));
+		n = 2;
+	} else if (c < 0x10000) {
+		b[0] = (char)(0xe0 | (c >> 12));
+		b[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+		b[2] = (char)(0x80 | (c & 0x3f));
+		n = 3;
+	} else {
+		b[0] = (char)(0xf0 | (c >> 18));
+		b[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+		b[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+		b[3] = (char)(0x80 | (c & 0x3f));
+		n = 4;
+	}
+	if (n > cap)
+		return 0;
+	memcpy(out, b, n);
+	return n;
+}
+
+/* Up to cap bytes of the string's UTF-8, cut at a character boundary. */
+static size_t walk_str_utf8(struct walker *w, const struct walk_str *s,
+			    char *out, size_t cap)
+{
+	uint8_t raw[REPR_MAX * 4];
+	uint64_t n = s->length < REPR_MAX ? s->length : REPR_MAX;
+	if (!s->data || !rd(w, s->data, raw, (size_t)(n * s->kind)))
+		return 0;
+	size_t len = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		uint32_t c;
+		if (s->kind == 1) {
+			c = raw[i];
+		} else if (s->kind == 2) {
+			uint16_t v;
+			memcpy(&v, raw + 2 * i, 2);
+			c = v;
+		} else {
+			memcpy(&c, raw + 4 * i, 4);
+		}
+		size_t k = utf8_put(out + len, cap - len, c);
+		if (k == 0)
+			break;
+		len += k;
+	}
+	return len;
+}
+
+/* Whether the str at addr equals the ASCII text t. */
+static bool walk_str_equals(struct walker *w, uint64_t addr, const char *t)
+{
+	struct walk_str s;
+	char buf[REPR_MAX];
+	size_t tl = strlen(t);
+	if (!walk_str_read(w, addr, &s) || s.length != tl || tl > sizeof(buf))
+		return false;
+	return walk_str_utf8(w, &s, buf, sizeof(buf)) == tl &&
+	       memcmp(buf, t, tl) == 0;
+}
+
+/* ---- dict helpers ---- */
+
+struct walk_keys {
+	uint64_t addr;
+	int64_t refcnt;
+	uint8_t log2_size;
+	uint8_t log2_index_bytes;
+	uint8_t kind;
+	int64_t usable;
+	int64_t nentries;
+	uint64_t entries;     /* address of the first entry */
+	uint64_t entry_size;
+};
+
+static bool walk_keys_read(struct walker *w, uint64_t keys, struct walk_keys *k)
+{
+	bool ok = true;
+	k->addr = keys;
+	k->refcnt = rd_i64(w, keys, RL_DK_REFCNT, &ok);
+	k->log2_size = rd_u8(w, keys, RL_DK_LOG2_SIZE, &ok);
+	k->log2_index_bytes = rd_u8(w, keys, RL_DK_LOG2_INDEX_BYTES, &ok);
+	k->kind = rd_u8(w, keys, RL_DK_KIND, &ok);
+	k->usable = rd_i64(w, keys, RL_DK_USABLE, &ok);
+	k->nentries = rd_i64(w, keys, RL_DK_NENTRIES, &ok);
+	if (!ok || k->log2_size > 40 || k->log2_index_bytes > 43)
+		return false;
+	k->entries = keys + (uint64_t)lv(w, RL_DK_INDICES) +
+		     (UINT64_C(1) << k->log2_index_bytes);
+	k->entry_size = k->kind == DICT_KEYS_GENERAL ?
+		(uint64_t)lv(w, RL_SIZEOF_DICTKEYENTRY) :
+		(uint64_t)lv(w, RL_SIZEOF_DICTUNICODEENTRY);
+	uint64_t usable_max = ((UINT64_C(1) << k->log2_size) << 1) / 3;
+	if (k->nentries < 0 || (uint64_t)k->nentries > usable_max)
+		return false;
+	return true;
+}
+
+/* _PyDict_KeysSize */
+static uint64_t walk_keys_size(struct walker *w, const struct walk_keys *k)
+{
+	uint64_t usable = ((UINT64_C(1) << k->log2_size) << 1) / 3;
+	return (uint64_t)lv(w, RL_SIZEOF_DICTKEYS) +
+	       (UINT64_C(1) << k->log2_index_bytes) + usable * k->entry_size;
+}
+
+/* Reads entry i: its key and value (value 0 for split keys). */
+static bool walk_keys_entry(struct walker *w, const struct walk_keys *k,
+			    uint64_t i, uint64_t *key, uint64_t *value)
+{
+	uint64_t e[3];
+	if (!rd(w, k->entries + i * k->entry_size, e, (size_t)k->entry_size))
+		return false;
+	if (k->kind == DICT_KEYS_GENERAL) {
+		*key = e[1];
+		*value = e[2];
+	} else {
+		*key = e[0];
+		*value = e[1];
+	}
+	return true;
+}
+
+/* The value stored under the ASCII key t in the dict at dict, or 0. */
+static uint64_t walk_dict_lookup(struct walker *w, uint64_t dict, const char *t)
+{
+	uint64_t keys = rd_ptr(w, dict, RL_DICT_KEYS);
+	uint64_t values = rd_ptr(w, dict, RL_DICT_VALUES);
+	struct walk_keys k;
+	if (!keys || !walk_keys_read(w, keys, &k))
+		return 0;
+	for (int64_t i = 0; i < k.nentries; i++) {
+		uint64_t key, value;
+		if (!walk_keys_entry(w, &k, (uint64_t)i, &key, &value))
+			return 0;
+		if (!key || !walk_str_equals(w, key, t))
+			continue;
+		if (values) {
+			bool ok = true;
+			value = rd_u64(w, values + (uint64_t)i * 8, &ok);
+			if (!ok)
+				return 0;
+		}
+		return value;
+	}
+	return 0;
+}
+
+/* ---- types ---- */
+
+static bool walk_type_is_static(struct walker *w, uint64_t t,
+				enum remora_layout_field f)
+{
+	return lv(w, f) > 0 && (uint64_t)lv(w, f) == t;
+}
+
+static enum walk_kind walk_kind_of_static(struct walker *w, uint64_t t,
+					  uint64_t flags)
+{
+	static const struct {
+		enum remora_layout_field field;
+		enum walk_kind kind;
+	} known[] = {
+		{ RL_TYPE_OBJECT, WK_OBJECT },  { RL_TYPE_DICT, WK_DICT },
+		{ RL_TYPE_LIST, WK_LIST },      { RL_TYPE_TUPLE, WK_TUPLE },
+		{ RL_TYPE_STR, WK_STR },        { RL_TYPE_INT, WK_INT },
+		{ RL_TYPE_BOOL, WK_INT },       { RL_TYPE_FLOAT, WK_OPAQUE },
+		{ RL_TYPE_SET, WK_SET },        { RL_TYPE_FROZENSET, WK_SET },
+		{ RL_TYPE_BYTES, WK_OPAQUE },   { RL_TYPE_BYTEARRAY, WK_BYTEARRAY },
+		{ RL_TYPE_TYPE, WK_TYPE },      { RL_TYPE_MODULE, WK_MODULE },
+		{ RL_TYPE_FUNCTION, WK_FUNCTION }, { RL_TYPE_CODE, WK_CODE },
+		{ RL_TYPE_CELL, WK_CELL },      { RL_TYPE_METHOD, WK_METHOD },
+	};
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		if (walk_type_is_static(w, t, known[i].field))
+			return known[i].kind;
+	}
+	/* Static subclasses of the layout-known builtins keep their layout
+	 * (their own extra references are not followed). */
+	if (flags & RTPF_DICT_SUBCLASS)
+		return WK_DICT;
+	if (flags & RTPF_TYPE_SUBCLASS)
+		return WK_TYPE;
+	return (flags & RTPF_HAVE_GC) ? WK_TRAVERSE : WK_OPAQUE;
+}
+
+static size_t walk_type_hash(uint64_t addr, size_t cap)
+{
+	return (size_t)(((addr >> 3) * UINT64_C(0x9e3779b97f4a7c15)) >> 20) &
+	       (cap - 1);
+}
+
+static bool walk_types_grow(struct walker *w)
+{
+	size_t cap = w->types_cap ? w->types_cap * 2 : TYPES_INITIAL;
+	struct walk_type *t = walk_map(w, cap * sizeof(*t));
+	if (!t)
+		return false;
+	for (size_t i = 0; i < w->types_cap; i++) {
+		struct walk_type *e = &w->types[i];
+		if (!e->addr)
+			continue;
+		size_t h = walk_type_hash(e->addr, cap);
+		while (t[h].addr)
+			h = (h + 1) & (cap - 1);
+		t[h] = *e;
+	}
+	walk_unmap(w, w->types, w->types_cap * sizeof(*t));
+	w->types = t;
+	w->types_cap = cap;
+	return true;
+}
+
+/* Fills e from the type object at addr; e->valid says if it is a type. */
+static void walk_type_load(struct walker *w, uint64_t addr, struct walk_type *e)
+{
+	bool ok = true;
+	uint64_t meta = rd_ptr(w, addr, RL_OB_TYPE);
+	uint64_t meta_flags = meta ? rd_ptr(w, meta, RL_TP_FLAGS) : 0;
+	e->flags = rd_ptr(w, addr, RL_TP_FLAGS);
+	e->basicsize = rd_i64(w, addr, RL_TP_BASICSIZE, &ok);
+	e->itemsize = rd_i64(w, addr, RL_TP_ITEMSIZE, &ok);
+	e->dictoffset = rd_i64(w, addr, RL_TP_DICTOFFSET, &ok);
+	if (!ok || !(meta_flags & RTPF_TYPE_SUBCLASS) ||
+	    !(e->flags & RTPF_READY) || e->basicsize < 16 ||
+	    e->basicsize > (1 << 24) || e->itemsize < 0 ||
+	    e->itemsize > (1 << 16))
+		return;
+	/* The solid base: the first static type up the tp_base chain. */
+	uint64_t base = addr;
+	uint64_t base_flags = e->flags;
+	for (int depth = 0; base_flags & RTPF_HEAPTYPE; depth++) {
+		base = rd_ptr(w, base, RL_TP_BASE);
+		if (!base || depth > 1000)
+			return;
+		base_flags = rd_ptr(w, base, RL_TP_FLAGS);
+	}
+	e->kind = (uint8_t)walk_kind_of_static(w, base, base_flags);
+	e->traverse = rd_ptr(w, base, RL_TP_TRAVERSE);
+	e->base_dictoffset = rd_i64(w, base, RL_TP_DICTOFFSET, &ok);
+	uint64_t pre_flags = RTPF_MANAGED_DICT;
+	if (w->py_minor >= 12)
+		pre_flags |= RTPF_MANAGED_WEAKREF;
+	e->presize = (uint32_t)(((e->flags & RTPF_HAVE_GC) ?
+				 (uint64_t)lv(w, RL_SIZEOF_GC_HEAD) : 0) +
+				((e->flags & pre_flags) ? 16 : 0));
+	e->valid = ok;
+}
+
+static struct walk_type *walk_type_get(struct walker *w, uint64_t addr)
+{
+	if (!addr || (addr & 7))
+		return NULL;
+	if (w->types_len * 2 >= w->types_cap && !walk_types_grow(w))
+		return NULL;
+	size_t h = walk_type_hash(addr, w->types_cap);
+	while (w->types[h].addr && w->types[h].addr != addr)
+		h = (h + 1) & (w->types_cap - 1);
+	struct walk_type *e = &w->types[h];
+	if (!e->addr) {
+		e->addr = addr;
+		w->types_len++;
+		walk_type_load(w, addr, e);
+	}
+	return e;
+}
+
+/* Writes the TYPE record: __name__ and __module__ as heapy names them. */
+static void walk_type_emit(struct walker *w, struct walk_type *t)
+{
+	char name[256], module[256];
+	size_t name_len = 0, module_len = 0;
+	if (t->flags & RTPF_HEAPTYPE) {
+		struct walk_str s;
+		uint64_t n = rd_ptr(w, t->addr, RL_HT_NAME);
+		if (n && walk_str_read(w, n, &s))
+			name_len = walk_str_utf8(w, &s, name, sizeof(name));
+		uint64_t dict = rd_ptr(w, t->addr, RL_TP_DICT);
+		uint64_t m = dict ? walk_dict_lookup(w, dict, "__module__") : 0;
+		if (m && walk_str_read(w, m, &s))
+			module_len = walk_str_utf8(w, &s, module, sizeof(module));
+	} else {
+		char raw[256];
+		uint64_t p = rd_ptr(w, t->addr, RL_TP_NAME);
+		size_t len = 0;
+		while (p && len < sizeof(raw) && rd(w, p + len, &raw[len], 1) &&
+		       raw[len])
+			len++;
+		size_t dot = len;
+		for (size_t i = 0; i < len; i++)
+			if (raw[i] == '.')
+				dot = i;
+		if (dot < len) {
+			memcpy(module, raw, dot);
+			module_len = dot;
+			memcpy(name, raw + dot + 1, len - dot - 1);
+			name_len = len - dot - 1;
+		} else {
+			memcpy(name, raw, len);
+			name_len = len;
+			memcpy(module, "builtins", 8);
+			module_len = 8;
+		}
+	}
+	remora_writer_type(w->out, t->addr, t->flags, name, name_len, module,
+			   module_len);
+	t->emitted = 1;
+	w->stats->types++;
+}
+
+/* ---- sizes ---- */
+
+static uint64_t walk_default_size(struct walker *w, uint64_t obj,
+				  const struct walk_type *t)
+{
+	int64_t size = t->basicsize;
+	if (t->itemsize > 0) {
+		bool ok = true;
+		int64_t n = rd_i64(w, obj, RL_OB_SIZE, &ok);
+		size += n * t->itemsize;
+	}
+	return size < 0 ? 0 : (uint64_t)size;
+}
+
+/* dict.__sizeof__ (_PyDict_SizeOf) without the pre-header. */
+static uint64_t walk_dict_size(struct walker *w, uint64_t obj,
+			       const struct walk_type *t)
+{
+	uint64_t size = (uint64_t)t->basicsize;
+	uint64_t keys = rd_ptr(w, obj, RL_DICT_KEYS);
+	struct walk_keys k;
+	if (!keys || !walk_keys_read(w, keys, &k))
+		return size;
+	if (rd_ptr(w, obj, RL_DICT_VALUES))
+		size += (uint64_t)(k.nentries + k.usable) * 8;
+	if (k.refcnt == 1)
+		size += walk_keys_size(w, &k);
+	return size;
+}
+
+static uint64_t walk_int_size(struct walker *w, uint64_t obj)
+{
+	bool ok = true;
+	uint64_t ndigits;
+	if (lv(w, RL_LONG_TAG) >= 0) {
+		ndigits = (uint64_t)rd_i64(w, obj, RL_LONG_TAG, &ok) >> 3;
+	} else {
+		int64_t n = rd_i64(w, obj, RL_OB_SIZE, &ok);
+		ndigits = (uint64_t)(n < 0 ? -n : n);
+	}
+	if (ndigits == 0)
+		ndigits = 1;
+	return (uint64_t)lv(w, RL_LONG_DIGITS) + ndigits * 4;
+}
+
+static uint64_t walk_set_size(struct walker *w, uint64_t obj,
+			      const struct walk_type *t)
+{
+	bool ok = true;
+	uint64_t size = (uint64_t)t->basicsize;
+	uint64_t table = rd_ptr(w, obj, RL_SET_TABLE);
+	int64_t mask = rd_i64(w, obj, RL_SET_MASK, &ok);
+	if (ok && table != obj + (uint64_t)lv(w, RL_SET_SMALLTABLE))
+		size += (uint64_t)(mask + 1) * (uint64_t)lv(w, RL_SIZEOF_SETENTRY);
+	return size;
+}
+
+static uint64_t walk_type_obj_size(struct walker *w, uint64_t obj)
+{
+	uint64_t flags = rd_ptr(w, obj, RL_TP_FLAGS);
+	if (!(flags & RTPF_HEAPTYPE))
+		return (uint64_t)lv(w, RL_SIZEOF_TYPE);
+	uint64_t size = (uint64_t)lv(w, RL_SIZEOF_HEAPTYPE);
+	uint64_t keys = rd_ptr(w, obj, RL_HT_CACHED_KEYS);
+	struct walk_keys k;
+	if (keys && walk_keys_read(w, keys, &k))
+		size += walk_keys_size(w, &k);
+	return size;
+}
+
+static uint64_t walk_code_size(struct walker *w, uint64_t obj,
+			       const struct walk_type *t)
+{
+	uint64_t size = (walk_default_size(w, obj, t) + 7) & ~UINT64_C(7);
+	uint64_t extra = rd_ptr(w, obj, RL_CO_EXTRA);
+	if (extra) {
+		bool ok = true;
+		int64_t n = rd_i64(w, extra, RL_CODEEXTRA_SIZE, &ok);
+		if (ok && n > 0)
+			size += (uint64_t)lv(w, RL_CODEEXTRA_EXTRAS) + (uint64_t)n * 8;
+	}
+	return size;
+}
+
+/* sys.getsizeof(obj): __sizeof__ of the solid base's kind plus the
+ * pre-header.  Modules have no __sizeof__ of their own (md_state is not
+ * counted); str, int and type use fixed C sizes, not the subclass's. */
+static uint64_t walk_size(struct walker *w, uint64_t obj,
+			  const struct walk_type *t, const struct walk_str *str)
+{
+	uint64_t size;
+	switch ((enum walk_kind)t->kind) {
+	case WK_DICT:
+		size = walk_dict_size(w, obj, t);
+		break;
+	case WK_LIST: {
+		bool ok = true;
+		int64_t alloc = rd_i64(w, obj, RL_LIST_ALLOCATED, &ok);
+		size = (uint64_t)t->basicsize + (uint64_t)(alloc > 0 ? alloc : 0) * 8;
+		break;
+	}
+	case WK_STR:
+		size = str ? walk_str_size(w, str) : walk_default_size(w, obj, t);
+		break;
+	case WK_INT:
+		size = walk_int_size(w, obj);
+		break;
+	case WK_SET:
+		size = walk_set_size(w, obj, t);
+		break;
+	case WK_BYTEARRAY: {
+		bool ok = true;
+		int64_t alloc = rd_i64(w, obj, RL_BYTEARRAY_ALLOC, &ok);
+		size = (uint64_t)t->basicsize + (uint64_t)(alloc > 0 ? alloc : 0);
+		break;
+	}
+	case WK_TYPE:
+		/* 3.11/3.12 add the pre-header even for static types */
+		size = walk_type_obj_size(w, obj);
+		break;
+	case WK_CODE:
+		size = walk_code_size(w, obj, t);
+		break;
+	default:
+		size = walk_default_size(w, obj, t);
+		break;
+	}
+	return size + t->presize;
+}
+
+/* ---- referents by kind ---- */
+
+static void walk_dict_edges(struct walker *w, uint64_t obj)
+{
+	uint64_t keys = rd_ptr(w, obj, RL_DICT_KEYS);
+	uint64_t values = rd_ptr(w, obj, RL_DICT_VALUES);
+	struct walk_keys k;
+	if (!keys)
+		return;
+	if (!walk_keys_read(w, keys, &k)) {
+		walk_partial(w);
+		return;
+	}
+	uint64_t live = 0;
+	for (int64_t i = 0; i < k.nentries; i++) {
+		uint64_t key, value;
+		if (!walk_keys_entry(w, &k, (uint64_t)i, &key, &value)) {
+			walk_partial(w);
+			return;
+		}
+		if (values) {
+			bool ok = true;
+			value = rd_u64(w, values + (uint64_t)i * 8, &ok);
+			if (!ok) {
+				walk_partial(w);
+				return;
+			}
+			/* A split dict's keys belong to the shared keys
+			 * object (the type's); only values are its own. */
+			walk_edge(w, value, remora_via(REMORA_VIA_DICT_VALUE, key));
+			continue;
+		}
+		if (!key || !value)
+			continue;
+		walk_edge(w, key, remora_via(REMORA_VIA_DICT_KEY, live));
+		walk_edge(w, value, remora_via(REMORA_VIA_DICT_VALUE, key));
+		live++;
+	}
+}
+
+static void walk_set_edges(struct walker *w, uint64_t obj)
+{
+	bool ok = true;
+	uint64_t table = rd_ptr(w, obj, RL_SET_TABLE);
+	int64_t mask = rd_i64(w, obj, RL_SET_MASK, &ok);
+	uint64_t dummy = lv(w, RL_SET_DUMMY) > 0 ? (uint64_t)lv(w, RL_SET_DUMMY) : 0;
+	uint64_t esize = (uint64_t)lv(w, RL_SIZEOF_SETENTRY);
+	if (!ok || !table || mask < 0 || mask > (INT64_C(1) << 40)) {
+		walk_partial(w);
+		return;
+	}
+	uint64_t live = 0;
+	for (int64_t i = 0; i <= mask; i++) {
+		uint64_t key;
+		if (!rd(w, table + (uint64_t)i * esize, &key, 8)) {
+			walk_partial(w);
+			return;
+		}
+		if (!key || key == dummy)
+			continue;
+		walk_edge(w, key, remora_via(REMORA_VIA_SET_ITEM, live++));
+	}
+}
+
+static void walk_type_edges(struct walker *w, uint64_t obj)
+{
+	uint64_t flags = rd_ptr(w, obj, RL_TP_FLAGS);
+	walk_field(w, obj, RL_TP_DICT, REMORA_FIELD_DICT);
+	walk_field(w, obj, RL_TP_BASES, REMORA_FIELD_BASES);
+	walk_field(w, obj, RL_TP_MRO, REMORA_FIELD_MRO);
+	walk_field(w, obj, RL_TP_BASE, REMORA_FIELD_BASE);
+	walk_field(w, obj, RL_TP_CACHE, REMORA_FIELD_CACHE);
+	/* 3.12+ static builtin types keep an index, not a pointer, here */
+	if ((flags & RTPF_HEAPTYPE) || w->py_minor < 12) {
+		walk_field(w, obj, RL_TP_SUBCLASSES, REMORA_FIELD_SUBCLASSES);
+		walk_field(w, obj, RL_TP_WEAKLIST, REMORA_FIELD_WEAKLIST);
+	}
+	if (!(flags & RTPF_HEAPTYPE))
+		return;
+	walk_field(w, obj, RL_HT_NAME, REMORA_FIELD_NAME);
+	walk_field(w, obj, RL_HT_QUALNAME, REMORA_FIELD_QUALNAME);
+	walk_field(w, obj, RL_HT_SLOTS, REMORA_FIELD_OTHER);
+	walk_field(w, obj, RL_HT_MODULE, REMORA_FIELD_MODULE);
+	/* The attribute names of instances' inline values live in the
+	 * type's shared keys; they are the type's referents. */
+	uint64_t keys = rd_ptr(w, obj, RL_HT_CACHED_KEYS);
+	struct walk_keys k;
+	if (keys && walk_keys_read(w, keys, &k)) {
+		for (int64_t i = 0; i < k.nentries; i++) {
+			uint64_t key, value;
+			if (!walk_keys_entry(w, &k, (uint64_t)i, &key, &value))
+				break;
+			walk_edge(w, key, remora_via(REMORA_VIA_FIELD,
+						     REMORA_FIELD_CACHE));
+		}
+	}
+}
+
+static void walk_function_edges(struct walker *w, uint64_t obj)
+{
+	walk_field(w, obj, RL_FUNC_CODE, REMORA_FIELD_CODE);
+	walk_field(w, obj, RL_FUNC_GLOBALS, REMORA_FIELD_GLOBALS);
+	walk_field(w, obj, RL_FUNC_BUILTINS, REMORA_FIELD_BUILTINS);
+	walk_field(w, obj, RL_FUNC_NAME, REMORA_FIELD_NAME);
+	walk_field(w, obj, RL_FUNC_QUALNAME, REMORA_FIELD_QUALNAME);
+	walk_field(w, obj, RL_FUNC_DEFAULTS, REMORA_FIELD_DEFAULTS);
+	walk_field(w, obj, RL_FUNC_KWDEFAULTS, REMORA_FIELD_KWDEFAULTS);
+	walk_field(w, obj, RL_FUNC_CLOSURE, REMORA_FIELD_CLOSURE);
+	walk_field(w, obj, RL_FUNC_DOC, REMORA_FIELD_DOC);
+	walk_field(w, obj, RL_FUNC_DICT, REMORA_FIELD_DICT);
+	walk_field(w, obj, RL_FUNC_MODULE, REMORA_FIELD_MODULE);
+	walk_field(w, obj, RL_FUNC_ANNOTATIONS, REMORA_FIELD_ANNOTATIONS);
+}
+
+static void walk_code_edges(struct walker *w, uint64_t obj)
+{
+	walk_field(w, obj, RL_CO_CONSTS, REMORA_FIELD_CO_CONSTS);
+	walk_field(w, obj, RL_CO_NAMES, REMORA_FIELD_CO_NAMES);
+	walk_field(w, obj, RL_CO_EXCEPTIONTABLE, REMORA_FIELD_CO_EXCEPTIONTABLE);
+	walk_field(w, obj, RL_CO_LOCALSPLUSNAMES, REMORA_FIELD_CO_LOCALSPLUSNAMES);
+	walk_field(w, obj, RL_CO_LOCALSPLUSKINDS, REMORA_FIELD_CO_LOCALSPLUSKINDS);
+	walk_field(w, obj, RL_CO_FILENAME, REMORA_FIELD_CO_FILENAME);
+	walk_field(w, obj, RL_CO_NAME, REMORA_FIELD_CO_NAME);
+	walk_field(w, obj, RL_CO_QUALNAME, REMORA_FIELD_CO_QUALNAME);
+	walk_field(w, obj, RL_CO_LINETABLE, REMORA_FIELD_CO_LINETABLE);
+	walk_field(w, obj, RL_CO_CODE, REMORA_FIELD_CO_CODE);
+}
+
+/* The visit function handed to tp_traverse: it only records. */
+static int walk_traverse_visit(void *obj, void *arg)
+{
+	struct walker *w = arg;
+	walk_edge(w, (uint64_t)(uintptr_t)obj,
+		  remora_via(REMORA_VIA_UNKNOWN, 0));
+	return 0;
+}
+
+typedef int visit_fn(void *, void *);
+typedef int traverse_fn(void *, visit_fn *, void *);
+
+static void walk_traverse_edges(struct walker *w, uint64_t obj,
+				const struct walk_type *t, uint32_t *flags)
+{
+	if (!t->traverse)
+		return;
+	if (!w->self) {
+		*flags |= REMORA_NODE_PARTIAL;
+		walk_partial(w);
+		return;
+	}
+	/* The fixed part must be readable before C code dereferences it. */
+	uint64_t size = walk_default_size(w, obj, t);
+	if (!remora_reader_direct(w->r, obj, (size_t)size)) {
+		*flags |= REMORA_NODE_PARTIAL;
+		walk_partial(w);
+		return;
+	}
+	traverse_fn *fn = (traverse_fn *)(uintptr_t)t->traverse;
+	fn((void *)(uintptr_t)obj, walk_traverse_visit, w);
+	*flags |= REMORA_NODE_TRAVERSED;
+	w->stats->traversed++;
+}
+
+/* ---- instances of classes (heap types) ---- */
+
+/* Where an instance's attributes live when they are not in a dict object:
+ * values[0 .. count) with names from the type's shared keys. */
+struct walk_values {
+	uint64_t values;   /* 0: none */
+	uint64_t dict;     /* the materialized __dict__, 0: none */
+	uint64_t keys;     /* the type's shared keys */
+	uint64_t count;    /* value slots */
+	uint64_t bytes;    /* bytes of the values block (prefix included) */
+};
+
+static void walk_managed(struct walker *w, uint64_t obj,
+			 const struct walk_type *t, struct walk_values *v)
+{
+	bool ok = true;
+	memset(v, 0, sizeof(*v));
+	if (w->py_minor == 11) {
+		v->values = rd_u64(w, obj - 32, &ok);
+		v->dict = rd_u64(w, obj - 24, &ok);
+	} else {
+		uint64_t dorv = rd_u64(w, obj - 24, &ok);
+		if (dorv & 1)
+			v->values = dorv + 1;
+		else
+			v->dict = dorv;
+	}
+	if (!ok) {
+		v->values = v->dict = 0;
+		walk_partial(w);
+		return;
+	}
+	if (!v->values)
+		return;
+	v->keys = rd_ptr(w, t->addr, RL_HT_CACHED_KEYS);
+	struct walk_keys k;
+	uint8_t prefix = 0;
+	if (!v->keys || !walk_keys_read(w, v->keys, &k) ||
+	    !rd(w, v->values - 1, &prefix, 1)) {
+		v->values = 0;
+		walk_partial(w);
+		return;
+	}
+	/* The block holds round_up(capacity + 2, 8) prefix bytes, then
+	 * capacity pointers.  The capacity is not stored: it was the shared
+	 * keys' nentries + usable when the instance was made (never less
+	 * than now), and the prefix size bounds it to [prefix-9, prefix-2]. */
+	uint64_t now = (uint64_t)(k.nentries + k.usable);
+	uint64_t cap = prefix >= 9 && now < (uint64_t)prefix - 9 ? prefix - 9u : now;
+	if (prefix >= 2 && cap > (uint64_t)prefix - 2)
+		cap = prefix - 2u;
+	v->count = (uint64_t)k.nentries;
+	v->bytes = prefix + cap * 8;
+}
+
+static void walk_instance_edges(struct walker *w, uint64_t obj,
+				const struct walk_type *t,
+				const struct walk_values *v)
+{
+	walk_edge(w, t->addr, remora_via(REMORA_VIA_FIELD, REMORA_FIELD_OB_TYPE));
+	/* __slots__: object members of every heap type up the chain. */
+	uint64_t ty = t->addr;
+	for (int depth = 0; ty && depth < 1000; depth++) {
+		uint64_t flags = rd_ptr(w, ty, RL_TP_FLAGS);
+		if (!(flags & RTPF_HEAPTYPE))
+			break;
+		uint64_t m = rd_ptr(w, ty, RL_TP_MEMBERS);
+		uint64_t msize = (uint64_t)lv(w, RL_SIZEOF_MEMBER);
+		for (int i = 0; m && i < 4096; i++, m += msize) {
+			uint64_t name = rd_ptr(w, m, RL_MEMBER_NAME);
+			bool ok = true;
+			int32_t type = rd_i32(w, m, RL_MEMBER_TYPE, &ok);
+			int64_t off = rd_i64(w, m, RL_MEMBER_OFFSET, &ok);
+			if (!ok || !name)
+				break;
+			if ((type != T_OBJECT_EX && type != T_OBJECT) || off <= 0)
+				continue;
+			/* A slot's C name is the UTF-8 of its (ASCII) name
+			 * str, i.e. that str's data: label with the str. */
+			uint64_t str = name - (uint64_t)lv(w, RL_SIZEOF_ASCII);
+			uint64_t via = remora_via(REMORA_VIA_FIELD, REMORA_FIELD_OTHER);
+			if (rd_ptr(w, str, RL_OB_TYPE) == (uint64_t)lv(w, RL_TYPE_STR))
+				via = remora_via(REMORA_VIA_ATTR, str);
+			walk_edge(w, rd_u64(w, obj + (uint64_t)off, &ok), via);
+		}
+		ty = rd_ptr(w, ty, RL_TP_BASE);
+	}
+	/* __dict__ or inline values, unless a static base owns the dict
+	 * (its tp_traverse or layout covers it). */
+	if (t->flags & RTPF_MANAGED_DICT) {
+		if (v->dict) {
+			walk_edge(w, v->dict, remora_via(REMORA_VIA_FIELD, REMORA_FIELD_DICT));
+		} else if (v->values) {
+			struct walk_keys k;
+			if (!walk_keys_read(w, v->keys, &k))
+				return;
+			for (uint64_t i = 0; i < v->count; i++) {
+				uint64_t key, unused, value;
+				bool ok = true;
+				if (!walk_keys_entry(w, &k, i, &key, &unused))
+					break;
+				value = rd_u64(w, v->values + i * 8, &ok);
+				if (!ok)
+					break;
+				walk_edge(w, value, remora_via(REMORA_VIA_ATTR, key));
+			}
+		}
+	} else if (t->dictoffset != 0 && t->base_dictoffset == 0) {
+		int64_t off = t->dictoffset;
+		if (off < 0) {
+			bool ok = true;
+			int64_t n = rd_i64(w, obj, RL_OB_SIZE, &ok);
+			int64_t size = t->basicsize + (n < 0 ? -n : n) * t->itemsize;
+			off += (size + 7) & ~INT64_C(7);
+		}
+		bool ok = true;
+		uint64_t dict = rd_u64(w, obj + (uint64_t)off, &ok);
+		walk_edge(w, dict, remora_via(REMORA_VIA_FIELD, REMORA_FIELD_DICT));
+	}
+}
+
+/* ---- one object ---- */
+
+static void walk_object(struct walker *w, uint64_t obj)
+{
+	uint64_t head[2];
+	if (!rd(w, obj, head, sizeof(head)) || (int64_t)head[0] <= 0) {
+		w->stats->bad_objects++;
+		walk_partial(w);
+		return;
+	}
+	struct walk_type *t = walk_type_get(w, head[1]);
+	if (!t || !t->valid) {
+		w->stats->bad_objects++;
+		walk_partial(w);
+		return;
+	}
+	if (!t->emitted)
+		walk_type_emit(w, t);
+
+	struct remora_rec_node node = {
+		.address = obj,
+		.type = t->addr,
+	};
+	char repr[REPR_MAX * 4];
+	size_t repr_len = 0;
+	struct walk_str str;
+	bool have_str = false;
+	struct walk_values values = { 0 };
+	bool heap = t->flags & RTPF_HEAPTYPE;
+
+	if (t->flags & RTPF_HAVE_GC)
+		node.flags |= REMORA_NODE_GC;
+	if (t->kind == WK_STR && walk_str_read(w, obj, &str)) {
+		have_str = true;
+		repr_len = walk_str_utf8(w, &str, repr, REPR_MAX);
+	}
+	if (t->kind == WK_TYPE)
+		node.flags |= REMORA_NODE_TYPE;
+	if (heap && (t->flags & RTPF_MANAGED_DICT)) {
+		walk_managed(w, obj, t, &values);
+		if (values.values) {
+			node.extra = values.bytes;
+			node.flags |= REMORA_NODE_INLINE_VALUES;
+		}
+	}
+	node.size = walk_size(w, obj, t, have_str ? &str : NULL);
+	remora_writer_node(w->out, &node, repr, repr_len);
+	w->stats->nodes++;
+
+	switch ((enum walk_kind)t->kind) {
+	case WK_DICT:
+		walk_dict_edges(w, obj);
+		break;
+	case WK_LIST: {
+		bool ok = true;
+		int64_t n = rd_i64(w, obj, RL_OB_SIZE, &ok);
+		int64_t alloc = rd_i64(w, obj, RL_LIST_ALLOCATED, &ok);
+		if (!ok || n < 0 || n > alloc) {
+			walk_partial(w);
+			break;
+		}
+		walk_array(w, rd_ptr(w, obj, RL_LIST_ITEMS), (uint64_t)n,
+			   REMORA_VIA_INDEX);
+		break;
+	}
+	case WK_TUPLE: {
+		bool ok = true;
+		int64_t n = rd_i64(w, obj, RL_OB_SIZE, &ok);
+		if (!ok || n < 0 || n > (INT64_C(1) << 36)) {
+			walk_partial(w);
+			break;
+		}
+		walk_array(w, obj + (uint64_t)lv(w, RL_TUPLE_ITEMS), (uint64_t)n,
+			   REMORA_VIA_INDEX);
+		break;
+	}
+	case WK_SET:
+		walk_set_edges(w, obj);
+		break;
+	case WK_TYPE:
+		walk_type_edges(w, obj);
+		break;
+	case WK_MODULE:
+		walk_field(w, obj, RL_MODULE_DICT, REMORA_FIELD_DICT);
+		break;
+	case WK_FUNCTION:
+		walk_function_edges(w, obj);
+		break;
+	case WK_CODE:
+		walk_code_edges(w, obj);
+		break;
+	case WK_CELL:
+		walk_field(w, obj, RL_CELL_REF, REMORA_FIELD_CELL_CONTENTS);
+		break;
+	case WK_METHOD:
+		walk_field(w, obj, RL_METHOD_FUNC, REMORA_FIELD_FUNC);
+		walk_field(w, obj, RL_METHOD_SELF, REMORA_FIELD_SELF);
+		break;
+	case WK_TRAVERSE: {
+		/* structseq_traverse looks up the type's dict through the
+		 * current thread state (3.12), which the thread gdb calls on
+		 * may not have: visit the visible items like a tuple. */
+		if (lv(w, RL_STRUCTSEQ_TRAVERSE) > 0 &&
+		    t->traverse == (uint64_t)lv(w, RL_STRUCTSEQ_TRAVERSE)) {
+			bool ok = true;
+			int64_t n = rd_i64(w, obj, RL_OB_SIZE, &ok);
+			if (ok && n >= 0 && n < (1 << 16))
+				walk_array(w, obj + (uint64_t)lv(w, RL_TUPLE_ITEMS),
+					   (uint64_t)n, REMORA_VIA_INDEX);
+			break;
+		}
+		uint32_t flags = 0;
+		walk_traverse_edges(w, obj, t, &flags);
+		break;
+	}
+	default:
+		break;
+	}
+	if (heap)
+		walk_instance_edges(w, obj, t, &values);
+}
+
+/* ---- roots ---- */
+
+static uint64_t root_via(enum remora_root_kind kind, uint64_t interp,
+			 uint64_t thread)
+{
+	return remora_via(REMORA_VIA_ROOT,
+			  (uint64_t)kind | (interp << 16) | (thread << 32));
+}
+
+static void walk_root_field(struct walker *w, uint64_t base,
+			    enum remora_layout_field f, uint64_t via)
+{
+	if (lv(w, f) < 0)
+		return;
+	walk_ref(w, rd_ptr(w, base, f), via, true);
+}
+
+static void walk_frames(struct walker *w, uint64_t frame, uint64_t via)
+{
+	for (int depth = 0; frame && depth < MAX_FRAMES; depth++) {
+		bool ok = true;
+		uint64_t code = rd_ptr(w, frame, RL_IFRAME_CODE);
+		walk_ref(w, code, via, true);
+		walk_root_field(w, frame, RL_IFRAME_FUNC, via);
+		walk_root_field(w, frame, RL_IFRAME_GLOBALS, via);
+		walk_root_field(w, frame, RL_IFRAME_BUILTINS, via);
+		walk_root_field(w, frame, RL_IFRAME_LOCALS, via);
+		walk_root_field(w, frame, RL_IFRAME_FRAME_OBJ, via);
+		int32_t nlocals = code ? rd_i32(w, code, RL_CO_NLOCALSPLUS, &ok) : 0;
+		int32_t stacksize = code ? rd_i32(w, code, RL_CO_STACKSIZE, &ok) : 0;
+		int32_t top = rd_i32(w, frame, RL_IFRAME_STACKTOP, &ok);
+		if (!ok || nlocals < 0 || nlocals > (1 << 20) || stacksize < 0) {
+			walk_partial(w);
+			nlocals = 0;
+		}
+		/* An executing frame has no valid stack top: trust only its
+		 * locals then. */
+		if (top < nlocals || top > nlocals + stacksize)
+			top = nlocals;
+		uint64_t names = code ? rd_ptr(w, code, RL_CO_LOCALSPLUSNAMES) : 0;
+		uint64_t slots = frame + (uint64_t)lv(w, RL_IFRAME_LOCALSPLUS);
+		for (int32_t i = 0; i < top; i++) {
+			uint64_t v = rd_u64(w, slots + (uint64_t)i * 8, &ok);
+			if (!ok)
+				break;
+			uint64_t name = 0;
+			if (i < nlocals && names)
+				name = rd_u64(w, names + (uint64_t)lv(w, RL_TUPLE_ITEMS) +
+						     (uint64_t)i * 8, &ok);
+			walk_ref(w, v, name ? remora_via(REMORA_VIA_LOCAL, name) :
+					      remora_via(REMORA_VIA_STACK, (uint64_t)i),
+				 true);
+		}
+		frame = rd_ptr(w, frame, RL_IFRAME_PREVIOUS);
+	}
+}
+
+static void walk_thread(struct walker *w, uint64_t ts, uint64_t ii, uint64_t ti)
+{
+	uint64_t frame = 0;
+	if (lv(w, RL_TSTATE_CURRENT_FRAME) >= 0) {
+		frame = rd_ptr(w, ts, RL_TSTATE_CURRENT_FRAME);
+	} else if (lv(w, RL_TSTATE_CFRAME) >= 0) {
+		uint64_t cf = rd_ptr(w, ts, RL_TSTATE_CFRAME);
+		frame = cf ? rd_ptr(w, cf, RL_CFRAME_CURRENT) : 0;
+	}
+	walk_frames(w, frame, root_via(REMORA_ROOT_FRAME, ii, ti));
+	walk_root_field(w, ts, RL_TSTATE_DICT, root_via(REMORA_ROOT_THREAD_DICT, ii, ti));
+	uint64_t exc = root_via(REMORA_ROOT_THREAD_EXC, ii, ti);
+	walk_root_field(w, ts, RL_TSTATE_CUREXC_TYPE, exc);
+	walk_root_field(w, ts, RL_TSTATE_CUREXC_VALUE, exc);
+	walk_root_field(w, ts, RL_TSTATE_CUREXC_TB, exc);
+	walk_root_field(w, ts, RL_TSTATE_CURRENT_EXC, exc);
+	uint64_t item = rd_ptr(w, ts, RL_TSTATE_EXC_INFO);
+	for (int i = 0; item && i < MAX_FRAMES; i++) {
+		walk_root_field(w, item, RL_EXCITEM_VALUE, exc);
+		item = rd_ptr(w, item, RL_EXCITEM_PREVIOUS);
+	}
+	uint64_t other = root_via(REMORA_ROOT_THREAD_OTHER, ii, ti);
+	walk_root_field(w, ts, RL_TSTATE_CONTEXT, other);
+	walk_root_field(w, ts, RL_TSTATE_ASYNC_GEN_FIRSTITER, other);
+	walk_root_field(w, ts, RL_TSTATE_ASYNC_GEN_FINALIZER, other);
+	walk_root_field(w, ts, RL_TSTATE_PROFILEOBJ, other);
+	walk_root_field(w, ts, RL_TSTATE_TRACEOBJ, other);
+	walk_root_field(w, ts, RL_TSTATE_DELETE_LATER, other);
+}
+
+/* Every object on a GC list.  A list is circular through its head; a
+ * corrupt list is cut short after `limit` steps. */
+static void walk_gc_list(struct walker *w, uint64_t head, uint64_t via)
+{
+	uint64_t gch = (uint64_t)lv(w, RL_SIZEOF_GC_HEAD);
+	uint64_t limit = UINT64_C(1) << 34;
+	bool ok = true;
+	uint64_t g = rd_u64(w, head, &ok) & ~UINT64_C(3);
+	while (ok && g && g != head && limit--) {
+		walk_ref(w, g + gch, via, true);
+		g = rd_u64(w, g, &ok) & ~UINT64_C(3);
+	}
+	if (!ok || !g || !limit)
+		walk_partial(w);
+}
+
+static void walk_interp(struct walker *w, uint64_t interp, uint64_t ii)
+{
+	walk_root_field(w, interp, RL_INTERP_MODULES, root_via(REMORA_ROOT_MODULES, ii, 0));
+	walk_root_field(w, interp, RL_INTERP_SYSDICT, root_via(REMORA_ROOT_SYSDICT, ii, 0));
+	walk_root_field(w, interp, RL_INTERP_BUILTINS, root_via(REMORA_ROOT_BUILTINS, ii, 0));
+	walk_root_field(w, interp, RL_INTERP_IMPORTLIB, root_via(REMORA_ROOT_IMPORTLIB, ii, 0));
+	uint64_t other = root_via(REMORA_ROOT_INTERP_OTHER, ii, 0);
+	walk_root_field(w, interp, RL_INTERP_DICT, other);
+	walk_root_field(w, interp, RL_INTERP_BUILTINS_COPY, other);
+	walk_root_field(w, interp, RL_INTERP_IMPORT_FUNC, other);
+	walk_root_field(w, interp, RL_INTERP_CODEC_SEARCH_PATH, other);
+	walk_root_field(w, interp, RL_INTERP_CODEC_SEARCH_CACHE, other);
+	walk_root_field(w, interp, RL_INTERP_CODEC_ERROR_REGISTRY, other);
+	walk_root_field(w, interp, RL_INTERP_MODULES_BY_INDEX, other);
+
+	uint64_t ts = rd_ptr(w, interp, RL_INTERP_THREADS_HEAD);
+	for (uint64_t ti = 0; ts && ti < MAX_THREADS; ti++) {
+		walk_thread(w, ts, ii, ti);
+		ts = rd_ptr(w, ts, RL_TSTATE_NEXT);
+	}
+}
+
+static void walk_interp_gc(struct walker *w, uint64_t interp, uint64_t ii)
+{
+	uint64_t via = root_via(REMORA_ROOT_GC, ii, 0);
+	uint64_t gens = interp + (uint64_t)lv(w, RL_INTERP_GC_GENERATIONS);
+	uint64_t stride = (uint64_t)lv(w, RL_SIZEOF_GC_GENERATION);
+	uint64_t perm = (uint64_t)lv(w, RL_INTERP_GC_PERMANENT);
+	/* generations[] runs up to the field after it; 3 in 3.11-3.12 */
+	for (uint64_t g = 0; g < 3; g++)
+		walk_gc_list(w, gens + g * stride, via);
+	walk_gc_list(w, interp + perm, via);
+}
+
+static void walk_drain(struct walker *w)
+{
+	while (w->stack_len > 0 && !w->nomem && !w->out->errnum)
+		walk_object(w, w->stack[--w->stack_len]);
+}
+
+enum remora_walk_status remora_walk(struct remora_reader *reader,
+				    const struct remora_layout *layout,
+				    struct remora_writer *writer,
+				    const struct remora_walk_options *options,
+				    struct remora_walk_stats *stats)
+{
+	struct walker w = {
+		.r = reader,
+		.L = layout->v,
+		.out = writer,
+		.stats = stats,
+		.self = options && options->self,
+		.py_minor = (layout->python_version >> 16) & 0xff,
+	};
+	enum remora_walk_status status = REMORA_WALK_OK;
+	memset(stats, 0, sizeof(*stats));
+	if (layout->magic != REMORA_LAYOUT_MAGIC ||
+	    layout->field_count != RL_FIELD_COUNT ||
+	    remora_layout_check(layout) >= 0 ||
+	    (layout->python_version >> 24) != 3 || w.py_minor < 11 ||
+	    w.py_minor > 12)
+		return REMORA_WALK_BAD_LAYOUT;
+
+	uint64_t runtime = (uint64_t)lv(&w, RL_RUNTIME_ADDR);
+	uint64_t interp = rd_ptr(&w, runtime, RL_RUNTIME_INTERP_HEAD);
+	if (!interp)
+		return REMORA_WALK_NO_RUNTIME;
+
+	if (walk_bitmap_init(&w) < 0)
+		goto out_nomem;
+	w.stack_cap = STACK_INITIAL;
+	w.stack = walk_map(&w, w.stack_cap * sizeof(uint64_t));
+	if (!w.stack || !walk_types_grow(&w))
+		goto out_nomem;
+
+	/* Interpreter and thread roots first, so that the first path found
+	 * to an object is through them; then what only the GC lists hold. */
+	uint64_t ii = 0;
+	for (uint64_t it = interp; it && ii < MAX_INTERPS; ii++) {
+		walk_interp(&w, it, ii);
+		walk_drain(&w);
+		it = rd_ptr(&w, it, RL_INTERP_NEXT);
+	}
+	ii = 0;
+	for (uint64_t it = interp; it && ii < MAX_INTERPS; ii++) {
+		walk_interp_gc(&w, it, ii);
+		walk_drain(&w);
+		it = rd_ptr(&w, it, RL_INTERP_NEXT);
+	}
+	if (w.nomem)
+		goto out_nomem;
+	if (writer->errnum)
+		status = REMORA_WALK_WRITE;
+	goto out;
+
+out_nomem:
+	status = REMORA_WALK_NOMEM;
+	w.snap_flags |= REMORA_SNAP_PARTIAL;
+out:
+	stats->edges = writer->edges;
+	stats->roots = writer->roots;
+	stats->read_faults += reader->faults;
+	stats->snapshot_flags = w.snap_flags;
+	walk_unmap(&w, w.types, w.types_cap * sizeof(struct walk_type));
+	walk_unmap(&w, w.stack, w.stack_cap * sizeof(uint64_t));
+	walk_unmap(&w, w.bitmap, w.bitmap_bytes);
+	return status;
+}
