@@ -29,6 +29,7 @@ enum remora_layout_field {
 	RL_TP_ITEMSIZE,
 	RL_TP_FLAGS,
 	RL_TP_TRAVERSE,
+	RL_TP_DEALLOC,
 	RL_TP_IS_GC,
 	RL_TP_DICT,
 	RL_TP_BASE,
@@ -201,6 +202,17 @@ enum remora_layout_field {
 	RL_TYPE_CODE,
 	RL_TYPE_CELL,
 	RL_TYPE_METHOD,
+	RL_TYPE_GEN,
+	RL_TYPE_CORO,
+	RL_TYPE_ASYNCGEN,
+	RL_GEN_IFRAME,           /* PyGenObject.gi_iframe */
+	RL_TYPE_FRAME,
+	RL_FRAME_FRAME,          /* PyFrameObject.f_frame */
+	RL_FRAME_DATA,           /* PyFrameObject._f_frame_data */
+	RL_DEQUE_TRAVERSE,       /* deque is a heap type in 3.12: found by tp_traverse */
+	RL_DEQUE_LEFTINDEX,
+	RL_SIZEOF_DEQUE_BLOCK,
+	RL_SUBTYPE_DEALLOC,       /* tp_dealloc of classes made by `class` */
 	RL_STRUCTSEQ_TRAVERSE,    /* never called: needs a thread state in 3.12 */
 	RL_EMPTY_KEYS,           /* Py_EMPTY_KEYS, never counted in sizes */
 	RL_FIELD_COUNT
@@ -237,6 +249,8 @@ enum remora_tpflags {
  *   "off TYPE a.b.c"   offset of member path a.b.c in TYPE
  *   "size TYPE"        sizeof(TYPE)
  *   "addr SYMBOL"      address of a global symbol
+ * A TYPE or SYMBOL written NAME@FILE is the static one defined in a source
+ * file whose name ends with FILE.
  *   "const N"          the number N
  * A spec starting with "?" is optional: ABSENT when no alternative resolves.
  * Returns NULL for an index out of range. */

@@ -93,3 +93,19 @@ bool remora_reader_read(struct remora_reader *r, uint64_t addr, void *buf,
 	}
 	return true;
 }
+
+bool remora_reader_host_range(struct remora_reader *r, uint64_t addr,
+			      size_t len)
+{
+	while (len > 0) {
+		const struct remora_segment *s = remora_reader_find(r, addr);
+		if (!s || !s->host)
+			return false;
+		uint64_t avail = s->end - addr;
+		if (avail >= len)
+			return true;
+		addr += avail;
+		len -= (size_t)avail;
+	}
+	return true;
+}

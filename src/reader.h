@@ -67,6 +67,11 @@ bool remora_reader_read(struct remora_reader *r, uint64_t addr, void *buf,
 const void *remora_reader_direct(struct remora_reader *r, uint64_t addr,
 				 size_t len);
 
+/* Whether every byte of [addr, addr+len) lies in host-backed segments
+ * (adjacent segments may share the range).  Records no fault. */
+bool remora_reader_host_range(struct remora_reader *r, uint64_t addr,
+			      size_t len);
+
 static inline bool remora_reader_u64(struct remora_reader *r, uint64_t addr,
 				     uint64_t *out)
 {

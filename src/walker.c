@@ -31,6 +31,9 @@ enum walk_kind {
 	WK_OBJECT,     /* no referents known (plain object base) */
 	WK_OPAQUE,     /* not GC, no layout: no referents */
 	WK_TRAVERSE,   /* GC type without layout: tp_traverse (agent only) */
+	WK_GEN,        /* generators, coroutines: traverse, sized by frame */
+	WK_FRAME,      /* frame objects: traverse, sized by frame */
+	WK_DEQUE,      /* collections.deque: traverse, sized by blocks */
 	WK_DICT,
 	WK_LIST,
 	WK_TUPLE,
@@ -58,6 +61,7 @@ struct walk_type {
 	uint8_t kind;         /* enum walk_kind of the solid base */
 	uint8_t valid;
 	uint8_t emitted;      /* TYPE record written */
+	uint8_t is_class;     /* made by a class statement */
 };
 
 struct walker {
@@ -94,6 +98,7 @@ enum {
 	T_OBJECT = 6,
 	T_OBJECT_EX = 16,
 	DICT_KEYS_GENERAL = 0,
+	FRAME_OWNED_BY_CSTACK = 3, /* 3.12 */
 };
 
 /* ---- work memory: mmap only (invariant: no allocator) ---- */
@@ -535,10 +540,26 @@ static enum walk_kind walk_kind_of_static(struct walker *w, uint64_t t,
 		{ RL_TYPE_FUNCTION, WK_FUNCTION }, { RL_TYPE_CODE, WK_CODE },
 		{ RL_TYPE_CELL, WK_CELL },      { RL_TYPE_METHOD, WK_METHOD },
 	};
+	static const struct {
+		enum remora_layout_field field;
+		enum walk_kind kind;
+	} sized[] = {
+		{ RL_TYPE_GEN, WK_GEN },     { RL_TYPE_CORO, WK_GEN },
+		{ RL_TYPE_ASYNCGEN, WK_GEN }, { RL_TYPE_FRAME, WK_FRAME },
+	};
+	uint64_t traverse = rd_ptr(w, t, RL_TP_TRAVERSE);
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		if (walk_type_is_static(w, t, known[i].field))
 			return known[i].kind;
 	}
+	for (size_t i = 0; i < sizeof(sized) / sizeof(sized[0]); i++) {
+		if (walk_type_is_static(w, t, sized[i].field) &&
+		    (flags & RTPF_HAVE_GC))
+			return sized[i].kind;
+	}
+	if (lv(w, RL_DEQUE_TRAVERSE) > 0 &&
+	    traverse == (uint64_t)lv(w, RL_DEQUE_TRAVERSE))
+		return WK_DEQUE;
 	/* Static subclasses of the layout-known builtins keep their layout
 	 * (their own extra references are not followed). */
 	if (flags & RTPF_DICT_SUBCLASS)
@@ -575,6 +596,16 @@ static bool walk_types_grow(struct walker *w)
 	return true;
 }
 
+/* Whether instances of the type are laid out by a class statement
+ * (slots, managed dict, __dict__ at tp_dictoffset): heap types whose
+ * tp_dealloc is subtype_dealloc. */
+static bool walk_type_is_class(struct walker *w, uint64_t t, uint64_t flags)
+{
+	if (!(flags & RTPF_HEAPTYPE))
+		return false;
+	return rd_ptr(w, t, RL_TP_DEALLOC) == (uint64_t)lv(w, RL_SUBTYPE_DEALLOC);
+}
+
 /* Fills e from the type object at addr; e->valid says if it is a type. */
 static void walk_type_load(struct walker *w, uint64_t addr, struct walk_type *e)
 {
@@ -590,10 +621,13 @@ static void walk_type_load(struct walker *w, uint64_t addr, struct walk_type *e)
 	    e->basicsize > (1 << 24) || e->itemsize < 0 ||
 	    e->itemsize > (1 << 16))
 		return;
-	/* The solid base: the first static type up the tp_base chain. */
+	/* The solid base: the first type up the tp_base chain that is not
+	 * a class made by a class statement (a static type, or a heap type
+	 * an extension made with its own tp_traverse). */
+	e->is_class = walk_type_is_class(w, addr, e->flags);
 	uint64_t base = addr;
 	uint64_t base_flags = e->flags;
-	for (int depth = 0; base_flags & RTPF_HEAPTYPE; depth++) {
+	for (int depth = 0; walk_type_is_class(w, base, base_flags); depth++) {
 		base = rd_ptr(w, base, RL_TP_BASE);
 		if (!base || depth > 1000)
 			return;
@@ -756,6 +790,56 @@ static uint64_t walk_code_size(struct walker *w, uint64_t obj,
 	return size;
 }
 
+/* Slots of an interpreter frame's localsplus: nlocalsplus + stacksize,
+ * the figure frame_sizeof and gen_sizeof count (3.11, 3.12). */
+static uint64_t walk_frame_slots(struct walker *w, uint64_t iframe)
+{
+	bool ok = true;
+	uint64_t code = rd_ptr(w, iframe, RL_IFRAME_CODE);
+	if (!code)
+		return 0;
+	int32_t n = rd_i32(w, code, RL_CO_NLOCALSPLUS, &ok);
+	int32_t s = rd_i32(w, code, RL_CO_STACKSIZE, &ok);
+	if (!ok || n < 0 || s < 0)
+		return 0;
+	return (uint64_t)n + (uint64_t)s;
+}
+
+static uint64_t walk_sized_kind(struct walker *w, uint64_t obj,
+				const struct walk_type *t)
+{
+	uint64_t locals = (uint64_t)lv(w, RL_IFRAME_LOCALSPLUS);
+	switch ((enum walk_kind)t->kind) {
+	case WK_GEN:
+		if (lv(w, RL_GEN_IFRAME) < 0)
+			break;
+		return (uint64_t)lv(w, RL_GEN_IFRAME) + locals +
+		       8 * walk_frame_slots(w, obj + (uint64_t)lv(w, RL_GEN_IFRAME));
+	case WK_FRAME: {
+		if (lv(w, RL_FRAME_FRAME) < 0 || lv(w, RL_FRAME_DATA) < 0)
+			break;
+		uint64_t f = rd_ptr(w, obj, RL_FRAME_FRAME);
+		return (uint64_t)lv(w, RL_FRAME_DATA) + locals +
+		       8 * (f ? walk_frame_slots(w, f) : 0);
+	}
+	case WK_DEQUE: {
+		bool ok = true;
+		if (lv(w, RL_DEQUE_LEFTINDEX) < 0 || lv(w, RL_SIZEOF_DEQUE_BLOCK) < 0)
+			break;
+		int64_t left = rd_i64(w, obj, RL_DEQUE_LEFTINDEX, &ok);
+		int64_t n = rd_i64(w, obj, RL_OB_SIZE, &ok);
+		if (!ok || left < 0 || n < 0)
+			break;
+		return (uint64_t)t->basicsize +
+		       (uint64_t)((left + n + 63) / 64) *
+		       (uint64_t)lv(w, RL_SIZEOF_DEQUE_BLOCK);
+	}
+	default:
+		break;
+	}
+	return walk_default_size(w, obj, t);
+}
+
 /* sys.getsizeof(obj): __sizeof__ of the solid base's kind plus the
  * pre-header.  Modules have no __sizeof__ of their own (md_state is not
  * counted); str, int and type use fixed C sizes, not the subclass's. */
@@ -794,6 +878,11 @@ static uint64_t walk_size(struct walker *w, uint64_t obj,
 		break;
 	case WK_CODE:
 		size = walk_code_size(w, obj, t);
+		break;
+	case WK_GEN:
+	case WK_FRAME:
+	case WK_DEQUE:
+		size = walk_sized_kind(w, obj, t);
 		break;
 	default:
 		size = walk_default_size(w, obj, t);
@@ -953,8 +1042,7 @@ static void walk_traverse_edges(struct walker *w, uint64_t obj,
 		return;
 	}
 	/* The fixed part must be readable before C code dereferences it. */
-	uint64_t size = walk_default_size(w, obj, t);
-	if (!remora_reader_direct(w->r, obj, (size_t)size)) {
+	if (!remora_reader_host_range(w->r, obj, (size_t)t->basicsize)) {
 		*flags |= REMORA_NODE_PARTIAL;
 		walk_partial(w);
 		return;
@@ -1029,7 +1117,7 @@ static void walk_instance_edges(struct walker *w, uint64_t obj,
 	uint64_t ty = t->addr;
 	for (int depth = 0; ty && depth < 1000; depth++) {
 		uint64_t flags = rd_ptr(w, ty, RL_TP_FLAGS);
-		if (!(flags & RTPF_HEAPTYPE))
+		if (!walk_type_is_class(w, ty, flags))
 			break;
 		uint64_t m = rd_ptr(w, ty, RL_TP_MEMBERS);
 		uint64_t msize = (uint64_t)lv(w, RL_SIZEOF_MEMBER);
@@ -1114,7 +1202,7 @@ static void walk_object(struct walker *w, uint64_t obj)
 	struct walk_str str;
 	bool have_str = false;
 	struct walk_values values = { 0 };
-	bool heap = t->flags & RTPF_HEAPTYPE;
+	bool heap = t->is_class;
 
 	if (t->flags & RTPF_HAVE_GC)
 		node.flags |= REMORA_NODE_GC;
@@ -1184,6 +1272,9 @@ static void walk_object(struct walker *w, uint64_t obj)
 		walk_field(w, obj, RL_METHOD_FUNC, REMORA_FIELD_FUNC);
 		walk_field(w, obj, RL_METHOD_SELF, REMORA_FIELD_SELF);
 		break;
+	case WK_GEN:
+	case WK_FRAME:
+	case WK_DEQUE:
 	case WK_TRAVERSE: {
 		/* structseq_traverse looks up the type's dict through the
 		 * current thread state (3.12), which the thread gdb calls on
@@ -1229,6 +1320,14 @@ static void walk_frames(struct walker *w, uint64_t frame, uint64_t via)
 {
 	for (int depth = 0; frame && depth < MAX_FRAMES; depth++) {
 		bool ok = true;
+		/* 3.12 shim frames owned by the C stack hold only f_code and
+		 * previous; their other fields are garbage. */
+		if (rd_u8(w, frame, RL_IFRAME_OWNER, &ok) == FRAME_OWNED_BY_CSTACK &&
+		    w->py_minor >= 12) {
+			walk_ref(w, rd_ptr(w, frame, RL_IFRAME_CODE), via, true);
+			frame = rd_ptr(w, frame, RL_IFRAME_PREVIOUS);
+			continue;
+		}
 		uint64_t code = rd_ptr(w, frame, RL_IFRAME_CODE);
 		walk_ref(w, code, via, true);
 		walk_root_field(w, frame, RL_IFRAME_FUNC, via);

@@ -62,6 +62,9 @@ def _find_field(t, name):
 
 
 def _type(name):
+    if "@" in name:
+        name, filename = name.split("@", 1)
+        return _file_symbol(name, filename).type.strip_typedefs()
     if name.startswith("struct "):
         tag = name[len("struct "):]
         try:
@@ -71,7 +74,28 @@ def _type(name):
     return gdb.lookup_type(name).strip_typedefs()
 
 
+def _file_symbol(name, filename):
+    """The static symbol `name` defined in a source file ending with
+    `filename` (names like `block` exist in many libraries)."""
+    syms = gdb.lookup_static_symbols(name)
+    for sym in syms:
+        if sym.symtab is not None and sym.symtab.filename.endswith(filename):
+            return sym
+    # LTO builds attribute some symbols to "<artificial>": take the
+    # symbol only when it is the one of that name
+    if len(syms) == 1:
+        return syms[0]
+    raise KeyError(name)
+
+
 def _symbol_address(name):
+    if "@" in name:
+        name, filename = name.split("@", 1)
+        sym = _file_symbol(name, filename)
+        v = sym.value()
+        if v.address is not None:
+            return int(v.address)
+        return int(v.cast(gdb.lookup_type("long")))
     sym = gdb.lookup_global_symbol(name)
     if sym is None:
         sym = gdb.lookup_static_symbol(name)
