@@ -67,8 +67,8 @@ const void *remora_reader_direct(struct remora_reader *r, uint64_t addr,
 	return s->host + (addr - s->start);
 }
 
-bool remora_reader_read(struct remora_reader *r, uint64_t addr, void *buf,
-			size_t len)
+bool remora_reader_read_slow(struct remora_reader *r, uint64_t addr,
+			     void *buf, size_t len)
 {
 	uint8_t *out = buf;
 	while (len > 0) {

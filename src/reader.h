@@ -58,8 +58,24 @@ const struct remora_segment *remora_reader_find(struct remora_reader *r,
 
 /* Reads len bytes at addr.  On failure returns false and sets
  * r->fault_address. */
-bool remora_reader_read(struct remora_reader *r, uint64_t addr, void *buf,
-			size_t len);
+bool remora_reader_read_slow(struct remora_reader *r, uint64_t addr,
+			     void *buf, size_t len);
+
+/* The walker's hot path: a read inside the last segment hit, when that
+ * segment has host bytes, is one bounds check and a memcpy. */
+static inline bool remora_reader_read(struct remora_reader *r, uint64_t addr,
+				      void *buf, size_t len)
+{
+	if (r->count) {
+		const struct remora_segment *s = &r->segs[r->last];
+		if (s->host && addr >= s->start && addr < s->end &&
+		    s->end - addr >= len) {
+			__builtin_memcpy(buf, s->host + (addr - s->start), len);
+			return true;
+		}
+	}
+	return remora_reader_read_slow(r, addr, buf, len);
+}
 
 /* A host pointer to len readable bytes at addr when they lie in one
  * host-backed segment, else NULL (no fault is recorded: callers fall back

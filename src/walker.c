@@ -1301,6 +1301,8 @@ static void walk_object(struct walker *w, uint64_t obj)
 
 /* ---- roots ---- */
 
+static void walk_drain(struct walker *w);
+
 static uint64_t root_via(enum remora_root_kind kind, uint64_t interp,
 			 uint64_t thread)
 {
@@ -1394,8 +1396,20 @@ static void walk_thread(struct walker *w, uint64_t ts, uint64_t ii, uint64_t ti)
 	walk_root_field(w, ts, RL_TSTATE_DELETE_LATER, other);
 }
 
-/* Every object on a GC list.  A list is circular through its head; a
- * corrupt list is cut short after `limit` steps. */
+/* Whether addr is marked (reached already). */
+static bool walk_marked(struct walker *w, uint64_t addr)
+{
+	const struct remora_segment *s = remora_reader_find(w->r, addr);
+	if (!s || (addr & 7))
+		return false;
+	uint64_t bit = s->user + (addr - s->start) / 8;
+	return w->bitmap[bit >> 3] & (1u << (bit & 7));
+}
+
+/* Every object on a GC list that the interpreter's roots did not reach
+ * becomes a root of its own (heapy counts what the GC holds).  A list is
+ * circular through its head; a corrupt list is cut short after `limit`
+ * steps. */
 static void walk_gc_list(struct walker *w, uint64_t head, uint64_t via)
 {
 	uint64_t gch = (uint64_t)lv(w, RL_SIZEOF_GC_HEAD);
@@ -1403,7 +1417,10 @@ static void walk_gc_list(struct walker *w, uint64_t head, uint64_t via)
 	bool ok = true;
 	uint64_t g = rd_u64(w, head, &ok) & ~UINT64_C(3);
 	while (ok && g && g != head && limit--) {
-		walk_ref(w, g + gch, via, true);
+		if (!walk_marked(w, g + gch)) {
+			walk_ref(w, g + gch, via, true);
+			walk_drain(w);
+		}
 		g = rd_u64(w, g, &ok) & ~UINT64_C(3);
 	}
 	if (!ok || !g || !limit)
@@ -1435,6 +1452,8 @@ static void walk_interp(struct walker *w, uint64_t interp, uint64_t ii)
 static void walk_interp_gc(struct walker *w, uint64_t interp, uint64_t ii)
 {
 	uint64_t via = root_via(REMORA_ROOT_GC, ii, 0);
+	/* An unreached object is drained before the list moves on, so that
+	 * what it holds is not made a root of its own as well. */
 	uint64_t gens = interp + (uint64_t)lv(w, RL_INTERP_GC_GENERATIONS);
 	uint64_t stride = (uint64_t)lv(w, RL_SIZEOF_GC_GENERATION);
 	uint64_t perm = (uint64_t)lv(w, RL_INTERP_GC_PERMANENT);

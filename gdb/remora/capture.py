@@ -69,18 +69,33 @@ last_result = None   # dict of the last capture's figures (tests, bench)
 _tmpdir = None
 
 
+class _InInterpreter(Exception):
+    """Raised by _frame_problem at the first frame of the interpreter."""
+
+
+def _in_interpreter(solib):
+    """Frames of the executable or libpython: never malloc or the loader.
+    Everything a thread is doing in malloc or dlopen lies above (newer
+    than) its newest such frame, so the check stops there: unwinding
+    further, and naming interpreter frames, would make gdb read
+    libpython's full debug info, the slow part of a first capture."""
+    return solib is None or os.path.basename(solib).startswith("libpython")
+
+
 def _frame_problem(frame):
     """What makes injection unsafe in this frame, or None."""
+    try:
+        solib = gdb.solib_name(frame.pc())
+    except gdb.error:
+        solib = ""
+    if _in_interpreter(solib):
+        raise _InInterpreter()
     name = frame.name() or ""
     base = name.split("@")[0]
     if base in _MALLOC_NAMES or base.startswith(_MALLOC_PREFIXES):
         return "inside malloc (%s)" % base
     if base in _LOADER_NAMES or base.startswith(_LOADER_PREFIXES):
         return "inside the dynamic loader (%s)" % base
-    try:
-        solib = gdb.solib_name(frame.pc()) or ""
-    except gdb.error:
-        solib = ""
     if "/ld-linux" in solib or os.path.basename(solib).startswith("ld-"):
         return "inside the dynamic loader (%s)" % (base or os.path.basename(solib))
     return None
@@ -104,9 +119,14 @@ def unsafe_threads(inferior):
                 frame = gdb.newest_frame()
             except gdb.error:
                 continue
+            # malloc and the loader take their locks near the top of the
+            # stack; 32 frames covers dlopen's deepest path into malloc.
             depth = 0
-            while frame is not None and depth < 256:
-                reason = _frame_problem(frame)
+            while frame is not None and depth < 32:
+                try:
+                    reason = _frame_problem(frame)
+                except _InInterpreter:
+                    break
                 if reason:
                     problems.append((thread, reason))
                     break
@@ -163,7 +183,9 @@ def _fn(name, signature):
 def _snapshot_path(pid):
     global _tmpdir
     if _tmpdir is None or not os.path.isdir(_tmpdir):
-        _tmpdir = tempfile.mkdtemp(prefix="remora-")
+        # memory-backed when possible: the file is written once, read once
+        base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+        _tmpdir = tempfile.mkdtemp(prefix="remora-", dir=base)
         # the target may run as another user: let it create (not list) files
         os.chmod(_tmpdir, 0o733)
     name = "heap-%d-%d.remora" % (pid, time.monotonic_ns())

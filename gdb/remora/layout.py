@@ -48,6 +48,14 @@ def specs():
 def _find_field(t, name):
     """(offset in bytes, field type) of member `name`, looking through
     anonymous structs and unions."""
+    key = (str(t), name)
+    hit = _fields.get(key)
+    if hit is None:
+        hit = _fields[key] = _find_field_uncached(t, name)
+    return hit
+
+
+def _find_field_uncached(t, name):
     for f in t.fields():
         if f.name == name:
             return f.bitpos // 8, f.type
@@ -61,7 +69,19 @@ def _find_field(t, name):
     raise KeyError(name)
 
 
+_types = {}
+_fields = {}
+_cache = {}
+
+
 def _type(name):
+    t = _types.get(name)
+    if t is None:
+        t = _types[name] = _lookup(name)
+    return t
+
+
+def _lookup(name):
     if "@" in name:
         name, filename = name.split("@", 1)
         return _file_symbol(name, filename).type.strip_typedefs()
@@ -171,8 +191,32 @@ def python_version():
                           "(Py_Version); CPython 3.11 or later is needed") from None
 
 
+def _cache_key():
+    inf = gdb.selected_inferior()
+    return (inf.num, inf.pid, tuple(o.filename for o in gdb.objfiles()))
+
+
+def forget(*_args):
+    """Drops cached layouts (new object files, a new process)."""
+    _cache.clear()
+    _types.clear()
+    _fields.clear()
+
+
 def build():
-    """(python_version, descriptor bytes) for the current inferior."""
+    """(python_version, descriptor bytes) for the current inferior; cached
+    while the process and its object files stay the same."""
+    key = _cache_key()
+    hit = _cache.get(key)
+    if hit is not None:
+        return hit
+    result = _build()
+    _cache[key] = result
+    return result
+
+
+def _build():
+    forget()
     version = python_version()
     major, minor = version >> 24, (version >> 16) & 0xFF
     if (major, minor) not in ((3, 11), (3, 12)):
@@ -199,3 +243,7 @@ def build():
     blob = struct.pack("<QII", LAYOUT_MAGIC, len(values), version)
     blob += struct.pack("<%dq" % len(values), *values)
     return version, blob
+
+
+gdb.events.new_objfile.connect(forget)
+gdb.events.exited.connect(forget)
