@@ -1,0 +1,190 @@
+"""command.py — the `py-heap` gdb command: heapy's interactive session,
+one line at a time.
+
+  py-heap                  capture the selected inferior, bind it to `h`,
+                           print it (the capture is reused while the
+                           inferior has not run or changed since)
+  py-heap EXPR             evaluate EXPR with `hp`, `h` and `_` (the last
+                           result) in scope and print it, as a REPL would
+  py-heap NAME = EXPR      bind NAME in that namespace
+  py-heap -json -- EXPR    print EXPR's value as one line of JSON
+
+Invariants: any failure is one line through gdb.GdbError, never a Python
+traceback; the namespace persists for the gdb session; this module only
+parses, orchestrates and prints (computation is in the engine).
+"""
+
+import builtins
+import json
+import re
+
+import gdb
+
+from . import heapy
+from .errors import RemoraError
+
+_ASSIGN = re.compile(r"^\s*([A-Za-z_][A-Za-z_0-9]*)\s*=(?!=)\s*(.*)$", re.S)
+
+
+class _Namespace(dict):
+    """py-heap's variables.  `h` captures on first use if no `py-heap`
+    bound it yet."""
+
+    def __missing__(self, key):
+        if key == "h":
+            return _current_heap()
+        raise KeyError(key)
+
+
+hp = heapy.hpy()
+namespace = _Namespace(hp=hp, _=None)
+
+# The last capture, valid while the inferior it came from has not run.
+_cache = {"key": None, "heap": None}
+
+
+def _invalidate(*_args):
+    _cache["key"] = None
+    _cache["heap"] = None
+
+
+def _inferior_key():
+    inf = gdb.selected_inferior()
+    return (inf.num, inf.pid)
+
+
+def _current_heap():
+    """The heap of the selected inferior: captured now, or the capture
+    made since it last stopped."""
+    key = _inferior_key()
+    if _cache["key"] != key or _cache["heap"] is None:
+        _invalidate()
+        heap = hp.heap()
+        # Capturing calls into the target, which may fire `cont` events:
+        # the cache is filled only once the capture is complete.
+        _cache["key"] = key
+        _cache["heap"] = heap
+    namespace["h"] = _cache["heap"]
+    return _cache["heap"]
+
+
+def _connect_events():
+    events = gdb.events
+    for name in ("cont", "exited", "new_objfile", "clear_objfiles",
+                 "memory_changed", "register_changed", "new_inferior",
+                 "inferior_deleted"):
+        registry = getattr(events, name, None)
+        if registry is not None:
+            registry.connect(_invalidate)
+
+
+def _evaluate(expr):
+    code = compile(expr, "<py-heap>", "eval")
+    return eval(code, {"__builtins__": builtins}, namespace)
+
+
+def _describe(exc):
+    """One line for an unexpected exception from the user's expression."""
+    text = str(exc).strip().splitlines()
+    text = text[0] if text else ""
+    name = type(exc).__name__
+    return "py-heap: %s: %s" % (name, text) if text else "py-heap: %s" % name
+
+
+class PyHeapCommand(gdb.Command):
+    """Analyse the CPython heap of the inferior the way heapy (guppy3) does.
+
+Usage:
+  py-heap                  Capture the heap of the selected inferior, bind
+                           the set of all its objects to `h` and print it by
+                           kind.  The capture is reused until the inferior
+                           runs or changes.
+  py-heap EXPR             Evaluate the Python expression EXPR and print its
+                           value.  In scope: `hp` (the heapy session object),
+                           `h` (the last capture) and `_` (the last result).
+  py-heap NAME = EXPR      Bind NAME to the value of EXPR for later commands.
+  py-heap -json -- EXPR    Print EXPR's value as JSON: a partition with all
+                           its rows, the empty set, or another value's repr.
+
+A set of objects prints as heapy's partition table.  Useful attributes:
+  .count .size             number of objects, total bytes
+  .byclodo .bytype         the set partitioned by kind (default; dicts by
+                           owner) or by type
+  .bysize .byunity         ... by individual size, or as a single row
+  [i]  [i:j]               the objects of row i (or rows i..j-1)
+  .more  .all              the next 10 rows, or every row
+  & | ^ - ~                intersection, union, symmetric difference,
+                           difference, complement
+  == <= <                  equality and subset tests
+
+Examples:
+  py-heap
+  py-heap h.bytype
+  py-heap _.more
+  py-heap big = h[0]
+  py-heap -json -- h.bysize
+  python import remora; hp = remora.hpy(); h = hp.heap(); print(h)
+"""
+
+    def __init__(self):
+        super().__init__("py-heap", gdb.COMMAND_DATA)
+
+    def invoke(self, argument, from_tty):
+        self.dont_repeat()
+        try:
+            self._run(argument)
+        except gdb.GdbError:
+            raise
+        except RemoraError as exc:
+            raise gdb.GdbError(str(exc)) from None
+        except KeyboardInterrupt:
+            raise gdb.GdbError("py-heap: interrupted") from None
+        except Exception as exc:  # noqa: BLE001 — the user sees one line
+            raise gdb.GdbError(_describe(exc)) from None
+
+    def _run(self, argument):
+        argument = argument.strip()
+        as_json = False
+        if argument.startswith("-json"):
+            as_json = True
+            argument = argument[len("-json"):].strip()
+            if argument.startswith("--"):
+                argument = argument[2:].strip()
+            if not argument:
+                raise gdb.GdbError("py-heap: -json needs an expression: "
+                                   "py-heap -json -- EXPR")
+        elif argument.startswith("--"):
+            argument = argument[2:].strip()
+
+        if not argument:
+            value = _current_heap()
+        else:
+            m = _ASSIGN.match(argument)
+            if m and not as_json:
+                name, expr = m.group(1), m.group(2).strip()
+                if not expr:
+                    raise gdb.GdbError("py-heap: nothing to assign to %s" % name)
+                try:
+                    namespace[name] = _evaluate(expr)
+                except SyntaxError as exc:
+                    raise gdb.GdbError("py-heap: syntax error: %s" % exc.msg) from None
+                return
+            try:
+                value = _evaluate(argument)
+            except SyntaxError as exc:
+                raise gdb.GdbError("py-heap: syntax error: %s" % exc.msg) from None
+
+        namespace["_"] = value
+        if as_json:
+            gdb.write(json.dumps(heapy.to_json(value)) + "\n")
+        elif value is not None:
+            gdb.write(repr(value) + "\n")
+
+
+def register():
+    """Register py-heap and its cache invalidation (once)."""
+    if getattr(register, "done", False):
+        return
+    PyHeapCommand()
+    _connect_events()
+    register.done = True

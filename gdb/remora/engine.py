@@ -1,0 +1,302 @@
+"""engine.py — the ctypes binding of libremora's query engine
+(include/remora/remora.h): snapshots, id sets, partitions.
+
+Invariants:
+  1. This is the one place C errors become Python exceptions: every call
+     that returns a struct remora_error * goes through _check(), which
+     raises RemoraError with the C message and frees the C error.
+  2. Each handle class owns one C object and destroys it when collected;
+     a set or partition holds a reference to its Snapshot, so the snapshot
+     outlives everything made from it (remora.h: destroy sets first).
+  3. No computation here: rows, counts and sizes come from C as they are.
+"""
+
+import ctypes
+import os
+
+from .errors import RemoraError
+
+BY_CLODO, BY_TYPE, BY_SIZE, BY_UNITY = 0, 1, 2, 3
+NO_NODE = 0xFFFFFFFF
+
+_c_err = ctypes.c_void_p
+_u32, _u64, _size = ctypes.c_uint32, ctypes.c_uint64, ctypes.c_size_t
+_p = ctypes.c_void_p
+_pp = ctypes.POINTER(ctypes.c_void_p)
+
+# name: (restype, argtypes)
+_PROTOTYPES = {
+    "remora_error_code": (ctypes.c_int, [_p]),
+    "remora_error_message": (ctypes.c_char_p, [_p]),
+    "remora_error_errno": (ctypes.c_int, [_p]),
+    "remora_error_path": (ctypes.c_char_p, [_p]),
+    "remora_error_has_address": (ctypes.c_bool, [_p]),
+    "remora_error_address": (_u64, [_p]),
+    "remora_error_destroy": (None, [_p]),
+    "remora_snapshot_open": (_c_err, [ctypes.c_char_p, _pp]),
+    "remora_snapshot_destroy": (None, [_p]),
+    "remora_snapshot_path": (ctypes.c_char_p, [_p]),
+    "remora_snapshot_python_version": (_u32, [_p]),
+    "remora_snapshot_flags": (_u32, [_p]),
+    "remora_snapshot_node_count": (_u32, [_p]),
+    "remora_snapshot_edge_count": (_u64, [_p]),
+    "remora_snapshot_dangling_count": (_u64, [_p]),
+    "remora_snapshot_root_count": (_u32, [_p]),
+    "remora_snapshot_type_count": (_u32, [_p]),
+    "remora_snapshot_total_size": (_u64, [_p]),
+    "remora_snapshot_node_address": (_u64, [_p, _u32]),
+    "remora_snapshot_node_type": (_u32, [_p, _u32]),
+    "remora_snapshot_node_size": (_u64, [_p, _u32]),
+    "remora_snapshot_node_repr": (ctypes.c_void_p, [_p, _u32, ctypes.POINTER(_size)]),
+    "remora_snapshot_node_owner": (_u32, [_p, _u32]),
+    "remora_snapshot_node_find": (_u32, [_p, _u64]),
+    "remora_snapshot_type_name": (ctypes.c_char_p, [_p, _u32]),
+    "remora_snapshot_type_module": (ctypes.c_char_p, [_p, _u32]),
+    "remora_snapshot_type_display": (ctypes.c_char_p, [_p, _u32]),
+    "remora_idset_create_all": (_c_err, [_p, _pp]),
+    "remora_idset_create_empty": (_c_err, [_p, _pp]),
+    "remora_idset_create_from_ids": (_c_err, [_p, ctypes.POINTER(_u32), _size, _pp]),
+    "remora_idset_create_union": (_c_err, [_p, _p, _pp]),
+    "remora_idset_create_intersection": (_c_err, [_p, _p, _pp]),
+    "remora_idset_create_difference": (_c_err, [_p, _p, _pp]),
+    "remora_idset_create_symmetric_difference": (_c_err, [_p, _p, _pp]),
+    "remora_idset_create_complement": (_c_err, [_p, _pp]),
+    "remora_idset_destroy": (None, [_p]),
+    "remora_idset_count": (_u64, [_p]),
+    "remora_idset_size": (_u64, [_p]),
+    "remora_idset_contains": (ctypes.c_bool, [_p, _u32]),
+    "remora_idset_ids": (_size, [_p, _u64, ctypes.POINTER(_u32), _size]),
+    "remora_idset_equal": (ctypes.c_bool, [_p, _p]),
+    "remora_idset_subset": (ctypes.c_bool, [_p, _p]),
+    "remora_partition_create": (_c_err, [_p, ctypes.c_int, _pp]),
+    "remora_partition_destroy": (None, [_p]),
+    "remora_partition_header": (ctypes.c_char_p, [_p]),
+    "remora_partition_count": (_u64, [_p]),
+    "remora_partition_size": (_u64, [_p]),
+    "remora_partition_num_rows": (_size, [_p]),
+    "remora_partition_row_label": (ctypes.c_char_p, [_p, _size]),
+    "remora_partition_row_count": (_u64, [_p, _size]),
+    "remora_partition_row_size": (_u64, [_p, _size]),
+    "remora_partition_row_set": (_c_err, [_p, _size, _pp]),
+}
+
+_lib = None
+
+
+def library_path():
+    """Absolute path of libremora.so: remora.paths decides; without it (a
+    bare source tree), <top>/.libs/libremora.so."""
+    try:
+        from . import paths
+    except ImportError:
+        top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        return os.path.join(top, ".libs", "libremora.so")
+    return paths.engine_library()
+
+
+def lib():
+    """The loaded engine, its prototypes declared (loaded once)."""
+    global _lib
+    if _lib is not None:
+        return _lib
+    path = library_path()
+    if not os.path.exists(path):
+        try:
+            from . import paths
+            hint = paths.missing_hint(path)
+        except ImportError:
+            hint = "%s is missing: build remora first" % path
+        raise RemoraError("remora: " + hint)
+    try:
+        loaded = ctypes.CDLL(path)
+    except OSError as e:
+        raise RemoraError("remora: cannot load the engine %s: %s" % (path, e)) from None
+    for name, (restype, argtypes) in _PROTOTYPES.items():
+        try:
+            fn = getattr(loaded, name)
+        except AttributeError:
+            raise RemoraError("remora: %s lacks %s: rebuild remora" % (path, name)) from None
+        fn.restype = restype
+        fn.argtypes = argtypes
+    _lib = loaded
+    return _lib
+
+
+def _text(b):
+    return b.decode("utf-8", "replace") if b is not None else None
+
+
+def _check(err):
+    """Raise the C error err (a pointer, or None for success) as a
+    RemoraError, freeing it (invariant 1)."""
+    if not err:
+        return
+    L = lib()
+    message = _text(L.remora_error_message(err))
+    code = L.remora_error_code(err)
+    errnum = L.remora_error_errno(err) or None
+    path = _text(L.remora_error_path(err))
+    address = L.remora_error_address(err) if L.remora_error_has_address(err) else None
+    L.remora_error_destroy(err)
+    if not message.startswith("remora: "):
+        message = "remora: " + message
+    raise RemoraError(message, code=code, errno=errnum, path=path, address=address)
+
+
+def _create(fn, *args):
+    """Call a C constructor whose last argument is the result pointer."""
+    out = ctypes.c_void_p()
+    _check(fn(*args, ctypes.byref(out)))
+    return out
+
+
+class Snapshot:
+    """A loaded snapshot file (remora_snapshot)."""
+
+    def __init__(self, path):
+        self._lib = lib()
+        self._h = None
+        self._h = _create(self._lib.remora_snapshot_open, os.fsencode(path))
+        L, h = self._lib, self._h
+        self.path = os.fsdecode(L.remora_snapshot_path(h))
+        self.python_version = L.remora_snapshot_python_version(h)
+        self.flags = L.remora_snapshot_flags(h)
+        self.node_count = L.remora_snapshot_node_count(h)
+        self.edge_count = L.remora_snapshot_edge_count(h)
+        self.dangling_count = L.remora_snapshot_dangling_count(h)
+        self.root_count = L.remora_snapshot_root_count(h)
+        self.type_count = L.remora_snapshot_type_count(h)
+        self.total_size = L.remora_snapshot_total_size(h)
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            self._lib.remora_snapshot_destroy(self._h)
+            self._h = None
+
+    @property
+    def partial(self):
+        """True if the walk that wrote the snapshot skipped something."""
+        return bool(self.flags & 1)
+
+    def node_address(self, node):
+        return self._lib.remora_snapshot_node_address(self._h, node)
+
+    def node_size(self, node):
+        return self._lib.remora_snapshot_node_size(self._h, node)
+
+    def node_type_display(self, node):
+        t = self._lib.remora_snapshot_node_type(self._h, node)
+        return _text(self._lib.remora_snapshot_type_display(self._h, t))
+
+    def node_repr(self, node):
+        n = _size()
+        p = self._lib.remora_snapshot_node_repr(self._h, node, ctypes.byref(n))
+        return ctypes.string_at(p, n.value).decode("utf-8", "replace") if p else ""
+
+    def node_owner(self, node):
+        owner = self._lib.remora_snapshot_node_owner(self._h, node)
+        return None if owner == NO_NODE else owner
+
+    def find(self, address):
+        """The id of the object at address, or None."""
+        node = self._lib.remora_snapshot_node_find(self._h, address)
+        return None if node == NO_NODE else node
+
+    def all(self):
+        return IdSetHandle(self, _create(self._lib.remora_idset_create_all, self._h))
+
+    def empty(self):
+        return IdSetHandle(self, _create(self._lib.remora_idset_create_empty, self._h))
+
+    def from_ids(self, ids):
+        ids = list(ids)
+        arr = (_u32 * len(ids))(*ids)
+        return IdSetHandle(self, _create(self._lib.remora_idset_create_from_ids,
+                                         self._h, arr, len(ids)))
+
+
+class IdSetHandle:
+    """An immutable set of object ids of one snapshot (remora_idset)."""
+
+    def __init__(self, snapshot, handle):
+        self.snapshot = snapshot
+        self._lib = snapshot._lib
+        self._h = handle
+        self.count = self._lib.remora_idset_count(handle)
+        self.size = self._lib.remora_idset_size(handle)
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            self._lib.remora_idset_destroy(self._h)
+            self._h = None
+
+    def _binary(self, fn, other):
+        return IdSetHandle(self.snapshot, _create(fn, self._h, other._h))
+
+    def union(self, other):
+        return self._binary(self._lib.remora_idset_create_union, other)
+
+    def intersection(self, other):
+        return self._binary(self._lib.remora_idset_create_intersection, other)
+
+    def difference(self, other):
+        return self._binary(self._lib.remora_idset_create_difference, other)
+
+    def symmetric_difference(self, other):
+        return self._binary(self._lib.remora_idset_create_symmetric_difference, other)
+
+    def complement(self):
+        return IdSetHandle(self.snapshot,
+                           _create(self._lib.remora_idset_create_complement, self._h))
+
+    def equal(self, other):
+        return bool(self._lib.remora_idset_equal(self._h, other._h))
+
+    def subset(self, other):
+        return bool(self._lib.remora_idset_subset(self._h, other._h))
+
+    def contains(self, node):
+        return bool(self._lib.remora_idset_contains(self._h, node))
+
+    def ids(self, start=0, limit=None):
+        """Member ids in ascending order, from the start-th, at most limit."""
+        n = self.count - start if limit is None else min(limit, self.count - start)
+        if n <= 0:
+            return []
+        buf = (_u32 * n)()
+        got = self._lib.remora_idset_ids(self._h, start, buf, n)
+        return list(buf[:got])
+
+    def partition(self, by):
+        return PartitionHandle(self, _create(self._lib.remora_partition_create, self._h, by))
+
+
+class PartitionHandle:
+    """A set split by a classifier, rows in heapy's order (remora_partition)."""
+
+    def __init__(self, idset, handle):
+        self.snapshot = idset.snapshot
+        self._lib = idset._lib
+        self._h = handle
+        L = self._lib
+        self.header = _text(L.remora_partition_header(handle))
+        self.count = L.remora_partition_count(handle)
+        self.size = L.remora_partition_size(handle)
+        self.num_rows = L.remora_partition_num_rows(handle)
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            self._lib.remora_partition_destroy(self._h)
+            self._h = None
+
+    def rows(self):
+        """[(label, count, size)] for every row, in order."""
+        L, h = self._lib, self._h
+        return [(_text(L.remora_partition_row_label(h, r)),
+                 L.remora_partition_row_count(h, r),
+                 L.remora_partition_row_size(h, r))
+                for r in range(self.num_rows)]
+
+    def row_set(self, row):
+        return IdSetHandle(self.snapshot,
+                           _create(self._lib.remora_partition_row_set, self._h, row))

@@ -1,0 +1,237 @@
+/* remora.h — the public API of libremora's query engine: load a snapshot
+ * (src/snapshot_format.h), form sets of its objects, and partition them the
+ * way heapy does.  Everything here is what gdb's Python binds with ctypes.
+ *
+ * Conventions (STYLE.md):
+ *  - Handles are opaque.  A call that can fail returns a struct remora_error *
+ *    (NULL on success) and its result through the last argument; the error
+ *    belongs to the caller, who frees it with remora_error_destroy().
+ *  - Object ids are 0..N-1, assigned in ascending address order.
+ *  - A string returned as const char * belongs to the handle it came from
+ *    and stays valid until that handle (for type names: the snapshot) is
+ *    destroyed.  Nothing here is thread-safe for concurrent mutation, and no
+ *    handle is mutated after creation, so concurrent readers are fine.
+ *  - Sets and partitions refer to their snapshot: destroy them first.
+ *  - Every _destroy(NULL) does nothing.
+ */
+#ifndef REMORA_REMORA_H
+#define REMORA_REMORA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define REMORA_EXPORT __attribute__((visibility("default")))
+
+/* ---- errors ---------------------------------------------------------- */
+
+enum remora_error_code {
+	REMORA_ERROR_OK = 0,          /* only from accessors given NULL */
+	REMORA_ERROR_NO_MEMORY = 1,
+	REMORA_ERROR_OS = 2,          /* a system call failed: errno, path */
+	REMORA_ERROR_FORMAT = 3,      /* a malformed snapshot: address is the
+	                               * file offset of the offending record */
+	REMORA_ERROR_INVALID_ARGUMENT = 4,
+	REMORA_ERROR_FAULT = 5,       /* target memory unreadable: address */
+	REMORA_ERROR_OTHER = 6,
+};
+
+struct remora_error;
+
+REMORA_EXPORT enum remora_error_code
+remora_error_code(const struct remora_error *err);
+/* One line, no trailing newline. */
+REMORA_EXPORT const char *remora_error_message(const struct remora_error *err);
+REMORA_EXPORT int remora_error_errno(const struct remora_error *err);
+/* The file involved, or NULL. */
+REMORA_EXPORT const char *remora_error_path(const struct remora_error *err);
+REMORA_EXPORT bool remora_error_has_address(const struct remora_error *err);
+REMORA_EXPORT uint64_t remora_error_address(const struct remora_error *err);
+REMORA_EXPORT void remora_error_destroy(struct remora_error *err);
+
+/* ---- snapshots ------------------------------------------------------- */
+
+/* "No such object": an id that is not one. */
+static const uint32_t REMORA_NO_NODE = UINT32_MAX;
+
+struct remora_snapshot;
+
+/* Maps and validates the file at path, then indexes it.  A truncated or
+ * corrupt file is a REMORA_ERROR_FORMAT error naming the offset; the file
+ * may be deleted once this returns. */
+REMORA_EXPORT struct remora_error *
+remora_snapshot_open(const char *path, struct remora_snapshot **ret);
+REMORA_EXPORT void remora_snapshot_destroy(struct remora_snapshot *snap);
+
+REMORA_EXPORT const char *remora_snapshot_path(const struct remora_snapshot *snap);
+/* The target's PY_VERSION_HEX. */
+REMORA_EXPORT uint32_t
+remora_snapshot_python_version(const struct remora_snapshot *snap);
+/* REMORA_SNAP_* flags from the header (1: partial walk). */
+REMORA_EXPORT uint32_t remora_snapshot_flags(const struct remora_snapshot *snap);
+REMORA_EXPORT uint32_t remora_snapshot_node_count(const struct remora_snapshot *snap);
+/* Edges kept (those whose target has a NODE record). */
+REMORA_EXPORT uint64_t remora_snapshot_edge_count(const struct remora_snapshot *snap);
+/* Edges and roots dropped because their target has no NODE record. */
+REMORA_EXPORT uint64_t
+remora_snapshot_dangling_count(const struct remora_snapshot *snap);
+REMORA_EXPORT uint32_t remora_snapshot_root_count(const struct remora_snapshot *snap);
+REMORA_EXPORT uint32_t remora_snapshot_type_count(const struct remora_snapshot *snap);
+/* Sum of the sizes of all objects. */
+REMORA_EXPORT uint64_t remora_snapshot_total_size(const struct remora_snapshot *snap);
+
+/* Per-object accessors; an id >= node count gives 0 (NULL for repr). */
+REMORA_EXPORT uint64_t
+remora_snapshot_node_address(const struct remora_snapshot *snap, uint32_t id);
+/* Index into the type table. */
+REMORA_EXPORT uint32_t
+remora_snapshot_node_type(const struct remora_snapshot *snap, uint32_t id);
+REMORA_EXPORT uint64_t
+remora_snapshot_node_size(const struct remora_snapshot *snap, uint32_t id);
+REMORA_EXPORT uint64_t
+remora_snapshot_node_extra(const struct remora_snapshot *snap, uint32_t id);
+/* REMORA_NODE_* flags. */
+REMORA_EXPORT uint32_t
+remora_snapshot_node_flags(const struct remora_snapshot *snap, uint32_t id);
+/* The short representation (UTF-8, not NUL-terminated) and its length. */
+REMORA_EXPORT const char *
+remora_snapshot_node_repr(const struct remora_snapshot *snap, uint32_t id,
+			  size_t *len_ret);
+/* The owner of a dict (the object whose __dict__ it is), or REMORA_NO_NODE. */
+REMORA_EXPORT uint32_t
+remora_snapshot_node_owner(const struct remora_snapshot *snap, uint32_t id);
+/* The id of the object at address, or REMORA_NO_NODE. */
+REMORA_EXPORT uint32_t
+remora_snapshot_node_find(const struct remora_snapshot *snap, uint64_t address);
+/* The outgoing edges of id: targets (ids) and via words, both arrays of the
+ * returned length, in the order the walker found them. */
+REMORA_EXPORT uint32_t
+remora_snapshot_node_edges(const struct remora_snapshot *snap, uint32_t id,
+			   const uint32_t **targets_ret,
+			   const uint64_t **vias_ret);
+/* The roots: targets (ids) and via words, remora_snapshot_root_count() long. */
+REMORA_EXPORT void remora_snapshot_roots(const struct remora_snapshot *snap,
+					 const uint32_t **targets_ret,
+					 const uint64_t **vias_ret);
+
+/* Type table; an index >= type count gives 0 / NULL.  name is the
+ * qualified name, module the __module__; display is heapy's rendering
+ * ("str", "function", "types.CodeType", "__main__.Foo"). */
+REMORA_EXPORT uint64_t
+remora_snapshot_type_address(const struct remora_snapshot *snap, uint32_t type);
+REMORA_EXPORT uint64_t
+remora_snapshot_type_flags(const struct remora_snapshot *snap, uint32_t type);
+REMORA_EXPORT const char *
+remora_snapshot_type_name(const struct remora_snapshot *snap, uint32_t type);
+REMORA_EXPORT const char *
+remora_snapshot_type_module(const struct remora_snapshot *snap, uint32_t type);
+REMORA_EXPORT const char *
+remora_snapshot_type_display(const struct remora_snapshot *snap, uint32_t type);
+
+/* ---- id sets --------------------------------------------------------- */
+
+/* An immutable set of object ids of one snapshot. */
+struct remora_idset;
+
+REMORA_EXPORT struct remora_error *
+remora_idset_create_all(const struct remora_snapshot *snap,
+			struct remora_idset **ret);
+REMORA_EXPORT struct remora_error *
+remora_idset_create_empty(const struct remora_snapshot *snap,
+			  struct remora_idset **ret);
+/* ids in any order, duplicates allowed; an id >= node count is an
+ * REMORA_ERROR_INVALID_ARGUMENT error. */
+REMORA_EXPORT struct remora_error *
+remora_idset_create_from_ids(const struct remora_snapshot *snap,
+			     const uint32_t *ids, size_t n,
+			     struct remora_idset **ret);
+/* Set algebra; both sets must come from the same snapshot.  The
+ * complement is taken with respect to all objects of the snapshot. */
+REMORA_EXPORT struct remora_error *
+remora_idset_create_union(const struct remora_idset *a,
+			  const struct remora_idset *b,
+			  struct remora_idset **ret);
+REMORA_EXPORT struct remora_error *
+remora_idset_create_intersection(const struct remora_idset *a,
+				 const struct remora_idset *b,
+				 struct remora_idset **ret);
+REMORA_EXPORT struct remora_error *
+remora_idset_create_difference(const struct remora_idset *a,
+			       const struct remora_idset *b,
+			       struct remora_idset **ret);
+REMORA_EXPORT struct remora_error *
+remora_idset_create_symmetric_difference(const struct remora_idset *a,
+					 const struct remora_idset *b,
+					 struct remora_idset **ret);
+REMORA_EXPORT struct remora_error *
+remora_idset_create_complement(const struct remora_idset *a,
+			       struct remora_idset **ret);
+REMORA_EXPORT void remora_idset_destroy(struct remora_idset *set);
+
+REMORA_EXPORT const struct remora_snapshot *
+remora_idset_snapshot(const struct remora_idset *set);
+REMORA_EXPORT uint64_t remora_idset_count(const struct remora_idset *set);
+/* Sum of the members' sizes. */
+REMORA_EXPORT uint64_t remora_idset_size(const struct remora_idset *set);
+REMORA_EXPORT bool remora_idset_contains(const struct remora_idset *set,
+					 uint32_t id);
+/* Copies up to cap member ids, in ascending order, starting at the
+ * start-th smallest member, into out; returns how many it copied. */
+REMORA_EXPORT size_t remora_idset_ids(const struct remora_idset *set,
+				      uint64_t start, uint32_t *out,
+				      size_t cap);
+/* False for sets of different snapshots. */
+REMORA_EXPORT bool remora_idset_equal(const struct remora_idset *a,
+				      const struct remora_idset *b);
+/* a is a subset of (or equal to) b. */
+REMORA_EXPORT bool remora_idset_subset(const struct remora_idset *a,
+				       const struct remora_idset *b);
+
+/* ---- partitions ------------------------------------------------------ */
+
+/* heapy's equivalence relations. */
+enum remora_classifier {
+	REMORA_BY_CLODO = 0, /* type, or "dict of <owner type>" */
+	REMORA_BY_TYPE = 1,
+	REMORA_BY_SIZE = 2,  /* individual size */
+	REMORA_BY_UNITY = 3, /* everything in one row */
+};
+
+/* A set split into rows of equal kind, in heapy's order: total size
+ * descending, then label ascending. */
+struct remora_partition;
+
+REMORA_EXPORT struct remora_error *
+remora_partition_create(const struct remora_idset *set,
+			enum remora_classifier by,
+			struct remora_partition **ret);
+REMORA_EXPORT void remora_partition_destroy(struct remora_partition *part);
+
+/* heapy's kind column header, e.g. "Kind (class / dict of class)". */
+REMORA_EXPORT const char *
+remora_partition_header(const struct remora_partition *part);
+/* Objects and bytes in the whole partitioned set. */
+REMORA_EXPORT uint64_t remora_partition_count(const struct remora_partition *part);
+REMORA_EXPORT uint64_t remora_partition_size(const struct remora_partition *part);
+REMORA_EXPORT size_t remora_partition_num_rows(const struct remora_partition *part);
+/* Row accessors; a row >= num_rows gives 0 / NULL. */
+REMORA_EXPORT const char *
+remora_partition_row_label(const struct remora_partition *part, size_t row);
+REMORA_EXPORT uint64_t
+remora_partition_row_count(const struct remora_partition *part, size_t row);
+REMORA_EXPORT uint64_t
+remora_partition_row_size(const struct remora_partition *part, size_t row);
+/* A new set holding the row's objects. */
+REMORA_EXPORT struct remora_error *
+remora_partition_row_set(const struct remora_partition *part, size_t row,
+			 struct remora_idset **ret);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

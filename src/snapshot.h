@@ -1,0 +1,73 @@
+/* snapshot.h — a snapshot file (snapshot_format.h) mapped, validated and
+ * indexed for queries: objects as ids 0..N-1, edges as CSR, a type table.
+ *
+ * Invariants, established by remora_snapshot_open() and never changed
+ * afterwards (a snapshot is immutable):
+ *  1. Ids are assigned in ascending address order: addr[] is strictly
+ *     increasing (a duplicate NODE address is a format error), so id order
+ *     is address order and addr[] doubles as the id -> address map.
+ *  2. Every edge and root target is a valid id; edges and roots to
+ *     addresses without a NODE record were dropped and counted in
+ *     dangling_count.  The edges of id i are edge_target/edge_via
+ *     [edge_start[i] .. edge_end[i]), in the order the walker wrote them;
+ *     rows are stored in file order (not id order) and do not overlap.
+ *  3. type[i] < type_count for every id: types without a TYPE record get a
+ *     synthetic entry named "<type 0x...>" with an empty module.
+ *  4. owner[i] != REMORA_NO_NODE only for objects whose type is exactly
+ *     builtins.dict, and then owner[i] holds i through a __dict__ field
+ *     (REMORA_VIA_FIELD with REMORA_FIELD_DICT or REMORA_FIELD_MD_DICT);
+ *     of several owners, the lowest id.
+ *  5. Every byte of the file was bounds-checked during open; later reads
+ *     of the map (reprs, node flags) only revisit validated records.
+ * Public accessors: include/remora/remora.h.  Readers: idset.c,
+ * partition.c.
+ */
+#ifndef REMORA_SNAPSHOT_H
+#define REMORA_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "remora/remora.h"
+
+struct remora_snapshot_type {
+	uint64_t address;
+	uint64_t flags;  /* tp_flags */
+	char *name;      /* qualified name */
+	char *module;
+	char *display;   /* heapy's rendering (typename.h) */
+};
+
+struct remora_snapshot {
+	char *path;
+	const uint8_t *map;      /* the whole file, read-only */
+	size_t map_size;
+	uint32_t python_version;
+	uint32_t flags;          /* REMORA_SNAP_* */
+
+	uint32_t node_count;
+	uint64_t *addr;          /* [node_count], strictly increasing */
+	uint64_t *size;          /* [node_count] */
+	uint32_t *type;          /* [node_count], index into types */
+	uint64_t *rec;           /* [node_count], file offset of the NODE record */
+	uint32_t *owner;         /* [node_count], see invariant 4 */
+	uint64_t total_size;
+
+	uint32_t *edge_start;    /* [node_count] */
+	uint32_t *edge_end;      /* [node_count] */
+	uint32_t *edge_target;   /* [edge_count] */
+	uint64_t *edge_via;      /* [edge_count] */
+	uint64_t edge_count;
+
+	uint32_t root_count;
+	uint32_t *root_target;   /* [root_count] */
+	uint64_t *root_via;      /* [root_count] */
+
+	uint64_t dangling_count; /* edges + roots dropped (invariant 2) */
+
+	uint32_t type_count;
+	struct remora_snapshot_type *types;
+	uint32_t dict_type;      /* index of builtins.dict, or REMORA_NO_NODE */
+};
+
+#endif

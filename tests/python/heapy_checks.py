@@ -1,0 +1,365 @@
+"""heapy_checks.py — runs inside gdb (gdb -batch -nx -x heapy_checks.py):
+the gdb package's heapy API, table text and py-heap command, against
+snapshots written by snapfile.py.  Prints TAP (test_heapy.py relays it).
+
+Environment: REMORA_TOP_SRCDIR (the tree), REMORA_WORKDIR (scratch).
+The expected tables are written out literally: they are heapy's format,
+character for character (numbers checked by hand: e.g. 3000/10376 is
+28.9% -> 29; 12.5% rounds to 12 and 37.5% to 38, half to even).
+"""
+
+import json
+import os
+import sys
+import traceback
+
+import gdb
+
+TOP = os.environ["REMORA_TOP_SRCDIR"]
+WORK = os.environ["REMORA_WORKDIR"]
+sys.path.insert(0, os.path.join(TOP, "gdb"))
+sys.path.insert(0, os.path.join(TOP, "tests", "python"))
+
+from snapfile import (FIELD_DICT, FIELD_MD_DICT, VIA_FIELD,  # noqa: E402
+                      SnapshotWriter, via)
+
+_count = 0
+_failed = 0
+
+
+def check(ok, description, detail=None):
+    global _count, _failed
+    _count += 1
+    if not ok:
+        _failed += 1
+    print("%s %d - %s" % ("ok" if ok else "not ok", _count, description))
+    if not ok and detail:
+        for line in str(detail).splitlines():
+            print("# " + line)
+    sys.stdout.flush()
+
+
+def check_text(got, want, description):
+    ok = got == want
+    detail = None
+    if not ok:
+        detail = "got:\n%s\nwant:\n%s" % (got, want)
+    check(ok, description, detail)
+
+
+T_TYPE, T_DICT, T_STR, T_MOD, T_FUNC, T_FOO, T_BAR, T_CODE, T_ODICT = \
+    [0x10 * i for i in range(1, 10)]
+
+
+def write_main(path):
+    """GIVEN the heap of test_partition.c: 28 objects, 10376 bytes."""
+    w = SnapshotWriter(path)
+    for addr, name, module in [
+            (T_TYPE, "type", "builtins"), (T_DICT, "dict", "builtins"),
+            (T_STR, "str", "builtins"), (T_MOD, "module", "builtins"),
+            (T_FUNC, "function", "builtins"), (T_FOO, "Foo", "__main__"),
+            (T_BAR, "Bar", "__main__"), (T_CODE, "code", "builtins"),
+            (T_ODICT, "OrderedDict", "collections")]:
+        w.type(addr, name, module)
+
+    def owned(owner, owner_type, owner_size, field, dict_addr, dict_size):
+        w.node(owner, owner_type, owner_size)
+        w.edge(dict_addr, via(VIA_FIELD, field))
+        w.node(dict_addr, T_DICT, dict_size)
+
+    owned(T_FOO, T_TYPE, 1064, FIELD_DICT, 0x1000, 1184)
+    owned(T_BAR, T_TYPE, 1064, FIELD_DICT, 0x1010, 1184)
+    owned(0x2000, T_MOD, 72, FIELD_MD_DICT, 0x1020, 2000)
+    owned(0x2010, T_MOD, 72, FIELD_MD_DICT, 0x1030, 1000)
+    for k in range(3):
+        owned(0x3000 + 16 * k, T_FOO, 48, FIELD_DICT, 0x1100 + 16 * k, 104)
+    owned(0x3100, T_BAR, 56, FIELD_DICT, 0x1200, 232)
+    w.node(0x3110, T_BAR, 56)
+    w.edge(0x5000, via(VIA_FIELD, FIELD_DICT))
+    w.node(0x5000, T_ODICT, 300)
+    w.node(0x1300, T_DICT, 640)
+    w.node(0x1310, T_DICT, 232)
+    for k in range(5):
+        w.node(0x6000 + 16 * k, T_STR, 50 + k, repr="'s%d'" % k)
+    w.node(0x4000, T_FUNC, 152)
+    w.node(0x4010, T_FUNC, 152)
+    w.node(0x4100, T_CODE, 200)
+    return w.close()
+
+
+LONG = "pkg_with_a_long_name.subpackage_also_long.module_name.VeryLongClassName"
+
+
+def write_rounding(path):
+    """GIVEN 8 objects of 100 bytes: 4 C, 3 B, 1 A (percentages 50, 37.5,
+    12.5), plus, in a second file, one object of a very long class name."""
+    w = SnapshotWriter(path)
+    w.type(0x10, "A", "m")
+    w.type(0x20, "B", "m")
+    w.type(0x30, "C", "m")
+    addr = 0x1000
+    for t, n in ((0x10, 1), (0x20, 3), (0x30, 4)):
+        for _ in range(n):
+            w.node(addr, t, 100)
+            addr += 16
+    return w.close()
+
+
+def write_long(path):
+    w = SnapshotWriter(path)
+    w.type(0x10, "Outer." + LONG.rsplit(".", 1)[1], LONG.rsplit(".", 1)[0])
+    w.node(0x1000, 0x10, 10)
+    return w.close()
+
+
+HEADER = " Index  Count   %     Size   % Cumulative  % Kind (class / dict of class)"
+ROWS = [
+    "     0      2   7     3000  29      3000  29 dict of module",
+    "     1      2   7     2368  23      5368  52 dict of type",
+    "     2      2   7     2128  21      7496  72 type",
+    "     3      2   7      872   8      8368  81 dict (no owner)",
+    "     4      3  11      312   3      8680  84 dict of __main__.Foo",
+    "     5      2   7      304   3      8984  87 function",
+    "     6      1   4      300   3      9284  89 collections.OrderedDict",
+    "     7      5  18      260   3      9544  92 str",
+    "     8      1   4      232   2      9776  94 dict of __main__.Bar",
+    "     9      1   4      200   2      9976  96 types.CodeType",
+    "    10      3  11      144   1     10120  98 __main__.Foo",
+    "    11      2   7      144   1     10264  99 module",
+    "    12      2   7      112   1     10376 100 __main__.Bar",
+]
+LABEL = "Partition of a set of 28 objects. Total size = 10376 bytes."
+TOP_PAGE = "\n".join([LABEL, HEADER] + ROWS[:10] +
+                     ["<3 more rows. Type e.g. '_.more' to view.>"])
+MORE_PAGE = "\n".join([HEADER] + ROWS[10:])
+ALL = "\n".join([LABEL, HEADER] + ROWS)
+
+BYTYPE = """\
+Partition of a set of 28 objects. Total size = 10376 bytes.
+ Index  Count   %     Size   % Cumulative  % Type
+     0     10  36     6784  65      6784  65 dict
+     1      2   7     2128  21      8912  86 type
+     2      2   7      304   3      9216  89 function
+     3      1   4      300   3      9516  92 collections.OrderedDict
+     4      5  18      260   3      9776  94 str
+     5      1   4      200   2      9976  96 types.CodeType
+     6      3  11      144   1     10120  98 __main__.Foo
+     7      2   7      144   1     10264  99 module
+     8      2   7      112   1     10376 100 __main__.Bar"""
+
+BYSIZE = """\
+Partition of a set of 28 objects. Total size = 10376 bytes.
+ Index  Count   %     Size   % Cumulative  % Individual Size
+     0      2   7     2368  23      2368  23      1184
+     1      2   7     2128  21      4496  43      1064
+     2      1   4     2000  19      6496  63      2000
+     3      1   4     1000  10      7496  72      1000
+     4      1   4      640   6      8136  78       640
+     5      2   7      464   4      8600  83       232
+     6      3  11      312   3      8912  86       104
+     7      2   7      304   3      9216  89       152
+     8      1   4      300   3      9516  92       300
+     9      1   4      200   2      9716  94       200
+<8 more rows. Type e.g. '_.more' to view.>"""
+
+BYUNITY = """\
+Partition of a set of 28 objects. Total size = 10376 bytes.
+ Index  Count   %     Size   % Cumulative  % <unclassified>
+     0     28 100    10376 100     10376 100 <Anything>"""
+
+# h[3]: heapy's FastPartition keeps the parent's index and cumulative size.
+ROW3 = """\
+Partition of a set of 2 objects. Total size = 872 bytes.
+ Index  Count   %     Size   % Cumulative  % Kind (class / dict of class)
+     3      2 100      872 100      8368 960 dict (no owner)"""
+
+ROUNDING = """\
+Partition of a set of 8 objects. Total size = 800 bytes.
+ Index  Count   %     Size   % Cumulative  % Kind (class / dict of class)
+     0      4  50      400  50       400  50 m.C
+     1      3  38      300  38       700  88 m.B
+     2      1  12      100  12       800 100 m.A"""
+
+LONG_TABLE = "\n".join([
+    "Partition of a set of 1 object. Total size = 10 bytes.",
+    HEADER,
+    "     0      1 100       10 100        10 100",
+    " " * 45 + LONG[:55],
+    " " * 45 + LONG[55:],
+])
+
+
+def run(command):
+    return gdb.execute(command, to_string=True)
+
+
+def run_error(command):
+    try:
+        gdb.execute(command, to_string=True)
+    except gdb.error as exc:
+        return str(exc)
+    return None
+
+
+def main():
+    import remora
+    from remora import command, heapy
+
+    main_path = write_main(os.path.join(WORK, "main.remora"))
+    hp = remora.hpy()
+    h = hp.load(main_path)
+
+    # -- the API and its tables ---------------------------------------------
+    check_text(repr(h), TOP_PAGE, "h prints heapy's byclodo table, 10 rows and the footer")
+    check_text(str(h), TOP_PAGE, "str(h) is the same table")
+    check((h.count, h.size, len(h)) == (28, 10376, 28), "count, size, len")
+    check_text(repr(h.more), MORE_PAGE, "h.more: header again, rows 10.. with absolute indexes")
+    check_text(repr(h.more), MORE_PAGE, "h.more always continues after the top page")
+    check_text(repr(h.more.more), "", "past the end, .more prints nothing")
+    check_text(repr(h.all), ALL, "h.all: label, header, every row, no footer")
+    check_text(repr(h.bytype), BYTYPE, "bytype: 9 rows, no footer")
+    check_text(repr(h.bysize), BYSIZE, "bysize: labels %9d, rows by total size")
+    check_text(repr(h.byunity), BYUNITY, "byunity: one <Anything> row")
+    check_text(repr(h[3]), ROW3, "h[3] is heapy's one-row FastPartition")
+    check_text(repr(h[-1]).splitlines()[-1],
+               "    12      2 100      112 100     10376 9264 __main__.Bar",
+               "negative index")
+    check(h[3] is h[3], "row sets are cached")
+    check_text(repr(h[0:11]).splitlines()[-1],
+               "    10      3  12      144   1     10120 100 __main__.Foo",
+               "an 11-row table prints its 11th row instead of a footer")
+    check_text(repr(h[0:12]).splitlines()[-1],
+               "<2 more rows. Type e.g. '_.more' to view.>",
+               "a 12-row table ends with '<2 more rows'")
+    check_text(repr(h[4].bysize), """\
+Partition of a set of 3 objects. Total size = 312 bytes.
+ Index  Count   %     Size   % Cumulative  % Individual Size
+     0      3 100      312 100       312 100       104""",
+               "a row's set, repartitioned, starts at index 0")
+    check(h.bytype[0].count == 10 and h.bytype[0].size == 6784,
+          "rows of h.bytype index by type")
+    try:
+        h[13]
+        check(False, "h[13] raises IndexError")
+    except IndexError as exc:
+        check(str(exc) == "Partition index out of range.", "h[13] raises IndexError")
+
+    # -- set algebra ---------------------------------------------------------
+    a, b = h[0] | h[1], h[1] | h[2]
+    check((a & b) == h[1], "intersection")
+    check((a | b).count == 6 and (a | b).size == 3000 + 2368 + 2128, "union")
+    check((a ^ b) == (h[0] | h[2]), "symmetric difference")
+    check((a - b) == h[0], "difference")
+    check((~a).count == 24 and (~~a) == a, "complement")
+    check(h[0] <= a and h[0] < a and not a < a and a >= h[1] and a > h[1],
+          "subset comparisons")
+    check(h == h.bytype and h != h[0], "equality ignores the partition")
+    check(not (a & h[5]) and repr(a & h[5]) == "hpy().Nothing",
+          "the empty set is falsy and prints as hpy().Nothing")
+    hp_main = sys.modules["__main__"]
+    hp_main.hq = hp
+    check(repr(a & h[5]) == "hq.Nothing", "Nothing is prefixed by hpy's name in __main__")
+    del hp_main.hq
+
+    rounding = hp.load(write_rounding(os.path.join(WORK, "round.remora")))
+    check_text(repr(rounding), ROUNDING, "percentages round half to even (37.5 -> 38, 12.5 -> 12)")
+    longset = hp.load(write_long(os.path.join(WORK, "long.remora")))
+    check_text(repr(longset), LONG_TABLE,
+               "a label too long for 100 columns wraps under itself; singular 'object'")
+
+    try:
+        hp.load(os.path.join(WORK, "missing.remora"))
+        check(False, "a missing file is a RemoraError")
+    except remora.RemoraError as exc:
+        check(str(exc).startswith("remora: cannot open snapshot") and exc.errno == 2,
+              "a missing file is a RemoraError", exc)
+    bad = os.path.join(WORK, "bad.remora")
+    with open(main_path, "rb") as f:
+        data = f.read()
+    with open(bad, "wb") as f:
+        f.write(data[:len(data) // 2])
+    try:
+        hp.load(bad)
+        check(False, "a truncated file is a RemoraError")
+    except remora.RemoraError as exc:
+        check("snapshot %s:" % bad in str(exc) and "\n" not in str(exc),
+              "a truncated file is a one-line RemoraError", exc)
+
+    # -- py-heap ---------------------------------------------------------------
+    captures = []
+
+    def fake_heap():
+        captures.append(1)
+        return hp.load(main_path)
+    command.hp.heap = fake_heap
+
+    check("Usage:" in run("help py-heap"), "help py-heap explains usage")
+    check_text(run("py-heap"), TOP_PAGE + "\n", "py-heap captures, binds h and prints it")
+    check_text(run("py-heap _.more"), MORE_PAGE + "\n", "py-heap _.more pages on")
+    check_text(run("py-heap _.more"), "\n", "and then has nothing more")
+    run("py-heap")
+    check(len(captures) == 1, "py-heap reuses the capture while the inferior has not run")
+    check_text(run("py-heap h.bytype"), BYTYPE + "\n", "py-heap EXPR")
+    check_text(run("py-heap big = h[0]"), "", "py-heap NAME = EXPR prints nothing")
+    check_text(run("py-heap big.count, big.size"), "(2, 3000)\n", "and binds NAME")
+    check_text(run("py-heap big == h[0]"), "True\n", "== is not taken for an assignment")
+    out = json.loads(run("py-heap -json -- h.bytype"))
+    check(out["type"] == "partition" and out["count"] == 28 and out["size"] == 10376
+          and out["kind_header"] == "Type" and len(out["rows"]) == 9
+          and out["rows"][0] == {"index": 0, "count": 10, "size": 6784, "label": "dict"},
+          "py-heap -json -- EXPR gives a partition with every row", out)
+    out = json.loads(run("py-heap -json -- h"))
+    check(len(out["rows"]) == 13 and out["rows"][12]["label"] == "__main__.Bar",
+          "-json lists all rows, not one page")
+    check(json.loads(run("py-heap -json -- h[0] & h[1]")) ==
+          {"type": "set", "count": 0, "size": 0}, "-json of the empty set")
+    check(json.loads(run("py-heap -json -- 6 * 7")) == {"type": "value", "repr": "42"},
+          "-json of another value")
+    check(json.loads(run("py-heap -json h.count")) == {"type": "value", "repr": "28"},
+          "-json without --")
+
+    err = run_error("py-heap nosuch")
+    check(err == "py-heap: NameError: name 'nosuch' is not defined", "NameError in one line", err)
+    err = run_error("py-heap h[99]")
+    check(err == "py-heap: IndexError: Partition index out of range.", "IndexError in one line", err)
+    err = run_error("py-heap 1 +")
+    check(err is not None and err.startswith("py-heap: syntax error"), "syntax error in one line", err)
+    err = run_error("py-heap hp.load(%r)" % bad)
+    check(err is not None and err.startswith("remora: snapshot ") and "\n" not in err,
+          "a RemoraError from the engine is gdb's error, one line", err)
+    err = run_error("py-heap -json")
+    check(err is not None and "needs an expression" in err, "-json without an expression", err)
+
+    # -- the capture is dropped when the inferior runs --------------------------
+    try:
+        gdb.execute("file /bin/true", to_string=True)
+        gdb.execute("starti", to_string=True)
+        started = True
+    except gdb.error as exc:
+        started = False
+        print("# skipped: cannot start /bin/true (%s)" % exc)
+    if started:
+        before = len(captures)
+        run("py-heap")
+        run("py-heap")
+        check(len(captures) == before + 1, "a new inferior is captured once")
+        gdb.execute("stepi", to_string=True)
+        run("py-heap")
+        check(len(captures) == before + 2, "running the inferior drops the capture")
+        gdb.execute("kill", to_string=True)
+    else:
+        check(True, "# SKIP cannot start an inferior here")
+        check(True, "# SKIP cannot start an inferior here")
+
+    # -- python import remora ----------------------------------------------------
+    gdb.execute("python import remora; hp2 = remora.hpy(); h2 = hp2.load(%r)" % main_path)
+    main_ns = vars(sys.modules["__main__"])
+    check(repr(main_ns["h2"]) == TOP_PAGE, "import remora; hp = remora.hpy() from gdb's python")
+
+
+try:
+    main()
+except Exception:  # noqa: BLE001 — reported as a failed test, then the plan
+    check(False, "the checks ran to the end", traceback.format_exc())
+print("1..%d" % _count)
+sys.stdout.flush()

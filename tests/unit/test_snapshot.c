@@ -1,0 +1,675 @@
+/* test_snapshot.c — the snapshot loader: round trips through the real
+ * writer, and every kind of damaged file (each must be a FORMAT error with
+ * a clear message, never a crash).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "error.h"
+#include "snapshot.h"
+#include "snapshot_format.h"
+#include "typename.h"
+#include "unit.h"
+
+enum {
+	T_TYPE = 0x1000, T_DICT = 0x1100, T_STR = 0x1200, T_MOD = 0x1300,
+	T_FOO = 0x1400, T_CODE = 0x1500,
+	A_MOD = 0x20000, A_D1 = 0x20010, A_S1 = 0x20020, A_FOO = 0x20030,
+	A_D2 = 0x20040, A_D3 = 0x20050,
+};
+
+static uint64_t via_field(enum remora_field f)
+{
+	return remora_via(REMORA_VIA_FIELD, f);
+}
+
+/* GIVEN a small heap: a module owning its dict, a Foo owning its
+ * __dict__, an unowned dict, a dangling edge and a dangling root. */
+static const char *write_basic(const char *name)
+{
+	struct unit_writer u;
+	unit_writer_begin(&u, name);
+	unit_type(&u, T_TYPE, "type", "builtins");
+	unit_type(&u, T_DICT, "dict", "builtins");
+	unit_node(&u, A_FOO, T_FOO, 48, "<Foo object>");
+	unit_edge(&u, A_D1, via_field(REMORA_FIELD_DICT));
+	unit_edge(&u, T_FOO, via_field(REMORA_FIELD_OB_TYPE));
+	unit_node(&u, A_D1, T_DICT, 104, NULL);
+	unit_edge(&u, A_S1, remora_via(REMORA_VIA_DICT_VALUE, A_S1));
+	unit_node(&u, A_S1, T_STR, 53, "'hello'");
+	unit_type(&u, T_STR, "str", "builtins");
+	unit_root(&u, A_MOD, remora_via(REMORA_VIA_ROOT, REMORA_ROOT_MODULES));
+	unit_node(&u, A_MOD, T_MOD, 72, "<module 'm'>");
+	unit_edge(&u, A_D2, via_field(REMORA_FIELD_MD_DICT));
+	unit_edge(&u, 0xdead0, remora_via(REMORA_VIA_ATTR, 0x1));
+	unit_node(&u, A_D2, T_DICT, 1200, NULL);
+	unit_node(&u, A_D3, T_DICT, 64, NULL);
+	unit_root(&u, 0xbeef0, remora_via(REMORA_VIA_ROOT, REMORA_ROOT_SYSDICT));
+	unit_type(&u, T_MOD, "module", "builtins");
+	unit_type(&u, T_FOO, "Foo", "__main__");
+	return unit_writer_end(&u, REMORA_SNAP_PARTIAL);
+}
+
+static struct remora_snapshot *open_ok(const char *path)
+{
+	struct remora_snapshot *snap = NULL;
+	struct remora_error *err = remora_snapshot_open(path, &snap);
+	if (err) {
+		fprintf(stderr, "\nunexpected error: %s\n", remora_error_message(err));
+		remora_error_destroy(err);
+	}
+	CU_ASSERT_PTR_NULL_FATAL(err);
+	return snap;
+}
+
+/* Asserts that opening path fails with code, and with a message holding
+ * needle (unless NULL).  Returns false if it unexpectedly succeeded. */
+static bool expect_error(const char *path, enum remora_error_code code,
+			 const char *needle)
+{
+	struct remora_snapshot *snap = NULL;
+	struct remora_error *err = remora_snapshot_open(path, &snap);
+	CU_ASSERT_PTR_NOT_NULL(err);
+	if (!err) {
+		remora_snapshot_destroy(snap);
+		return false;
+	}
+	CU_ASSERT_EQUAL(remora_error_code(err), code);
+	if (needle && !strstr(remora_error_message(err), needle)) {
+		fprintf(stderr, "\nmessage %s lacks \"%s\"\n",
+			remora_error_message(err), needle);
+		CU_FAIL("error message");
+	}
+	remora_error_destroy(err);
+	return true;
+}
+
+static void patch32(uint8_t *data, size_t off, uint32_t v)
+{
+	memcpy(data + off, &v, sizeof(v));
+}
+
+static void patch64(uint8_t *data, size_t off, uint64_t v)
+{
+	memcpy(data + off, &v, sizeof(v));
+}
+
+/* Offset of the k-th record with tag in the image (k from 0), or 0. */
+static size_t find_record(const uint8_t *data, size_t len, uint32_t tag,
+			  int k)
+{
+	size_t offs[256];
+	size_t n = unit_record_offsets(data, len, offs, 256);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t t;
+		memcpy(&t, data + offs[i], 4);
+		if (t == tag && k-- == 0)
+			return offs[i];
+	}
+	return 0;
+}
+
+static void test_round_trip(void)
+{
+	/* WHEN the basic heap is written and loaded */
+	struct remora_snapshot *snap = open_ok(write_basic("basic.remora"));
+
+	/* THEN ids follow addresses, and every field survives */
+	CU_ASSERT_EQUAL(remora_snapshot_node_count(snap), 6);
+	CU_ASSERT_EQUAL(remora_snapshot_python_version(snap), 0x030b04f0);
+	CU_ASSERT_EQUAL(remora_snapshot_flags(snap), REMORA_SNAP_PARTIAL);
+	const uint64_t want_addr[] = { A_MOD, A_D1, A_S1, A_FOO, A_D2, A_D3 };
+	const uint64_t want_size[] = { 72, 104, 53, 48, 1200, 64 };
+	for (uint32_t i = 0; i < 6; i++) {
+		CU_ASSERT_EQUAL(remora_snapshot_node_address(snap, i), want_addr[i]);
+		CU_ASSERT_EQUAL(remora_snapshot_node_size(snap, i), want_size[i]);
+		CU_ASSERT_EQUAL(remora_snapshot_node_extra(snap, i), want_size[i] / 2);
+		CU_ASSERT_EQUAL(remora_snapshot_node_flags(snap, i), REMORA_NODE_GC);
+		CU_ASSERT_EQUAL(remora_snapshot_node_find(snap, want_addr[i]), i);
+	}
+	CU_ASSERT_EQUAL(remora_snapshot_node_find(snap, 0x20008), REMORA_NO_NODE);
+	CU_ASSERT_EQUAL(remora_snapshot_node_find(snap, 1), REMORA_NO_NODE);
+	CU_ASSERT_EQUAL(remora_snapshot_node_find(snap, UINT64_MAX), REMORA_NO_NODE);
+	CU_ASSERT_EQUAL(remora_snapshot_total_size(snap), 72 + 104 + 53 + 48 + 1200 + 64);
+
+	size_t len;
+	const char *repr = remora_snapshot_node_repr(snap, 2, &len);
+	CU_ASSERT(len == 7 && memcmp(repr, "'hello'", 7) == 0);
+	repr = remora_snapshot_node_repr(snap, 1, &len);
+	CU_ASSERT_EQUAL(len, 0);
+	CU_ASSERT_PTR_NULL(remora_snapshot_node_repr(snap, 6, &len));
+
+	/* types: one per TYPE record, none synthetic */
+	CU_ASSERT_EQUAL(remora_snapshot_type_count(snap), 5);
+	uint32_t t_foo = remora_snapshot_node_type(snap, 3);
+	CU_ASSERT_STRING_EQUAL(remora_snapshot_type_name(snap, t_foo), "Foo");
+	CU_ASSERT_STRING_EQUAL(remora_snapshot_type_module(snap, t_foo), "__main__");
+	CU_ASSERT_STRING_EQUAL(remora_snapshot_type_display(snap, t_foo), "__main__.Foo");
+	CU_ASSERT_EQUAL(remora_snapshot_type_address(snap, t_foo), T_FOO);
+	CU_ASSERT_STRING_EQUAL(remora_snapshot_type_display(snap,
+		remora_snapshot_node_type(snap, 0)), "module");
+	CU_ASSERT_STRING_EQUAL(remora_snapshot_type_display(snap,
+		remora_snapshot_node_type(snap, 4)), "dict");
+	CU_ASSERT_PTR_NULL(remora_snapshot_type_name(snap, 99));
+
+	/* edges: file order kept, dangling ones dropped and counted */
+	const uint32_t *targets;
+	const uint64_t *vias;
+	CU_ASSERT_EQUAL(remora_snapshot_node_edges(snap, 0, &targets, &vias), 1);
+	CU_ASSERT_EQUAL(targets[0], 4);
+	CU_ASSERT_EQUAL(vias[0], via_field(REMORA_FIELD_MD_DICT));
+	CU_ASSERT_EQUAL(remora_snapshot_node_edges(snap, 3, &targets, &vias), 1);
+	CU_ASSERT_EQUAL(targets[0], 1);
+	CU_ASSERT_EQUAL(remora_snapshot_node_edges(snap, 1, &targets, &vias), 1);
+	CU_ASSERT_EQUAL(targets[0], 2);
+	CU_ASSERT_EQUAL(vias[0], remora_via(REMORA_VIA_DICT_VALUE, A_S1));
+	CU_ASSERT_EQUAL(remora_snapshot_node_edges(snap, 5, &targets, &vias), 0);
+	CU_ASSERT_EQUAL(remora_snapshot_edge_count(snap), 3);
+	/* Foo -> its type (no NODE), module -> 0xdead0, root -> 0xbeef0 */
+	CU_ASSERT_EQUAL(remora_snapshot_dangling_count(snap), 3);
+
+	CU_ASSERT_EQUAL(remora_snapshot_root_count(snap), 1);
+	remora_snapshot_roots(snap, &targets, &vias);
+	CU_ASSERT_EQUAL(targets[0], 0);
+	CU_ASSERT_EQUAL(vias[0], remora_via(REMORA_VIA_ROOT, REMORA_ROOT_MODULES));
+
+	/* owners: module's dict, Foo's dict; D3 has none; non-dicts none */
+	CU_ASSERT_EQUAL(remora_snapshot_node_owner(snap, 4), 0);
+	CU_ASSERT_EQUAL(remora_snapshot_node_owner(snap, 1), 3);
+	CU_ASSERT_EQUAL(remora_snapshot_node_owner(snap, 5), REMORA_NO_NODE);
+	CU_ASSERT_EQUAL(remora_snapshot_node_owner(snap, 2), REMORA_NO_NODE);
+	CU_ASSERT_STRING_EQUAL(remora_snapshot_path(snap),
+			       unit_path("basic.remora"));
+	remora_snapshot_destroy(snap);
+	remora_snapshot_destroy(NULL);
+}
+
+static void test_many_edges_split_records(void)
+{
+	/* GIVEN a node with more edges than the writer's buffer holds */
+	enum { N_EDGES = 10000 };
+	struct unit_writer u;
+	unit_writer_begin(&u, "many.remora");
+	unit_type(&u, 0x100, "list", "builtins");
+	unit_node(&u, 0x5000, 0x100, 80056, NULL);
+	for (uint64_t k = 0; k < N_EDGES; k++)
+		unit_edge(&u, k % 2 ? 0x5000 : 0x6000, remora_via(REMORA_VIA_INDEX, k));
+	unit_node(&u, 0x6000, 0x100, 56, NULL);
+	const char *path = unit_writer_end(&u, 0);
+	size_t len;
+	uint8_t *data = unit_read_file(path, &len);
+	CU_ASSERT(find_record(data, len, REMORA_REC_EDGES, 1) != 0);
+	free(data);
+
+	/* WHEN it is loaded THEN all edges are one CSR row, in order */
+	struct remora_snapshot *snap = open_ok(path);
+	const uint32_t *targets;
+	const uint64_t *vias;
+	CU_ASSERT_EQUAL_FATAL(remora_snapshot_node_edges(snap, 0, &targets, &vias), N_EDGES);
+	for (uint64_t k = 0; k < N_EDGES; k++) {
+		if (targets[k] != (k % 2 ? 0u : 1u) ||
+		    vias[k] != remora_via(REMORA_VIA_INDEX, k)) {
+			CU_FAIL("edge order");
+			break;
+		}
+	}
+	CU_ASSERT_EQUAL(remora_snapshot_node_edges(snap, 1, &targets, &vias), 0);
+	remora_snapshot_destroy(snap);
+}
+
+static void test_large_unsorted(void)
+{
+	/* GIVEN 50000 nodes at scattered addresses, each pointing at the next
+	 * one written */
+	enum { N = 50000 };
+	uint64_t *addr = malloc(N * sizeof(*addr));
+	srand(7);
+	for (uint32_t i = 0; i < N; i++)
+		addr[i] = 0x7f0000000000 + (((uint64_t)i * 2654435761u) % 1000003u) * 16;
+	struct unit_writer u;
+	unit_writer_begin(&u, "large.remora");
+	unit_type(&u, 0x100, "int", "builtins");
+	for (uint32_t i = 0; i < N; i++) {
+		unit_node(&u, addr[i], 0x100, 28 + i % 3, NULL);
+		unit_edge(&u, addr[(i + 1) % N], remora_via(REMORA_VIA_INDEX, i));
+	}
+	struct remora_snapshot *snap = open_ok(unit_writer_end(&u, 0));
+
+	/* THEN ids are in address order and edges resolve to the right ids */
+	CU_ASSERT_EQUAL_FATAL(remora_snapshot_node_count(snap), N);
+	bool ok = true;
+	for (uint32_t id = 1; id < N; id++)
+		ok &= snap->addr[id - 1] < snap->addr[id];
+	CU_ASSERT(ok);
+	for (uint32_t i = 0; i < N && ok; i++) {
+		uint32_t id = remora_snapshot_node_find(snap, addr[i]);
+		const uint32_t *targets;
+		const uint64_t *vias;
+		ok &= id != REMORA_NO_NODE;
+		ok &= remora_snapshot_node_edges(snap, id, &targets, &vias) == 1;
+		ok &= remora_snapshot_node_address(snap, targets[0]) == addr[(i + 1) % N];
+		ok &= vias[0] == remora_via(REMORA_VIA_INDEX, i);
+		ok &= remora_snapshot_node_size(snap, id) == 28 + i % 3;
+	}
+	CU_ASSERT(ok);
+	CU_ASSERT_EQUAL(remora_snapshot_dangling_count(snap), 0);
+	remora_snapshot_destroy(snap);
+	free(addr);
+}
+
+static void test_empty_snapshot(void)
+{
+	/* GIVEN a file with a header and END only THEN it loads, empty */
+	struct unit_writer u;
+	unit_writer_begin(&u, "empty.remora");
+	struct remora_snapshot *snap = open_ok(unit_writer_end(&u, 0));
+	CU_ASSERT_EQUAL(remora_snapshot_node_count(snap), 0);
+	CU_ASSERT_EQUAL(remora_snapshot_edge_count(snap), 0);
+	CU_ASSERT_EQUAL(remora_snapshot_node_find(snap, 0x1000), REMORA_NO_NODE);
+	remora_snapshot_destroy(snap);
+}
+
+static void test_unknown_type_is_synthetic(void)
+{
+	/* GIVEN nodes whose type has no TYPE record (one of them type 0) */
+	struct unit_writer u;
+	unit_writer_begin(&u, "notype.remora");
+	unit_node(&u, 0x100, 0xabc0, 16, NULL);
+	unit_node(&u, 0x200, 0xabc0, 16, NULL);
+	unit_node(&u, 0x300, 0, 16, NULL);
+	unit_node(&u, 0x400, 0, 16, NULL);
+	struct remora_snapshot *snap = open_ok(unit_writer_end(&u, 0));
+	/* THEN each unknown type gets one entry, shared by its objects */
+	CU_ASSERT_EQUAL(remora_snapshot_type_count(snap), 2);
+	CU_ASSERT_EQUAL(remora_snapshot_node_type(snap, 0), remora_snapshot_node_type(snap, 1));
+	CU_ASSERT_EQUAL(remora_snapshot_node_type(snap, 2), remora_snapshot_node_type(snap, 3));
+	CU_ASSERT_STRING_EQUAL(remora_snapshot_type_display(snap,
+		remora_snapshot_node_type(snap, 0)), "<type 0xabc0>");
+	CU_ASSERT_STRING_EQUAL(remora_snapshot_type_display(snap,
+		remora_snapshot_node_type(snap, 2)), "<type 0x0>");
+	remora_snapshot_destroy(snap);
+}
+
+static void test_truncated_everywhere(void)
+{
+	/* GIVEN a valid file WHEN cut at every length short of its own THEN
+	 * each prefix is a FORMAT error */
+	size_t len;
+	uint8_t *data = unit_read_file(write_basic("whole.remora"), &len);
+	const char *cut = unit_path("cut.remora");
+	for (size_t n = 0; n < len; n++) {
+		unit_write_file(cut, data, n);
+		if (!expect_error(cut, REMORA_ERROR_FORMAT, NULL)) {
+			fprintf(stderr, "\nprefix of %zu bytes loaded\n", n);
+			break;
+		}
+	}
+	free(data);
+}
+
+static void test_truncated_at_record_boundaries(void)
+{
+	/* GIVEN cuts exactly between records THEN the error says the END
+	 * record is missing; cuts inside a head say "truncated" */
+	size_t len, offs[64];
+	uint8_t *data = unit_read_file(write_basic("whole2.remora"), &len);
+	size_t n = unit_record_offsets(data, len, offs, 64);
+	CU_ASSERT(n > 10);
+	const char *cut = unit_path("cut2.remora");
+	for (size_t i = 0; i < n; i++) {
+		unit_write_file(cut, data, offs[i]);
+		expect_error(cut, REMORA_ERROR_FORMAT, "no END record");
+		unit_write_file(cut, data, offs[i] + 4);
+		expect_error(cut, REMORA_ERROR_FORMAT, "truncated record head");
+		unit_write_file(cut, data, offs[i] + 8);
+		uint32_t tag;
+		memcpy(&tag, data + offs[i], 4);
+		uint32_t count;
+		memcpy(&count, data + offs[i] + 4, 4);
+		if (tag != REMORA_REC_EDGES && tag != REMORA_REC_ROOTS)
+			expect_error(cut, REMORA_ERROR_FORMAT, "truncated");
+	}
+	unit_write_file(cut, data, 20);
+	expect_error(cut, REMORA_ERROR_FORMAT, "shorter than the 32-byte header");
+	free(data);
+}
+
+static void test_bad_header(void)
+{
+	size_t len;
+	uint8_t *data = unit_read_file(write_basic("hdr.remora"), &len);
+	const char *bad = unit_path("badhdr.remora");
+	uint8_t *copy = malloc(len);
+
+	memcpy(copy, data, len);
+	copy[1] = 'X';
+	unit_write_file(bad, copy, len);
+	expect_error(bad, REMORA_ERROR_FORMAT, "bad magic");
+
+	memcpy(copy, data, len);
+	patch32(copy, 8, 2);
+	unit_write_file(bad, copy, len);
+	expect_error(bad, REMORA_ERROR_FORMAT, "format version 2");
+
+	memcpy(copy, data, len);
+	patch32(copy, 12, 40);
+	unit_write_file(bad, copy, len);
+	expect_error(bad, REMORA_ERROR_FORMAT, "header size 40");
+
+	memcpy(copy, data, len);
+	patch64(copy, 24, 4);
+	unit_write_file(bad, copy, len);
+	expect_error(bad, REMORA_ERROR_FORMAT, "pointer size 4");
+	free(copy);
+	free(data);
+}
+
+static void test_end_counts(void)
+{
+	/* GIVEN each END count off by one either way THEN a FORMAT error */
+	size_t len;
+	uint8_t *data = unit_read_file(write_basic("end.remora"), &len);
+	size_t end = find_record(data, len, REMORA_REC_END, 0);
+	CU_ASSERT_FATAL(end == len - 40);
+	const char *bad = unit_path("badend.remora");
+	uint8_t *copy = malloc(len);
+	for (int field = 0; field < 4; field++) {
+		for (int delta = -1; delta <= 1; delta += 2) {
+			memcpy(copy, data, len);
+			uint64_t v;
+			memcpy(&v, copy + end + 8 + 8 * field, 8);
+			patch64(copy, end + 8 + 8 * field, v + (uint64_t)(int64_t)delta);
+			unit_write_file(bad, copy, len);
+			expect_error(bad, REMORA_ERROR_FORMAT, "END record");
+		}
+	}
+	/* absurd counts are refused before anything is allocated */
+	memcpy(copy, data, len);
+	patch64(copy, end + 8, UINT64_C(1) << 60);
+	unit_write_file(bad, copy, len);
+	expect_error(bad, REMORA_ERROR_FORMAT, "cannot fit");
+	/* END with n != 0 */
+	memcpy(copy, data, len);
+	patch32(copy, end + 4, 1);
+	unit_write_file(bad, copy, len);
+	expect_error(bad, REMORA_ERROR_FORMAT, "END record at offset");
+	free(copy);
+	free(data);
+}
+
+static void test_edges_count_lies(void)
+{
+	size_t len;
+	uint8_t *data = unit_read_file(write_basic("lies.remora"), &len);
+	size_t edges = find_record(data, len, REMORA_REC_EDGES, 0);
+	size_t roots = find_record(data, len, REMORA_REC_ROOTS, 0);
+	CU_ASSERT_FATAL(edges && roots);
+	const char *bad = unit_path("badlies.remora");
+	uint8_t *copy = malloc(len);
+	const uint32_t lies[] = { 0, 1, 3, 4, 1000, 0x0fffffff, UINT32_MAX };
+	const size_t records[] = { edges, roots };
+	for (size_t r = 0; r < 2; r++) {
+		uint32_t n;
+		memcpy(&n, data + records[r] + 4, 4);
+		for (size_t i = 0; i < sizeof(lies) / sizeof(lies[0]); i++) {
+			if (n == lies[i])
+				continue;
+			memcpy(copy, data, len);
+			patch32(copy, records[r] + 4, lies[i]);
+			unit_write_file(bad, copy, len);
+			expect_error(bad, REMORA_ERROR_FORMAT, NULL);
+		}
+	}
+	/* an EDGES count running past the file names the record */
+	memcpy(copy, data, len);
+	patch32(copy, edges + 4, 0x0fffffff);
+	unit_write_file(bad, copy, len);
+	expect_error(bad, REMORA_ERROR_FORMAT, "truncated EDGES record");
+	free(copy);
+	free(data);
+}
+
+static void test_unknown_tag(void)
+{
+	size_t len;
+	uint8_t *data = unit_read_file(write_basic("tag.remora"), &len);
+	size_t type = find_record(data, len, REMORA_REC_TYPE, 1);
+	patch32(data, type, 77);
+	const char *bad = unit_path("badtag.remora");
+	unit_write_file(bad, data, len);
+	expect_error(bad, REMORA_ERROR_FORMAT, "unknown record tag 0x4d");
+	free(data);
+}
+
+static void test_bad_records(void)
+{
+	size_t len;
+	uint8_t *data = unit_read_file(write_basic("rec.remora"), &len);
+	const char *bad = unit_path("badrec.remora");
+	uint8_t *copy = malloc(len + 8);
+
+	/* TYPE lengths that do not add up */
+	memcpy(copy, data, len);
+	size_t type = find_record(copy, len, REMORA_REC_TYPE, 0);
+	copy[type + 8 + 16] = 3; /* name_len 4 -> 3 */
+	unit_write_file(bad, copy, len);
+	expect_error(bad, REMORA_ERROR_FORMAT, "lengths");
+
+	/* a representation longer than 255 bytes */
+	memcpy(copy, data, len);
+	size_t node = find_record(copy, len, REMORA_REC_NODE, 0);
+	patch32(copy, node + 4, 256);
+	unit_write_file(bad, copy, len);
+	expect_error(bad, REMORA_ERROR_FORMAT, "256-byte representation");
+
+	/* bytes after END */
+	memcpy(copy, data, len);
+	memset(copy + len, 0, 8);
+	unit_write_file(bad, copy, len + 8);
+	expect_error(bad, REMORA_ERROR_FORMAT, "after the END record");
+	free(copy);
+	free(data);
+}
+
+static void test_duplicate_and_misplaced(void)
+{
+	struct unit_writer u;
+	/* two NODE records for one address */
+	unit_writer_begin(&u, "dup.remora");
+	unit_node(&u, 0x100, 0x10, 16, NULL);
+	unit_node(&u, 0x200, 0x10, 16, NULL);
+	unit_node(&u, 0x100, 0x10, 24, NULL);
+	expect_error(unit_writer_end(&u, 0), REMORA_ERROR_FORMAT,
+		     "for address 0x100");
+
+	/* two TYPE records for one type */
+	unit_writer_begin(&u, "duptype.remora");
+	unit_type(&u, 0x10, "int", "builtins");
+	unit_type(&u, 0x10, "str", "builtins");
+	expect_error(unit_writer_end(&u, 0), REMORA_ERROR_FORMAT,
+		     "a second TYPE record");
+
+	/* EDGES before any NODE */
+	unit_writer_begin(&u, "orphan.remora");
+	unit_edge(&u, 0x100, 0);
+	unit_node(&u, 0x100, 0x10, 16, NULL);
+	expect_error(unit_writer_end(&u, 0), REMORA_ERROR_FORMAT,
+		     "follows no NODE");
+
+	/* EDGES after a TYPE record */
+	unit_writer_begin(&u, "orphan2.remora");
+	unit_node(&u, 0x100, 0x10, 16, NULL);
+	unit_type(&u, 0x10, "int", "builtins");
+	unit_edge(&u, 0x100, 0);
+	expect_error(unit_writer_end(&u, 0), REMORA_ERROR_FORMAT,
+		     "follows no NODE");
+
+	/* an object at address 0; a type at address 0 */
+	unit_writer_begin(&u, "zero.remora");
+	unit_node(&u, 0, 0x10, 16, NULL);
+	expect_error(unit_writer_end(&u, 0), REMORA_ERROR_FORMAT, "address 0");
+	unit_writer_begin(&u, "zerotype.remora");
+	unit_type(&u, 0, "int", "builtins");
+	expect_error(unit_writer_end(&u, 0), REMORA_ERROR_FORMAT, "address 0");
+}
+
+static void test_os_errors(void)
+{
+	struct remora_snapshot *snap = NULL;
+	const char *missing = unit_path("missing.remora");
+	struct remora_error *err = remora_snapshot_open(missing, &snap);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+	CU_ASSERT_EQUAL(remora_error_code(err), REMORA_ERROR_OS);
+	CU_ASSERT_EQUAL(remora_error_errno(err), ENOENT);
+	CU_ASSERT_STRING_EQUAL(remora_error_path(err), missing);
+	CU_ASSERT_PTR_NOT_NULL(strstr(remora_error_message(err), "No such file"));
+	remora_error_destroy(err);
+
+	const char *dir = unit_path("adir");
+	mkdir(dir, 0700);
+	expect_error(dir, REMORA_ERROR_INVALID_ARGUMENT, "not a regular file");
+
+	/* the static out-of-memory error survives destroy */
+	remora_error_destroy(&remora_error_no_memory);
+	remora_error_destroy(NULL);
+	CU_ASSERT_STRING_EQUAL(remora_error_message(&remora_error_no_memory),
+			       "out of memory");
+	CU_ASSERT_EQUAL(remora_error_code(NULL), REMORA_ERROR_OK);
+}
+
+/* The invariants of snapshot.h, checked on a loaded snapshot. */
+static bool snapshot_valid(const struct remora_snapshot *snap)
+{
+	for (uint32_t i = 0; i < snap->node_count; i++) {
+		if (i && snap->addr[i - 1] >= snap->addr[i])
+			return false;
+		if (snap->type[i] >= snap->type_count)
+			return false;
+		if (snap->edge_start[i] > snap->edge_end[i] ||
+		    snap->edge_end[i] > snap->edge_count)
+			return false;
+	}
+	for (uint64_t e = 0; e < snap->edge_count; e++) {
+		if (snap->edge_target[e] >= snap->node_count)
+			return false;
+	}
+	for (uint32_t r = 0; r < snap->root_count; r++) {
+		if (snap->root_target[r] >= snap->node_count)
+			return false;
+	}
+	return true;
+}
+
+static void test_fuzz(void)
+{
+	/* GIVEN random damage (byte flips, word overwrites, truncations) to a
+	 * valid file THEN loading either fails cleanly or yields a snapshot
+	 * that keeps its invariants */
+	size_t len;
+	uint8_t *data = unit_read_file(write_basic("fuzz.remora"), &len);
+	uint8_t *copy = malloc(len);
+	const char *bad = unit_path("badfuzz.remora");
+	srand(12345);
+	int loaded = 0;
+	for (int round = 0; round < 3000; round++) {
+		memcpy(copy, data, len);
+		size_t n = len;
+		int flips = 1 + rand() % 4;
+		for (int f = 0; f < flips; f++) {
+			size_t at = 32 + (size_t)rand() % (len - 32);
+			switch (rand() % 3) {
+			case 0: copy[at] ^= (uint8_t)(1u << (rand() % 8)); break;
+			case 1: copy[at] = (uint8_t)rand(); break;
+			default:
+				if (at + 4 <= len)
+					patch32(copy, at & ~(size_t)3, (uint32_t)rand());
+			}
+		}
+		if (rand() % 8 == 0)
+			n = 32 + (size_t)rand() % (len - 32);
+		unit_write_file(bad, copy, n);
+		struct remora_snapshot *snap = NULL;
+		struct remora_error *err = remora_snapshot_open(bad, &snap);
+		if (err) {
+			CU_ASSERT_EQUAL(remora_error_code(err), REMORA_ERROR_FORMAT);
+			remora_error_destroy(err);
+			continue;
+		}
+		loaded++;
+		CU_ASSERT(snapshot_valid(snap));
+		remora_snapshot_destroy(snap);
+	}
+	CU_ASSERT(loaded > 0); /* some flips hit sizes/reprs and are harmless */
+	free(copy);
+	free(data);
+}
+
+static void test_typename_render(void)
+{
+	static const struct {
+		const char *name, *module;
+		uint32_t version;
+		const char *want;
+	} cases[] = {
+		{ "str", "builtins", 0x030b0000, "str" },
+		{ "dict", "builtins", 0x030b0000, "dict" },
+		{ "OSError", "builtins", 0x030b0000, "OSError" },
+		{ "function", "builtins", 0x030b0000, "function" },
+		{ "module", "builtins", 0x030b0000, "module" },
+		{ "code", "builtins", 0x030b0000, "types.CodeType" },
+		{ "builtin_function_or_method", "builtins", 0x030b0000, "types.BuiltinMethodType" },
+		{ "wrapper_descriptor", "builtins", 0x030b0000, "types.WrapperDescriptorType" },
+		{ "method-wrapper", "builtins", 0x030b0000, "types.MethodWrapperType" },
+		{ "NoneType", "builtins", 0x030b0000, "types.NoneType" },
+		{ "NoneType", "builtins", 0x03090000, "builtins.NoneType" },
+		{ "PyCapsule", "builtins", 0x030c0000, "builtins.PyCapsule" },
+		{ "PyCapsule", "builtins", 0x030d0000, "types.CapsuleType" },
+		{ "dict_keys", "builtins", 0x030b0000, "builtins.dict_keys" },
+		{ "Foo", "__main__", 0x030b0000, "__main__.Foo" },
+		{ "Outer.Inner", "pkg.mod", 0x030b0000, "pkg.mod.Inner" },
+		{ "f.<locals>.C", "__main__", 0x030b0000, "__main__.C" },
+		{ "ReferenceType", "weakref", 0x030b0000, "weakref.ReferenceType" },
+		{ "SimpleNamespace", "types", 0x030b0000, "types.SimpleNamespace" },
+		{ "odd", "", 0x030b0000, "odd" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = remora_typename_render(cases[i].name, strlen(cases[i].name),
+						   cases[i].module, strlen(cases[i].module),
+						   cases[i].version);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+		if (strcmp(got, cases[i].want)) {
+			fprintf(stderr, "\n%s.%s: got %s, want %s\n", cases[i].module,
+				cases[i].name, got, cases[i].want);
+			CU_FAIL("typename");
+		}
+		free(got);
+	}
+}
+
+int main(void)
+{
+	static const struct unit_test tests[] = {
+		{ "round trip", test_round_trip },
+		{ "many edges in several EDGES records", test_many_edges_split_records },
+		{ "large unsorted heap", test_large_unsorted },
+		{ "empty snapshot", test_empty_snapshot },
+		{ "types without TYPE records", test_unknown_type_is_synthetic },
+		{ "truncated at every length", test_truncated_everywhere },
+		{ "truncated at record boundaries", test_truncated_at_record_boundaries },
+		{ "bad header", test_bad_header },
+		{ "bad END counts", test_end_counts },
+		{ "edge and root counts that lie", test_edges_count_lies },
+		{ "unknown tag", test_unknown_tag },
+		{ "bad records", test_bad_records },
+		{ "duplicate and misplaced records", test_duplicate_and_misplaced },
+		{ "OS errors", test_os_errors },
+		{ "random damage", test_fuzz },
+		{ "type display names", test_typename_render },
+		{ NULL, NULL },
+	};
+	return unit_run("snapshot", tests);
+}
