@@ -14,6 +14,7 @@ void remora_reader_init(struct remora_reader *r, struct remora_segment *segs,
 	r->last = 0;
 	r->fault_address = 0;
 	r->faults = 0;
+	memset(r->cache, 0, sizeof(r->cache));
 }
 
 bool remora_reader_sort(struct remora_segment *segs, size_t count)
@@ -44,6 +45,15 @@ const struct remora_segment *remora_reader_find(struct remora_reader *r,
 	const struct remora_segment *s = &r->segs[r->last];
 	if (addr >= s->start && addr < s->end)
 		return s;
+	uint32_t *slot = &r->cache[(addr >> REMORA_READER_CACHE_SHIFT) %
+				   REMORA_READER_CACHE];
+	if (*slot) {
+		s = &r->segs[*slot - 1];
+		if (addr >= s->start && addr < s->end) {
+			r->last = *slot - 1;
+			return s;
+		}
+	}
 	size_t lo = 0, hi = r->count;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -55,6 +65,7 @@ const struct remora_segment *remora_reader_find(struct remora_reader *r,
 	if (lo == r->count || addr < r->segs[lo].start)
 		return NULL;
 	r->last = lo;
+	*slot = (uint32_t)(lo + 1);
 	return &r->segs[lo];
 }
 

@@ -36,10 +36,16 @@ struct remora_segment {
 	uint64_t user;                 /* owner's use (the walker: bitmap base) */
 };
 
+enum { REMORA_READER_CACHE = 256, REMORA_READER_CACHE_SHIFT = 20 };
+
 struct remora_reader {
 	struct remora_segment *segs;   /* sorted by start; not owned */
 	size_t count;
 	size_t last;                   /* index of the last segment hit */
+	/* segment index + 1 of the last hit in each 1 MiB chunk (by chunk
+	 * number modulo the size), 0 if none: most lookups skip the
+	 * binary search */
+	uint32_t cache[REMORA_READER_CACHE];
 	uint64_t fault_address;        /* first address of the last failure */
 	uint64_t faults;               /* number of failed reads */
 };

@@ -296,6 +296,30 @@ static void walk_array(struct walker *w, uint64_t addr, uint64_t n,
 	}
 }
 
+/* A struct's fixed part, read once; fields are picked by layout offset
+ * (bounds-checked against what was read). */
+struct walk_block {
+	uint8_t b[128];
+	size_t len;
+};
+
+static bool walk_block_read(struct walker *w, uint64_t addr, size_t len,
+			    struct walk_block *blk)
+{
+	blk->len = len < sizeof(blk->b) ? len : sizeof(blk->b);
+	return rd(w, addr, blk->b, blk->len);
+}
+
+static bool blk_get(const struct walker *w, const struct walk_block *blk,
+		    enum remora_layout_field f, void *out, size_t n)
+{
+	int64_t off = lv(w, f);
+	if (off < 0 || (uint64_t)off > blk->len || blk->len - (size_t)off < n)
+		return false;
+	memcpy(out, blk->b + off, n);
+	return true;
+}
+
 /* ---- str helpers ---- */
 
 struct walk_str {
@@ -312,26 +336,32 @@ struct walk_str {
 
 static bool walk_str_read(struct walker *w, uint64_t addr, struct walk_str *s)
 {
-	bool ok = true;
 	uint32_t state = 0;
+	struct walk_block blk;
 	memset(s, 0, sizeof(*s));
-	s->length = (uint64_t)rd_i64(w, addr, RL_STR_LENGTH, &ok);
-	if (!ok || !rd(w, addr + (uint64_t)lv(w, RL_STR_STATE), &state, 4))
+	/* the compact header, or the ASCII one if the object ends there */
+	if (!walk_block_read(w, addr, (size_t)lv(w, RL_SIZEOF_COMPACT), &blk) &&
+	    !walk_block_read(w, addr, (size_t)lv(w, RL_SIZEOF_ASCII), &blk))
+		return false;
+	if (!blk_get(w, &blk, RL_STR_LENGTH, &s->length, 8) ||
+	    !blk_get(w, &blk, RL_STR_STATE, &state, 4))
 		return false;
 	s->kind = (state >> 2) & 7;
 	s->compact = (state >> 5) & 1;
 	s->ascii = (state >> 6) & 1;
 	if (s->kind != 1 && s->kind != 2 && s->kind != 4)
 		return false;
+	bool ok = true;
 	if (lv(w, RL_STR_WSTR) >= 0)
-		s->wstr = rd_ptr(w, addr, RL_STR_WSTR);
+		ok = blk_get(w, &blk, RL_STR_WSTR, &s->wstr, 8);
 	if (s->compact && s->ascii) {
 		s->data = addr + (uint64_t)lv(w, RL_SIZEOF_ASCII);
 	} else {
-		s->utf8 = rd_ptr(w, addr, RL_STR_UTF8);
-		s->utf8_length = rd_i64(w, addr, RL_STR_UTF8_LENGTH, &ok);
+		ok = ok && blk_get(w, &blk, RL_STR_UTF8, &s->utf8, 8) &&
+		     blk_get(w, &blk, RL_STR_UTF8_LENGTH, &s->utf8_length, 8);
 		if (lv(w, RL_STR_WSTR_LENGTH) >= 0)
-			s->wstr_length = rd_i64(w, addr, RL_STR_WSTR_LENGTH, &ok);
+			ok = ok && blk_get(w, &blk, RL_STR_WSTR_LENGTH,
+					   &s->wstr_length, 8);
 		if (s->compact)
 			s->data = addr + (uint64_t)lv(w, RL_SIZEOF_COMPACT);
 		else
@@ -394,6 +424,11 @@ static size_t walk_str_utf8(struct walker *w, const struct walk_str *s,
 {
 	uint8_t raw[REPR_MAX * 4];
 	uint64_t n = s->length < REPR_MAX ? s->length : REPR_MAX;
+	if (s->ascii && s->kind == 1) {
+		if (n > cap)
+			n = cap;
+		return s->data && rd(w, s->data, out, (size_t)n) ? (size_t)n : 0;
+	}
 	if (!s->data || !rd(w, s->data, raw, (size_t)(n * s->kind)))
 		return 0;
 	size_t len = 0;
@@ -444,14 +479,15 @@ struct walk_keys {
 
 static bool walk_keys_read(struct walker *w, uint64_t keys, struct walk_keys *k)
 {
-	bool ok = true;
+	struct walk_block blk;
+	bool ok = walk_block_read(w, keys, (size_t)lv(w, RL_DK_INDICES), &blk);
 	k->addr = keys;
-	k->refcnt = rd_i64(w, keys, RL_DK_REFCNT, &ok);
-	k->log2_size = rd_u8(w, keys, RL_DK_LOG2_SIZE, &ok);
-	k->log2_index_bytes = rd_u8(w, keys, RL_DK_LOG2_INDEX_BYTES, &ok);
-	k->kind = rd_u8(w, keys, RL_DK_KIND, &ok);
-	k->usable = rd_i64(w, keys, RL_DK_USABLE, &ok);
-	k->nentries = rd_i64(w, keys, RL_DK_NENTRIES, &ok);
+	ok = ok && blk_get(w, &blk, RL_DK_REFCNT, &k->refcnt, 8) &&
+	     blk_get(w, &blk, RL_DK_LOG2_SIZE, &k->log2_size, 1) &&
+	     blk_get(w, &blk, RL_DK_LOG2_INDEX_BYTES, &k->log2_index_bytes, 1) &&
+	     blk_get(w, &blk, RL_DK_KIND, &k->kind, 1) &&
+	     blk_get(w, &blk, RL_DK_USABLE, &k->usable, 8) &&
+	     blk_get(w, &blk, RL_DK_NENTRIES, &k->nentries, 8);
 	if (!ok || k->log2_size > 40 || k->log2_index_bytes > 43)
 		return false;
 	k->entries = keys + (uint64_t)lv(w, RL_DK_INDICES) +

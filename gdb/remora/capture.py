@@ -16,7 +16,9 @@ is left alone: dlopen may need a lock another thread holds.
 Only gdb's own commands touch the target; nothing here allocates in it.
 """
 
+import atexit
 import os
+import shutil
 import struct
 import tempfile
 import time
@@ -190,6 +192,22 @@ def _snapshot_path(pid):
         os.chmod(_tmpdir, 0o733)
     name = "heap-%d-%d.remora" % (pid, time.monotonic_ns())
     return os.path.join(_tmpdir, name)
+
+
+def discard(path):
+    """Removes a snapshot file capture() made (its mappings stay valid)."""
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _remove_tmpdir():
+    if _tmpdir is not None:
+        shutil.rmtree(_tmpdir, ignore_errors=True)
+
+
+atexit.register(_remove_tmpdir)
 
 
 def capture(inferior=None):

@@ -465,7 +465,13 @@ class Hpy:
     def heap(self):
         """Capture the selected inferior's heap; the set of all its objects."""
         from . import capture  # needs gdb: imported only when used
-        return self.load(capture.capture())
+        path = capture.capture()
+        try:
+            return self.load(path)
+        finally:
+            # the engine keeps its mapping; the file itself is not needed
+            # (and in /dev/shm it would hold memory until reboot)
+            capture.discard(path)
 
     def load(self, path):
         """The set of all objects of the snapshot file at path."""
