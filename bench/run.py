@@ -1,0 +1,137 @@
+"""bench/run.py — remora's capture + default partition against the in-process
+baseline, on one ~1.2M-object target, in one run.  `make bench` runs it.
+
+1. Start bench/target.py (200k records, six objects each) under Debian's
+   python3.11 (REMORA_BENCH_PYTHON to change, REMORA_BENCH_RECORDS for N).
+2. Reset the target's peak RSS (echo 5 > /proc/PID/clear_refs), note VmRSS.
+3. Attach gdb, source remora.py and bench/gdb_bench.py: `py-heap` timed with
+   time.perf_counter inside gdb; detach.
+4. Peak transient memory remora used in the target: VmHWM - VmRSS before
+   (and the agent's own peak mapped bytes, from remora.capture.last_result).
+5. SIGUSR1: the target runs the baseline (gc.get_objects + get_referents
+   closure + sys.getsizeof by type) on itself and reports its time.
+Prints both times and their ratio; writes bench/results.json in the build
+tree.  Exits non-zero if either side failed.
+"""
+
+import json
+import os
+import signal
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+import harness  # noqa: E402
+
+PYTHON = os.environ.get("REMORA_BENCH_PYTHON", "/usr/bin/python3.11")
+RECORDS = int(os.environ.get("REMORA_BENCH_RECORDS", "200000"))
+
+
+def status_kib(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return None
+
+
+def mib(kib):
+    return "%.1f MiB" % (kib / 1024.0) if kib is not None else "?"
+
+
+def main():
+    harness.install_cleanup()
+    wdir = harness.workdir("bench", "py")
+    out_dir = os.path.join(harness.TOP_BUILDDIR, "bench")
+    os.makedirs(out_dir, exist_ok=True)
+    interp = harness.Interp("bench", PYTHON)
+    target = harness.Target([PYTHON, os.path.join(HERE, "target.py"), wdir, str(RECORDS)],
+                            wdir)
+    with target:
+        t0 = time.monotonic()
+        target.wait_ready(timeout=600)
+        info = target.json("ready")
+        print("bench: %s, %d records, %d gc-tracked objects (built in %.1fs)"
+              % (interp.path, info["records"], info["gc_objects"], time.monotonic() - t0))
+
+        hwm_reset = True
+        try:
+            with open("/proc/%d/clear_refs" % target.pid, "w") as f:
+                f.write("5")
+        except OSError as exc:
+            hwm_reset = False
+            print("bench: cannot reset the target's peak RSS (%s); peak is since start" % exc)
+        rss0 = status_kib(target.pid, "VmRSS")
+
+        gout = os.path.join(wdir, "gdb.json")
+        g = harness.run_gdb(["source " + os.path.join(HERE, "gdb_bench.py"), "detach"],
+                            pid=target.pid, timeout=1800, env={"REMORA_BENCH_OUT": gout})
+        hwm = status_kib(target.pid, "VmHWM")
+        rss1 = status_kib(target.pid, "VmRSS")
+        remora = {}
+        if os.path.exists(gout):
+            with open(gout) as f:
+                remora = json.load(f)
+        if not remora.get("ok"):
+            print("bench: remora FAILED: %s" % remora.get("error", "no result"))
+            print(g.report())
+
+        target.send(signal.SIGUSR1)
+        rc = target.wait_exit(1800)
+        base = target.json("baseline.json") if rc == 0 else {}
+        if rc != 0:
+            print("bench: baseline FAILED (target exit %s):\n%s" % (rc, target.output()))
+
+    lr = remora.get("last_result") or {}
+    results = {
+        "python": interp.path, "records": info["records"], "gc_objects": info["gc_objects"],
+        "remora_seconds": remora.get("seconds"), "remora_ok": remora.get("ok", False),
+        "remora_error": remora.get("error"),
+        "remora_capture": lr, "gdb_session_seconds": g.seconds,
+        "gdb_maxrss_kib": remora.get("gdb_maxrss_kib"),
+        "target_rss_before_kib": rss0, "target_hwm_during_kib": hwm,
+        "target_rss_after_kib": rss1, "hwm_reset": hwm_reset,
+        "baseline_seconds": base.get("seconds"), "baseline_objects": base.get("objects"),
+        "baseline_size": base.get("size"), "baseline_top": base.get("top"),
+    }
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(results, f, indent=1, default=str)
+
+    print()
+    if remora.get("ok"):
+        header = (remora.get("text") or "").strip().splitlines()[:1]
+        print("remora   py-heap (capture + default partition), timed in gdb: %7.2f s"
+              % remora["seconds"])
+        if lr:
+            inject, walk = lr.get("inject_seconds", 0), lr.get("walk_seconds", 0)
+            total = lr.get("total_seconds", inject + walk)
+            print("           in the target %.2f s (inject %.2f s, agent walk %.2f s, unload "
+                  "%.2f s);" % (total, inject, walk, total - inject - walk))
+            print("           in gdb %.2f s (layout, safety checks, engine load, partition, "
+                  "table)" % (remora["seconds"] - total))
+            print("           %s nodes, %s edges, snapshot %s bytes"
+                  % (lr.get("nodes"), lr.get("edges"), lr.get("bytes_written")))
+        if header:
+            print("           %s" % header[0])
+    if base:
+        print("baseline gc.get_objects + get_referents closure + getsizeof by type,")
+        print("         in the target:                                      %7.2f s"
+              % base["seconds"])
+        print("           %d objects, %d bytes" % (base["objects"], base["size"]))
+    if remora.get("ok") and base:
+        print("ratio    baseline / remora:                                  %7.2fx"
+              % (base["seconds"] / remora["seconds"]))
+    print("memory   target peak during capture: VmHWM %s - VmRSS before %s = %s transient%s"
+          % (mib(hwm), mib(rss0), mib(hwm - rss0) if hwm is not None and rss0 is not None
+             else "?", "" if hwm_reset else " (peak not reset: upper bound)"))
+    if lr.get("peak_mapped") is not None:
+        print("         agent's own peak mapped bytes: %s" % mib(lr["peak_mapped"] / 1024.0))
+    print("         target VmRSS after detach: %s; gdb peak RSS: %s"
+          % (mib(rss1), mib(remora.get("gdb_maxrss_kib"))))
+    print("bench: results in %s" % os.path.join(out_dir, "results.json"))
+    return 0 if remora.get("ok") and base else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,407 @@
+"""harness.py — shared machinery of remora's integration tests.
+
+Each tests/integration/test_*.py is run by `make check` under the system
+Python 3 and prints TAP (one line per assertion and interpreter).  They use
+this module to:
+  * find the interpreters to test (Debian's python3.11 with python3.11-dbg,
+    pyenv's 3.11.7 and 3.12.1) and say plainly which were skipped and why;
+  * start a target program under one of them and wait for its ready file
+    (the handshake: the target writes its facts, then creates `ready`);
+  * run gdb attached to a target, always with a timeout, and keep its
+    stdout/stderr for the failure report;
+  * make sure no target outlives the test (atexit, SIGTERM, SIGINT, SIGHUP).
+
+Nothing here knows remora's internals: tests reach remora the way a user
+does, through `source remora.py` and `py-heap`.
+
+Environment (set by Makefile.am; defaults work from a source checkout):
+  REMORA_TOP_SRCDIR, REMORA_TOP_BUILDDIR   the trees
+  GDB                                       gdb to run
+  REMORA_TEST_PYTHONS   comma list of NAME=PATH replacing the default set
+  REMORA_TEST_ONLY      comma list of interpreter names to keep
+  REMORA_TEST_GDB_TIMEOUT  seconds for one gdb run (default 120)
+"""
+
+import atexit
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from pyheap_json import find_row, parse_partition, rows_summary, size_of_label  # noqa: F401
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP_SRCDIR = os.path.abspath(os.environ.get("REMORA_TOP_SRCDIR")
+                             or os.path.join(HERE, "..", ".."))
+TOP_BUILDDIR = os.path.abspath(os.environ.get("REMORA_TOP_BUILDDIR") or TOP_SRCDIR)
+GDB = os.environ.get("GDB") or shutil.which("gdb") or "gdb"
+if GDB == "no":
+    GDB = shutil.which("gdb") or "gdb"
+TARGETS = os.path.join(HERE, "targets")
+REMORA_PY = os.path.join(TOP_SRCDIR, "remora.py")
+GDB_TIMEOUT = float(os.environ.get("REMORA_TEST_GDB_TIMEOUT", "120"))
+READY_TIMEOUT = 120.0
+REFUSAL_PREFIX = "remora: refusing to inject:"
+
+
+# --------------------------------------------------------------------- TAP
+
+class Tap:
+    """TAP producer: numbered results, plan printed at the end."""
+
+    def __init__(self, name):
+        self.name = name
+        self.n = 0
+        self.passed = self.failed = self.skipped = 0
+        install_cleanup()
+        sys.stdout.reconfigure(line_buffering=True)
+
+    def diag(self, text):
+        for line in str(text).splitlines() or [""]:
+            print("# " + line)
+
+    def ok(self, desc, cond=True, detail=None):
+        self.n += 1
+        desc = desc.replace("#", "\\#")
+        if cond:
+            self.passed += 1
+            print("ok %d - %s" % (self.n, desc))
+        else:
+            self.failed += 1
+            print("not ok %d - %s" % (self.n, desc))
+            if callable(detail):  # built only on failure
+                detail = detail()
+            if detail:
+                self.diag(detail)
+        return cond
+
+    def fail(self, desc, detail=None):
+        return self.ok(desc, False, detail)
+
+    def skip(self, desc, reason):
+        self.n += 1
+        self.skipped += 1
+        print("ok %d - %s # SKIP %s" % (self.n, desc.replace("#", "\\#"), reason))
+
+    def equal(self, desc, got, want, detail=None):
+        """Pass when got == want; on failure say both."""
+        def msg():
+            d = detail() if callable(detail) else detail
+            return "want %r, got %r" % (want, got) + ("\n" + d if d else "")
+        return self.ok(desc, got == want, msg)
+
+    def finish(self):
+        print("1..%d" % self.n)
+        self.diag("%s: %d passed, %d failed, %d skipped"
+                  % (self.name, self.passed, self.failed, self.skipped))
+        return 0
+
+
+# ------------------------------------------------------------ interpreters
+
+class Interp:
+    def __init__(self, name, path, skip=None):
+        self.name, self.path, self.skip = name, path, skip
+
+    def __repr__(self):
+        return "Interp(%s, %s, skip=%r)" % (self.name, self.path, self.skip)
+
+
+DEFAULT_PYTHONS = [
+    ("debian-3.11", "/usr/bin/python3.11",
+     "apt-get install python3.11 python3.11-dbg"),
+    ("pyenv-3.11.7", "~/.pyenv/versions/3.11.7/bin/python3", "pyenv install 3.11.7"),
+    ("pyenv-3.12.1", "~/.pyenv/versions/3.12.1/bin/python3", "pyenv install 3.12.1"),
+]
+
+
+def _libpython_of(exe):
+    """The ELF file holding the interpreter's code: libpython if shared."""
+    try:
+        out = subprocess.run(["ldd", exe], capture_output=True, text=True,
+                             timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return exe
+    m = re.search(r"libpython\S*\s+=>\s+(\S+)", out)
+    return m.group(1) if m else exe
+
+
+def _has_debug_info(exe):
+    """True if gdb can see CPython's thread-state struct for EXE."""
+    elf = _libpython_of(exe)
+    try:
+        r = subprocess.run([GDB, "-nx", "-batch", "-ex", "ptype struct _ts", elf],
+                           capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return False, "gdb failed: %s" % exc
+    if "interp" in r.stdout and "type = struct _ts" in r.stdout:
+        return True, ""
+    return False, "no debug symbols for %s" % elf
+
+
+def interpreters():
+    """The interpreters to test, each with .skip set if it cannot be."""
+    spec = os.environ.get("REMORA_TEST_PYTHONS")
+    if spec:
+        cands = [(kv.split("=", 1)[0], kv.split("=", 1)[1], "")
+                 for kv in spec.split(",") if "=" in kv]
+    else:
+        cands = DEFAULT_PYTHONS
+    only = [s for s in os.environ.get("REMORA_TEST_ONLY", "").split(",") if s]
+    found = []
+    for name, path, how in cands:
+        path = os.path.expanduser(path)
+        if only and name not in only:
+            found.append(Interp(name, path, "not selected (REMORA_TEST_ONLY)"))
+        elif not os.access(path, os.X_OK):
+            found.append(Interp(name, path, "not installed: %s%s"
+                                % (path, " (%s)" % how if how else "")))
+        else:
+            ok, why = _has_debug_info(path)
+            found.append(Interp(name, path, None if ok else "%s%s" % (
+                why, " (%s)" % how if how else "")))
+    return found
+
+
+def report_interpreters(tap, interps):
+    """Say which interpreters run and which are skipped, and why; a run
+    that could test none fails rather than passing vacuously."""
+    for it in interps:
+        if it.skip:
+            tap.diag("interpreter %s SKIPPED: %s" % (it.name, it.skip))
+        else:
+            tap.diag("interpreter %s: %s" % (it.name, it.path))
+    if all(it.skip for it in interps):
+        tap.fail("%s: at least one interpreter to test" % tap.name,
+                 "every interpreter was skipped (scripts/install-deps installs "
+                 "python3.11 and python3.11-dbg)")
+
+
+# ----------------------------------------------------------------- targets
+
+_live = set()       # Targets not yet reaped
+_live_gdbs = set()  # gdb processes still running (each in its own session)
+
+
+def _kill_all():
+    for p in list(_live_gdbs):
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except OSError:
+            pass
+    for t in list(_live):
+        t.kill()
+
+
+def _on_signal(signum, frame):
+    _kill_all()
+    sys.stdout.flush()
+    os._exit(128 + signum)
+
+
+def install_cleanup():
+    """Kill every live target when this test exits or is killed."""
+    atexit.register(_kill_all)
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(s, _on_signal)
+
+
+def workdir(test, interp_name):
+    base = os.path.join(TOP_BUILDDIR, "tests", "integration", "work")
+    os.makedirs(base, exist_ok=True)
+    return tempfile.mkdtemp(prefix="%s-%s-" % (test, interp_name), dir=base)
+
+
+class TargetError(Exception):
+    pass
+
+
+class Target:
+    """A program under test, in its own session so it can be killed whole.
+
+    The program gets its work directory as argv[1]; it writes `ready` there
+    (atomically) once its facts are written and it is waiting.
+    """
+
+    def __init__(self, argv, wdir, env=None):
+        self.argv = list(argv)
+        self.wdir = wdir
+        self.out_path = os.path.join(wdir, "target.out")
+        self._out = open(self.out_path, "wb")
+        e = dict(os.environ)
+        e.pop("PYTHONPATH", None)
+        e.pop("PYTHONHOME", None)
+        if env:
+            e.update(env)
+        self.proc = subprocess.Popen(self.argv, stdout=self._out,
+                                     stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=e,
+                                     cwd=wdir, start_new_session=True)
+        self.pid = self.proc.pid
+        self.rc = None
+        _live.add(self)
+
+    @classmethod
+    def python(cls, interp, script, wdir, *args, env=None):
+        return cls([interp.path, os.path.join(TARGETS, script), wdir] + list(args),
+                   wdir, env)
+
+    def path(self, name):
+        return os.path.join(self.wdir, name)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def wait_ready(self, timeout=READY_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        ready = self.path("ready")
+        while time.monotonic() < deadline:
+            if os.path.exists(ready):
+                return
+            if not self.alive():
+                raise TargetError("target exited with %s before ready:\n%s"
+                                  % (self.proc.returncode, self.output()))
+            time.sleep(0.05)
+        raise TargetError("target not ready after %.0fs:\n%s" % (timeout, self.output()))
+
+    def json(self, name):
+        with open(self.path(name)) as f:
+            return json.load(f)
+
+    def send(self, sig):
+        if self.alive():
+            os.kill(self.pid, sig)
+
+    def wait_exit(self, timeout=60.0):
+        """Exit code, or None if it did not exit in time (it is then killed)."""
+        try:
+            self.rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+        _live.discard(self)
+        return self.rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        _live.discard(self)
+        try:
+            self._out.close()
+        except OSError:
+            pass
+
+    def output(self):
+        try:
+            self._out.flush()
+            with open(self.out_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError as exc:
+            return "(no output: %s)" % exc
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+
+
+# --------------------------------------------------------------------- gdb
+
+class GdbRun:
+    def __init__(self, argv, rc, out, err, seconds, timed_out):
+        self.argv, self.rc, self.out, self.err = argv, rc, out, err
+        self.seconds, self.timed_out = seconds, timed_out
+
+    def report(self, limit=150):
+        """What to print when a test using this run fails."""
+        def tail(text):
+            lines = text.splitlines()
+            if len(lines) > limit:
+                lines = ["... (%d lines cut)" % (len(lines) - limit)] + lines[-limit:]
+            return "\n".join("    " + ln for ln in lines)
+        head = "gdb %s after %.1fs: %s" % (
+            "TIMED OUT" if self.timed_out else "exit %s" % self.rc, self.seconds,
+            " ".join(_quote(a) for a in self.argv))
+        text = "%s\n  output (stdout and stderr):\n%s" % (head, tail(self.out))
+        if self.err:
+            text += "\n  stderr:\n%s" % tail(self.err)
+        return text
+
+    def section(self, name):
+        """Text printed between `echo @@BEGIN name@@` and `echo @@END name@@`."""
+        m = re.search(r"^@@BEGIN %s@@\n(.*?)^@@END %s@@$" % (re.escape(name), re.escape(name)),
+                      self.out, re.S | re.M)
+        return m.group(1) if m else None
+
+
+def _quote(a):
+    return a if re.match(r"^[\w@%+=:,./-]+$", a) else "'" + a.replace("'", "'\\''") + "'"
+
+
+def marked(name, command):
+    """gdb -ex arguments that run COMMAND between markers (see GdbRun.section)."""
+    return ["echo @@BEGIN %s@@\\n" % name, command, "echo @@END %s@@\\n" % name]
+
+
+def gdb_env(extra=None):
+    env = dict(os.environ)
+    for k in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP"):
+        env.pop(k, None)
+    if os.path.realpath(TOP_SRCDIR) != os.path.realpath(TOP_BUILDDIR):
+        # VPATH build: remora.py is in the source tree, the .so files here.
+        env["REMORA_LIBDIR"] = os.path.join(TOP_BUILDDIR, ".libs")
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_gdb(commands, pid=None, load_remora=True, timeout=None, args=(), env=None,
+            batch=True):
+    """Run gdb (-nx -batch) with the given -ex commands; never hangs.
+
+    With load_remora, `source <top>/remora.py` runs first.  The gdb process
+    runs in its own session and is killed (with its children) on timeout.
+    """
+    timeout = timeout or GDB_TIMEOUT
+    argv = [GDB, "-nx"] + (["-batch"] if batch else []) + list(args)
+    if pid is not None:
+        argv += ["-p", str(pid)]
+    pre = ["set pagination off", "set width 0", "set confirm off"]
+    if load_remora:
+        pre.append("source %s" % REMORA_PY)
+    for c in pre + list(commands):
+        argv += ["-ex", c]
+    t0 = time.monotonic()
+    # stderr joins stdout so that an error message lands between the
+    # markers of the command that printed it (gdb flushes in order).
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL, env=gdb_env(env),
+                         start_new_session=True)
+    _live_gdbs.add(p)
+    timed_out = False
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        out, err = p.communicate()
+    finally:
+        _live_gdbs.discard(p)
+    return GdbRun(argv, p.returncode, out.decode("utf-8", "replace"), "",
+                  time.monotonic() - t0, timed_out)

@@ -1,0 +1,57 @@
+"""pyheap_json.py — read `py-heap -json` output; shared by the test driver and
+the scripts the tests source into gdb (so it imports nothing gdb-specific).
+
+The format: {"type":"partition","count":N,"size":S,"kind_header":"...",
+             "rows":[{"index":i,"count":c,"size":s,"label":"..."}, ...]}
+"""
+
+import json
+import re
+
+
+def parse_partition(text):
+    """The first JSON object in TEXT (py-heap -json output), or raise ValueError."""
+    if text is None:
+        raise ValueError("no output")
+    i = text.find("{")
+    if i < 0:
+        raise ValueError("no JSON object in output: %r" % text[:500])
+    obj, _ = json.JSONDecoder().raw_decode(text[i:])
+    if not isinstance(obj, dict) or "rows" not in obj:
+        raise ValueError("not a partition: %r" % (text[:500],))
+    return obj
+
+
+def _bare(label):
+    """'__main__.Plain' -> 'Plain'; 'dict of __main__.Mat' -> 'dict of Mat'."""
+    label = label.strip()
+    if label.startswith("dict of "):
+        return "dict of " + _bare(label[len("dict of "):])
+    return label.rsplit(".", 1)[-1] if re.match(r"^[\w.]+$", label) else label
+
+
+def find_row(partition, label):
+    """The row whose label is LABEL, ignoring a module prefix; or None."""
+    for row in partition.get("rows", []):
+        if row.get("label") == label or _bare(row.get("label", "")) == label:
+            return row
+    return None
+
+
+def size_of_label(label):
+    """bysize rows are labelled by the size in bytes; extract it."""
+    m = re.search(r"\d+", str(label))
+    return int(m.group(0)) if m else None
+
+
+def rows_summary(partition, limit=25):
+    rows = partition.get("rows", [])
+    lines = ["%s: count=%s size=%s kind_header=%r"
+             % (partition.get("type"), partition.get("count"), partition.get("size"),
+                partition.get("kind_header"))]
+    for r in rows[:limit]:
+        lines.append("  [%s] count=%s size=%s %s" % (r.get("index"), r.get("count"),
+                                                      r.get("size"), r.get("label")))
+    if len(rows) > limit:
+        lines.append("  ... %d more rows" % (len(rows) - limit))
+    return "\n".join(lines)

@@ -1,0 +1,166 @@
+"""test_install.py — `make install` puts remora where gdb loads it by itself.
+
+GIVEN a built tree,
+WHEN  `make install DESTDIR=...` runs,
+THEN  libremora.so and remora-agent.so land in one directory, the package
+      lands in gdb's Python directory with paths.py pointing at that
+      directory (without DESTDIR), gdb/command/remora.py beside it, and
+      `make uninstall DESTDIR=...` removes every file again.
+GIVEN an install into a scratch prefix whose gdb Python directory is a copy
+      of the system gdb data directory (symlinks) plus remora,
+WHEN  gdb starts with that data directory and no `source` command,
+THEN  `py-heap` exists, remora.paths names the installed libraries, and
+      `py-heap` on a Python process prints a partition.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+
+import harness
+from harness import Tap, Target, TargetError
+
+MAKE = os.environ.get("MAKE") or "make"
+
+
+def make(*args):
+    env = dict(os.environ)
+    for k in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"):
+        env.pop(k, None)
+    r = subprocess.run([MAKE, "-C", harness.TOP_BUILDDIR] + list(args), env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       timeout=600)
+    return r.returncode, r.stdout
+
+
+def files_under(root):
+    out = []
+    for d, _, names in os.walk(root):
+        out += [os.path.join(d, n) for n in names]
+    return sorted(out)
+
+
+def destdir_install(tap, wdir):
+    dest = os.path.join(wdir, "destdir")
+    rc, log = make("install", "DESTDIR=" + dest)
+    if not tap.ok("install: make install DESTDIR=... succeeds", rc == 0, log):
+        return
+    files = files_under(dest)
+    listing = "\n".join(os.path.relpath(f, dest) for f in files)
+    engines = [f for f in files if os.path.basename(f) == "libremora.so"]
+    agents = [f for f in files if os.path.basename(f) == "remora-agent.so"]
+    tap.ok("install: libremora.so and remora-agent.so in one directory",
+           len(engines) == 1 and len(agents) == 1
+           and os.path.dirname(engines[0]) == os.path.dirname(agents[0]), listing)
+    pkgs = [f for f in files if f.endswith(os.path.join("remora", "paths.py"))]
+    if not tap.ok("install: package installed (remora/paths.py)", len(pkgs) == 1, listing):
+        return
+    pkgdir = os.path.dirname(pkgs[0])
+    pydir = os.path.dirname(pkgdir)
+    tap.ok("install: remora/__init__.py installed",
+           os.path.exists(os.path.join(pkgdir, "__init__.py")), listing)
+    tap.ok("install: gdb/command/remora.py beside the package (gdb auto-imports it)",
+           os.path.exists(os.path.join(pydir, "gdb", "command", "remora.py")), listing)
+    with open(pkgs[0]) as f:
+        m = re.search(r"^_PKGLIBDIR = '([^']*)'$", f.read(), re.M)
+    if engines:
+        want = "/" + os.path.relpath(os.path.dirname(engines[0]), dest)
+        tap.equal("install: paths.py names the install directory, without DESTDIR",
+                  m.group(1) if m else None, want)
+    rc, log = make("uninstall", "DESTDIR=" + dest)
+    tap.ok("install: make uninstall DESTDIR=... succeeds", rc == 0, log)
+    left = files_under(dest)
+    tap.ok("install: uninstall leaves no file behind", not left,
+           "\n".join(os.path.relpath(f, dest) for f in left))
+
+
+def fake_data_directory(wdir):
+    """A gdb data directory: the system one by symlinks, with real
+    python/ and python/gdb/command/ directories to install into."""
+    r = subprocess.run([harness.GDB, "-nx", "-batch", "-ex", "python print(gdb.PYTHONDIR)"],
+                       capture_output=True, text=True, timeout=60)
+    sys_python = r.stdout.strip().splitlines()[-1]
+    sys_data = os.path.dirname(sys_python)
+    fake = os.path.join(wdir, "gdb-data")
+
+    def mirror(src, dst, real):
+        os.makedirs(dst)
+        for name in os.listdir(src):
+            if name in real:
+                mirror(os.path.join(src, name), os.path.join(dst, name), real[name])
+            else:
+                os.symlink(os.path.join(src, name), os.path.join(dst, name))
+
+    mirror(sys_data, fake, {"python": {"gdb": {"command": {}}}})
+    return fake
+
+
+def prefix_install(tap, wdir):
+    prefix = os.path.join(wdir, "prefix")
+    fake = fake_data_directory(wdir)
+    pydir = os.path.join(fake, "python")
+    rc, log = make("install", "prefix=" + prefix, "gdbpythondir=" + pydir)
+    if not tap.ok("installed: make install prefix=... gdbpythondir=... succeeds", rc == 0, log):
+        return
+    libdir = os.path.join(prefix, "lib", "remora")
+    g = harness.run_gdb(
+        ["python import remora.paths as p; print('ENGINE=' + p.engine_library()); "
+         "print('AGENT=' + p.agent_library())"] + harness.marked("help", "help py-heap"),
+        load_remora=False, args=["-data-directory", fake],
+        env={"REMORA_LIBDIR": ""})
+    engine = re.search(r"^ENGINE=(.*)$", g.out, re.M)
+    agent = re.search(r"^AGENT=(.*)$", g.out, re.M)
+    tap.equal("installed: remora.paths.engine_library() is the installed one",
+              engine and engine.group(1), os.path.join(libdir, "libremora.so"), g.report)
+    tap.equal("installed: remora.paths.agent_library() is the installed one",
+              agent and agent.group(1), os.path.join(libdir, "remora-agent.so"), g.report)
+    tap.ok("installed: both libraries exist",
+           all(os.path.exists(os.path.join(libdir, n))
+               for n in ("libremora.so", "remora-agent.so")), g.report)
+    helptext = g.section("help") or ""
+    tap.ok("installed: gdb knows py-heap without `source`",
+           helptext.strip() and "Undefined command" not in helptext, g.report)
+
+    debian = [it for it in harness.interpreters() if it.name == "debian-3.11"]
+    if not debian or debian[0].skip:
+        tap.skip("installed: py-heap on a Python process",
+                 debian[0].skip if debian else "no debian-3.11 interpreter")
+    else:
+        twdir = harness.workdir("installed", "debian-3.11")
+        with Target.python(debian[0], "unchanged_target.py", twdir) as target:
+            try:
+                target.wait_ready()
+            except TargetError as exc:
+                tap.fail("installed: py-heap on a Python process", str(exc))
+            else:
+                g = harness.run_gdb(harness.marked("py-heap", "py-heap") + ["detach"],
+                                    pid=target.pid, load_remora=False,
+                                    args=["-data-directory", fake],
+                                    env={"REMORA_LIBDIR": ""})
+                tap.ok("installed: py-heap on a Python process prints a partition",
+                       "Partition of a set of" in (g.section("py-heap") or ""), g.report)
+                target.send(signal.SIGUSR1)
+                tap.equal("installed: target exits 0 after detach",
+                          target.wait_exit(60), 0, target.output)
+    rc, log = make("uninstall", "prefix=" + prefix, "gdbpythondir=" + pydir)
+    tap.ok("installed: make uninstall succeeds", rc == 0, log)
+
+
+def main():
+    tap = Tap("test_install")
+    wdir = harness.workdir("install", "tree")
+    for step in (destdir_install, prefix_install):
+        try:
+            step(tap, wdir)
+        except Exception as exc:  # noqa: BLE001
+            import traceback
+            tap.fail("%s: harness error" % step.__name__,
+                     "%s\n%s" % (exc, traceback.format_exc()))
+    shutil.rmtree(wdir, ignore_errors=True)
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

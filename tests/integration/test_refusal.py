@@ -1,0 +1,126 @@
+"""test_refusal.py — remora refuses what is unsafe and explains what it can't do.
+
+1. For each interpreter (DESIGN.md invariant 2):
+   GIVEN targets/malloc_target.py stopped by `break malloc` + `continue`,
+         so that one thread is inside malloc,
+   WHEN  `py-heap` runs, then gdb detaches,
+   THEN  py-heap prints a line beginning "remora: refusing to inject:" and
+         no Python traceback, the agent is not in the target's maps, and
+         the target goes on allocating and finishes with exit 0.
+2. Once:
+   GIVEN a process that is not Python (/bin/sleep),
+   WHEN  `py-heap` runs,
+   THEN  it prints exactly one line of explanation, no traceback, and the
+         process is left running without remora's agent.
+"""
+
+import os
+import shutil
+import signal
+import time
+
+import harness
+from harness import Tap, Target, TargetError
+
+NO_TRACEBACK = ("Traceback", "Python Exception", "Error occurred in Python")
+
+
+def no_traceback(g):
+    return not any(s in g.out or s in g.err for s in NO_TRACEBACK)
+
+
+def maps_of(pid):
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            return f.read()
+    except OSError as exc:
+        return "(unreadable: %s)" % exc
+
+
+def refusal(tap, it):
+    name = "refusal %s" % it.name
+    wdir = harness.workdir("refusal", it.name)
+    with Target.python(it, "malloc_target.py", wdir) as target:
+        try:
+            target.wait_ready()
+        except TargetError as exc:
+            tap.fail("%s: target starts" % name, str(exc))
+            return
+        cmds = ["break malloc", "continue", "delete"]
+        cmds += harness.marked("where", "info threads")
+        cmds += harness.marked("py-heap", "py-heap")
+        cmds += ["detach"]
+        g = harness.run_gdb(cmds, pid=target.pid)
+        tap.ok("%s: gdb session finished (%.1fs)" % (name, g.seconds),
+               not g.timed_out and g.rc == 0, g.report)
+        where = g.section("where") or ""
+        stopped_in_malloc = any("*" in ln.split("Thread")[0] and "malloc" in ln
+                                for ln in where.splitlines())
+        if not tap.ok("%s: GIVEN a thread stopped inside malloc" % name, stopped_in_malloc,
+                      g.report):
+            return
+        text = g.section("py-heap")
+        lines = [ln for ln in (text or "").splitlines() if ln.strip()]
+        tap.ok("%s: py-heap says %r" % (name, harness.REFUSAL_PREFIX),
+               any(ln.startswith(harness.REFUSAL_PREFIX) for ln in lines),
+               lambda: "py-heap printed:\n%s\n%s" % (text, g.report()))
+        tap.ok("%s: no Python traceback" % name, no_traceback(g), g.report)
+        tap.ok("%s: agent not loaded into the target" % name,
+               "remora-agent" not in maps_of(target.pid), maps_of(target.pid))
+        # THEN the target goes on: it keeps allocating and finishes.
+        time.sleep(0.3)
+        target.send(signal.SIGUSR1)
+        rc = target.wait_exit(60)
+        tap.equal("%s: target exits 0 after detach" % name, rc, 0, target.output)
+        if rc == 0:
+            tap.ok("%s: target kept working" % name,
+                   target.json("result.json").get("allocations", 0) > 0, target.output)
+
+
+def not_python(tap):
+    name = "non-Python process"
+    sleep = shutil.which("sleep") or "/bin/sleep"
+    wdir = harness.workdir("nonpython", "sleep")
+    with Target([sleep, "600"], wdir) as target:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and os.path.realpath(
+                "/proc/%d/exe" % target.pid) != os.path.realpath(sleep):
+            time.sleep(0.05)
+        g = harness.run_gdb(harness.marked("py-heap", "py-heap") + ["detach"], pid=target.pid)
+        tap.ok("%s: gdb session finished (%.1fs)" % (name, g.seconds),
+               not g.timed_out and g.rc == 0, g.report)
+        text = g.section("py-heap")
+        lines = [ln for ln in (text or "").splitlines() if ln.strip()]
+        tap.ok("%s: py-heap prints one line of explanation" % name,
+               len(lines) == 1 and "remora" in lines[0],
+               lambda: "py-heap printed %d line(s):\n%s\n%s" % (len(lines), text, g.report()))
+        tap.ok("%s: no Python traceback" % name, no_traceback(g), g.report)
+        tap.ok("%s: process still running without the agent" % name,
+               target.alive() and "remora-agent" not in maps_of(target.pid),
+               maps_of(target.pid))
+
+
+def main():
+    tap = Tap("test_refusal")
+    interps = harness.interpreters()
+    harness.report_interpreters(tap, interps)
+    for it in interps:
+        if it.skip:
+            tap.skip("refusal %s" % it.name, it.skip)
+            continue
+        try:
+            refusal(tap, it)
+        except Exception as exc:  # noqa: BLE001
+            import traceback
+            tap.fail("refusal %s: harness error" % it.name,
+                     "%s\n%s" % (exc, traceback.format_exc()))
+    try:
+        not_python(tap)
+    except Exception as exc:  # noqa: BLE001
+        import traceback
+        tap.fail("non-Python process: harness error", "%s\n%s" % (exc, traceback.format_exc()))
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
