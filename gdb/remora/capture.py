@@ -25,7 +25,7 @@ import time
 
 import gdb
 
-from . import layout, paths
+from . import elfsyms, layout, paths
 from .errors import RemoraError
 
 AGENT_ABI = 1
@@ -68,6 +68,7 @@ _LOADER_PREFIXES = ("_dl_", "__dl", "dl_open", "dl_close", "___dlopen",
                     "__dlopen", "__dlclose", "dlopen_", "_dlerror")
 
 last_result = None   # dict of the last capture's figures (tests, bench)
+_call_times = []     # seconds each inferior call of the last capture took
 _tmpdir = None
 
 
@@ -171,15 +172,23 @@ def _gil_holder_lwp(version):
 
 def _call(expr):
     try:
-        return gdb.parse_and_eval(expr)
+        t = time.perf_counter()
+        v = gdb.parse_and_eval(expr)
+        _call_times.append(time.perf_counter() - t)
+        return v
     except gdb.error as e:
         raise RemoraError("remora: call into the target failed: %s" % e) from None
 
 
+_LIBC_FUNCTIONS = ("mmap", "munmap", "dlopen", "dlsym", "dlclose", "dlerror")
+_libc = {}   # name -> address, for the process being captured
+
+
 def _fn(name, signature):
     """A C cast expression calling `name` with `signature`, e.g.
-    _fn('mmap', 'void *(*)(void *, unsigned long, int, int, int, long)')."""
-    return "((%s)%s)" % (signature, name)
+    _fn('mmap', 'void *(*)(void *, unsigned long, int, int, int, long)').
+    By address when libc's symbol table gave one (fast), else by name."""
+    return "((%s)%s)" % (signature, _libc.get(name, name))
 
 
 def _snapshot_path(pid):
@@ -240,6 +249,8 @@ def capture(inferior=None):
             "stop) and try again"
             % (thread.num, thread.ptid[1], reason))
 
+    _libc.clear()
+    _libc.update(elfsyms.libc_functions(inf.pid, _LIBC_FUNCTIONS) or {})
     path = _snapshot_path(inf.pid)
     pathb = os.fsencode(path)
     if len(pathb) >= PATH_MAX:
@@ -268,8 +279,12 @@ def capture(inferior=None):
                 break
 
     saved = gdb.parameter("unwindonsignal")
+    saved_solib = gdb.parameter("auto-solib-add")
     gdb.execute("set unwindonsignal on", to_string=True)
+    # gdb need not read the agent's symbols: it is gone before we return
+    gdb.execute("set auto-solib-add off", to_string=True)
     scratch = handle = 0
+    del _call_times[:]
     t0 = time.perf_counter()
     try:
         scratch = int(_call("%s(0, %d, %d, %d, -1, 0)" % (
@@ -315,6 +330,8 @@ def capture(inferior=None):
         finally:
             gdb.execute("set unwindonsignal %s" % ("on" if saved else "off"),
                         to_string=True)
+            gdb.execute("set auto-solib-add %s" % ("on" if saved_solib else "off"),
+                        to_string=True)
             if selected is not None and selected.is_valid():
                 selected.switch()
                 if frame0 is not None and frame0.is_valid():
@@ -331,6 +348,8 @@ def capture(inferior=None):
         "python_version": version, "path": path,
         "inject_seconds": t1 - t0, "walk_seconds": t2 - t1,
         "total_seconds": time.perf_counter() - t0,
+        # mmap, dlopen, dlsym, capture, dlclose, munmap
+        "call_seconds": list(_call_times),
     }
     if status != 0:
         text = STATUS_TEXT.get(status, "status %d" % status)
