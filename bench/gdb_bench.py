@@ -24,6 +24,27 @@ except Exception as exc:  # noqa: BLE001 — reported by run.py
     out["error"] = "%s: %s" % (type(exc).__name__, exc)
 capture = sys.modules.get("remora.capture")
 out["last_result"] = getattr(capture, "last_result", None)
+
+# Warm runs: what every py-heap after the first costs (gdb has read the
+# debug info it needs; the layout is cached).  Each is a fresh capture,
+# load and default partition with its table.
+if out["ok"]:
+    import remora
+    hp = remora.hpy()
+    warm = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        h = hp.heap()
+        t1 = time.perf_counter()
+        text = str(h)
+        t2 = time.perf_counter()
+        lr = capture.last_result
+        warm.append({"seconds": t2 - t0, "capture": lr["total_seconds"],
+                     "walk": lr["walk_seconds"],
+                     "load": t1 - t0 - lr["total_seconds"],
+                     "partition": t2 - t1})
+        del h
+    out["warm"] = warm
 out["gdb_maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 path = os.environ["REMORA_BENCH_OUT"]
 with open(path + ".tmp", "w") as f:

@@ -87,6 +87,7 @@ def main():
     results = {
         "python": interp.path, "records": info["records"], "gc_objects": info["gc_objects"],
         "remora_seconds": remora.get("seconds"), "remora_ok": remora.get("ok", False),
+        "remora_warm": remora.get("warm"),
         "remora_error": remora.get("error"),
         "remora_capture": lr, "gdb_session_seconds": g.seconds,
         "gdb_maxrss_kib": remora.get("gdb_maxrss_kib"),
@@ -114,6 +115,13 @@ def main():
                   % (lr.get("nodes"), lr.get("edges"), lr.get("bytes_written")))
         if header:
             print("           %s" % header[0])
+        warm = remora.get("warm") or []
+        if warm:
+            best = min(warm, key=lambda w: w["seconds"])
+            print("remora   again, warm (best of %d): %.2f s = capture %.2f s (agent walk %.2f s)"
+                  " + engine load %.2f s + partition and table %.2f s"
+                  % (len(warm), best["seconds"], best["capture"], best["walk"],
+                     best["load"], best["partition"]))
     if base:
         print("baseline gc.get_objects + get_referents closure + getsizeof by type,")
         print("         in the target:                                      %7.2f s"
@@ -122,6 +130,11 @@ def main():
     if remora.get("ok") and base:
         print("ratio    baseline / remora:                                  %7.2fx"
               % (base["seconds"] / remora["seconds"]))
+        warm = remora.get("warm") or []
+        if warm:
+            best = min(w["seconds"] for w in warm)
+            print("ratio    baseline / remora warm:                             %7.2fx"
+                  % (base["seconds"] / best))
     print("memory   target peak during capture: VmHWM %s - VmRSS before %s = %s transient%s"
           % (mib(hwm), mib(rss0), mib(hwm - rss0) if hwm is not None and rss0 is not None
              else "?", "" if hwm_reset else " (peak not reset: upper bound)"))

@@ -1,28 +1,37 @@
 /* snapshot.c — loading a snapshot file: map, validate, index (snapshot.h).
  * Format: snapshot_format.h.  Writer: snapshot_writer.c.
  *
- * Loading is three passes over the mapped file, sized for ~1M objects:
+ * Loading is two passes in file order over the map, with neither a sort
+ * nor a hash of all the objects (PERF-NOTES):
  *
- *   scan      validate every record head and bound (nothing is trusted
- *             until it is bounds-checked), remember each NODE record's
- *             offset and how many edges follow it.  The END record, read
- *             first from the tail, sizes the arrays; the scan checks the
- *             counts it promised.
- *   index     radix-sort the addresses (ids are address order, invariant
- *             1), reject duplicates, build an open-addressing hash
- *             address -> id (PERF-NOTES: never a binary search per edge).
- *   resolve   in file order (sequential reads and writes) gather edge
- *             vias and targets into the edge arrays, each target resolved
- *             through the hash a few edges after its prefetch, and drop
- *             dangling edges (invariant 2).  Edge rows stay in file
- *             order; each id gets the bounds of its row.
+ *   scan     validate every record head and bound (nothing is trusted
+ *            until it is bounds-checked), and place every object in the
+ *            address index: its bit set in its 1 MiB chunk's bitmap (a bit
+ *            already set is a duplicate), or, for chunks beyond the bitmap
+ *            budget, its address appended to a list.  The END record, read
+ *            first from the tail, bounds the arrays; the scan checks it.
+ *   index    (chunk order: only the chunk keys, a few hundred, are sorted;
+ *            and the overflow list, usually empty) give each bitmap word
+ *            the id of its first object and write addr[] from the bits.
+ *            Ids are now address order (invariant 1), and the index of
+ *            invariant 6 is complete.
+ *   gather   each NODE's size, type and record offset go to its id, every
+ *            edge and root target is resolved through the index (a table
+ *            slot in L1 and one bitmap word, no probing) and dangling ones
+ *            are dropped as they come, so edge rows are written compacted,
+ *            in file order.
  *
- * Memory after loading: 36 bytes per object (address, size, type, record
- * offset, owner, row bounds) plus 12 per edge; the hash, sort and gather
- * buffers are freed.
+ * Memory after loading, per object: 40 bytes (address, size, type, record
+ * offset, owner, row bounds) and the index: 32 KiB per dense chunk (about
+ * 3 bytes per object on a real heap; all the bitmaps together at most
+ * max(4 MiB, 16 bytes per object)) plus 48 bytes per occupied chunk; 12
+ * bytes per edge.  Nothing else is allocated per object while loading, and
+ * no array is zeroed only to be overwritten.
  *
  * A file truncated under a live mapping would fault; snapshots are
- * written once and not modified, so this is not guarded against.
+ * written once and not modified, so this is not guarded against; an
+ * object that vanished between the passes (a file rewritten under the
+ * map) is reported before it could index past an array.
  */
 #include "snapshot.h"
 
@@ -47,27 +56,25 @@
 
 enum {
 	HEAD_SIZE = sizeof(struct remora_rec_head),
-	NODE_FIXED = sizeof(struct remora_rec_node),
+	NODE_FIXED = sizeof(struct remora_rec_node_fixed),
 	TYPE_FIXED = sizeof(struct remora_rec_type),
 	EDGE_SIZE = sizeof(struct remora_rec_edge),
 	END_SIZE = sizeof(struct remora_rec_end),
-	MAX_REPR = 255,
-	PREFETCH_DISTANCE = 16,
+	/* The address index (snapshot.h invariant 6). */
+	CHUNK_BITS = 20,                  /* 1 MiB chunks */
+	WORD_BITS = 9,                    /* a bitmap word covers 512 bytes */
+	CHUNK_WORDS = 1 << (CHUNK_BITS - WORD_BITS),
+	CHUNK_BYTES = CHUNK_WORDS * sizeof(struct remora_snapshot_word),
+	DENSE_BUDGET_MIN = 4 << 20,       /* bitmaps always allowed, bytes */
+	DENSE_BUDGET_PER_NODE = 16,       /* bitmaps allowed per object */
 };
 
 /* The most records of each kind a file of a given size can hold. */
 static const uint64_t MAX_COUNT = UINT32_MAX - 1;
 
-struct node_slot {
-	uint64_t address; /* 0: empty (no object lives at address 0) */
-	uint32_t id;
-	uint32_t reserved;
-};
-
-struct sort_pair {
-	uint64_t address;
-	uint32_t file_index;
-	uint32_t reserved;
+struct chunk_order {
+	uint64_t key;
+	uint64_t slot;
 };
 
 struct loader {
@@ -76,19 +83,18 @@ struct loader {
 	size_t size;
 	struct remora_rec_end end;    /* counts promised by the END record */
 
-	/* scan results, in file order */
+	/* scan results */
 	uint32_t nodes;
-	uint64_t *file_rec;           /* [end.node_count] NODE record offsets */
-	uint32_t *file_edges;         /* [end.node_count] edges after each NODE */
 	uint64_t edges;
 	uint32_t types;
 	uint64_t *type_rec;           /* [end.type_count] TYPE record offsets */
 	uint64_t roots;
 
-	struct sort_pair *pairs;      /* [nodes] id -> (address, file index) */
-	struct node_slot *table;      /* address -> id */
-	unsigned table_shift;
-	uint64_t table_mask;
+	/* the index as the scan builds it */
+	uint64_t last_key;            /* the chunk met last: objects come in */
+	uint64_t last_slot;           /* runs per chunk; UINT64_MAX: none */
+	uint64_t dense_left;          /* bitmap budget left, bytes */
+	uint32_t sparse;              /* addresses listed at snap->addr[0..] */
 
 	uint64_t *type_keys;          /* type address -> type index */
 	uint32_t *type_vals;
@@ -96,6 +102,8 @@ struct loader {
 	unsigned type_shift;
 	uint32_t type_cap;            /* entries allocated in snap->types */
 	uint32_t zero_type;           /* the entry for type address 0 */
+	uint64_t last_type;           /* gather: the type met last ... */
+	uint32_t last_type_index;     /* ... and its index, or REMORA_NO_NODE */
 };
 
 static uint64_t pad8(uint64_t n)
@@ -124,14 +132,6 @@ static void *big_alloc(size_t n, size_t size)
 	return p;
 }
 
-static void *big_calloc(size_t n, size_t size)
-{
-	void *p = big_alloc(n, size);
-	if (p)
-		memset(p, 0, (n ? n : 1) * size);
-	return p;
-}
-
 __attribute__((format(printf, 3, 4)))
 static struct remora_error *loader_error(struct loader *l, uint64_t off,
 					 const char *fmt, ...)
@@ -143,6 +143,11 @@ static struct remora_error *loader_error(struct loader *l, uint64_t off,
 	va_end(ap);
 	return remora_error_create_at(REMORA_ERROR_FORMAT, off,
 				      "snapshot %s: %s", l->snap->path, what);
+}
+
+static struct remora_error *loader_changed(struct loader *l)
+{
+	return loader_error(l, 0, "the file changed while it was being loaded");
 }
 
 static const char *tag_name(uint32_t tag)
@@ -161,6 +166,174 @@ static const struct remora_rec_head *rec_head(const struct loader *l,
 					      uint64_t off)
 {
 	return (const struct remora_rec_head *)(l->map + off);
+}
+
+/* The length of a record the scan has validated, head included. */
+static uint64_t rec_size(const struct remora_rec_head *h)
+{
+	switch (h->tag) {
+	case REMORA_REC_NODE:
+		return HEAD_SIZE + remora_node_payload_size(h->n);
+	case REMORA_REC_EDGES:
+	case REMORA_REC_ROOTS:
+		return HEAD_SIZE + (uint64_t)h->n * EDGE_SIZE;
+	case REMORA_REC_TYPE:
+		return HEAD_SIZE + TYPE_FIXED + pad8(h->n);
+	default:
+		return HEAD_SIZE + END_SIZE;
+	}
+}
+
+/* ---- the address index (snapshot.h invariant 6) ---------------------- */
+
+/* popcount without the libgcc call the baseline x86-64 target makes of
+ * __builtin_popcountll. */
+static inline uint32_t popcount64(uint64_t x)
+{
+#ifdef __POPCNT__
+	return (uint32_t)__builtin_popcountll(x);
+#else
+	x -= (x >> 1) & UINT64_C(0x5555555555555555);
+	x = (x & UINT64_C(0x3333333333333333)) +
+	    ((x >> 2) & UINT64_C(0x3333333333333333));
+	x = (x + (x >> 4)) & UINT64_C(0x0f0f0f0f0f0f0f0f);
+	return (uint32_t)((x * UINT64_C(0x0101010101010101)) >> 56);
+#endif
+}
+
+/* The slot of key, or the empty slot where it would go. */
+static uint64_t chunk_slot(const struct remora_snapshot *snap, uint64_t key)
+{
+	uint64_t s = hash_address(key) >> snap->chunk_shift;
+	while (snap->chunks[s].count && snap->chunks[s].key != key)
+		s = (s + 1) & snap->chunk_mask;
+	return s;
+}
+
+/* The id of the object at address, or REMORA_NO_NODE. */
+static uint32_t snapshot_find(const struct remora_snapshot *snap,
+			      uint64_t address)
+{
+	if ((address & 7) || !snap->chunks)
+		return REMORA_NO_NODE;
+	const struct remora_snapshot_chunk *c =
+		&snap->chunks[chunk_slot(snap, address >> CHUNK_BITS)];
+	if (!c->count)
+		return REMORA_NO_NODE;
+	if (c->words) {
+		const struct remora_snapshot_word *w =
+			&c->words[(address >> WORD_BITS) & (CHUNK_WORDS - 1)];
+		unsigned bit = (address >> 3) & 63;
+		if (!((w->bits >> bit) & 1))
+			return REMORA_NO_NODE;
+		return w->rank +
+		       popcount64(w->bits & ((UINT64_C(1) << bit) - 1));
+	}
+	/* Sparse: a branch-free search of the chunk's part of addr[]. */
+	const uint64_t *a = snap->addr + c->base;
+	for (uint32_t len = c->count; len > 1;) {
+		uint32_t half = len / 2;
+		a = a[half] <= address ? a + half : a;
+		len -= half;
+	}
+	return *a == address ? (uint32_t)(a - snap->addr) : REMORA_NO_NODE;
+}
+
+static struct remora_error *chunk_table_grow(struct remora_snapshot *snap)
+{
+	struct remora_snapshot_chunk *old = snap->chunks;
+	uint64_t old_cap = old ? snap->chunk_mask + 1 : 0;
+	uint64_t cap = old ? old_cap * 2 : 64;
+	struct remora_snapshot_chunk *chunks = calloc(cap, sizeof(*chunks));
+	if (!chunks)
+		return &remora_error_no_memory;
+	snap->chunks = chunks;
+	snap->chunk_mask = cap - 1;
+	snap->chunk_shift = 64 - (unsigned)__builtin_ctzll(cap);
+	for (uint64_t s = 0; s < old_cap; s++) {
+		if (old[s].count)
+			chunks[chunk_slot(snap, old[s].key)] = old[s];
+	}
+	free(old);
+	return NULL;
+}
+
+/* Names the first two NODE records for address (an error path: it walks
+ * the file again, up to the second, which the scan has validated). */
+static struct remora_error *loader_duplicate(struct loader *l,
+					     uint64_t address)
+{
+	uint64_t found[2] = { 0, 0 };
+	int k = 0;
+	for (uint64_t off = REMORA_SNAPSHOT_HEADER_SIZE; k < 2;) {
+		const struct remora_rec_head *h = rec_head(l, off);
+		if (h->tag == REMORA_REC_END)
+			break;
+		if (h->tag == REMORA_REC_NODE &&
+		    ((const struct remora_rec_node_fixed *)(h + 1))->address == address)
+			found[k++] = off;
+		off += rec_size(h);
+	}
+	return loader_error(l, found[1],
+			    "two NODE records (offsets %llu and %llu) for address 0x%llx",
+			    (unsigned long long)found[0],
+			    (unsigned long long)found[1],
+			    (unsigned long long)address);
+}
+
+/* The chunk of key, created if new: with a bitmap while the budget lasts
+ * (first come, first served: the chunks of a real heap all fit). */
+static struct remora_error *loader_chunk(struct loader *l, uint64_t key)
+{
+	struct remora_snapshot *snap = l->snap;
+	/* Keep the load at most 1/2: a lookup is a probe or two. */
+	if ((uint64_t)(snap->chunk_count + 1) * 2 > snap->chunk_mask + 1 ||
+	    !snap->chunks) {
+		struct remora_error *err = chunk_table_grow(snap);
+		if (err)
+			return err;
+	}
+	uint64_t s = chunk_slot(snap, key);
+	struct remora_snapshot_chunk *c = &snap->chunks[s];
+	if (!c->count) {
+		c->key = key;
+		if (l->dense_left >= CHUNK_BYTES) {
+			c->words = calloc(CHUNK_WORDS, sizeof(*c->words));
+			if (!c->words)
+				return &remora_error_no_memory;
+			l->dense_left -= CHUNK_BYTES;
+		}
+		snap->chunk_count++;
+	}
+	l->last_key = key;
+	l->last_slot = s;
+	return NULL;
+}
+
+/* Places an object in the index (scan): its bit, or the overflow list at
+ * the front of addr[], whose room the END count bounds. */
+static struct remora_error *loader_place(struct loader *l, uint64_t address)
+{
+	struct remora_snapshot *snap = l->snap;
+	uint64_t key = address >> CHUNK_BITS;
+	if (key != l->last_key || l->last_slot == UINT64_MAX) {
+		struct remora_error *err = loader_chunk(l, key);
+		if (err)
+			return err;
+	}
+	struct remora_snapshot_chunk *c = &snap->chunks[l->last_slot];
+	c->count++;
+	if (!c->words) {
+		snap->addr[l->sparse++] = address;
+		return NULL;
+	}
+	struct remora_snapshot_word *w =
+		&c->words[(address >> WORD_BITS) & (CHUNK_WORDS - 1)];
+	uint64_t bit = UINT64_C(1) << ((address >> 3) & 63);
+	if (w->bits & bit)
+		return loader_duplicate(l, address);
+	w->bits |= bit;
+	return NULL;
 }
 
 /* ---- header and END ------------------------------------------------- */
@@ -213,7 +386,7 @@ static bool loader_read_tail(struct loader *l)
 
 static struct remora_error *loader_check_end_counts(struct loader *l)
 {
-	/* Smallest records: NODE 48 bytes, TYPE 32, an edge or root 16. */
+	/* Smallest records: NODE 32 bytes, TYPE 32, an edge or root 16. */
 	uint64_t body = l->size - REMORA_SNAPSHOT_HEADER_SIZE;
 	uint64_t end_off = l->size - HEAD_SIZE - END_SIZE;
 	const struct remora_rec_end *e = &l->end;
@@ -236,9 +409,10 @@ static struct remora_error *loader_check_end_counts(struct loader *l)
 
 /* ---- scan ------------------------------------------------------------ */
 
-/* Validates every record.  With store, records NODE/TYPE offsets into the
- * arrays sized from l->end (checking each against its bound first). */
-static struct remora_error *loader_scan(struct loader *l, bool store)
+/* Validates every record.  With count, also counts the objects of each
+ * chunk and records TYPE offsets into l->type_rec (sized from l->end,
+ * each checked against its bound first). */
+static struct remora_error *loader_scan(struct loader *l, bool count)
 {
 	uint64_t off = REMORA_SNAPSHOT_HEADER_SIZE;
 	uint32_t prev = 0;
@@ -246,6 +420,7 @@ static struct remora_error *loader_scan(struct loader *l, bool store)
 	l->edges = 0;
 	l->types = 0;
 	l->roots = 0;
+	l->last_slot = UINT64_MAX;
 	for (;;) {
 		if (off == l->size)
 			return loader_error(l, off,
@@ -261,27 +436,34 @@ static struct remora_error *loader_scan(struct loader *l, bool store)
 		uint64_t need;
 		switch (h->tag) {
 		case REMORA_REC_NODE: {
-			if (h->n > MAX_REPR)
+			uint32_t flags = remora_node_flags(h->n);
+			if (flags & ~(uint32_t)REMORA_NODE_KNOWN)
 				return loader_error(l, off,
-						    "NODE record at offset %llu has a %u-byte representation (at most %d)",
-						    (unsigned long long)off, h->n, MAX_REPR);
-			need = NODE_FIXED + pad8(h->n);
+						    "NODE record at offset %llu has unknown flags 0x%x",
+						    (unsigned long long)off, flags);
+			need = remora_node_payload_size(h->n);
 			if (avail < need)
 				goto truncated;
-			const struct remora_rec_node *node =
+			const struct remora_rec_node_fixed *node =
 				(const void *)(l->map + payload);
 			if (node->address == 0)
 				return loader_error(l, off,
 						    "NODE record at offset %llu has address 0",
 						    (unsigned long long)off);
-			if (store) {
-				if (l->nodes >= l->end.node_count)
-					goto count_lies;
-				l->file_rec[l->nodes] = off;
-				l->file_edges[l->nodes] = 0;
-			}
-			if (l->nodes >= MAX_COUNT)
+			if (node->address & 7)
+				return loader_error(l, off,
+						    "NODE record at offset %llu: address 0x%llx is not 8-aligned",
+						    (unsigned long long)off,
+						    (unsigned long long)node->address);
+			if (l->nodes >= MAX_COUNT ||
+			    (count && l->nodes >= l->end.node_count))
 				goto count_lies;
+			if (count) {
+				struct remora_error *err =
+					loader_place(l, node->address);
+				if (err)
+					return err;
+			}
 			l->nodes++;
 			break;
 		}
@@ -296,11 +478,8 @@ static struct remora_error *loader_scan(struct loader *l, bool store)
 			l->edges += h->n;
 			if (l->edges > MAX_COUNT)
 				goto count_lies;
-			if (store) {
-				if (l->edges > l->end.edge_count)
-					goto count_lies;
-				l->file_edges[l->nodes - 1] += h->n;
-			}
+			if (count && l->edges > l->end.edge_count)
+				goto count_lies;
 			break;
 		case REMORA_REC_ROOTS:
 			need = (uint64_t)h->n * EDGE_SIZE;
@@ -308,7 +487,7 @@ static struct remora_error *loader_scan(struct loader *l, bool store)
 				goto truncated;
 			l->roots += h->n;
 			if (l->roots > MAX_COUNT ||
-			    (store && l->roots > l->end.root_count))
+			    (count && l->roots > l->end.root_count))
 				goto count_lies;
 			break;
 		case REMORA_REC_TYPE: {
@@ -326,7 +505,7 @@ static struct remora_error *loader_scan(struct loader *l, bool store)
 			need = TYPE_FIXED + pad8(h->n);
 			if (avail < need)
 				goto truncated;
-			if (store) {
+			if (count) {
 				if (l->types >= l->end.type_count)
 					goto count_lies;
 				l->type_rec[l->types] = off;
@@ -385,146 +564,90 @@ count_lies:
 	}
 }
 
+
 /* ---- index ----------------------------------------------------------- */
 
-/* LSD radix sort by address, 11 bits a digit; digits on which every key
- * agrees (the high bits of user-space addresses, alignment) are skipped. */
-static struct remora_error *loader_sort(struct loader *l)
+static int chunk_order_cmp(const void *a, const void *b)
 {
-	enum { BITS = 11, BUCKETS = 1 << BITS, DIGITS = (64 + BITS - 1) / BITS };
-	size_t n = l->nodes;
-	bool sorted = true;
-	for (size_t i = 1; i < n && sorted; i++)
-		sorted = l->pairs[i - 1].address <= l->pairs[i].address;
-	if (sorted)
-		return NULL;
-
-	struct sort_pair *tmp = big_alloc(n, sizeof(*tmp));
-	uint32_t (*hist)[BUCKETS] = calloc(DIGITS, sizeof(*hist));
-	if (!tmp || !hist) {
-		free(tmp);
-		free(hist);
-		return &remora_error_no_memory;
-	}
-	for (size_t i = 0; i < n; i++) {
-		uint64_t a = l->pairs[i].address;
-		for (int d = 0; d < DIGITS; d++)
-			hist[d][(a >> (d * BITS)) & (BUCKETS - 1)]++;
-	}
-	struct sort_pair *src = l->pairs, *dst = tmp;
-	for (int d = 0; d < DIGITS; d++) {
-		uint32_t *h = hist[d];
-		uint64_t first = (src[0].address >> (d * BITS)) & (BUCKETS - 1);
-		if (h[first] == n)
-			continue;
-		uint32_t sum = 0;
-		for (int b = 0; b < BUCKETS; b++) {
-			uint32_t c = h[b];
-			h[b] = sum;
-			sum += c;
-		}
-		for (size_t i = 0; i < n; i++) {
-			uint64_t b = (src[i].address >> (d * BITS)) & (BUCKETS - 1);
-			dst[h[b]++] = src[i];
-		}
-		struct sort_pair *t = src;
-		src = dst;
-		dst = t;
-	}
-	if (src != l->pairs) {
-		free(l->pairs);
-		l->pairs = src;
-	} else {
-		free(tmp);
-	}
-	free(hist);
-	return NULL;
+	uint64_t x = ((const struct chunk_order *)a)->key;
+	uint64_t y = ((const struct chunk_order *)b)->key;
+	return (x > y) - (x < y);
 }
 
+static int address_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* One dense chunk's part of addr[] from its bits, and its word ranks. */
+static void index_unpack(const struct remora_snapshot_chunk *c, uint64_t *addr)
+{
+	uint32_t id = c->base;
+	uint64_t chunk_start = c->key << CHUNK_BITS;
+	for (uint32_t w = 0; w < CHUNK_WORDS; w++) {
+		uint64_t bits = c->words[w].bits;
+		c->words[w].rank = id;
+		uint64_t word_start = chunk_start | (uint64_t)w << WORD_BITS;
+		for (; bits; bits &= bits - 1)
+			addr[id++] = word_start | (uint64_t)__builtin_ctzll(bits) << 3;
+	}
+}
+
+/* After the scan: bases in key order, the overflow list sorted and moved
+ * to its chunks' ranges, addr[] and the word ranks written (snapshot.h
+ * invariants 1 and 6). */
 static struct remora_error *loader_index(struct loader *l)
 {
 	struct remora_snapshot *snap = l->snap;
-	size_t n = l->nodes;
-
-	l->pairs = big_alloc(n, sizeof(*l->pairs));
-	if (!l->pairs)
+	uint32_t chunks = snap->chunk_count;
+	snap->node_count = l->nodes;
+	if (!chunks)
+		return NULL;
+	struct chunk_order *order = malloc(chunks * sizeof(*order));
+	if (!order)
 		return &remora_error_no_memory;
-	for (size_t i = 0; i < n; i++) {
-		const struct remora_rec_node *node =
-			(const void *)(l->map + l->file_rec[i] + HEAD_SIZE);
-		l->pairs[i].address = node->address;
-		l->pairs[i].file_index = (uint32_t)i;
-		l->pairs[i].reserved = 0;
-	}
-	struct remora_error *err = loader_sort(l);
-	if (err)
-		return err;
-	for (size_t i = 1; i < n; i++) {
-		if (l->pairs[i].address == l->pairs[i - 1].address) {
-			uint64_t a = l->file_rec[l->pairs[i - 1].file_index];
-			uint64_t b = l->file_rec[l->pairs[i].file_index];
-			return loader_error(l, a > b ? a : b,
-					    "two NODE records (offsets %llu and %llu) for address 0x%llx",
-					    (unsigned long long)(a < b ? a : b),
-					    (unsigned long long)(a > b ? a : b),
-					    (unsigned long long)l->pairs[i].address);
+	uint32_t k = 0;
+	for (uint64_t s = 0; s <= snap->chunk_mask; s++) {
+		if (snap->chunks[s].count) {
+			order[k].key = snap->chunks[s].key;
+			order[k].slot = s;
+			k++;
 		}
 	}
+	qsort(order, chunks, sizeof(*order), chunk_order_cmp);
 
-	snap->node_count = (uint32_t)n;
-	snap->addr = big_alloc(n, sizeof(*snap->addr));
-	snap->size = big_alloc(n, sizeof(*snap->size));
-	snap->type = big_alloc(n, sizeof(*snap->type));
-	snap->rec = big_alloc(n, sizeof(*snap->rec));
-	snap->owner = big_alloc(n, sizeof(*snap->owner));
-	snap->edge_start = big_alloc(n, sizeof(*snap->edge_start));
-	snap->edge_end = big_alloc(n, sizeof(*snap->edge_end));
-	if (!snap->addr || !snap->size || !snap->type || !snap->rec ||
-	    !snap->owner || !snap->edge_start || !snap->edge_end)
-		return &remora_error_no_memory;
-	for (size_t i = 0; i < n; i++) {
-		snap->addr[i] = l->pairs[i].address;
-		snap->owner[i] = REMORA_NO_NODE;
+	/* The list holds the sparse chunks' addresses: sorted, they are
+	 * grouped by chunk in key order. */
+	uint64_t *list = snap->addr;
+	qsort(list, l->sparse, sizeof(*list), address_cmp);
+	for (uint32_t i = 1; i < l->sparse; i++) {
+		if (list[i] == list[i - 1]) {
+			free(order);
+			return loader_duplicate(l, list[i]);
+		}
 	}
-
-	/* Capacity: a power of two at least 4/3 n (load <= 0.75): probes
-	 * stay within a cache line or two, and the table (touched fresh on
-	 * every load) stays at most 32 bytes per object. */
-	unsigned bits = 4;
-	while (((uint64_t)1 << bits) * 3 < (uint64_t)n * 4)
-		bits++;
-	l->table_shift = 64 - bits;
-	l->table_mask = ((uint64_t)1 << bits) - 1;
-	l->table = big_calloc((size_t)1 << bits, sizeof(*l->table));
-	if (!l->table)
-		return &remora_error_no_memory;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t a = snap->addr[i];
-		uint64_t s = hash_address(a) >> l->table_shift;
-		while (l->table[s].address)
-			s = (s + 1) & l->table_mask;
-		l->table[s].address = a;
-		l->table[s].id = (uint32_t)i;
+	uint32_t base = 0;
+	for (uint32_t i = 0; i < chunks; i++) {
+		struct remora_snapshot_chunk *c = &snap->chunks[order[i].slot];
+		c->base = base;
+		base += c->count;
 	}
+	/* From the top down: a chunk's final range never starts below its
+	 * place in the list, and only lower chunks' entries lie below it. */
+	uint32_t listed = l->sparse;
+	for (uint32_t i = chunks; i-- > 0;) {
+		const struct remora_snapshot_chunk *c = &snap->chunks[order[i].slot];
+		if (c->words) {
+			index_unpack(c, snap->addr);
+		} else {
+			listed -= c->count;
+			memmove(snap->addr + c->base, list + listed,
+				c->count * sizeof(*list));
+		}
+	}
+	free(order);
 	return NULL;
-}
-
-static uint32_t loader_find(const struct loader *l, uint64_t address)
-{
-	uint64_t s = hash_address(address) >> l->table_shift;
-	for (;;) {
-		const struct node_slot *slot = &l->table[s];
-		if (slot->address == address)
-			return slot->id;
-		if (!slot->address)
-			return REMORA_NO_NODE;
-		s = (s + 1) & l->table_mask;
-	}
-}
-
-static void loader_prefetch(const struct loader *l, uint64_t address)
-{
-	__builtin_prefetch(&l->table[hash_address(address) >> l->table_shift]);
 }
 
 /* ---- types ----------------------------------------------------------- */
@@ -684,196 +807,123 @@ static struct remora_error *loader_node_type(struct loader *l,
 	return err;
 }
 
-/* ---- resolve --------------------------------------------------------- */
 
-/* Resolves edge targets through the hash a fixed distance behind the
- * gathering: each address is prefetched when it is queued and looked up
- * PREFETCH_DISTANCE edges later, so the misses overlap (PERF-NOTES:
- * memory-level parallelism) without a flat array of all targets. */
-struct resolve_queue {
-	uint64_t address[PREFETCH_DISTANCE];
-	uint64_t edge[PREFETCH_DISTANCE];
-	unsigned head, len;
-};
+/* ---- gather ----------------------------------------------------------- */
 
-static void resolve_push(struct loader *l, struct resolve_queue *q,
-			 uint64_t address, uint64_t edge)
+/* In file order (sequential reads; edge and root writes sequential too):
+ * each NODE's size, type, record offset and edge row to its id, every
+ * edge's and root's target resolved through the index, dangling ones
+ * dropped and counted (snapshot.h invariant 2). */
+static struct remora_error *loader_gather(struct loader *l)
 {
-	if (q->len == PREFETCH_DISTANCE) {
-		l->snap->edge_target[q->edge[q->head]] =
-			loader_find(l, q->address[q->head]);
-		q->head = (q->head + 1) % PREFETCH_DISTANCE;
-		q->len--;
-	}
-	loader_prefetch(l, address);
-	unsigned tail = (q->head + q->len) % PREFETCH_DISTANCE;
-	q->address[tail] = address;
-	q->edge[tail] = edge;
-	q->len++;
-}
-
-static void resolve_drain(struct loader *l, struct resolve_queue *q)
-{
-	for (; q->len; q->len--) {
-		l->snap->edge_target[q->edge[q->head]] =
-			loader_find(l, q->address[q->head]);
-		q->head = (q->head + 1) % PREFETCH_DISTANCE;
-	}
-}
-
-/* In file order (sequential reads and writes): each NODE's size and type
- * into file-order arrays, every edge's via and resolved target into the
- * edge arrays, roots resolved.  l->file_edges becomes the file-order row
- * starts. */
-static struct remora_error *loader_gather(struct loader *l,
-					  uint64_t *file_size,
-					  uint32_t *file_type)
-{
-	struct resolve_queue queue = { .len = 0 };
 	struct remora_snapshot *snap = l->snap;
 	struct remora_error *err;
-	uint32_t sum = 0;
-	for (uint32_t f = 0; f < l->nodes; f++) {
-		uint32_t c = l->file_edges[f];
-		l->file_edges[f] = sum;
-		sum += c;
-	}
-	l->file_edges[l->nodes] = sum;
-
-	/* Every record was validated by the scan: walk to END unchecked. */
-	uint64_t off = REMORA_SNAPSHOT_HEADER_SIZE;
-	uint32_t f = 0;
+	uint32_t prev = REMORA_NO_NODE;
 	uint64_t e = 0;
 	uint32_t roots = 0;
-	for (;;) {
+	const uint64_t dict = remora_via(REMORA_VIA_FIELD, REMORA_FIELD_DICT);
+	const uint64_t md_dict = remora_via(REMORA_VIA_FIELD, REMORA_FIELD_MD_DICT);
+	l->last_type_index = REMORA_NO_NODE;
+	for (uint64_t off = REMORA_SNAPSHOT_HEADER_SIZE;;) {
 		const struct remora_rec_head *h = rec_head(l, off);
 		const uint8_t *payload = l->map + off + HEAD_SIZE;
 		if (h->tag == REMORA_REC_END)
 			break;
 		switch (h->tag) {
 		case REMORA_REC_NODE: {
-			const struct remora_rec_node *node = (const void *)payload;
-			file_size[f] = node->size;
-			err = loader_node_type(l, node->type, &file_type[f]);
-			if (err)
-				return err;
-			f++;
-			off += HEAD_SIZE + NODE_FIXED + pad8(h->n);
+			const struct remora_rec_node_fixed *node = (const void *)payload;
+			uint32_t id = snapshot_find(snap, node->address);
+			if (id == REMORA_NO_NODE)
+				return loader_changed(l);
+			if (prev != REMORA_NO_NODE)
+				snap->edge_end[prev] = (uint32_t)e;
+			prev = id;
+			snap->edge_start[id] = (uint32_t)e;
+			snap->size[id] = node->size;
+			snap->total_size += node->size;
+			snap->rec[id] = off;
+			if (node->type != l->last_type ||
+			    l->last_type_index == REMORA_NO_NODE) {
+				err = loader_node_type(l, node->type,
+						       &l->last_type_index);
+				if (err)
+					return err;
+				l->last_type = node->type;
+			}
+			snap->type[id] = l->last_type_index;
 			break;
 		}
 		case REMORA_REC_EDGES: {
 			const struct remora_rec_edge *ent = (const void *)payload;
 			for (uint32_t k = 0; k < h->n; k++) {
-				resolve_push(l, &queue, ent[k].target, e);
-				snap->edge_via[e] = ent[k].via;
+				uint32_t t = snapshot_find(snap, ent[k].target);
+				if (t == REMORA_NO_NODE) {
+					snap->dangling_count++;
+					continue;
+				}
+				uint64_t via = ent[k].via;
+				snap->edge_target[e] = t;
+				snap->edge_via[e] = via;
 				e++;
+				/* owner candidates: loader_owners keeps the dicts' */
+				if ((via == dict || via == md_dict) && prev < snap->owner[t])
+					snap->owner[t] = prev;
 			}
-			off += HEAD_SIZE + (uint64_t)h->n * EDGE_SIZE;
 			break;
 		}
 		case REMORA_REC_ROOTS: {
 			const struct remora_rec_edge *ent = (const void *)payload;
 			for (uint32_t k = 0; k < h->n; k++) {
-				uint32_t id = loader_find(l, ent[k].target);
-				if (id == REMORA_NO_NODE) {
+				uint32_t t = snapshot_find(snap, ent[k].target);
+				if (t == REMORA_NO_NODE) {
 					snap->dangling_count++;
 					continue;
 				}
-				snap->root_target[roots] = id;
+				snap->root_target[roots] = t;
 				snap->root_via[roots] = ent[k].via;
 				roots++;
 			}
-			off += HEAD_SIZE + (uint64_t)h->n * EDGE_SIZE;
 			break;
 		}
-		case REMORA_REC_TYPE:
-			off += HEAD_SIZE + TYPE_FIXED + pad8(h->n);
-			break;
 		}
+		off += rec_size(h);
 	}
-	resolve_drain(l, &queue);
+	if (prev != REMORA_NO_NODE)
+		snap->edge_end[prev] = (uint32_t)e;
+	snap->edge_count = e;
 	snap->root_count = roots;
 	return NULL;
 }
 
-/* Edges stay in file order, so a node's row is where the walker wrote it;
- * edge_start/edge_end map ids to rows (snapshot.h invariant 2). */
 static struct remora_error *loader_resolve(struct loader *l)
 {
 	struct remora_snapshot *snap = l->snap;
 	size_t n = l->nodes;
-	uint64_t edges = l->edges;
-	struct remora_error *err;
-
-	uint64_t *file_size = big_alloc(n, sizeof(*file_size));
-	uint32_t *file_type = big_alloc(n, sizeof(*file_type));
-	snap->edge_target = big_alloc(edges, sizeof(uint32_t));
-	snap->edge_via = big_alloc(edges, sizeof(uint64_t));
+	snap->size = big_alloc(n, sizeof(*snap->size));
+	snap->type = big_alloc(n, sizeof(*snap->type));
+	snap->rec = big_alloc(n, sizeof(*snap->rec));
+	snap->owner = big_alloc(n, sizeof(*snap->owner));
+	snap->edge_start = big_alloc(n, sizeof(*snap->edge_start));
+	snap->edge_end = big_alloc(n, sizeof(*snap->edge_end));
+	snap->edge_target = big_alloc(l->edges, sizeof(*snap->edge_target));
+	snap->edge_via = big_alloc(l->edges, sizeof(*snap->edge_via));
 	snap->root_target = malloc((l->roots ? l->roots : 1) * sizeof(uint32_t));
 	snap->root_via = malloc((l->roots ? l->roots : 1) * sizeof(uint64_t));
-	if (!file_size || !file_type || !snap->edge_target ||
-	    !snap->edge_via || !snap->root_target || !snap->root_via) {
-		err = &remora_error_no_memory;
-		goto out;
-	}
-	err = loader_gather(l, file_size, file_type);
-	if (err)
-		goto out;
-
-	/* Compact in file order, dropping dangling edges. */
-	uint32_t *row = l->file_edges;
-	uint32_t w = 0;
-	uint32_t begin = row[0];
-	for (size_t f = 0; f < n; f++) {
-		uint32_t end = row[f + 1];
-		row[f] = w;
-		for (uint32_t k = begin; k < end; k++) {
-			uint32_t t = snap->edge_target[k];
-			if (t == REMORA_NO_NODE) {
-				snap->dangling_count++;
-				continue;
-			}
-			snap->edge_target[w] = t;
-			snap->edge_via[w] = snap->edge_via[k];
-			w++;
-		}
-		begin = end;
-	}
-	row[n] = w;
-	snap->edge_count = w;
-
-	for (size_t id = 0; id < n; id++) {
-		uint32_t f = l->pairs[id].file_index;
-		snap->size[id] = file_size[f];
-		snap->type[id] = file_type[f];
-		snap->rec[id] = l->file_rec[f];
-		snap->edge_start[id] = row[f];
-		snap->edge_end[id] = row[f + 1];
-	}
-	err = NULL;
-out:
-	free(file_type);
-	free(file_size);
-	return err;
+	if (!snap->size || !snap->type || !snap->rec || !snap->owner ||
+	    !snap->edge_start || !snap->edge_end || !snap->edge_target ||
+	    !snap->edge_via || !snap->root_target || !snap->root_via)
+		return &remora_error_no_memory;
+	memset(snap->owner, 0xff, n * sizeof(*snap->owner)); /* REMORA_NO_NODE */
+	return loader_gather(l);
 }
 
-/* Invariant 4: exact dicts held through a __dict__ field. */
+/* Invariant 4: of the lowest holders through a __dict__ field that the
+ * gather noted for every target, only exact dicts keep theirs. */
 static void loader_owners(struct remora_snapshot *snap)
 {
-	if (snap->dict_type == REMORA_NO_NODE)
-		return;
-	const uint64_t dict = remora_via(REMORA_VIA_FIELD, REMORA_FIELD_DICT);
-	const uint64_t md_dict = remora_via(REMORA_VIA_FIELD, REMORA_FIELD_MD_DICT);
 	for (uint32_t i = 0; i < snap->node_count; i++) {
-		for (uint32_t k = snap->edge_start[i]; k < snap->edge_end[i]; k++) {
-			uint64_t via = snap->edge_via[k];
-			if (via != dict && via != md_dict)
-				continue;
-			uint32_t t = snap->edge_target[k];
-			if (snap->type[t] == snap->dict_type &&
-			    snap->owner[t] == REMORA_NO_NODE)
-				snap->owner[t] = i;
-		}
+		if (snap->type[i] != snap->dict_type)
+			snap->owner[i] = REMORA_NO_NODE;
 	}
 }
 
@@ -947,13 +997,16 @@ struct remora_error *remora_snapshot_open(const char *path,
 	err = loader_check_end_counts(&l);
 	if (err)
 		goto out_snap;
-	l.file_rec = big_alloc(l.end.node_count, sizeof(uint64_t));
-	l.file_edges = big_alloc(l.end.node_count + 1, sizeof(uint32_t));
+	/* addr[] is also the scan's overflow list (loader_place). */
+	snap->addr = big_alloc(l.end.node_count, sizeof(*snap->addr));
 	l.type_rec = malloc((l.end.type_count ? l.end.type_count : 1) * sizeof(uint64_t));
-	if (!l.file_rec || !l.file_edges || !l.type_rec) {
+	if (!snap->addr || !l.type_rec) {
 		err = &remora_error_no_memory;
 		goto out_loader;
 	}
+	l.dense_left = DENSE_BUDGET_PER_NODE * l.end.node_count;
+	if (l.dense_left < DENSE_BUDGET_MIN)
+		l.dense_left = DENSE_BUDGET_MIN;
 	err = loader_scan(&l, true);
 	if (err)
 		goto out_loader;
@@ -967,15 +1020,9 @@ struct remora_error *remora_snapshot_open(const char *path,
 	if (err)
 		goto out_loader;
 	loader_owners(snap);
-	for (uint32_t i = 0; i < snap->node_count; i++)
-		snap->total_size += snap->size[i];
 
 out_loader:
-	free(l.file_rec);
-	free(l.file_edges);
 	free(l.type_rec);
-	free(l.pairs);
-	free(l.table);
 	free(l.type_keys);
 	free(l.type_vals);
 	if (!err) {
@@ -997,6 +1044,9 @@ void remora_snapshot_destroy(struct remora_snapshot *snap)
 		free(snap->types[i].display);
 	}
 	free(snap->types);
+	for (uint64_t s = 0; snap->chunks && s <= snap->chunk_mask; s++)
+		free(snap->chunks[s].words);
+	free(snap->chunks);
 	free(snap->root_target);
 	free(snap->root_via);
 	free(snap->edge_target);
@@ -1079,22 +1129,30 @@ uint64_t remora_snapshot_node_size(const struct remora_snapshot *snap,
 	return id < snap->node_count ? snap->size[id] : 0;
 }
 
-static const struct remora_rec_node *snapshot_node_rec(const struct remora_snapshot *snap,
-						       uint32_t id)
+static const struct remora_rec_head *snapshot_node_head(const struct remora_snapshot *snap,
+							 uint32_t id)
 {
-	return (const void *)(snap->map + snap->rec[id] + HEAD_SIZE);
+	return (const void *)(snap->map + snap->rec[id]);
 }
 
 uint64_t remora_snapshot_node_extra(const struct remora_snapshot *snap,
 				    uint32_t id)
 {
-	return id < snap->node_count ? snapshot_node_rec(snap, id)->extra : 0;
+	if (id >= snap->node_count)
+		return 0;
+	const struct remora_rec_head *h = snapshot_node_head(snap, id);
+	if (!(remora_node_flags(h->n) & REMORA_NODE_INLINE_VALUES))
+		return 0;
+	uint64_t extra;
+	memcpy(&extra, (const uint8_t *)(h + 1) + NODE_FIXED, sizeof(extra));
+	return extra;
 }
 
 uint32_t remora_snapshot_node_flags(const struct remora_snapshot *snap,
 				    uint32_t id)
 {
-	return id < snap->node_count ? snapshot_node_rec(snap, id)->flags : 0;
+	return id < snap->node_count
+		       ? remora_node_flags(snapshot_node_head(snap, id)->n) : 0;
 }
 
 const char *remora_snapshot_node_repr(const struct remora_snapshot *snap,
@@ -1104,9 +1162,9 @@ const char *remora_snapshot_node_repr(const struct remora_snapshot *snap,
 		*len_ret = 0;
 		return NULL;
 	}
-	const struct remora_rec_head *h = (const void *)(snap->map + snap->rec[id]);
-	*len_ret = h->n;
-	return (const char *)(snap->map + snap->rec[id] + HEAD_SIZE + NODE_FIXED);
+	const struct remora_rec_head *h = snapshot_node_head(snap, id);
+	*len_ret = remora_node_repr_len(h->n);
+	return (const char *)(h + 1) + remora_node_repr_offset(h->n);
 }
 
 uint32_t remora_snapshot_node_owner(const struct remora_snapshot *snap,
@@ -1118,17 +1176,7 @@ uint32_t remora_snapshot_node_owner(const struct remora_snapshot *snap,
 uint32_t remora_snapshot_node_find(const struct remora_snapshot *snap,
 				   uint64_t address)
 {
-	/* One lookup at a time: a binary search is right here. */
-	uint32_t lo = 0, hi = snap->node_count;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (snap->addr[mid] < address)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < snap->node_count && snap->addr[lo] == address ? lo
-								  : REMORA_NO_NODE;
+	return snapshot_find(snap, address);
 }
 
 uint32_t remora_snapshot_node_edges(const struct remora_snapshot *snap,

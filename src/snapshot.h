@@ -19,6 +19,16 @@
  *     of several owners, the lowest id.
  *  5. Every byte of the file was bounds-checked during open; later reads
  *     of the map (reprs, node flags) only revisit validated records.
+ *  6. The address index (chunks) finds the id of any address with one
+ *     table probe and one bitmap word (no search) in a dense chunk: node
+ *     addresses are 8-aligned, the address space is cut into 1 MiB
+ *     chunks (key = address >> 20), and chunks[] is an open-addressing
+ *     table of the occupied ones, each holding count >= 1 objects with
+ *     ids base .. base + count - 1.  A dense chunk has words: one bit per
+ *     8-byte word of the chunk (2048 x 64 bits), each word with the id of
+ *     its lowest object (rank), so id = rank + popcount of the bits below.
+ *     A sparse chunk (words NULL: the loader's bitmap budget ran out, see
+ *     snapshot.c) is binary-searched in addr[base .. base + count).
  * Public accessors: include/remora/remora.h.  Readers: idset.c,
  * partition.c.
  */
@@ -36,6 +46,20 @@ struct remora_snapshot_type {
 	char *name;      /* qualified name */
 	char *module;
 	char *display;   /* heapy's rendering (typename.h) */
+};
+
+/* One 64-bit word of a dense chunk's bitmap (invariant 6). */
+struct remora_snapshot_word {
+	uint64_t bits;           /* bit b: an object at chunk + 512 w + 8 b */
+	uint32_t rank;           /* id of the word's lowest object */
+	uint32_t reserved;
+};
+
+struct remora_snapshot_chunk {
+	uint64_t key;            /* address >> 20 */
+	uint32_t base;           /* id of the chunk's lowest object */
+	uint32_t count;          /* objects in the chunk; 0: empty slot */
+	struct remora_snapshot_word *words; /* [2048], or NULL: sparse */
 };
 
 struct remora_snapshot {
@@ -64,6 +88,11 @@ struct remora_snapshot {
 	uint64_t *root_via;      /* [root_count] */
 
 	uint64_t dangling_count; /* edges + roots dropped (invariant 2) */
+
+	struct remora_snapshot_chunk *chunks; /* [chunk_mask + 1], invariant 6 */
+	uint64_t chunk_mask;
+	unsigned chunk_shift;    /* slot = hash(key) >> chunk_shift */
+	uint32_t chunk_count;    /* occupied slots */
 
 	uint32_t type_count;
 	struct remora_snapshot_type *types;

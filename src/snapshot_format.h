@@ -1,6 +1,10 @@
-/* snapshot_format.h — the remora snapshot file format, version 1: the
+/* snapshot_format.h — the remora snapshot file format, version 2: the
  * contract between capture (the walker, which streams it) and query (the
  * engine, which maps it).  Bump REMORA_SNAPSHOT_VERSION on every change.
+ * History: version 1 had NODE records of 48 bytes before the repr
+ * (extra, flags and a reserved word always present, n = repr length
+ * only); version 2 moved the flags into the head and made extra optional:
+ * 32 bytes for most objects.
  *
  * Everything is little-endian; every record starts 8-aligned and its length
  * is a multiple of 8.  A file is a header followed by records:
@@ -21,16 +25,26 @@
  *   | tag u32| n   u32| payload (length depends on tag and n)        |
  *   +--------+--------+----------------------------------------------+
  *
- *   NODE  (n = length of the representation in bytes, at most 255)
- *         u64 address        object address in the target
- *         u64 type           address of its type object (ob_type)
- *         u64 size           sys.getsizeof(object) in the target
- *         u64 extra          bytes the object owns outside any object:
- *                            inline/managed attribute values (3.11+),
- *                            which getsizeof does not count
- *         u32 flags          REMORA_NODE_*
- *         u32 reserved       0
- *         u8  repr[n]        short representation (UTF-8), padded to 8
+ *   NODE  n = repr length (bits 0..7) | node flags << 8 (REMORA_NODE_*,
+ *         bits 8..31); 32 bytes for an object without inline values or
+ *         representation:
+ *
+ *           0      4      8             16            24           32
+ *           +------+------+-------------+-------------+-------------+
+ *           | tag  | n    | address     | type        | size        |
+ *           +------+------+-------------+-------------+-------------+
+ *           [ extra u64 ]  only if flags has REMORA_NODE_INLINE_VALUES
+ *           [ repr bytes, zero-padded to 8 ]
+ *
+ *         address  object address in the target, nonzero, 8-aligned
+ *         type     address of its type object (ob_type)
+ *         size     sys.getsizeof(object) in the target
+ *         extra    bytes the object owns outside any object: inline or
+ *                  managed attribute values (3.11+), which getsizeof does
+ *                  not count; absent (read as 0) without the flag
+ *         repr     short representation (UTF-8), at most 255 bytes
+ *         Unknown flag bits are a format error (they could change the
+ *         record's length).
  *   EDGES (n = number of edges; they belong to the last NODE record,
  *         which may be followed by several EDGES records)
  *         n x { u64 target address; u64 via }
@@ -63,7 +77,7 @@
 #include <stdint.h>
 
 static const char REMORA_SNAPSHOT_MAGIC[8] = "\x89RMRSNP\n";
-enum { REMORA_SNAPSHOT_VERSION = 1, REMORA_SNAPSHOT_HEADER_SIZE = 32 };
+enum { REMORA_SNAPSHOT_VERSION = 2, REMORA_SNAPSHOT_HEADER_SIZE = 32 };
 
 enum remora_snap_flag {
 	REMORA_SNAP_PARTIAL = 1u << 0, /* set by the walker on any skipped read */
@@ -83,6 +97,11 @@ enum remora_node_flag {
 	REMORA_NODE_PARTIAL = 1u << 2,  /* some referents could not be read */
 	REMORA_NODE_INLINE_VALUES = 1u << 3, /* attributes held outside a dict */
 	REMORA_NODE_TYPE = 1u << 4,     /* the object is a type */
+	/* Every flag above: the loader refuses others.  A new flag joins
+	 * this list and bumps REMORA_SNAPSHOT_VERSION. */
+	REMORA_NODE_KNOWN = REMORA_NODE_GC | REMORA_NODE_TRAVERSED |
+			    REMORA_NODE_PARTIAL | REMORA_NODE_INLINE_VALUES |
+			    REMORA_NODE_TYPE,
 };
 
 /* Via kinds.  The argument's meaning is given for each; labels are heapy's. */
@@ -186,6 +205,10 @@ struct remora_rec_head {
 	uint32_t n;
 };
 
+/* A node as the walker describes it to remora_writer_node(); not the
+ * on-disk layout (that is a head, struct remora_rec_node_fixed, then the
+ * optional extra word and the repr).  extra is written only when flags has
+ * REMORA_NODE_INLINE_VALUES; flags must fit in 24 bits. */
 struct remora_rec_node {
 	uint64_t address;
 	uint64_t type;
@@ -194,6 +217,46 @@ struct remora_rec_node {
 	uint32_t flags;
 	uint32_t reserved;
 };
+
+/* The fixed part of a NODE payload on disk. */
+struct remora_rec_node_fixed {
+	uint64_t address;
+	uint64_t type;
+	uint64_t size;
+};
+
+enum {
+	REMORA_NODE_REPR_MAX = 255,  /* repr length field: bits 0..7 of n */
+	REMORA_NODE_FLAGS_SHIFT = 8, /* flags: bits 8..31 of n */
+};
+
+static inline uint32_t remora_node_head_n(uint32_t flags, uint32_t repr_len)
+{
+	return flags << REMORA_NODE_FLAGS_SHIFT | (repr_len & REMORA_NODE_REPR_MAX);
+}
+
+static inline uint32_t remora_node_repr_len(uint32_t n)
+{
+	return n & REMORA_NODE_REPR_MAX;
+}
+
+static inline uint32_t remora_node_flags(uint32_t n)
+{
+	return n >> REMORA_NODE_FLAGS_SHIFT;
+}
+
+/* Offset of the repr in a NODE payload (the extra word precedes it). */
+static inline uint32_t remora_node_repr_offset(uint32_t n)
+{
+	return (uint32_t)sizeof(struct remora_rec_node_fixed) +
+	       (remora_node_flags(n) & REMORA_NODE_INLINE_VALUES ? 8u : 0u);
+}
+
+/* Payload length of a NODE record with head count n. */
+static inline uint32_t remora_node_payload_size(uint32_t n)
+{
+	return remora_node_repr_offset(n) + ((remora_node_repr_len(n) + 7u) & ~7u);
+}
 
 struct remora_rec_edge {
 	uint64_t target;

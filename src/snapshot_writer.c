@@ -10,6 +10,7 @@
 #include "snapshot_writer.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -97,14 +98,25 @@ void remora_writer_node(struct remora_writer *w,
 			const struct remora_rec_node *node,
 			const char *repr, size_t repr_len)
 {
-	if (repr_len > 255)
-		repr_len = 255;
+	if (repr_len > REMORA_NODE_REPR_MAX)
+		repr_len = REMORA_NODE_REPR_MAX;
+	uint32_t flags = node->flags & (UINT32_MAX >> REMORA_NODE_FLAGS_SHIFT);
+	bool extra = flags & REMORA_NODE_INLINE_VALUES;
 	writer_close_run(w);
-	if (writer_reserve(w, sizeof(struct remora_rec_head) + sizeof(*node) +
+	if (writer_reserve(w, sizeof(struct remora_rec_head) +
+				      sizeof(struct remora_rec_node_fixed) + 8 +
 				      repr_len + 8))
 		return;
-	writer_head(w, REMORA_REC_NODE, (uint32_t)repr_len);
-	writer_put(w, node, sizeof(*node));
+	writer_head(w, REMORA_REC_NODE,
+		    remora_node_head_n(flags, (uint32_t)repr_len));
+	struct remora_rec_node_fixed fixed = {
+		.address = node->address,
+		.type = node->type,
+		.size = node->size,
+	};
+	writer_put(w, &fixed, sizeof(fixed));
+	if (extra)
+		writer_put(w, &node->extra, sizeof(node->extra));
 	if (repr_len)
 		writer_put(w, repr, repr_len);
 	writer_pad(w);

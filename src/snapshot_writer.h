@@ -31,6 +31,9 @@ struct remora_writer {
 void remora_writer_init(struct remora_writer *w, int fd, void *buf, size_t cap,
 			uint32_t python_version);
 
+/* A NODE record: node->extra is written only if node->flags has
+ * REMORA_NODE_INLINE_VALUES; flags above bit 23 and repr bytes past 255
+ * are dropped. */
 void remora_writer_node(struct remora_writer *w,
 			const struct remora_rec_node *node,
 			const char *repr, size_t repr_len);

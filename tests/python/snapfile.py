@@ -1,5 +1,5 @@
 """snapfile.py — writes remora snapshot files (src/snapshot_format.h,
-version 1) from Python, for tests that need hand-made heaps.
+version 2) from Python, for tests that need hand-made heaps.
 
     w = SnapshotWriter(path, python_version=0x030b04f0)
     w.type(0x10, "dict", "builtins")
@@ -15,9 +15,11 @@ when close() is called.
 import struct
 
 MAGIC = b"\x89RMRSNP\n"
-VERSION = 1
+VERSION = 2
 HEADER_SIZE = 32
 REC_NODE, REC_EDGES, REC_ROOTS, REC_TYPE, REC_END = 1, 2, 3, 4, 0x454E44
+
+NODE_GC, NODE_TRAVERSED, NODE_PARTIAL, NODE_INLINE_VALUES, NODE_TYPE = 1, 2, 4, 8, 16
 
 VIA_UNKNOWN, VIA_INDEX, VIA_DICT_VALUE, VIA_DICT_KEY, VIA_ATTR = 0, 1, 2, 3, 4
 VIA_FIELD, VIA_LOCAL, VIA_SET_ITEM, VIA_ROOT, VIA_STACK = 5, 6, 7, 8, 9
@@ -58,10 +60,17 @@ class SnapshotWriter:
         self.counts[2] += 1
 
     def node(self, address, type_address, size, extra=0, flags=0, repr=""):
+        """A NODE; a nonzero extra implies NODE_INLINE_VALUES (the only
+        NODE that carries the extra word)."""
         self._flush_edges()
         r = repr.encode()[:255]
-        self.records.append(struct.pack("<IIQQQQII", REC_NODE, len(r), address,
-                                        type_address, size, extra, flags, 0) + _pad(r))
+        if extra:
+            flags |= NODE_INLINE_VALUES
+        body = struct.pack("<IIQQQ", REC_NODE, len(r) | flags << 8, address,
+                           type_address, size)
+        if flags & NODE_INLINE_VALUES:
+            body += struct.pack("<Q", extra)
+        self.records.append(body + _pad(r))
         self.counts[0] += 1
 
     def edge(self, target, via_word=0):

@@ -66,6 +66,38 @@ static struct remora_snapshot *open_ok(const char *path)
 	return snap;
 }
 
+/* The invariants of snapshot.h, checked on a loaded snapshot. */
+static bool snapshot_valid(const struct remora_snapshot *snap)
+{
+	for (uint32_t i = 0; i < snap->node_count; i++) {
+		if (i && snap->addr[i - 1] >= snap->addr[i])
+			return false;
+		if (snap->type[i] >= snap->type_count)
+			return false;
+		if (snap->edge_start[i] > snap->edge_end[i] ||
+		    snap->edge_end[i] > snap->edge_count)
+			return false;
+		/* 1 and 6: 8-aligned addresses, each found at its id */
+		if ((snap->addr[i] & 7) ||
+		    remora_snapshot_node_find(snap, snap->addr[i]) != i)
+			return false;
+		/* 4: owners only for exact dicts */
+		if (snap->owner[i] != REMORA_NO_NODE &&
+		    (snap->type[i] != snap->dict_type ||
+		     snap->owner[i] >= snap->node_count))
+			return false;
+	}
+	for (uint64_t e = 0; e < snap->edge_count; e++) {
+		if (snap->edge_target[e] >= snap->node_count)
+			return false;
+	}
+	for (uint32_t r = 0; r < snap->root_count; r++) {
+		if (snap->root_target[r] >= snap->node_count)
+			return false;
+	}
+	return true;
+}
+
 /* Asserts that opening path fails with code, and with a message holding
  * needle (unless NULL).  Returns false if it unexpectedly succeeded. */
 static bool expect_error(const char *path, enum remora_error_code code,
@@ -120,6 +152,7 @@ static void test_round_trip(void)
 
 	/* THEN ids follow addresses, and every field survives */
 	CU_ASSERT_EQUAL(remora_snapshot_node_count(snap), 6);
+	CU_ASSERT(snapshot_valid(snap));
 	CU_ASSERT_EQUAL(remora_snapshot_python_version(snap), 0x030b04f0);
 	CU_ASSERT_EQUAL(remora_snapshot_flags(snap), REMORA_SNAP_PARTIAL);
 	const uint64_t want_addr[] = { A_MOD, A_D1, A_S1, A_FOO, A_D2, A_D3 };
@@ -127,11 +160,18 @@ static void test_round_trip(void)
 	for (uint32_t i = 0; i < 6; i++) {
 		CU_ASSERT_EQUAL(remora_snapshot_node_address(snap, i), want_addr[i]);
 		CU_ASSERT_EQUAL(remora_snapshot_node_size(snap, i), want_size[i]);
-		CU_ASSERT_EQUAL(remora_snapshot_node_extra(snap, i), want_size[i] / 2);
-		CU_ASSERT_EQUAL(remora_snapshot_node_flags(snap, i), REMORA_NODE_GC);
+		/* unit_node: inline values for even sizes only */
+		uint32_t inline_values = want_size[i] % 2 ? 0 : REMORA_NODE_INLINE_VALUES;
+		CU_ASSERT_EQUAL(remora_snapshot_node_extra(snap, i),
+				inline_values ? want_size[i] / 2 : 0);
+		CU_ASSERT_EQUAL(remora_snapshot_node_flags(snap, i),
+				REMORA_NODE_GC | inline_values);
 		CU_ASSERT_EQUAL(remora_snapshot_node_find(snap, want_addr[i]), i);
+		CU_ASSERT_EQUAL(remora_snapshot_node_find(snap, want_addr[i] + 4),
+				REMORA_NO_NODE);
 	}
 	CU_ASSERT_EQUAL(remora_snapshot_node_find(snap, 0x20008), REMORA_NO_NODE);
+	CU_ASSERT_EQUAL(remora_snapshot_node_find(snap, 0x7f0000000000), REMORA_NO_NODE);
 	CU_ASSERT_EQUAL(remora_snapshot_node_find(snap, 1), REMORA_NO_NODE);
 	CU_ASSERT_EQUAL(remora_snapshot_node_find(snap, UINT64_MAX), REMORA_NO_NODE);
 	CU_ASSERT_EQUAL(remora_snapshot_total_size(snap), 72 + 104 + 53 + 48 + 1200 + 64);
@@ -186,6 +226,35 @@ static void test_round_trip(void)
 			       unit_path("basic.remora"));
 	remora_snapshot_destroy(snap);
 	remora_snapshot_destroy(NULL);
+}
+
+static void test_owners(void)
+{
+	/* GIVEN a dict held through __dict__ by two objects, the higher one
+	 * written first and both before the dict; a str held through
+	 * __dict__; a dict held through a module's __dict__ */
+	struct unit_writer u;
+	unit_writer_begin(&u, "owners.remora");
+	unit_type(&u, T_DICT, "dict", "builtins");
+	unit_node(&u, 0x3000, T_FOO, 48, NULL);
+	unit_edge(&u, 0x2000, via_field(REMORA_FIELD_DICT));
+	unit_edge(&u, 0x5000, via_field(REMORA_FIELD_MD_DICT));
+	unit_node(&u, 0x1000, T_FOO, 48, NULL);
+	unit_edge(&u, 0x4000, via_field(REMORA_FIELD_DICT));
+	unit_edge(&u, 0x2000, via_field(REMORA_FIELD_DICT));
+	unit_node(&u, 0x2000, T_DICT, 104, NULL);
+	unit_node(&u, 0x4000, T_STR, 50, NULL);
+	unit_node(&u, 0x5000, T_DICT, 104, NULL);
+	struct remora_snapshot *snap = open_ok(unit_writer_end(&u, 0));
+
+	/* THEN the dict's owner is the lowest holder, the str has none, the
+	 * module dict has its module */
+	CU_ASSERT_EQUAL(remora_snapshot_node_owner(snap, 1), 0);
+	CU_ASSERT_EQUAL(remora_snapshot_node_owner(snap, 3), REMORA_NO_NODE);
+	CU_ASSERT_EQUAL(remora_snapshot_node_owner(snap, 4), 2);
+	CU_ASSERT_EQUAL(remora_snapshot_node_owner(snap, 0), REMORA_NO_NODE);
+	CU_ASSERT(snapshot_valid(snap));
+	remora_snapshot_destroy(snap);
 }
 
 static void test_many_edges_split_records(void)
@@ -257,8 +326,162 @@ static void test_large_unsorted(void)
 	}
 	CU_ASSERT(ok);
 	CU_ASSERT_EQUAL(remora_snapshot_dangling_count(snap), 0);
+	CU_ASSERT(snapshot_valid(snap));
 	remora_snapshot_destroy(snap);
 	free(addr);
+}
+
+/* GIVEN objects over more 1 MiB chunks than the loader has bitmaps for
+ * (a 4 MiB budget: 128 chunks, for a small heap), one to three objects a
+ * chunk, written in an order unrelated to their addresses, each pointing
+ * at the next one written, at a word in its chunk with no object, and at
+ * an unaligned address. */
+enum { SCATTER_CHUNKS = 400 };
+
+static uint32_t write_scattered(struct unit_writer *u, const char *name,
+				uint64_t *addr)
+{
+	uint32_t n = 0;
+	for (uint32_t c = 0; c < SCATTER_CHUNKS; c++) {
+		/* chunks in a scrambled order, 0x7f.. and low addresses both */
+		uint64_t chunk = (c % 2 ? UINT64_C(0x7f0000000000) : UINT64_C(0x1000000)) +
+				 ((uint64_t)(c * 7919u % 1000u) << 20);
+		for (uint32_t k = 0; k <= c % 3; k++)
+			addr[n++] = chunk + 0xffff8 - 0x40 * k * (c + 1);
+	}
+	unit_writer_begin(u, name);
+	unit_type(u, 0x100, "int", "builtins");
+	for (uint32_t i = 0; i < n; i++) {
+		unit_node(u, addr[i], 0x100, 28 + i % 2, NULL);
+		unit_edge(u, addr[(i + 1) % n], remora_via(REMORA_VIA_INDEX, i));
+		unit_edge(u, addr[i] - 8, remora_via(REMORA_VIA_INDEX, 0));
+		unit_edge(u, addr[i] + 1, remora_via(REMORA_VIA_INDEX, 0));
+	}
+	return n;
+}
+
+static void test_scattered_heap(void)
+{
+	uint64_t addr[SCATTER_CHUNKS * 3];
+	struct unit_writer u;
+	uint32_t n = write_scattered(&u, "scattered.remora", addr);
+	struct remora_snapshot *snap = open_ok(unit_writer_end(&u, 0));
+
+	/* THEN both kinds of chunk are in use */
+	uint32_t dense = 0, sparse = 0;
+	for (uint64_t s = 0; s <= snap->chunk_mask; s++) {
+		if (snap->chunks[s].count)
+			snap->chunks[s].words ? dense++ : sparse++;
+	}
+	CU_ASSERT_EQUAL(dense + sparse, SCATTER_CHUNKS);
+	CU_ASSERT(dense > 0 && sparse > 0);
+	CU_ASSERT(snapshot_valid(snap));
+
+	/* THEN ids are address order, every object and edge is found, and
+	 * the addresses without objects are dangling */
+	CU_ASSERT_EQUAL_FATAL(remora_snapshot_node_count(snap), n);
+	bool ok = true;
+	for (uint32_t id = 1; id < n; id++)
+		ok &= snap->addr[id - 1] < snap->addr[id];
+	CU_ASSERT(ok);
+	for (uint32_t i = 0; i < n && ok; i++) {
+		uint32_t id = remora_snapshot_node_find(snap, addr[i]);
+		const uint32_t *targets;
+		const uint64_t *vias;
+		ok &= id != REMORA_NO_NODE && snap->addr[id] == addr[i];
+		ok &= remora_snapshot_node_edges(snap, id, &targets, &vias) == 1;
+		ok &= remora_snapshot_node_address(snap, targets[0]) == addr[(i + 1) % n];
+		ok &= vias[0] == remora_via(REMORA_VIA_INDEX, i);
+		ok &= remora_snapshot_node_find(snap, addr[i] - 8) == REMORA_NO_NODE;
+		ok &= remora_snapshot_node_find(snap, addr[i] + 8) == REMORA_NO_NODE;
+		ok &= remora_snapshot_node_find(snap, addr[i] + (UINT64_C(1) << 30)) ==
+		      REMORA_NO_NODE;
+	}
+	CU_ASSERT(ok);
+	CU_ASSERT_EQUAL(remora_snapshot_edge_count(snap), n);
+	CU_ASSERT_EQUAL(remora_snapshot_dangling_count(snap), 2 * n);
+	remora_snapshot_destroy(snap);
+}
+
+static void test_scattered_duplicates(void)
+{
+	/* GIVEN the scattered heap with a second NODE for an object of the
+	 * last chunk written (a sparse one), or of the first (a dense one)
+	 * THEN a FORMAT error names both records */
+	uint64_t addr[SCATTER_CHUNKS * 3];
+	struct unit_writer u;
+	char want[64];
+	uint32_t n = write_scattered(&u, "scatterdup.remora", addr);
+	unit_node(&u, addr[n - 1], 0x100, 29, NULL);
+	snprintf(want, sizeof(want), "for address 0x%llx",
+		 (unsigned long long)addr[n - 1]);
+	expect_error(unit_writer_end(&u, 0), REMORA_ERROR_FORMAT, want);
+
+	n = write_scattered(&u, "scatterdup2.remora", addr);
+	unit_node(&u, addr[0], 0x100, 29, NULL);
+	snprintf(want, sizeof(want), "for address 0x%llx",
+		 (unsigned long long)addr[0]);
+	expect_error(unit_writer_end(&u, 0), REMORA_ERROR_FORMAT, want);
+}
+
+static void test_node_encoding(void)
+{
+	/* GIVEN NODE records with and without inline values and reprs, one
+	 * with extra but no flag, one with flags past bit 23 and one with a
+	 * 300-byte repr */
+	static const char long_repr[301] = { [0 ... 299] = 'x' };
+	static const struct {
+		uint64_t extra;
+		uint32_t flags;
+		const char *repr;
+		size_t record;   /* bytes on disk, head included */
+		uint64_t extra_back;
+		uint32_t flags_back;
+		size_t repr_back;
+	} cases[] = {
+		{ 0, 0, NULL, 32, 0, 0, 0 },
+		{ 7, REMORA_NODE_INLINE_VALUES, NULL, 40, 7, REMORA_NODE_INLINE_VALUES, 0 },
+		{ 0, REMORA_NODE_GC, "abc", 40, 0, REMORA_NODE_GC, 3 },
+		{ 9, REMORA_NODE_INLINE_VALUES, "12345678", 48, 9, REMORA_NODE_INLINE_VALUES, 8 },
+		{ 5, REMORA_NODE_TYPE, NULL, 32, 0, REMORA_NODE_TYPE, 0 },
+		{ 0, REMORA_NODE_GC | 1u << 24, NULL, 32, 0, REMORA_NODE_GC, 0 },
+		{ 0, 0, long_repr, 32 + 256, 0, 0, 255 },
+	};
+	enum { N = sizeof(cases) / sizeof(cases[0]) };
+	struct unit_writer u;
+	unit_writer_begin(&u, "encoding.remora");
+	for (uint32_t i = 0; i < N; i++) {
+		struct remora_rec_node node = {
+			.address = 0x1000 + 0x10 * i,
+			.type = 0x100,
+			.size = 100 + i,
+			.extra = cases[i].extra,
+			.flags = cases[i].flags,
+		};
+		remora_writer_node(&u.w, &node, cases[i].repr,
+				   cases[i].repr ? strlen(cases[i].repr) : 0);
+	}
+	const char *path = unit_writer_end(&u, 0);
+	size_t len, offs[N + 1];
+	uint8_t *data = unit_read_file(path, &len);
+	CU_ASSERT_EQUAL_FATAL(unit_record_offsets(data, len, offs, N + 1), N + 1);
+	free(data);
+
+	/* THEN each record has its length and reads back as written, less
+	 * what the format cannot hold */
+	struct remora_snapshot *snap = open_ok(path);
+	for (uint32_t i = 0; i < N; i++) {
+		CU_ASSERT_EQUAL(offs[i + 1] - offs[i], cases[i].record);
+		CU_ASSERT_EQUAL(remora_snapshot_node_size(snap, i), 100 + i);
+		CU_ASSERT_EQUAL(remora_snapshot_node_extra(snap, i), cases[i].extra_back);
+		CU_ASSERT_EQUAL(remora_snapshot_node_flags(snap, i), cases[i].flags_back);
+		size_t repr_len;
+		const char *repr = remora_snapshot_node_repr(snap, i, &repr_len);
+		CU_ASSERT_EQUAL(repr_len, cases[i].repr_back);
+		if (repr_len)
+			CU_ASSERT(memcmp(repr, cases[i].repr, repr_len) == 0);
+	}
+	remora_snapshot_destroy(snap);
 }
 
 static void test_empty_snapshot(void)
@@ -351,9 +574,16 @@ static void test_bad_header(void)
 	expect_error(bad, REMORA_ERROR_FORMAT, "bad magic");
 
 	memcpy(copy, data, len);
-	patch32(copy, 8, 2);
+	patch32(copy, 8, 3);
 	unit_write_file(bad, copy, len);
-	expect_error(bad, REMORA_ERROR_FORMAT, "format version 2");
+	expect_error(bad, REMORA_ERROR_FORMAT, "format version 3");
+
+	/* a version-1 file (48-byte NODE payloads) is refused by its header */
+	memcpy(copy, data, len);
+	patch32(copy, 8, 1);
+	unit_write_file(bad, copy, len);
+	expect_error(bad, REMORA_ERROR_FORMAT,
+		     "format version 1, this remora reads version 2");
 
 	memcpy(copy, data, len);
 	patch32(copy, 12, 40);
@@ -459,12 +689,30 @@ static void test_bad_records(void)
 	unit_write_file(bad, copy, len);
 	expect_error(bad, REMORA_ERROR_FORMAT, "lengths");
 
-	/* a representation longer than 255 bytes */
+	/* node flags this version does not define (they could change the
+	 * record's length) */
 	memcpy(copy, data, len);
 	size_t node = find_record(copy, len, REMORA_REC_NODE, 0);
-	patch32(copy, node + 4, 256);
+	uint32_t n;
+	memcpy(&n, copy + node + 4, 4);
+	patch32(copy, node + 4, n | 1u << 31);
 	unit_write_file(bad, copy, len);
-	expect_error(bad, REMORA_ERROR_FORMAT, "256-byte representation");
+	expect_error(bad, REMORA_ERROR_FORMAT, "unknown flags 0x80");
+
+	/* an object address that is not 8-aligned */
+	memcpy(copy, data, len);
+	patch64(copy, node + 8, A_FOO + 4);
+	unit_write_file(bad, copy, len);
+	expect_error(bad, REMORA_ERROR_FORMAT, "0x20034 is not 8-aligned");
+
+	/* the inline-values flag toggled on the last NODE: its record's
+	 * length changes by 8 and the records after it are misread */
+	memcpy(copy, data, len);
+	node = find_record(copy, len, REMORA_REC_NODE, 5);
+	memcpy(&n, copy + node + 4, 4);
+	patch32(copy, node + 4, n ^ REMORA_NODE_INLINE_VALUES << REMORA_NODE_FLAGS_SHIFT);
+	unit_write_file(bad, copy, len);
+	expect_error(bad, REMORA_ERROR_FORMAT, NULL);
 
 	/* bytes after END */
 	memcpy(copy, data, len);
@@ -483,8 +731,9 @@ static void test_duplicate_and_misplaced(void)
 	unit_node(&u, 0x100, 0x10, 16, NULL);
 	unit_node(&u, 0x200, 0x10, 16, NULL);
 	unit_node(&u, 0x100, 0x10, 24, NULL);
+	/* records of 40 bytes (inline values, no repr) from offset 32 */
 	expect_error(unit_writer_end(&u, 0), REMORA_ERROR_FORMAT,
-		     "for address 0x100");
+		     "(offsets 32 and 112) for address 0x100");
 
 	/* two TYPE records for one type */
 	unit_writer_begin(&u, "duptype.remora");
@@ -541,41 +790,18 @@ static void test_os_errors(void)
 	CU_ASSERT_EQUAL(remora_error_code(NULL), REMORA_ERROR_OK);
 }
 
-/* The invariants of snapshot.h, checked on a loaded snapshot. */
-static bool snapshot_valid(const struct remora_snapshot *snap)
+/* Random damage (byte flips, word overwrites, truncations) to the valid
+ * file at path: loading either fails cleanly or yields a snapshot that
+ * keeps its invariants.  Returns how many damaged files loaded. */
+static int fuzz_file(const char *path, int rounds, unsigned seed)
 {
-	for (uint32_t i = 0; i < snap->node_count; i++) {
-		if (i && snap->addr[i - 1] >= snap->addr[i])
-			return false;
-		if (snap->type[i] >= snap->type_count)
-			return false;
-		if (snap->edge_start[i] > snap->edge_end[i] ||
-		    snap->edge_end[i] > snap->edge_count)
-			return false;
-	}
-	for (uint64_t e = 0; e < snap->edge_count; e++) {
-		if (snap->edge_target[e] >= snap->node_count)
-			return false;
-	}
-	for (uint32_t r = 0; r < snap->root_count; r++) {
-		if (snap->root_target[r] >= snap->node_count)
-			return false;
-	}
-	return true;
-}
-
-static void test_fuzz(void)
-{
-	/* GIVEN random damage (byte flips, word overwrites, truncations) to a
-	 * valid file THEN loading either fails cleanly or yields a snapshot
-	 * that keeps its invariants */
 	size_t len;
-	uint8_t *data = unit_read_file(write_basic("fuzz.remora"), &len);
+	uint8_t *data = unit_read_file(path, &len);
 	uint8_t *copy = malloc(len);
 	const char *bad = unit_path("badfuzz.remora");
-	srand(12345);
+	srand(seed);
 	int loaded = 0;
-	for (int round = 0; round < 3000; round++) {
+	for (int round = 0; round < rounds; round++) {
 		memcpy(copy, data, len);
 		size_t n = len;
 		int flips = 1 + rand() % 4;
@@ -603,9 +829,21 @@ static void test_fuzz(void)
 		CU_ASSERT(snapshot_valid(snap));
 		remora_snapshot_destroy(snap);
 	}
-	CU_ASSERT(loaded > 0); /* some flips hit sizes/reprs and are harmless */
 	free(copy);
 	free(data);
+	return loaded;
+}
+
+static void test_fuzz(void)
+{
+	/* GIVEN random damage to the basic heap, and to a scattered one (both
+	 * kinds of index chunk) THEN no crash, and some damage is harmless
+	 * (sizes, reprs, vias) */
+	CU_ASSERT(fuzz_file(write_basic("fuzz.remora"), 3000, 12345) > 0);
+	uint64_t addr[SCATTER_CHUNKS * 3];
+	struct unit_writer u;
+	write_scattered(&u, "fuzz2.remora", addr);
+	CU_ASSERT(fuzz_file(unit_writer_end(&u, 0), 300, 54321) > 0);
 }
 
 static void test_typename_render(void)
@@ -654,8 +892,12 @@ int main(void)
 {
 	static const struct unit_test tests[] = {
 		{ "round trip", test_round_trip },
+		{ "dict owners", test_owners },
 		{ "many edges in several EDGES records", test_many_edges_split_records },
 		{ "large unsorted heap", test_large_unsorted },
+		{ "scattered heap: bitmap and searched chunks", test_scattered_heap },
+		{ "duplicates in either kind of chunk", test_scattered_duplicates },
+		{ "NODE record encoding", test_node_encoding },
 		{ "empty snapshot", test_empty_snapshot },
 		{ "types without TYPE records", test_unknown_type_is_synthetic },
 		{ "truncated at every length", test_truncated_everywhere },

@@ -60,12 +60,15 @@ void unit_writer_begin(struct unit_writer *u, const char *name)
 void unit_node(struct unit_writer *u, uint64_t address, uint64_t type,
 	       uint64_t size, const char *repr)
 {
+	/* Even sizes get inline values (extra = size / 2), odd ones none:
+	 * both NODE encodings in every file. */
 	struct remora_rec_node node = {
 		.address = address,
 		.type = type,
 		.size = size,
-		.extra = size / 2,
-		.flags = REMORA_NODE_GC,
+		.extra = size % 2 ? 0 : size / 2,
+		.flags = REMORA_NODE_GC |
+			 (size % 2 ? 0 : REMORA_NODE_INLINE_VALUES),
 	};
 	remora_writer_node(&u->w, &node, repr, repr ? strlen(repr) : 0);
 }
@@ -137,7 +140,7 @@ size_t unit_record_offsets(const uint8_t *data, size_t len, size_t *offsets,
 		offsets[n++] = off;
 		size_t payload;
 		switch (h.tag) {
-		case REMORA_REC_NODE: payload = 40 + ((h.n + 7u) & ~7u); break;
+		case REMORA_REC_NODE: payload = remora_node_payload_size(h.n); break;
 		case REMORA_REC_EDGES:
 		case REMORA_REC_ROOTS: payload = (size_t)h.n * 16; break;
 		case REMORA_REC_TYPE: payload = 24 + ((h.n + 7u) & ~7u); break;

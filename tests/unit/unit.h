@@ -25,6 +25,8 @@ struct unit_writer {
 };
 
 void unit_writer_begin(struct unit_writer *u, const char *name);
+/* A GC object; an even size also gets inline values of size / 2 bytes
+ * (REMORA_NODE_INLINE_VALUES), an odd one none. */
 void unit_node(struct unit_writer *u, uint64_t address, uint64_t type,
 	       uint64_t size, const char *repr);
 void unit_edge(struct unit_writer *u, uint64_t target, uint64_t via);
