@@ -99,6 +99,8 @@ enum remora_layout_field {
 	RL_MODULE_DICT,
 	RL_MODULE_DEF,
 	RL_MODULEDEF_SIZE,
+	RL_MODULEDEF_TRAVERSE,
+	RL_MODULE_STATE,
 	/* function */
 	RL_FUNC_GLOBALS,
 	RL_FUNC_BUILTINS,
@@ -212,6 +214,10 @@ enum remora_layout_field {
 	RL_DEQUE_TRAVERSE,       /* deque is a heap type in 3.12: found by tp_traverse */
 	RL_DEQUE_LEFTINDEX,
 	RL_SIZEOF_DEQUE_BLOCK,
+	RL_TYPE_ODICT,
+	RL_ODICT_FIRST,
+	RL_ODICT_FAST_NODES_SIZE,
+	RL_SIZEOF_ODICTNODE,
 	RL_SUBTYPE_DEALLOC,       /* tp_dealloc of classes made by `class` */
 	RL_STRUCTSEQ_TRAVERSE,    /* never called: needs a thread state in 3.12 */
 	RL_EMPTY_KEYS,           /* Py_EMPTY_KEYS, never counted in sizes */
@@ -251,6 +257,7 @@ enum remora_tpflags {
  *   "addr SYMBOL"      address of a global symbol
  * A TYPE or SYMBOL written NAME@FILE is the static one defined in a source
  * file whose name ends with FILE.
+ *   "ptr SYMBOL"       the pointer value stored in a global variable
  *   "const N"          the number N
  * A spec starting with "?" is optional: ABSENT when no alternative resolves.
  * Returns NULL for an index out of range. */

@@ -35,6 +35,7 @@ enum walk_kind {
 	WK_FRAME,      /* frame objects: traverse, sized by frame */
 	WK_DEQUE,      /* collections.deque: traverse, sized by blocks */
 	WK_DICT,
+	WK_ODICT,      /* collections.OrderedDict: a dict plus its node list */
 	WK_LIST,
 	WK_TUPLE,
 	WK_STR,
@@ -598,6 +599,10 @@ static enum walk_kind walk_kind_of_static(struct walker *w, uint64_t t,
 		return WK_DEQUE;
 	/* Static subclasses of the layout-known builtins keep their layout
 	 * (their own extra references are not followed). */
+	if (walk_type_is_static(w, t, RL_TYPE_ODICT) &&
+	    lv(w, RL_ODICT_FIRST) >= 0 && lv(w, RL_ODICT_FAST_NODES_SIZE) >= 0 &&
+	    lv(w, RL_SIZEOF_ODICTNODE) >= 0)
+		return WK_ODICT;
 	if (flags & RTPF_DICT_SUBCLASS)
 		return WK_DICT;
 	if (flags & RTPF_TYPE_SUBCLASS)
@@ -887,6 +892,19 @@ static uint64_t walk_size(struct walker *w, uint64_t obj,
 	case WK_DICT:
 		size = walk_dict_size(w, obj, t);
 		break;
+	case WK_ODICT: {
+		/* odict_sizeof: the dict, its fast-lookup table, its nodes */
+		bool ok = true;
+		int64_t fast = rd_i64(w, obj, RL_ODICT_FAST_NODES_SIZE, &ok);
+		uint64_t first = rd_ptr(w, obj, RL_ODICT_FIRST);
+		int64_t used = rd_i64(w, obj, RL_DICT_USED, &ok);
+		size = walk_dict_size(w, obj, t);
+		if (ok && fast > 0)
+			size += (uint64_t)fast * 8;
+		if (ok && first && used > 0)
+			size += (uint64_t)used * (uint64_t)lv(w, RL_SIZEOF_ODICTNODE);
+		break;
+	}
 	case WK_LIST: {
 		bool ok = true;
 		int64_t alloc = rd_i64(w, obj, RL_LIST_ALLOCATED, &ok);
@@ -1089,6 +1107,26 @@ static void walk_traverse_edges(struct walker *w, uint64_t obj,
 	w->stats->traversed++;
 }
 
+/* What an extension module's state holds (its PyModuleDef's m_traverse,
+ * called as module_traverse calls it; agent only). */
+static void walk_module_state(struct walker *w, uint64_t obj)
+{
+	uint64_t def = rd_ptr(w, obj, RL_MODULE_DEF);
+	if (!def)
+		return;
+	uint64_t fn = rd_ptr(w, def, RL_MODULEDEF_TRAVERSE);
+	bool ok = true;
+	int64_t size = rd_i64(w, def, RL_MODULEDEF_SIZE, &ok);
+	if (!fn || !ok || (size > 0 && !rd_ptr(w, obj, RL_MODULE_STATE)))
+		return;
+	if (!w->self) {
+		walk_partial(w);
+		return;
+	}
+	traverse_fn *traverse = (traverse_fn *)(uintptr_t)fn;
+	traverse((void *)(uintptr_t)obj, walk_traverse_visit, w);
+}
+
 /* ---- instances of classes (heap types) ---- */
 
 /* Where an instance's attributes live when they are not in a dict object:
@@ -1261,6 +1299,7 @@ static void walk_object(struct walker *w, uint64_t obj)
 
 	switch ((enum walk_kind)t->kind) {
 	case WK_DICT:
+	case WK_ODICT:
 		walk_dict_edges(w, obj);
 		break;
 	case WK_LIST: {
@@ -1294,6 +1333,7 @@ static void walk_object(struct walker *w, uint64_t obj)
 		break;
 	case WK_MODULE:
 		walk_field(w, obj, RL_MODULE_DICT, REMORA_FIELD_DICT);
+		walk_module_state(w, obj);
 		break;
 	case WK_FUNCTION:
 		walk_function_edges(w, obj);

@@ -92,3 +92,66 @@ def libc_functions(pid, names):
         return {n: base + v for n, v in syms.items()}
     except (OSError, ValueError, struct.error, IndexError):
         return None
+
+
+SHT_SYMTAB = 2
+STT_FILE = 4
+STB_LOCAL = 0
+
+
+def _first_load_vaddr(data):
+    e_phoff = struct.unpack_from("<Q", data, 0x20)[0]
+    e_phentsize, e_phnum = struct.unpack_from("<HH", data, 0x36)
+    vaddrs = []
+    for i in range(e_phnum):
+        p_type, _f, _off, p_vaddr = struct.unpack_from("<IIQQ", data, e_phoff + i * e_phentsize)
+        if p_type == PT_LOAD:
+            vaddrs.append(p_vaddr)
+    return min(vaddrs) if vaddrs else 0
+
+
+def symtab(path, wanted):
+    """{name: [(value, source file or None)]} for the names in wanted,
+    from the .symtab of the ELF file at path (a library, or the separate
+    debug file of one).  Local symbols carry the source file the symbol
+    table attributes them to; values are link-time addresses."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        return {}
+    e_shoff = struct.unpack_from("<Q", data, 0x28)[0]
+    e_shentsize, e_shnum = struct.unpack_from("<HH", data, 0x3A)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", data, e_shoff + i * e_shentsize)
+                for i in range(e_shnum)]
+    out = {}
+    for sh in sections:
+        if sh[1] != SHT_SYMTAB:
+            continue
+        str_off = sections[sh[6]][4]
+        current_file = None
+        wanted_b = {w.encode(): w for w in wanted}
+        for i in range(sh[5] // 24):
+            st_name, st_info, _o, st_shndx, st_value, _s = struct.unpack_from(
+                "<IBBHQQ", data, sh[4] + i * 24)
+            end = data.index(b"\0", str_off + st_name)
+            raw = data[str_off + st_name:end]
+            if st_info & 0xF == STT_FILE:
+                current_file = raw.decode("utf-8", "replace")
+                continue
+            name = wanted_b.get(raw)
+            if name is None or st_shndx == 0:
+                continue
+            local = (st_info >> 4) == STB_LOCAL
+            out.setdefault(name, []).append((st_value, current_file if local else None))
+    return out
+
+
+def load_bias(pid, path):
+    """What to add to path's link-time addresses to get run-time ones in
+    process pid, or None if path is not mapped there."""
+    found = _mapping(pid, lambda p: p == path)
+    if found is None:
+        return None
+    with open("/proc/%d/root%s" % (pid, path), "rb") as f:
+        head = f.read(1 << 16)
+    return found[1] - _first_load_vaddr(head)

@@ -15,7 +15,7 @@ import struct
 
 import gdb
 
-from . import paths
+from . import elfsyms, paths
 from .errors import RemoraError
 
 ABSENT = -1
@@ -108,7 +108,53 @@ def _file_symbol(name, filename):
     raise KeyError(name)
 
 
+class _ElfStatics:
+    """Static symbols of the interpreter's object file (libpython, or the
+    executable), read from its ELF symbol table — that of its separate
+    debug file when it has one.  gdb's own lookup of a static symbol
+    expands whole compilation units: a tenth of a second each on a fresh
+    attach."""
+
+    def __init__(self):
+        self.table = None
+
+    def load(self, names):
+        self.table = {}
+        sym = gdb.lookup_global_symbol("_PyRuntime")
+        if sym is None or sym.symtab is None:
+            return
+        objfile = sym.symtab.objfile
+        real = objfile.owner or objfile
+        inf = gdb.selected_inferior()
+        try:
+            bias = elfsyms.load_bias(inf.pid, real.filename)
+            if bias is None:
+                return
+            table = elfsyms.symtab(objfile.filename, names)
+        except (OSError, ValueError, IndexError, struct.error):
+            return
+        self.table = {n: [(v + bias, f) for v, f in entries]
+                      for n, entries in table.items()}
+
+    def address(self, name, filename=None):
+        """The run-time address, or None when not exactly one matches."""
+        entries = (self.table or {}).get(name, [])
+        if filename is not None:
+            matching = [v for v, f in entries if f and f.endswith(filename)]
+            if len(matching) == 1:
+                return matching[0]
+        values = {v for v, _f in entries}
+        return values.pop() if len(values) == 1 else None
+
+
+_statics = _ElfStatics()
+
+
 def _symbol_address(name):
+    qualified = name.split("@", 1)
+    hit = _statics.address(*qualified)
+    if hit is not None:
+        return hit
     if "@" in name:
         name, filename = name.split("@", 1)
         sym = _file_symbol(name, filename)
@@ -145,6 +191,8 @@ def _resolve_one(alt):
         return _type(rest).sizeof
     if kind == "addr":
         return _symbol_address(rest)
+    if kind == "ptr":
+        return int(gdb.parse_and_eval("(unsigned long)%s" % rest))
     if kind == "const":
         return int(rest, 0)
     raise ValueError("bad layout spec %r" % alt)
@@ -224,7 +272,15 @@ def _build():
                           "(3.11 and 3.12 are)" % (major, minor))
     values = []
     missing = []
-    for name, spec in specs():
+    all_specs = specs()
+    wanted = set()
+    for _name, spec in all_specs:
+        for alt in spec.lstrip("?").split(" | "):
+            kind, _, rest = alt.strip().partition(" ")
+            if kind == "addr":
+                wanted.add(rest.split("@", 1)[0])
+    _statics.load(wanted)
+    for name, spec in all_specs:
         try:
             values.append(resolve(spec))
         except KeyError:

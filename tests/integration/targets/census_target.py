@@ -1,0 +1,144 @@
+"""census_target.py WORKDIR — a program that lists every object its own gc
+can reach, with id() and sys.getsizeof(), so a test can hold remora's
+snapshot against it object by object.
+
+It builds a varied heap (classes plain, slotted and with a materialized
+__dict__, dict/list/set subclasses, every builtin container, strings of
+each kind, ints of each sign, generators, a deque, closures), then walks
+gc.get_objects() + gc.get_referents() to a closure and writes
+WORKDIR/census.json: {"objects": [[address, module.qualname, size], ...]}.
+It drops what it used for the walk, creates WORKDIR/ready, and waits for
+SIGUSR1; then it exits 0.
+"""
+
+import collections
+import gc
+import json
+import os
+import signal
+import sys
+import threading
+
+
+class Plain:
+    def __init__(self, i):
+        self.i = i
+        self.name = "plain-%d" % i
+
+
+class Slotted:
+    __slots__ = ("a", "b")
+
+    def __init__(self, i):
+        self.a = i
+        self.b = [i]
+
+
+class Opened:
+    pass
+
+
+class Bag(dict):
+    pass
+
+
+class Row(list):
+    pass
+
+
+class Tags(set):
+    pass
+
+
+def gen(n):
+    total = 0
+    for i in range(n):
+        total += i
+        yield total
+
+
+def make_closure(x):
+    def inner():
+        return x
+    return inner
+
+
+def build():
+    keep = {}
+    keep["plain"] = [Plain(i) for i in range(300)]
+    keep["slotted"] = [Slotted(i) for i in range(200)]
+    opened = [Opened() for _ in range(50)]
+    for i, o in enumerate(opened):
+        o.v = i
+        o.__dict__  # materializes the attribute dict
+    keep["opened"] = opened
+    keep["bags"] = [Bag(k=i) for i in range(40)]
+    keep["rows"] = [Row(range(i)) for i in range(40)]
+    keep["tags"] = [Tags({i, i + 1}) for i in range(40)]
+    keep["dicts"] = [{("k%d" % j): j for j in range(i)} for i in range(60)]
+    keep["lists"] = [list(range(i)) for i in range(60)]
+    keep["sets"] = [set(range(i)) for i in range(60)]
+    keep["frozen"] = [frozenset(range(i)) for i in range(30)]
+    keep["tuples"] = [tuple(range(i)) for i in range(30)]
+    keep["strs"] = ["ascii-%d" % i for i in range(100)]
+    keep["latin"] = ["caf\xe9-%d" % i for i in range(50)]
+    keep["ucs2"] = ["\u20ac-%d" % i for i in range(50)]
+    keep["ucs4"] = ["\U0001f600-%d" % i for i in range(50)]
+    keep["utf8"] = ["\u20ac-utf8-%d" % i for i in range(20)]
+    for s in keep["utf8"]:
+        s.encode("utf-8").decode("utf-8")
+    keep["ints"] = [(-1) ** i * 7 ** i for i in range(200)]
+    keep["floats"] = [i / 7 for i in range(50)]
+    keep["bytes"] = [b"x" * i for i in range(50)]
+    keep["bytearrays"] = [bytearray(b"y" * i) for i in range(50)]
+    keep["gens"] = [gen(i + 1) for i in range(20)]
+    for g in keep["gens"][::2]:
+        next(g)
+    keep["deques"] = [collections.deque(range(i * 40)) for i in range(10)]
+    keep["odicts"] = [collections.OrderedDict(a=i) for i in range(5)]
+    keep["closures"] = [make_closure(i) for i in range(20)]
+    return keep
+
+
+def census():
+    """Objects the gc reaches, leaving out this function's own working
+    state (its frame, `seen`, `todo`): what they alone hold dies when it
+    returns, so it could not be in a later snapshot."""
+    gc.collect()
+    seen = {}
+    todo = gc.get_objects()
+    todo.append(sys.modules)
+    mine = {id(seen), id(todo), id(sys._getframe())}
+    while todo:
+        o = todo.pop()
+        if id(o) in seen or id(o) in mine:
+            continue
+        seen[id(o)] = o
+        todo.extend(gc.get_referents(o))
+    rows = []
+    for addr, o in seen.items():
+        t = type(o)
+        rows.append([addr, "%s.%s" % (t.__module__, t.__qualname__), sys.getsizeof(o)])
+    return rows
+
+
+def main():
+    wdir = sys.argv[1]
+    keep = build()
+    rows = census()
+    with open(os.path.join(wdir, "census.json.tmp"), "w") as f:
+        json.dump({"objects": rows}, f)
+    os.rename(os.path.join(wdir, "census.json.tmp"), os.path.join(wdir, "census.json"))
+    del rows
+    done = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda *a: done.set())
+    with open(os.path.join(wdir, "ready"), "w") as f:
+        f.write(str(os.getpid()))
+    while not done.wait(1.0):
+        pass
+    assert len(keep["plain"]) == 300
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""test_census.py — every object the target's gc reaches is in the
+snapshot, with sys.getsizeof's size (DESIGN.md invariant 4).
+
+For each interpreter:
+GIVEN targets/census_target.py, stopped after listing every object its
+      own gc.get_objects() + gc.get_referents() closure reaches, with id()
+      and sys.getsizeof() (a varied heap: classes plain, slotted and with
+      a __dict__, builtin containers and their subclasses, str of every
+      kind, ints of both signs, generators, deques, closures),
+WHEN  gdb attaches and captures the heap,
+THEN  every listed address is a node of the snapshot, the snapshot is
+      not partial, and every node's size equals the target's getsizeof —
+      except for the extension types whose C __sizeof__ counts memory
+      outside the object, which README lists (_io.Buffered*,
+      _struct.Struct): those may differ, and nothing else may.
+"""
+
+import json
+import os
+import signal
+
+import harness
+from harness import Tap, Target, TargetError
+
+GDB_SCRIPT = os.path.join(harness.HERE, "gdb_census.py")
+# README, Limitations: sizes remora does not model.
+UNMODELLED = ("_io.BufferedReader", "_io.BufferedWriter", "_io.BufferedRandom",
+              "_io.BufferedRWPair", "_struct.Struct")
+
+
+def census(tap, it):
+    name = "census %s" % it.name
+    wdir = harness.workdir("census", it.name)
+    with Target.python(it, "census_target.py", wdir) as target:
+        try:
+            target.wait_ready()
+        except TargetError as exc:
+            tap.fail("%s: target starts" % name, str(exc))
+            return
+        out = os.path.join(wdir, "found.json")
+        g = harness.run_gdb(["source " + GDB_SCRIPT, "detach"], pid=target.pid,
+                            env={"REMORA_CENSUS": target.path("census.json"),
+                                 "REMORA_CENSUS_OUT": out})
+        res = {}
+        if os.path.exists(out):
+            with open(out) as f:
+                res = json.load(f)
+        if not tap.ok("%s: capture and lookups ran" % name, res.get("ok"),
+                      lambda: "%s\n%s" % (res.get("error"), g.report())):
+            return
+        with open(target.path("census.json")) as f:
+            listed = len(json.load(f)["objects"])
+        tap.equal("%s: all %d objects the target's gc reaches are in the snapshot"
+                  % (name, listed), res["found"], listed,
+                  lambda: "missing (first 20): %r" % res["missing"][:20])
+        tap.ok("%s: the snapshot is complete (not partial)" % name, not res["partial"])
+        wrong = [m for m in res["mismatched"] if m[0] not in UNMODELLED]
+        tap.equal("%s: every size equals sys.getsizeof (%d objects)" % (name, res["found"]),
+                  len(wrong), 0, lambda: "mismatches [type, getsizeof, remora] "
+                  "(first 20): %r" % wrong[:20])
+        tap.diag("%s: %d nodes in the snapshot; %d of %d listed objects are of "
+                 "unmodelled types" % (name, res["nodes"], len(res["mismatched"]) - len(wrong),
+                                       listed))
+        target.send(signal.SIGUSR1)
+        tap.equal("%s: target exits 0" % name, target.wait_exit(60), 0, target.output)
+
+
+def main():
+    tap = Tap("test_census")
+    interps = harness.interpreters()
+    harness.report_interpreters(tap, interps)
+    for it in interps:
+        if it.skip:
+            tap.skip("census %s" % it.name, it.skip)
+            continue
+        try:
+            census(tap, it)
+        except Exception as exc:  # noqa: BLE001
+            import traceback
+            tap.fail("census %s: harness error" % it.name,
+                     "%s\n%s" % (exc, traceback.format_exc()))
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
