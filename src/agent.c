@@ -174,7 +174,9 @@ int remora_agent_capture(const struct remora_agent_args *args,
 	struct remora_writer writer;
 	remora_writer_init(&writer, fd, wbuf, WRITE_BUF,
 			   args->layout.python_version);
-	struct remora_walk_options options = { .self = true };
+	struct remora_walk_options options = {
+		.self = !(args->options & REMORA_AGENT_AS_OUTSIDE),
+	};
 	struct remora_walk_stats stats;
 	enum remora_walk_status ws =
 		remora_walk(&reader, &args->layout, &writer, &options, &stats);

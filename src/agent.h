@@ -22,11 +22,19 @@
 
 #include "layout.h"
 
-enum { REMORA_AGENT_ABI = 1, REMORA_AGENT_PATH_MAX = 4096 };
+enum { REMORA_AGENT_ABI = 2, REMORA_AGENT_PATH_MAX = 4096 };
+
+enum remora_agent_option {
+	/* Walk as a reader from outside must: no tp_traverse or m_traverse
+	 * calls.  For tests that compare both walks of one stopped state. */
+	REMORA_AGENT_AS_OUTSIDE = 1u << 0,
+};
 
 struct remora_agent_args {
 	uint32_t abi;                    /* REMORA_AGENT_ABI */
 	uint32_t args_size;              /* sizeof(struct remora_agent_args) */
+	uint32_t options;                /* enum remora_agent_option bits */
+	uint32_t reserved;
 	char path[REMORA_AGENT_PATH_MAX];/* snapshot file to create (O_EXCL) */
 	struct remora_layout layout;
 };

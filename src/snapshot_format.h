@@ -97,11 +97,14 @@ enum remora_node_flag {
 	REMORA_NODE_PARTIAL = 1u << 2,  /* some referents could not be read */
 	REMORA_NODE_INLINE_VALUES = 1u << 3, /* attributes held outside a dict */
 	REMORA_NODE_TYPE = 1u << 4,     /* the object is a type */
+	REMORA_NODE_MEMBERS = 1u << 5,  /* read from outside: referents from
+	                                 * the type's member table and dict,
+	                                 * tp_traverse could not be called */
 	/* Every flag above: the loader refuses others.  A new flag joins
 	 * this list and bumps REMORA_SNAPSHOT_VERSION. */
 	REMORA_NODE_KNOWN = REMORA_NODE_GC | REMORA_NODE_TRAVERSED |
 			    REMORA_NODE_PARTIAL | REMORA_NODE_INLINE_VALUES |
-			    REMORA_NODE_TYPE,
+			    REMORA_NODE_TYPE | REMORA_NODE_MEMBERS,
 };
 
 /* Via kinds.  The argument's meaning is given for each; labels are heapy's. */

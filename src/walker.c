@@ -87,6 +87,12 @@ struct walker {
 	uint64_t mapped;
 	uint32_t snap_flags;
 	int nomem;
+
+	/* targets tp_traverse visited for the current object, so that its
+	 * members add only what traverse left out (REMORA_NODE_TRAVERSED) */
+	uint64_t visited[64];
+	unsigned int nvisited;
+	bool visited_overflow;
 };
 
 enum {
@@ -99,7 +105,11 @@ enum {
 	T_OBJECT = 6,
 	T_OBJECT_EX = 16,
 	DICT_KEYS_GENERAL = 0,
+	FRAME_OWNED_BY_FRAME_OBJECT = 2,
 	FRAME_OWNED_BY_CSTACK = 3, /* 3.12 */
+	FRAME_CLEARED = 4,         /* gi_frame_state */
+	DEQUE_BLOCKLEN = 64,
+	RTPF_BASE_EXC_SUBCLASS = 1 << 30,
 };
 
 /* ---- work memory: mmap only (invariant: no allocator) ---- */
@@ -1077,10 +1087,25 @@ static void walk_code_edges(struct walker *w, uint64_t obj)
 static int walk_traverse_visit(void *obj, void *arg)
 {
 	struct walker *w = arg;
-	walk_edge(w, (uint64_t)(uintptr_t)obj,
-		  remora_via(REMORA_VIA_UNKNOWN, 0));
+	uint64_t target = (uint64_t)(uintptr_t)obj;
+	if (w->nvisited < sizeof(w->visited) / sizeof(w->visited[0]))
+		w->visited[w->nvisited++] = target;
+	else
+		w->visited_overflow = true;
+	walk_edge(w, target, remora_via(REMORA_VIA_UNKNOWN, 0));
 	return 0;
 }
+
+static bool walk_was_visited(const struct walker *w, uint64_t target)
+{
+	for (unsigned int i = 0; i < w->nvisited; i++)
+		if (w->visited[i] == target)
+			return true;
+	return false;
+}
+
+static void walk_member_edges(struct walker *w, uint64_t obj, uint64_t type,
+			      uint64_t stop, bool skip_visited);
 
 typedef int visit_fn(void *, void *);
 typedef int traverse_fn(void *, visit_fn *, void *);
@@ -1102,9 +1127,190 @@ static void walk_traverse_edges(struct walker *w, uint64_t obj,
 		return;
 	}
 	traverse_fn *fn = (traverse_fn *)(uintptr_t)t->traverse;
+	w->nvisited = 0;
+	w->visited_overflow = false;
 	fn((void *)(uintptr_t)obj, walk_traverse_visit, w);
 	*flags |= REMORA_NODE_TRAVERSED;
 	w->stats->traversed++;
+	/* Members tp_traverse skips (names of descriptors, say) are real
+	 * references too, and what a walk from outside sees: add them. */
+	if (!w->visited_overflow)
+		walk_member_edges(w, obj, t->addr, 0, true);
+}
+
+/* ---- referents read from outside (no tp_traverse) ----
+ * What tp_traverse would visit, from layout: the builtin types whose
+ * referents are not all in their member table, then, for every other
+ * type, the object members of its type and bases and its dict. */
+
+/* What _PyFrame_Traverse visits in an interpreter frame. */
+static void walk_iframe_edges(struct walker *w, uint64_t f)
+{
+	bool ok = true;
+	walk_field(w, f, RL_IFRAME_FRAME_OBJ, REMORA_FIELD_OTHER);
+	walk_field(w, f, RL_IFRAME_LOCALS, REMORA_FIELD_F_LOCALS);
+	walk_field(w, f, RL_IFRAME_FUNC, REMORA_FIELD_F_FUNC);
+	walk_field(w, f, RL_IFRAME_CODE, REMORA_FIELD_F_CODE);
+	int32_t top = rd_i32(w, f, RL_IFRAME_STACKTOP, &ok);
+	if (!ok || top < 0 || top > (1 << 20))
+		return;
+	walk_array(w, f + (uint64_t)lv(w, RL_IFRAME_LOCALSPLUS), (uint64_t)top,
+		   REMORA_VIA_STACK);
+}
+
+static void walk_frame_obj_edges(struct walker *w, uint64_t obj)
+{
+	bool ok = true;
+	walk_field(w, obj, RL_FRAME_BACK, REMORA_FIELD_F_BACK);
+	walk_field(w, obj, RL_FRAME_TRACE, REMORA_FIELD_F_TRACE);
+	uint64_t f = rd_ptr(w, obj, RL_FRAME_FRAME);
+	if (f && rd_u8(w, f, RL_IFRAME_OWNER, &ok) == FRAME_OWNED_BY_FRAME_OBJECT && ok)
+		walk_iframe_edges(w, f);
+}
+
+static void walk_gen_edges(struct walker *w, uint64_t obj)
+{
+	bool ok = true;
+	walk_field(w, obj, RL_GEN_CODE, REMORA_FIELD_CODE);
+	walk_field(w, obj, RL_GEN_NAME, REMORA_FIELD_NAME);
+	walk_field(w, obj, RL_GEN_QUALNAME, REMORA_FIELD_QUALNAME);
+	int8_t state = (int8_t)rd_u8(w, obj, RL_GEN_FRAME_STATE, &ok);
+	if (ok && state < FRAME_CLEARED && lv(w, RL_GEN_IFRAME) >= 0)
+		walk_iframe_edges(w, obj + (uint64_t)lv(w, RL_GEN_IFRAME));
+	walk_field(w, obj, RL_GEN_EXC_VALUE, REMORA_FIELD_OTHER);
+}
+
+static void walk_deque_edges(struct walker *w, uint64_t obj)
+{
+	bool ok = true;
+	int64_t left = rd_i64(w, obj, RL_DEQUE_LEFTINDEX, &ok);
+	int64_t n = rd_i64(w, obj, RL_OB_SIZE, &ok);
+	uint64_t block = rd_ptr(w, obj, RL_DEQUE_LEFTBLOCK);
+	if (!ok || left < 0 || left >= DEQUE_BLOCKLEN || n < 0 ||
+	    lv(w, RL_DEQUE_BLOCK_DATA) < 0 || lv(w, RL_DEQUE_BLOCK_RIGHTLINK) < 0) {
+		walk_partial(w);
+		return;
+	}
+	uint64_t index = 0;
+	for (int64_t i = left; index < (uint64_t)n && block; i = 0) {
+		uint64_t take = (uint64_t)(DEQUE_BLOCKLEN - i);
+		if (take > (uint64_t)n - index)
+			take = (uint64_t)n - index;
+		uint64_t items[DEQUE_BLOCKLEN];
+		if (!rd(w, block + (uint64_t)lv(w, RL_DEQUE_BLOCK_DATA) + (uint64_t)i * 8,
+			items, (size_t)take * 8)) {
+			walk_partial(w);
+			return;
+		}
+		for (uint64_t j = 0; j < take; j++)
+			walk_edge(w, items[j], remora_via(REMORA_VIA_INDEX, index + j));
+		index += take;
+		block = rd_ptr(w, block, RL_DEQUE_BLOCK_RIGHTLINK);
+	}
+}
+
+static void walk_exception_edges(struct walker *w, uint64_t obj)
+{
+	walk_field(w, obj, RL_EXC_DICT, REMORA_FIELD_DICT);
+	walk_field(w, obj, RL_EXC_ARGS, REMORA_FIELD_OTHER);
+	walk_field(w, obj, RL_EXC_NOTES, REMORA_FIELD_OTHER);
+	walk_field(w, obj, RL_EXC_TRACEBACK, REMORA_FIELD_OTHER);
+	walk_field(w, obj, RL_EXC_CONTEXT, REMORA_FIELD_OTHER);
+	walk_field(w, obj, RL_EXC_CAUSE, REMORA_FIELD_OTHER);
+}
+
+/* Object members (T_OBJECT, T_OBJECT_EX) of the type and its bases,
+ * stopping at `stop` (a base whose referents were already followed). */
+static void walk_member_edges(struct walker *w, uint64_t obj, uint64_t type,
+			      uint64_t stop, bool skip_visited)
+{
+	uint64_t msize = (uint64_t)lv(w, RL_SIZEOF_MEMBER);
+	for (int depth = 0; type && type != stop && depth < 1000; depth++) {
+		uint64_t m = rd_ptr(w, type, RL_TP_MEMBERS);
+		for (int i = 0; m && i < 4096; i++, m += msize) {
+			bool ok = true;
+			uint64_t name = rd_ptr(w, m, RL_MEMBER_NAME);
+			int32_t mtype = rd_i32(w, m, RL_MEMBER_TYPE, &ok);
+			int64_t off = rd_i64(w, m, RL_MEMBER_OFFSET, &ok);
+			if (!ok || !name)
+				break;
+			if ((mtype != T_OBJECT_EX && mtype != T_OBJECT) || off <= 0)
+				continue;
+			uint64_t target = rd_u64(w, obj + (uint64_t)off, &ok);
+			if (skip_visited && walk_was_visited(w, target))
+				continue;
+			/* two members naming one field (__func__ and
+			 * __wrapped__) are one reference */
+			if (skip_visited && w->nvisited < 64)
+				w->visited[w->nvisited++] = target;
+			walk_edge(w, target,
+				  remora_via(REMORA_VIA_FIELD, REMORA_FIELD_OTHER));
+		}
+		type = rd_ptr(w, type, RL_TP_BASE);
+	}
+}
+
+static void walk_outside_edges(struct walker *w, uint64_t obj,
+			       const struct walk_type *t)
+{
+	uint64_t type = t->addr;
+	uint64_t stop = 0;
+	/* an extension's heap type: its tp_traverse visits the type */
+	if ((t->flags & RTPF_HEAPTYPE) && !t->is_class)
+		walk_edge(w, type, remora_via(REMORA_VIA_FIELD, REMORA_FIELD_OB_TYPE));
+	switch ((enum walk_kind)t->kind) {
+	case WK_FRAME:
+		walk_frame_obj_edges(w, obj);
+		return;
+	case WK_GEN:
+		walk_gen_edges(w, obj);
+		return;
+	case WK_DEQUE:
+		walk_deque_edges(w, obj);
+		return;
+	default:
+		break;
+	}
+	if (walk_type_is_static(w, type, RL_TYPE_CFUNCTION) ||
+	    walk_type_is_static(w, type, RL_TYPE_CMETHOD)) {
+		walk_field(w, obj, RL_CFUNC_SELF, REMORA_FIELD_SELF);
+		walk_field(w, obj, RL_CFUNC_MODULE, REMORA_FIELD_MODULE);
+		if (walk_type_is_static(w, type, RL_TYPE_CMETHOD))
+			walk_field(w, obj, RL_CMETHOD_CLASS, REMORA_FIELD_OTHER);
+		return;
+	}
+	if (walk_type_is_static(w, type, RL_TYPE_TRACEBACK)) {
+		walk_field(w, obj, RL_TB_NEXT, REMORA_FIELD_TB_NEXT);
+		walk_field(w, obj, RL_TB_FRAME, REMORA_FIELD_TB_FRAME);
+		return;
+	}
+	if (t->flags & RTPF_BASE_EXC_SUBCLASS) {
+		/* BaseException's own fields, then its subclasses' members */
+		walk_exception_edges(w, obj);
+		stop = (uint64_t)lv(w, RL_TYPE_BASE_EXCEPTION);
+	}
+	if (walk_type_is_static(w, type, RL_TYPE_METHODWRAPPER)) {
+		walk_field(w, obj, RL_METHODWRAPPER_DESCR, REMORA_FIELD_OTHER);
+		walk_field(w, obj, RL_METHODWRAPPER_SELF, REMORA_FIELD_SELF);
+		return;
+	}
+	if (walk_type_is_static(w, type, RL_TYPE_PROPERTY))
+		walk_field(w, obj, RL_PROPERTY_NAME, REMORA_FIELD_NAME);
+	w->nvisited = 0;
+	walk_member_edges(w, obj, type, stop, true);
+	if (stop == 0 && t->base_dictoffset > 0) {
+		bool ok = true;
+		uint64_t dict = rd_u64(w, obj + (uint64_t)t->base_dictoffset, &ok);
+		if (!walk_was_visited(w, dict))
+			walk_edge(w, dict, remora_via(REMORA_VIA_FIELD, REMORA_FIELD_DICT));
+	}
+}
+
+/* Whether the module has state its m_traverse would visit. */
+static bool walk_module_has_state(struct walker *w, uint64_t obj)
+{
+	uint64_t def = rd_ptr(w, obj, RL_MODULE_DEF);
+	return def && rd_ptr(w, def, RL_MODULEDEF_TRAVERSE);
 }
 
 /* What an extension module's state holds (its PyModuleDef's m_traverse,
@@ -1119,10 +1325,8 @@ static void walk_module_state(struct walker *w, uint64_t obj)
 	int64_t size = rd_i64(w, def, RL_MODULEDEF_SIZE, &ok);
 	if (!fn || !ok || (size > 0 && !rd_ptr(w, obj, RL_MODULE_STATE)))
 		return;
-	if (!w->self) {
-		walk_partial(w);
-		return;
-	}
+	if (!w->self)
+		return; /* the node says so: REMORA_NODE_MEMBERS */
 	traverse_fn *traverse = (traverse_fn *)(uintptr_t)fn;
 	traverse((void *)(uintptr_t)obj, walk_traverse_visit, w);
 }
@@ -1286,6 +1490,10 @@ static void walk_object(struct walker *w, uint64_t obj)
 	}
 	if (t->kind == WK_TYPE)
 		node.flags |= REMORA_NODE_TYPE;
+	if (!w->self && (t->kind == WK_TRAVERSE || t->kind == WK_GEN ||
+			 t->kind == WK_FRAME || t->kind == WK_DEQUE ||
+			 (t->kind == WK_MODULE && walk_module_has_state(w, obj))))
+		node.flags |= REMORA_NODE_MEMBERS;
 	if (heap && (t->flags & RTPF_MANAGED_DICT)) {
 		walk_managed(w, obj, t, &values);
 		if (values.values) {
@@ -1351,10 +1559,16 @@ static void walk_object(struct walker *w, uint64_t obj)
 	case WK_GEN:
 	case WK_FRAME:
 	case WK_DEQUE:
+		if (!w->self) {
+			walk_outside_edges(w, obj, t);
+			break;
+		}
+		/* fall through */
 	case WK_TRAVERSE: {
 		/* structseq_traverse looks up the type's dict through the
 		 * current thread state (3.12), which the thread gdb calls on
-		 * may not have: visit the visible items like a tuple. */
+		 * may not have: visit the visible items like a tuple (and
+		 * the same way from outside). */
 		if (lv(w, RL_STRUCTSEQ_TRAVERSE) > 0 &&
 		    t->traverse == (uint64_t)lv(w, RL_STRUCTSEQ_TRAVERSE)) {
 			bool ok = true;
@@ -1362,6 +1576,10 @@ static void walk_object(struct walker *w, uint64_t obj)
 			if (ok && n >= 0 && n < (1 << 16))
 				walk_array(w, obj + (uint64_t)lv(w, RL_TUPLE_ITEMS),
 					   (uint64_t)n, REMORA_VIA_INDEX);
+			break;
+		}
+		if (!w->self) {
+			walk_outside_edges(w, obj, t);
 			break;
 		}
 		uint32_t flags = 0;

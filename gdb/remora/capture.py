@@ -28,7 +28,8 @@ import gdb
 from . import elfsyms, layout, paths
 from .errors import RemoraError
 
-AGENT_ABI = 1
+AGENT_ABI = 2
+AS_OUTSIDE = 1   # REMORA_AGENT_AS_OUTSIDE: walk without calling tp_traverse
 PATH_MAX = 4096
 RESULT_FORMAT = "<ii10QII"
 RESULT_SIZE = struct.calcsize(RESULT_FORMAT)
@@ -219,9 +220,10 @@ def _remove_tmpdir():
 atexit.register(_remove_tmpdir)
 
 
-def capture(inferior=None):
+def capture(inferior=None, options=0):
     """Capture the heap of a stopped live inferior; returns the path of a
-    new snapshot file.  Raises RemoraError with one line on failure."""
+    new snapshot file.  Raises RemoraError with one line on failure.
+    options: AS_OUTSIDE walks as a reader from outside would (tests)."""
     global last_result
     inf = inferior or gdb.selected_inferior()
     if inf is None or inf.pid == 0 or not inf.threads():
@@ -255,7 +257,8 @@ def capture(inferior=None):
     pathb = os.fsencode(path)
     if len(pathb) >= PATH_MAX:
         raise RemoraError("remora: snapshot path too long: %s" % path)
-    args = struct.pack("<II", AGENT_ABI, 8 + PATH_MAX + len(descriptor))
+    args = struct.pack("<IIII", AGENT_ABI, 16 + PATH_MAX + len(descriptor),
+                       options, 0)
     args += pathb + b"\0" * (PATH_MAX - len(pathb))
     args += descriptor
     agent_b = os.fsencode(agent) + b"\0"
