@@ -15,6 +15,46 @@ void remora_reader_init(struct remora_reader *r, struct remora_segment *segs,
 	r->fault_address = 0;
 	r->faults = 0;
 	memset(r->cache, 0, sizeof(r->cache));
+	remora_reader_windows(r, NULL, 0, 0);
+}
+
+/* The table of readers that have none: one window, empty. */
+static const struct remora_window no_window;
+
+void remora_reader_windows(struct remora_reader *r,
+			   const struct remora_window *table, size_t count,
+			   unsigned int shift)
+{
+	if (!table || count == 0) {
+		table = &no_window;
+		count = 1;
+		shift = 0;
+	}
+	r->win = table;
+	r->win_mask = count - 1;
+	r->win_shift = shift;
+}
+
+void remora_reader_fault(struct remora_reader *r, uint64_t addr)
+{
+	r->fault_address = addr;
+	r->faults++;
+}
+
+bool remora_reader_maps_usable(const char *path, size_t len)
+{
+	/* "[vvar" also covers [vvar_vclock] (Linux 6.13+) */
+	if (len >= 5 && memcmp(path, "[vvar", 5) == 0)
+		return false;
+	if (len >= 10 && memcmp(path, "[vsyscall]", 10) == 0)
+		return false;
+	/* device memory may have side effects on read; /dev/zero and
+	 * /dev/shm (plain shared memory) do not */
+	if (len >= 5 && memcmp(path, "/dev/", 5) == 0 &&
+	    !(len >= 9 && memcmp(path, "/dev/zero", 9) == 0) &&
+	    !(len >= 9 && memcmp(path, "/dev/shm/", 9) == 0))
+		return false;
+	return true;
 }
 
 bool remora_reader_sort(struct remora_segment *segs, size_t count)
@@ -93,10 +133,14 @@ bool remora_reader_read_slow(struct remora_reader *r, uint64_t addr,
 		size_t n = avail < len ? (size_t)avail : len;
 		if (s->host) {
 			memcpy(out, s->host + (addr - s->start), n);
-		} else if (!s->read || !s->read(s, addr, out, n)) {
-			r->fault_address = addr;
-			r->faults++;
-			return false;
+		} else {
+			uint64_t before = r->faults;
+			if (!s->read || !s->read(s, addr, out, n)) {
+				/* unless the callback said where exactly */
+				if (r->faults == before)
+					remora_reader_fault(r, addr);
+				return false;
+			}
 		}
 		out += n;
 		addr += n;
