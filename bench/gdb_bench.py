@@ -45,6 +45,19 @@ if out["ok"]:
                      "partition": t2 - t1})
         del h
     out["warm"] = warm
+
+    # The same stopped state read from outside (/proc/PID/mem), best of 3,
+    # then a core of it for bench/run.py to capture in a second gdb.
+    outside = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        path = capture.capture_outside()
+        outside.append(time.perf_counter() - t0)
+        capture.discard(path)
+    out["outside"] = min(outside)
+    core = os.environ.get("REMORA_BENCH_CORE")
+    if core:
+        gdb.execute("gcore %s" % core, to_string=True)
 out["gdb_maxrss_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 path = os.environ["REMORA_BENCH_OUT"]
 with open(path + ".tmp", "w") as f:

@@ -65,8 +65,10 @@ def main():
         rss0 = status_kib(target.pid, "VmRSS")
 
         gout = os.path.join(wdir, "gdb.json")
+        core = os.path.join(wdir, "bench.core")
         g = harness.run_gdb(["source " + os.path.join(HERE, "gdb_bench.py"), "detach"],
-                            pid=target.pid, timeout=1800, env={"REMORA_BENCH_OUT": gout})
+                            pid=target.pid, timeout=1800,
+                            env={"REMORA_BENCH_OUT": gout, "REMORA_BENCH_CORE": core})
         hwm = status_kib(target.pid, "VmHWM")
         rss1 = status_kib(target.pid, "VmRSS")
         remora = {}
@@ -76,6 +78,17 @@ def main():
         if not remora.get("ok"):
             print("bench: remora FAILED: %s" % remora.get("error", "no result"))
             print(g.report())
+
+        core_result = {}
+        if os.path.exists(core):
+            cout = os.path.join(wdir, "core.json")
+            harness.run_gdb(["source " + os.path.join(HERE, "gdb_bench_core.py")],
+                            args=[interp.path, core], timeout=1800,
+                            env={"REMORA_BENCH_OUT": cout})
+            if os.path.exists(cout):
+                with open(cout) as f:
+                    core_result = json.load(f)
+            os.unlink(core)
 
         target.send(signal.SIGUSR1)
         rc = target.wait_exit(1800)
@@ -88,6 +101,7 @@ def main():
         "python": interp.path, "records": info["records"], "gc_objects": info["gc_objects"],
         "remora_seconds": remora.get("seconds"), "remora_ok": remora.get("ok", False),
         "remora_warm": remora.get("warm"),
+        "remora_outside_seconds": remora.get("outside"), "remora_core": core_result,
         "remora_error": remora.get("error"),
         "remora_capture": lr, "gdb_session_seconds": g.seconds,
         "gdb_maxrss_kib": remora.get("gdb_maxrss_kib"),
@@ -122,6 +136,14 @@ def main():
                   " + engine load %.2f s + partition and table %.2f s"
                   % (len(warm), best["seconds"], best["capture"], best["walk"],
                      best["load"], best["partition"]))
+    if remora.get("ok") and remora.get("warm") and remora.get("outside"):
+        inj = min(w["capture"] for w in remora["warm"])
+        print("capture  injected %.2f s | from outside (/proc/PID/mem) %.2f s (%.2fx) | "
+              "from a core %s" % (
+                  inj, remora["outside"], remora["outside"] / inj,
+                  "%.2f s first, %.2f s again (%.2fx)" % (
+                      core_result["first"], core_result["best"], core_result["best"] / inj)
+                  if core_result.get("ok") else "FAILED: %s" % core_result.get("error")))
     if base:
         print("baseline gc.get_objects + get_referents closure + getsizeof by type,")
         print("         in the target:                                      %7.2f s"

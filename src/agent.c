@@ -51,21 +51,6 @@ static uint64_t parse_hex(const char **p, const char *end)
 	return v;
 }
 
-/* Whether a mapping may be read without side effects or faults: not the
- * kernel's vvar/vsyscall pages, not a device other than /dev/zero. */
-static int maps_line_usable(const char *path, const char *end)
-{
-	size_t n = (size_t)(end - path);
-	if (n >= 6 && memcmp(path, "[vvar]", 6) == 0)
-		return 0;
-	if (n >= 10 && memcmp(path, "[vsyscall]", 10) == 0)
-		return 0;
-	if (n >= 5 && memcmp(path, "/dev/", 5) == 0 &&
-	    !(n >= 9 && memcmp(path, "/dev/zero", 9) == 0))
-		return 0;
-	return 1;
-}
-
 /* Reads /proc/self/maps into buf and fills segs with the readable
  * mappings.  Returns the number of segments, or -errno. */
 static long agent_segments(char *buf, size_t cap, struct remora_segment *segs,
@@ -116,7 +101,8 @@ static long agent_segments(char *buf, size_t cap, struct remora_segment *segs,
 			while (path < eol && *path == ' ')
 				path++;
 		}
-		if (readable && stop > start && maps_line_usable(path, eol)) {
+		if (readable && stop > start &&
+		    remora_reader_maps_usable(path, (size_t)(eol - path))) {
 			segs[n] = (struct remora_segment){
 				.start = start,
 				.end = stop,

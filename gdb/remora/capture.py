@@ -17,7 +17,9 @@ Only gdb's own commands touch the target; nothing here allocates in it.
 """
 
 import atexit
+import ctypes
 import os
+import re
 import shutil
 import struct
 import tempfile
@@ -25,7 +27,7 @@ import time
 
 import gdb
 
-from . import elfsyms, layout, paths
+from . import elfsyms, engine, layout, paths
 from .errors import RemoraError
 
 AGENT_ABI = 2
@@ -220,15 +222,139 @@ def _remove_tmpdir():
 atexit.register(_remove_tmpdir)
 
 
+class _Stats(ctypes.Structure):
+    """struct remora_capture_stats (include/remora/remora.h)."""
+    _fields_ = [(name, ctypes.c_uint64) for name in (
+        "nodes", "edges", "roots", "types", "bad_objects", "read_faults",
+        "peak_mapped", "bytes_written", "reader_reads", "reader_syscalls")] + [
+        ("snapshot_flags", ctypes.c_uint32), ("reserved", ctypes.c_uint32)]
+
+
+def capture_outside(inferior=None):
+    """Capture the heap of a stopped live inferior by reading its memory
+    from gdb's process (/proc/PID/mem): nothing runs in the target.
+    Returns the path of a new snapshot file; RemoraError on failure."""
+    global last_result
+    inf = _live_inferior(inferior)
+    version, descriptor = layout.build()
+    path = _snapshot_path(inf.pid)
+    stats = _Stats()
+    t0 = time.perf_counter()
+    engine.capture_proc(inf.pid, descriptor, path, stats)
+    seconds = time.perf_counter() - t0
+    last_result = {name: getattr(stats, name) for name, _t in _Stats._fields_}
+    last_result.update(status=0, flags=stats.snapshot_flags, path=path,
+                       python_version=version, mode="outside",
+                       walk_seconds=seconds, total_seconds=seconds,
+                       inject_seconds=0.0)
+    return path
+
+
+def core_file():
+    """The path of the core file gdb is examining, or None (a live process
+    or nothing)."""
+    inf = gdb.selected_inferior()
+    conn = getattr(inf, "connection", None)
+    if conn is not None and getattr(conn, "type", None) != "core":
+        return None
+    text = gdb.execute("info target", to_string=True)
+    m = re.search(r"Local core dump file:\s*`(.*)', file type", text)
+    return m.group(1) if m else None
+
+
+def _local_file(start, path):
+    """Where the file a core mapped at start lives here: gdb's own answer
+    (its solib list honours sysroot and solib-search-path), else the
+    executable gdb was given, else the path itself."""
+    name = gdb.solib_name(start)
+    if name and os.path.exists(name):
+        return name
+    exe = gdb.current_progspace().filename
+    if exe and os.path.basename(exe) == os.path.basename(path) and os.path.exists(exe):
+        return exe
+    clean = path[:-len(" (deleted)")] if path.endswith(" (deleted)") else path
+    return clean if os.path.exists(clean) else None
+
+
+def capture_core(core_path=None):
+    """Capture the heap saved in the core file gdb examines.  Returns the
+    path of a new snapshot file; RemoraError with one line on failure (not
+    a core of CPython, libpython missing or not the one the process ran,
+    a truncated core...)."""
+    global last_result
+    core_path = core_path or core_file()
+    if core_path is None:
+        raise RemoraError("remora: no core file: open one with `gdb PROGRAM CORE`")
+    t0 = time.perf_counter()
+    version, descriptor = layout.build()
+    core = engine.Core(core_path)
+    runtime = layout.runtime_address()
+    interpreter_files = 0
+    for index, start, end, offset, path in core.files():
+        local = _local_file(start, path)
+        holds_runtime = start <= runtime < end
+        if local is None:
+            if holds_runtime:
+                raise RemoraError("remora: the core's interpreter image %s is not "
+                                  "on this machine (set sysroot or "
+                                  "solib-search-path)" % path)
+            continue
+        try:
+            core.add_file(index, local)
+        except RemoraError as exc:
+            if holds_runtime or os.path.basename(local).startswith("libpython"):
+                raise RemoraError("%s: the interpreter the core ran is not this one"
+                                  % exc) from None
+            continue
+        interpreter_files += holds_runtime
+    path = _snapshot_path(gdb.selected_inferior().pid)
+    stats = _Stats()
+    t1 = time.perf_counter()
+    core.capture(descriptor, path, stats)
+    t2 = time.perf_counter()
+    del core
+    last_result = {name: getattr(stats, name) for name, _t in _Stats._fields_}
+    last_result.update(status=0, flags=stats.snapshot_flags, path=path,
+                       python_version=version, mode="core",
+                       walk_seconds=t2 - t1, total_seconds=time.perf_counter() - t0,
+                       inject_seconds=0.0)
+    return path
+
+
+def capture_auto(inferior=None, inject=True):
+    """capture_core() for a core file; for a process, capture() when
+    injecting is safe (and wanted), else capture_outside() after saying
+    why in one line."""
+    if core_file() is not None:
+        return capture_core()
+    inf = _live_inferior(inferior)
+    if not inject:
+        return capture_outside(inf)
+    try:
+        return capture(inf)
+    except _Unsafe as exc:
+        gdb.write("%s; reading the process from outside instead\n" % exc)
+        return capture_outside(inf)
+
+
+def _live_inferior(inferior):
+    inf = inferior or gdb.selected_inferior()
+    if inf is None or inf.pid == 0 or not inf.threads():
+        raise RemoraError("remora: nothing to capture: no live process and no "
+                          "core file (gdb -p PID, or gdb PROGRAM CORE)")
+    return inf
+
+
+class _Unsafe(RemoraError):
+    """Injection refused: a thread is inside malloc or the loader."""
+
+
 def capture(inferior=None, options=0):
     """Capture the heap of a stopped live inferior; returns the path of a
     new snapshot file.  Raises RemoraError with one line on failure.
     options: AS_OUTSIDE walks as a reader from outside would (tests)."""
     global last_result
-    inf = inferior or gdb.selected_inferior()
-    if inf is None or inf.pid == 0 or not inf.threads():
-        raise RemoraError("remora: no live process: start or attach to a "
-                          "CPython process first (gdb -p PID)")
+    inf = _live_inferior(inferior)
     try:
         gdb.selected_thread()
         running = gdb.selected_thread().is_running()
@@ -245,11 +371,8 @@ def capture(inferior=None, options=0):
     problems = unsafe_threads(inf)
     if problems:
         thread, reason = problems[0]
-        raise RemoraError(
-            "remora: refusing to inject: thread %d (LWP %d) is %s; "
-            "let it leave that code (e.g. `finish` or `continue` to another "
-            "stop) and try again"
-            % (thread.num, thread.ptid[1], reason))
+        raise _Unsafe("remora: refusing to inject: thread %d (LWP %d) is %s"
+                      % (thread.num, thread.ptid[1], reason))
 
     _libc.clear()
     _libc.update(elfsyms.libc_functions(inf.pid, _LIBC_FUNCTIONS) or {})

@@ -8,6 +8,7 @@ one line at a time.
                            result) in scope and print it, as a REPL would
   py-heap NAME = EXPR      bind NAME in that namespace
   py-heap -json -- EXPR    print EXPR's value as one line of JSON
+  py-heap -no-inject       capture by reading the process from outside
 
 Invariants: any failure is one line through gdb.GdbError, never a Python
 traceback; the namespace persists for the gdb session; this module only
@@ -53,13 +54,14 @@ def _inferior_key():
     return (inf.num, inf.pid)
 
 
-def _current_heap():
+def _current_heap(inject=True):
     """The heap of the selected inferior: captured now, or the capture
-    made since it last stopped."""
+    made since it last stopped (a capture from outside is always made
+    anew when asked for)."""
     key = _inferior_key()
-    if _cache["key"] != key or _cache["heap"] is None:
+    if _cache["key"] != key or _cache["heap"] is None or not inject:
         _invalidate()
-        heap = hp.heap()
+        heap = hp.heap(inject=inject)
         # Capturing calls into the target, which may fire `cont` events:
         # the cache is filled only once the capture is complete.
         _cache["key"] = key
@@ -105,6 +107,11 @@ Usage:
   py-heap NAME = EXPR      Bind NAME to the value of EXPR for later commands.
   py-heap -json -- EXPR    Print EXPR's value as JSON: a partition with all
                            its rows, the empty set, or another value's repr.
+  py-heap -no-inject       Capture by reading the stopped process from
+                           outside (/proc/PID/mem): no code runs in it.
+                           py-heap does this by itself, after saying why,
+                           when a thread is inside malloc or the dynamic
+                           loader (injecting could deadlock there).
 
 A set of objects prints as heapy's partition table.  Useful attributes:
   .count .size             number of objects, total bytes
@@ -145,6 +152,13 @@ Examples:
     def _run(self, argument):
         argument = argument.strip()
         as_json = False
+        inject = True
+        if argument == "-no-inject" or argument.startswith("-no-inject "):
+            inject = False
+            argument = argument[len("-no-inject"):].strip()
+            if argument and not argument.startswith("-"):
+                raise gdb.GdbError("py-heap: -no-inject captures; it takes no "
+                                   "expression: py-heap -no-inject")
         if argument.startswith("-json"):
             as_json = True
             argument = argument[len("-json"):].strip()
@@ -157,7 +171,7 @@ Examples:
             argument = argument[2:].strip()
 
         if not argument:
-            value = _current_heap()
+            value = _current_heap(inject)
         else:
             m = _ASSIGN.match(argument)
             if m and not as_json:

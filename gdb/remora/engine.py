@@ -34,6 +34,18 @@ _PROTOTYPES = {
     "remora_error_address": (_u64, [_p]),
     "remora_error_destroy": (None, [_p]),
     "remora_snapshot_open": (_c_err, [ctypes.c_char_p, _pp]),
+    "remora_capture_proc": (_c_err, [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t,
+                                     ctypes.c_char_p, _p]),
+    "remora_capture_reader": (_c_err, [_p, ctypes.c_char_p, ctypes.c_size_t,
+                                       ctypes.c_char_p, _p]),
+    "remora_core_open": (_c_err, [ctypes.c_char_p, _pp]),
+    "remora_core_destroy": (None, [_p]),
+    "remora_core_reader": (_p, [_p]),
+    "remora_core_file_count": (ctypes.c_size_t, [_p]),
+    "remora_core_file_get": (_c_err, [_p, ctypes.c_size_t, ctypes.POINTER(_u64),
+                                      ctypes.POINTER(_u64), ctypes.POINTER(_u64),
+                                      ctypes.POINTER(ctypes.c_char_p)]),
+    "remora_core_add_file": (_c_err, [_p, ctypes.c_size_t, ctypes.c_char_p]),
     "remora_snapshot_destroy": (None, [_p]),
     "remora_snapshot_path": (ctypes.c_char_p, [_p]),
     "remora_snapshot_python_version": (_u32, [_p]),
@@ -141,6 +153,50 @@ def _check(err):
     if not message.startswith("remora: "):
         message = "remora: " + message
     raise RemoraError(message, code=code, errno=errnum, path=path, address=address)
+
+
+def capture_proc(pid, descriptor, path, stats):
+    """Walk the stopped process pid from this process into a new snapshot
+    file at path; stats is a ctypes struct remora_capture_stats."""
+    L = lib()
+    _check(L.remora_capture_proc(pid, descriptor, len(descriptor),
+                                 os.fsencode(path), ctypes.byref(stats)))
+
+
+class Core:
+    """A core file opened for reading (remora_core, src/core_reader.h)."""
+
+    def __init__(self, path):
+        self._lib = lib()
+        self._h = None
+        self._h = _create(self._lib.remora_core_open, os.fsencode(path))
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            self._lib.remora_core_destroy(self._h)
+            self._h = None
+
+    def files(self):
+        """[(index, start, end, file_offset, path)] of the NT_FILE note."""
+        out = []
+        for i in range(self._lib.remora_core_file_count(self._h)):
+            start, end, off = _u64(), _u64(), _u64()
+            path = ctypes.c_char_p()
+            _check(self._lib.remora_core_file_get(
+                self._h, i, ctypes.byref(start), ctypes.byref(end),
+                ctypes.byref(off), ctypes.byref(path)))
+            out.append((i, start.value, end.value, off.value, _text(path.value)))
+        return out
+
+    def add_file(self, index, local_path):
+        """Back NT_FILE entry index with local_path (RemoraError if refused,
+        e.g. a build-id mismatch)."""
+        _check(self._lib.remora_core_add_file(self._h, index, os.fsencode(local_path)))
+
+    def capture(self, descriptor, path, stats):
+        _check(self._lib.remora_capture_reader(
+            self._lib.remora_core_reader(self._h), descriptor, len(descriptor),
+            os.fsencode(path), ctypes.byref(stats)))
 
 
 def _create(fn, *args):

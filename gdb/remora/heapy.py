@@ -462,10 +462,12 @@ class IdSet:
 class Hpy:
     """heapy's session object: `hp = remora.hpy(); h = hp.heap()`."""
 
-    def heap(self):
-        """Capture the selected inferior's heap; the set of all its objects."""
+    def heap(self, inject=True):
+        """Capture the selected inferior's heap; the set of all its objects.
+        Injects the agent when that is safe, else (or with inject=False)
+        reads the process from outside."""
         from . import capture  # needs gdb: imported only when used
-        path = capture.capture()
+        path = capture.capture_auto(inject=inject)
         try:
             return self.load(path)
         finally:

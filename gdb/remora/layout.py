@@ -126,6 +126,11 @@ class _ElfStatics:
         objfile = sym.symtab.objfile
         real = objfile.owner or objfile
         inf = gdb.selected_inferior()
+        # /proc/PID describes a live process; a core's pid may name
+        # another process now
+        conn = getattr(inf, "connection", None)
+        if inf.pid == 0 or (conn is not None and getattr(conn, "type", "") != "native"):
+            return
         try:
             bias = elfsyms.load_bias(inf.pid, real.filename)
             if bias is None:
@@ -237,6 +242,11 @@ def python_version():
     except gdb.error:
         raise RemoraError("remora: cannot read the interpreter's version "
                           "(Py_Version); CPython 3.11 or later is needed") from None
+
+
+def runtime_address():
+    """Address of _PyRuntime in the target."""
+    return _symbol_address("_PyRuntime")
 
 
 def _cache_key():

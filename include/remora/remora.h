@@ -230,6 +230,43 @@ REMORA_EXPORT struct remora_error *
 remora_partition_row_set(const struct remora_partition *part, size_t row,
 			 struct remora_idset **ret);
 
+/* ---- capture from outside (capture.c) --------------------------------- */
+
+/* What a capture did.  Plain data. */
+struct remora_capture_stats {
+	uint64_t nodes;
+	uint64_t edges;
+	uint64_t roots;
+	uint64_t types;
+	uint64_t bad_objects;     /* addresses reached that were not objects */
+	uint64_t read_faults;     /* reads the reader refused */
+	uint64_t peak_mapped;     /* the walker's work memory, at most */
+	uint64_t bytes_written;
+	uint64_t reader_reads;    /* reads that reached the proc reader's cache
+	                           * (the inline window serves the rest) */
+	uint64_t reader_syscalls; /* system calls the reader made */
+	uint32_t snapshot_flags;  /* REMORA_SNAP_* (1: partial) */
+	uint32_t reserved;
+};
+
+struct remora_reader;
+
+/* Walks the interpreter that reader shows (a core file's reader, from
+ * remora_core_reader()) into a new snapshot file at path (created; must
+ * not exist).  layout as for remora_capture_proc(). */
+REMORA_EXPORT struct remora_error *
+remora_capture_reader(struct remora_reader *reader, const void *layout,
+		      size_t layout_size, const char *path,
+		      struct remora_capture_stats *stats);
+
+/* Captures the stopped process pid (which must stay stopped: gdb holds it)
+ * by reading its memory from this process, into a new snapshot file at
+ * path (created; must not exist).  layout is the descriptor gdb's Python
+ * builds (gdb/remora/layout.py), layout_size its length. */
+REMORA_EXPORT struct remora_error *
+remora_capture_proc(int pid, const void *layout, size_t layout_size,
+		    const char *path, struct remora_capture_stats *stats);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,7 +4,9 @@
    GIVEN targets/malloc_target.py stopped by `break malloc` + `continue`,
          so that one thread is inside malloc,
    WHEN  `py-heap` runs, then gdb detaches,
-   THEN  py-heap prints a line beginning "remora: refusing to inject:" and
+   THEN  py-heap prints a line beginning "remora: refusing to inject:",
+         then reads the process from outside and prints its partition, in
+         which the target's own objects have the count and size it wrote;
          no Python traceback, the agent is not in the target's maps, and
          the target goes on allocating and finishes with exit 0.
 2. Once:
@@ -14,6 +16,7 @@
          process is left running without remora's agent.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -49,6 +52,7 @@ def refusal(tap, it):
         cmds = ["break malloc", "continue", "delete"]
         cmds += harness.marked("where", "info threads")
         cmds += harness.marked("py-heap", "py-heap")
+        cmds += harness.marked("bytype", "py-heap -json -- h.bytype")
         cmds += ["detach"]
         g = harness.run_gdb(cmds, pid=target.pid)
         tap.ok("%s: gdb session finished (%.1fs)" % (name, g.seconds),
@@ -64,6 +68,18 @@ def refusal(tap, it):
         tap.ok("%s: py-heap says %r" % (name, harness.REFUSAL_PREFIX),
                any(ln.startswith(harness.REFUSAL_PREFIX) for ln in lines),
                lambda: "py-heap printed:\n%s\n%s" % (text, g.report()))
+        tap.ok("%s: py-heap then reads from outside and prints the partition" % name,
+               any(ln.startswith("Partition of a set of") for ln in lines),
+               lambda: "py-heap printed:\n%s" % text)
+        facts = target.json("facts.json")
+        try:
+            rows = json.loads((g.section("bytype") or "").strip().splitlines()[-1])["rows"]
+            kept = [r for r in rows if r["label"] == "__main__.Kept"]
+        except (ValueError, KeyError, IndexError):
+            kept = []
+        tap.equal("%s: outside capture: count and size of the target's Kept objects"
+                  % name, [(r["count"], r["size"]) for r in kept],
+                  [(facts["kept_count"], facts["kept_size"])], g.report)
         tap.ok("%s: no Python traceback" % name, no_traceback(g), g.report)
         tap.ok("%s: agent not loaded into the target" % name,
                "remora-agent" not in maps_of(target.pid), maps_of(target.pid))

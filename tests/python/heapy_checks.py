@@ -288,7 +288,7 @@ Partition of a set of 3 objects. Total size = 312 bytes.
     # -- py-heap ---------------------------------------------------------------
     captures = []
 
-    def fake_heap():
+    def fake_heap(inject=True):
         captures.append(1)
         return hp.load(main_path)
     command.hp.heap = fake_heap

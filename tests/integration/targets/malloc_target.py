@@ -3,7 +3,9 @@
 A worker thread allocates 64 KiB bytearrays in a loop (pymalloc hands
 requests above 512 bytes to the C malloc), so `break malloc` + `continue`
 in gdb stops the process with that thread inside malloc: the state in which
-remora must refuse to inject its agent.  The main thread waits for SIGUSR1,
+remora must refuse to inject its agent, and read the process from outside
+instead.  It also keeps N_KEPT objects of a class of its own and writes
+their count and total getsizeof to WORKDIR/facts.json.  The main thread waits for SIGUSR1,
 then stops the worker, writes WORKDIR/result.json and exits 0.
 """
 
@@ -35,7 +37,24 @@ def on_usr1(signum, frame):
     got_usr1 = True
 
 
+class Kept:
+    """Objects whose count and size the test checks in the capture made
+    from outside (py-heap's fallback when a thread is inside malloc)."""
+    __slots__ = ("i", "tag")
+
+    def __init__(self, i):
+        self.i = i
+        self.tag = "kept-%d" % i
+
+
+N_KEPT = 1234
+
+
 def main(wdir):
+    kept = [Kept(i) for i in range(N_KEPT)]
+    with open(os.path.join(wdir, "facts.json"), "w") as f:
+        json.dump({"kept_count": len(kept),
+                   "kept_size": sum(sys.getsizeof(k) for k in kept)}, f)
     signal.signal(signal.SIGUSR1, on_usr1)
     worker = threading.Thread(target=allocate, name="allocator")
     worker.start()
@@ -47,7 +66,7 @@ def main(wdir):
     stop.set()
     worker.join()
     with open(os.path.join(wdir, "result.json"), "w") as f:
-        json.dump({"allocations": count}, f)
+        json.dump({"allocations": count, "kept": len(kept)}, f)
     print("malloc_target: done, %d allocations" % count)
     return 0
 

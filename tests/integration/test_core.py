@@ -1,0 +1,157 @@
+"""test_core.py — a core dump gives the snapshot the live process gave
+(issue 3, postmortem capture; DESIGN.md invariant 5).
+
+For each interpreter:
+GIVEN targets/census_target.py stopped, captured from outside
+      (/proc/PID/mem) and then dumped with gcore, without running between,
+WHEN  a new gdb opens the interpreter with that core and captures it
+      (py-heap on a core),
+THEN  the core's snapshot equals the live one exactly — the same objects,
+      types, sizes, references and roots — and every object of the
+      target's own census is in it at its getsizeof size (bar what only
+      C state holds, as test_outside.py explains); `py-heap` prints the
+      partition with no traceback.
+And once (Debian's python3.11, or the first interpreter found):
+GIVEN that core truncated to half its size,
+THEN  py-heap prints one line of error, no traceback, and gdb survives.
+GIVEN a core of a process that is not Python (/bin/sleep),
+THEN  py-heap prints one line saying so.
+"""
+
+import collections
+import json
+import os
+import shutil
+import signal
+import time
+
+import harness
+import snapread
+from harness import Tap, Target, TargetError
+
+HERE = harness.HERE
+NO_TRACEBACK = ("Traceback", "Python Exception", "Error occurred in Python")
+
+
+def load_json(path):
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
+
+
+def one_line(tap, name, g, section):
+    text = g.section(section) or ""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    tap.ok("%s: py-heap prints one line: %r" % (name, lines[:1]),
+           len(lines) == 1 and lines[0].startswith("remora"),
+           lambda: "printed %d lines:\n%s\n%s" % (len(lines), text, g.report()))
+    tap.ok("%s: no Python traceback" % name,
+           not any(s in g.out for s in NO_TRACEBACK), g.report)
+
+
+def run(tap, it, first):
+    name = "core %s" % it.name
+    wdir = harness.workdir("core", it.name)
+    env = {"REMORA_CORE_DIR": wdir}
+    with Target.python(it, "census_target.py", wdir) as target:
+        try:
+            target.wait_ready()
+        except TargetError as exc:
+            tap.fail("%s: target starts" % name, str(exc))
+            return
+        g = harness.run_gdb(["source " + os.path.join(HERE, "gdb_core_live.py"), "detach"],
+                            pid=target.pid, env=env)
+        live = load_json(os.path.join(wdir, "live.json"))
+        if not tap.ok("%s: live capture and gcore" % name, live.get("ok"),
+                      lambda: "%s\n%s" % (live.get("error"), g.report())):
+            return
+        with open(target.path("census.json")) as f:
+            census = json.load(f)["objects"]
+        target.send(signal.SIGUSR1)
+        tap.equal("%s: target exits 0" % name, target.wait_exit(60), 0, target.output)
+
+    core = os.path.join(wdir, "target.core")
+    g = harness.run_gdb(["source " + os.path.join(HERE, "gdb_core_dead.py")]
+                        + harness.marked("py-heap", "py-heap"),
+                        args=[it.path, core], env=env)
+    dead = load_json(os.path.join(wdir, "dead.json"))
+    if not tap.ok("%s: capture from the core" % name, dead.get("ok"),
+                  lambda: "%s\n%s" % (dead.get("error"), g.report())):
+        return
+    text = g.section("py-heap") or ""
+    tap.ok("%s: py-heap on the core prints the partition" % name,
+           "Partition of a set of" in text and not any(s in g.out for s in NO_TRACEBACK),
+           g.report)
+    a = snapread.Snapshot(os.path.join(wdir, "outside.remora"))
+    b = snapread.Snapshot(os.path.join(wdir, "core.remora"))
+    tap.ok("%s: same objects, types and sizes as live (%d)" % (name, len(a.nodes)),
+           a.nodes == b.nodes,
+           lambda: "live %d, core %d, only live %d, only core %d" % (
+               len(a.nodes), len(b.nodes), len(set(a.nodes) - set(b.nodes)),
+               len(set(b.nodes) - set(a.nodes))))
+    diff = [x for x in a.nodes if x in b.nodes and
+            collections.Counter(a.edges[x]) != collections.Counter(b.edges[x])]
+    tap.equal("%s: same references as live" % name, len(diff), 0,
+              lambda: "first: %r" % [(hex(x), a.type_name(x)) for x in diff[:10]])
+    tap.equal("%s: same roots as live" % name, sorted(b.roots), sorted(a.roots))
+    tap.ok("%s: the core's snapshot is not partial" % name, b.flags & 1 == 0)
+    sized = [(t, s, b.nodes[x][1]) for x, t, s in census
+             if x in b.nodes and b.nodes[x][1] != s and not t.startswith(("_io.Buffered",
+                                                                          "_struct."))]
+    tap.equal("%s: census sizes equal getsizeof" % name, len(sized), 0,
+              lambda: "first: %r" % sized[:10])
+
+    if not first:
+        return
+    half = os.path.join(wdir, "truncated.core")
+    with open(core, "rb") as src, open(half, "wb") as dst:
+        dst.write(src.read(os.path.getsize(core) // 2))
+    g = harness.run_gdb(harness.marked("py-heap", "py-heap"), args=[it.path, half])
+    tap.ok("truncated core (%s): gdb finished" % it.name, not g.timed_out, g.report)
+    one_line(tap, "truncated core (%s)" % it.name, g, "py-heap")
+
+
+def not_python_core(tap):
+    name = "core of /bin/sleep"
+    sleep = shutil.which("sleep") or "/bin/sleep"
+    wdir = harness.workdir("core", "sleep")
+    core = os.path.join(wdir, "sleep.core")
+    with Target([sleep, "600"], wdir) as target:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and os.path.realpath(
+                "/proc/%d/exe" % target.pid) != os.path.realpath(sleep):
+            time.sleep(0.05)
+        harness.run_gdb(["gcore " + core, "detach"], pid=target.pid, load_remora=False)
+    if not tap.ok("%s: gcore made it" % name, os.path.exists(core)):
+        return
+    g = harness.run_gdb(harness.marked("py-heap", "py-heap"), args=[sleep, core])
+    one_line(tap, name, g, "py-heap")
+
+
+def main():
+    tap = Tap("test_core")
+    interps = harness.interpreters()
+    harness.report_interpreters(tap, interps)
+    first = True
+    for it in interps:
+        if it.skip:
+            tap.skip("core %s" % it.name, it.skip)
+            continue
+        try:
+            run(tap, it, first)
+        except Exception as exc:  # noqa: BLE001
+            import traceback
+            tap.fail("core %s: harness error" % it.name,
+                     "%s\n%s" % (exc, traceback.format_exc()))
+        first = False
+    try:
+        not_python_core(tap)
+    except Exception as exc:  # noqa: BLE001
+        import traceback
+        tap.fail("core of /bin/sleep: harness error", "%s\n%s" % (exc, traceback.format_exc()))
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
