@@ -7,7 +7,9 @@ GIVEN targets/census_target.py stopped, captured from outside
 WHEN  a new gdb opens the interpreter with that core and captures it
       (py-heap on a core),
 THEN  the core's snapshot equals the live one exactly — the same objects,
-      types, sizes, references and roots — and every object of the
+      types and their names (read from the files the core's NT_FILE note
+      names: gcore leaves read-only file mappings out), sizes, references
+      and roots — and every object of the
       target's own census is in it at its getsizeof size (bar what only
       C state holds, as test_outside.py explains); `py-heap` prints the
       partition with no traceback.
@@ -95,6 +97,11 @@ def run(tap, it, first):
     tap.equal("%s: same references as live" % name, len(diff), 0,
               lambda: "first: %r" % [(hex(x), a.type_name(x)) for x in diff[:10]])
     tap.equal("%s: same roots as live" % name, sorted(b.roots), sorted(a.roots))
+    # gcore leaves read-only file mappings (libpython's .rodata, where
+    # static types keep their names) out of the core: the names come
+    # from the files on disk that NT_FILE points to
+    tap.equal("%s: same type names as live (%d types)" % (name, len(a.types)),
+              b.types, a.types)
     tap.ok("%s: the core's snapshot is not partial" % name, b.flags & 1 == 0)
     sized = [(t, s, b.nodes[x][1]) for x, t, s in census
              if x in b.nodes and b.nodes[x][1] != s and not t.startswith(("_io.Buffered",
