@@ -276,6 +276,15 @@ def _local_file(start, path):
     return clean if os.path.exists(clean) else None
 
 
+def _is_interpreter_image(path, exe_name, has_libpython):
+    """Whether an NT_FILE path is the interpreter's image: libpython, or
+    the executable when the interpreter is linked into it."""
+    base = os.path.basename(path.replace(" (deleted)", ""))
+    if base.startswith("libpython"):
+        return True
+    return not has_libpython and base == exe_name
+
+
 def capture_core(core_path=None):
     """Capture the heap saved in the core file gdb examines.  Returns the
     path of a new snapshot file; RemoraError with one line on failure (not
@@ -286,27 +295,28 @@ def capture_core(core_path=None):
     if core_path is None:
         raise RemoraError("remora: no core file: open one with `gdb PROGRAM CORE`")
     t0 = time.perf_counter()
-    version, descriptor = layout.build()
     core = engine.Core(core_path)
-    runtime = layout.runtime_address()
-    interpreter_files = 0
-    for index, start, end, offset, path in core.files():
+    files = core.files()
+    exe = gdb.current_progspace().filename or ""
+    has_libpython = any(os.path.basename(p).startswith("libpython")
+                        for _i, _s, _e, _o, p in files)
+    for index, start, end, offset, path in files:
+        image = _is_interpreter_image(path, os.path.basename(exe), has_libpython)
         local = _local_file(start, path)
-        holds_runtime = start <= runtime < end
         if local is None:
-            if holds_runtime:
-                raise RemoraError("remora: the core's interpreter image %s is not "
-                                  "on this machine (set sysroot or "
-                                  "solib-search-path)" % path)
+            if image:
+                raise RemoraError("remora: the core's interpreter %s is not on this "
+                                  "machine (gdb looks for it under `set sysroot` and "
+                                  "`solib-search-path`)" % path)
             continue
         try:
             core.add_file(index, local)
         except RemoraError as exc:
-            if holds_runtime or os.path.basename(local).startswith("libpython"):
+            if image:
                 raise RemoraError("%s: the interpreter the core ran is not this one"
                                   % exc) from None
             continue
-        interpreter_files += holds_runtime
+    version, descriptor = layout.build()
     path = _snapshot_path(gdb.selected_inferior().pid)
     stats = _Stats()
     t1 = time.perf_counter()

@@ -18,6 +18,9 @@ GIVEN that core truncated to half its size,
 THEN  py-heap prints one line of error, no traceback, and gdb survives.
 GIVEN a core of a process that is not Python (/bin/sleep),
 THEN  py-heap prints one line saying so.
+GIVEN a core of a process that ran a copy of libpython since deleted
+      (the first interpreter with a shared libpython),
+THEN  py-heap prints one line naming the missing file.
 """
 
 import collections
@@ -119,6 +122,48 @@ def run(tap, it, first):
     one_line(tap, "truncated core (%s)" % it.name, g, "py-heap")
 
 
+def shared_libpython(it):
+    """The interpreter's shared libpython, or None if it is linked in."""
+    lib = harness._libpython_of(it.path)
+    return lib if lib and os.path.realpath(lib) != os.path.realpath(it.path) else None
+
+
+def missing_libpython(tap, it):
+    """GIVEN a core of a process that ran a copy of libpython since
+    deleted, WHEN py-heap runs on it, THEN one line names the missing
+    interpreter file."""
+    name = "core without its libpython (%s)" % it.name
+    lib = shared_libpython(it)
+    if not lib:
+        tap.skip(name, "%s has no shared libpython" % it.path)
+        return
+    wdir = harness.workdir("core", it.name + "-nolib")
+    copy_dir = os.path.join(wdir, "lib")
+    os.makedirs(copy_dir, exist_ok=True)
+    copy = os.path.join(copy_dir, os.path.basename(lib))
+    shutil.copy(lib, copy)
+    core = os.path.join(wdir, "nolib.core")
+    home = os.path.dirname(os.path.dirname(os.path.realpath(it.path)))
+    # LD_LIBRARY_PATH wins over RUNPATH: the process maps the copy
+    with Target.python(it, "census_target.py", wdir,
+                       env={"LD_LIBRARY_PATH": copy_dir, "PYTHONHOME": home}) as target:
+        try:
+            target.wait_ready()
+        except TargetError as exc:
+            tap.fail("%s: target starts" % name, str(exc))
+            return
+        harness.run_gdb(["gcore " + core, "detach"], pid=target.pid, load_remora=False)
+        target.send(signal.SIGUSR1)
+        target.wait_exit(60)
+    os.unlink(copy)
+    if not tap.ok("%s: gcore made it" % name, os.path.exists(core)):
+        return
+    g = harness.run_gdb(harness.marked("py-heap", "py-heap"), args=[it.path, core])
+    one_line(tap, name, g, "py-heap")
+    text = g.section("py-heap") or ""
+    tap.ok("%s: the line names the missing file" % name, copy in text, text)
+
+
 def not_python_core(tap):
     name = "core of /bin/sleep"
     sleep = shutil.which("sleep") or "/bin/sleep"
@@ -152,6 +197,16 @@ def main():
             tap.fail("core %s: harness error" % it.name,
                      "%s\n%s" % (exc, traceback.format_exc()))
         first = False
+    with_lib = [it for it in interps if not it.skip and shared_libpython(it)]
+    if not with_lib:
+        tap.skip("core without its libpython", "no interpreter here has a shared libpython")
+    for it in with_lib[:1]:
+        try:
+            missing_libpython(tap, it)
+        except Exception as exc:  # noqa: BLE001
+            import traceback
+            tap.fail("core without its libpython: harness error",
+                     "%s\n%s" % (exc, traceback.format_exc()))
     try:
         not_python_core(tap)
     except Exception as exc:  # noqa: BLE001
