@@ -331,13 +331,33 @@ def capture_core(core_path=None):
     return path
 
 
+def finalizing():
+    """Whether the target's interpreter has begun Py_Finalize (its heap is
+    being torn down), as far as its debug info tells."""
+    for expr in ("_PyRuntime._finalizing._value", "_PyRuntime._finalizing"):
+        try:
+            return int(gdb.parse_and_eval(expr)) != 0
+        except (gdb.error, RuntimeError):
+            continue
+    return False
+
+
+def _warn_if_finalizing():
+    if finalizing():
+        gdb.write("remora: the interpreter is finalizing (Py_Finalize has begun): "
+                  "objects are being torn down, the snapshot shows what is left\n")
+
+
 def capture_auto(inferior=None, inject=True):
     """capture_core() for a core file; for a process, capture() when
     injecting is safe (and wanted), else capture_outside() after saying
     why in one line."""
     if core_file() is not None:
-        return capture_core()
+        path = capture_core()
+        _warn_if_finalizing()
+        return path
     inf = _live_inferior(inferior)
+    _warn_if_finalizing()
     if not inject:
         return capture_outside(inf)
     try:

@@ -14,6 +14,8 @@ THEN  the core's snapshot equals the live one exactly — the same objects,
       C state holds, as test_outside.py explains); `py-heap` prints the
       partition with no traceback.
 And once (Debian's python3.11, or the first interpreter found):
+GIVEN a core made while the interpreter was finalizing,
+THEN  py-heap says so in one line and prints what is left.
 GIVEN that core truncated to half its size,
 THEN  py-heap prints one line of error, no traceback, and gdb survives.
 GIVEN a core of a process that is not Python (/bin/sleep),
@@ -114,6 +116,7 @@ def run(tap, it, first):
 
     if not first:
         return
+    finalizing_core(tap, it)
     half = os.path.join(wdir, "truncated.core")
     with open(core, "rb") as src, open(half, "wb") as dst:
         dst.write(src.read(os.path.getsize(core) // 2))
@@ -162,6 +165,31 @@ def missing_libpython(tap, it):
     one_line(tap, name, g, "py-heap")
     text = g.section("py-heap") or ""
     tap.ok("%s: the line names the missing file" % name, copy in text, text)
+
+
+def finalizing_core(tap, it):
+    """GIVEN a core of a process stopped inside Py_Finalize (a __del__ run
+    while modules are cleared), WHEN py-heap runs on it, THEN it says the
+    interpreter was finalizing and prints what is left, no traceback."""
+    name = "core made while finalizing (%s)" % it.name
+    wdir = harness.workdir("core", it.name + "-final")
+    core = os.path.join(wdir, "final.core")
+    with Target.python(it, "finalizing_target.py", wdir) as target:
+        try:
+            target.wait_ready()
+        except TargetError as exc:
+            tap.fail("%s: target reaches finalization" % name, str(exc))
+            return
+        harness.run_gdb(["gcore " + core, "detach"], pid=target.pid, load_remora=False)
+    if not tap.ok("%s: gcore made it" % name, os.path.exists(core)):
+        return
+    g = harness.run_gdb(harness.marked("py-heap", "py-heap"), args=[it.path, core])
+    text = g.section("py-heap") or ""
+    tap.ok("%s: py-heap says the interpreter was finalizing" % name,
+           "remora: the interpreter is finalizing" in text, g.report)
+    tap.ok("%s: and prints what is left" % name,
+           "Partition of a set of" in text and
+           not any(s in g.out for s in NO_TRACEBACK), g.report)
 
 
 def not_python_core(tap):
