@@ -75,6 +75,7 @@ struct walker {
 
 	uint8_t *bitmap;
 	size_t bitmap_bytes;
+	uint64_t readable_bytes;   /* sum of the reader's segments */
 
 	uint64_t *stack;
 	size_t stack_len;
@@ -94,6 +95,8 @@ struct walker {
 	unsigned int nvisited;
 	bool visited_overflow;
 };
+
+static const int64_t ITEMS_MAX = INT64_C(1) << 40; /* no container is bigger */
 
 enum {
 	STACK_INITIAL = 1 << 17,     /* entries: 1 MiB */
@@ -211,6 +214,7 @@ static int walk_bitmap_init(struct walker *w)
 		struct remora_segment *s = &w->r->segs[i];
 		s->user = bits;
 		bits += (s->end - s->start + 7) / 8;
+		w->readable_bytes += s->end - s->start;
 	}
 	w->bitmap_bytes = (size_t)((bits + 7) / 8);
 	if (w->bitmap_bytes == 0)
@@ -766,7 +770,10 @@ static uint64_t walk_default_size(struct walker *w, uint64_t obj,
 	if (t->itemsize > 0) {
 		bool ok = true;
 		int64_t n = rd_i64(w, obj, RL_OB_SIZE, &ok);
-		size += n * t->itemsize;
+		/* itemsize <= 2^16 (walk_type_load), so a count within
+		 * +-2^40 cannot overflow; a larger one is a damaged object */
+		if (ok && n >= -ITEMS_MAX && n <= ITEMS_MAX)
+			size += n * t->itemsize;
 	}
 	return size < 0 ? 0 : (uint64_t)size;
 }
@@ -1443,6 +1450,8 @@ static void walk_instance_edges(struct walker *w, uint64_t obj,
 		if (off < 0) {
 			bool ok = true;
 			int64_t n = rd_i64(w, obj, RL_OB_SIZE, &ok);
+			if (!ok || n < -ITEMS_MAX || n > ITEMS_MAX)
+				return;
 			int64_t size = t->basicsize + (n < 0 ? -n : n) * t->itemsize;
 			off += (size + 7) & ~INT64_C(7);
 		}
@@ -1502,6 +1511,13 @@ static void walk_object(struct walker *w, uint64_t obj)
 		}
 	}
 	node.size = walk_size(w, obj, t, have_str ? &str : NULL);
+	/* A size no memory could hold comes from a torn or damaged object
+	 * (a wild ob_size, allocated, mask): keep the fixed part, say so. */
+	if (node.size > w->readable_bytes) {
+		node.size = (uint64_t)t->basicsize + t->presize;
+		node.flags |= REMORA_NODE_PARTIAL;
+		walk_partial(w);
+	}
 	remora_writer_node(w->out, &node, repr, repr_len);
 	w->stats->nodes++;
 
@@ -1514,18 +1530,25 @@ static void walk_object(struct walker *w, uint64_t obj)
 		bool ok = true;
 		int64_t n = rd_i64(w, obj, RL_OB_SIZE, &ok);
 		int64_t alloc = rd_i64(w, obj, RL_LIST_ALLOCATED, &ok);
-		if (!ok || n < 0 || n > alloc) {
+		uint64_t items = rd_ptr(w, obj, RL_LIST_ITEMS);
+		const struct remora_segment *seg = items ? remora_reader_find(w->r, items) : NULL;
+		if (!ok || n < 0 || n > alloc || n > ITEMS_MAX ||
+		    (n > 0 && (!seg || (seg->end - items) / 8 < (uint64_t)n))) {
 			walk_partial(w);
 			break;
 		}
-		walk_array(w, rd_ptr(w, obj, RL_LIST_ITEMS), (uint64_t)n,
-			   REMORA_VIA_INDEX);
+		walk_array(w, items, (uint64_t)n, REMORA_VIA_INDEX);
 		break;
 	}
 	case WK_TUPLE: {
 		bool ok = true;
 		int64_t n = rd_i64(w, obj, RL_OB_SIZE, &ok);
-		if (!ok || n < 0 || n > (INT64_C(1) << 36)) {
+		/* the items are inline: they must lie in the object's mapping
+		 * (a damaged count would read the neighbours' words) */
+		const struct remora_segment *seg = remora_reader_find(w->r, obj);
+		uint64_t items = obj + (uint64_t)lv(w, RL_TUPLE_ITEMS);
+		if (!ok || n < 0 || n > ITEMS_MAX || !seg || seg->end < items ||
+		    (seg->end - items) / 8 < (uint64_t)n) {
 			walk_partial(w);
 			break;
 		}

@@ -342,6 +342,14 @@ def finalizing():
     return False
 
 
+def _warn_if_partial():
+    r = last_result or {}
+    if r.get("flags", 0) & 1:
+        gdb.write("remora: the snapshot is partial: %d addresses were not objects "
+                  "and %d reads failed (torn or damaged memory)\n"
+                  % (r.get("bad_objects", 0), r.get("read_faults", 0)))
+
+
 def _warn_if_finalizing():
     if finalizing():
         gdb.write("remora: the interpreter is finalizing (Py_Finalize has begun): "
@@ -355,16 +363,20 @@ def capture_auto(inferior=None, inject=True):
     if core_file() is not None:
         path = capture_core()
         _warn_if_finalizing()
+        _warn_if_partial()
         return path
     inf = _live_inferior(inferior)
     _warn_if_finalizing()
     if not inject:
-        return capture_outside(inf)
-    try:
-        return capture(inf)
-    except _Unsafe as exc:
-        gdb.write("%s; reading the process from outside instead\n" % exc)
-        return capture_outside(inf)
+        path = capture_outside(inf)
+    else:
+        try:
+            path = capture(inf)
+        except _Unsafe as exc:
+            gdb.write("%s; reading the process from outside instead\n" % exc)
+            path = capture_outside(inf)
+    _warn_if_partial()
+    return path
 
 
 def _live_inferior(inferior):

@@ -1,0 +1,586 @@
+"""test_core_damage.py — a damaged core gives a clear error or a snapshot
+marked partial, never a crash (issue 3; DESIGN.md invariant 3).
+
+Once, on the first usable interpreter (Debian's python3.11 first):
+GIVEN targets/census_target.py captured from outside (so the objects'
+      addresses and types are known) and dumped with gcore, and copies of
+      that core damaged by editing their PT_LOAD data (coredamage.py):
+        zeroed     4 KiB pages zeroed where dicts and lists crowd, and the
+                   pages of the biggest dict and of its keys table;
+        headers    ~200 objects with a garbage ob_type (0xdeadbeef..., NULL,
+                   small integers, an odd address, the object's own
+                   address) or ob_refcnt 0 or -1, and lists, tuples and
+                   dicts with huge size fields;
+        wild       list items, list item arrays, tuple items and dict keys
+                   and values pointers aimed at unmapped space, the kernel
+                   half, the last word of a segment, misaligned and
+                   mid-object addresses;
+        truncated  the core without its last 3 MiB (gcore writes its notes
+                   last, so they go too);
+        cut-kernel the core laid out as the kernel writes one (notes
+                   first), without its last 3 MiB: memory lost mid-segment;
+WHEN  a fresh gdb opens each (`gdb -nx -batch PYTHON CORE`) and runs
+      `py-heap`, then captures with capture.capture_core()
+      (gdb_core_damage.py),
+THEN  gdb exits 0 (no signal, no timeout, no "Fatal signal"), prints no
+      Python traceback, py-heap prints either exactly one line starting
+      with "remora" or a partition, the capture agrees with it and fails
+      only with a RemoraError, and a snapshot taken from a damaged core
+      is marked partial (zeroed pages: partial or fewer objects than the
+      undamaged core's, as zeroed pointers read as NULL), records no object whose header
+      was zeroed or whose ob_type is no address at all, and names a type
+      record for every object.
+And, with an AddressSanitizer (and UBSan) build of libremora made in a
+scratch copy of the tree (in the background, while gdb runs):
+GIVEN the same cores,
+WHEN  core_capture_driver.c (linked with that build) opens, captures,
+      loads and partitions each one — gdb cannot host ASan: with libasan
+      preloaded it hangs at startup in setlocale(),
+THEN  no sanitizer report, no signal, the driver's JSON agrees with gdb's
+      capture, and the partition counts every object.
+REMORA_TEST_ASAN=0 skips the ASan part (visibly).
+"""
+
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import time
+
+import coredamage
+import harness
+import snapread
+from harness import Tap, Target, TargetError
+
+HERE = harness.HERE
+NO_TRACEBACK = ("Traceback", "Python Exception", "Error occurred in Python")
+CUT = 3 << 20
+SEED = 3
+
+# CPython 3.11/3.12 object headers (non-debug builds)
+OB_REFCNT, OB_TYPE, OB_SIZE = 0, 8, 16     # OB_SIZE: a dict's ma_used
+LIST_ITEMS, LIST_ALLOCATED = 24, 32
+TUPLE_ITEMS = 24
+DICT_KEYS, DICT_VALUES = 32, 40
+NODE_TYPE = 1 << 4      # snapshot_format.h: REMORA_NODE_TYPE
+SNAP_PARTIAL = 1        # REMORA_SNAP_PARTIAL
+HUGE = (1 << 62, (1 << 63) - 1, 1 << 35, 1 << 33)
+
+
+def load_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+# ------------------------------------------------------------- the damage
+
+class Damage:
+    """One damaged core and what the test needs to know about it."""
+
+    def __init__(self, name, path, what):
+        self.name, self.path, self.what = name, path, what
+        self.out = None             # the capture's JSON; its snapshot at + ".remora"
+        self.zeroed_pages = set()   # page addresses
+        self.self_typed = set()     # objects whose ob_type is their own address
+        self.no_type = set()        # objects whose ob_type is no address
+        self.strict = False         # a snapshot must be marked partial (not
+                                    # merely smaller: NULLs read as NULLs)
+        self.edits = ""
+        self.expect_error = None    # regex the one-line error must match
+
+
+def objects(snap, core, type_name=None):
+    """Addresses of non-type objects whose first 48 bytes the core saved."""
+    return sorted(a for a, (t, _s, flags) in snap.nodes.items()
+                  if not flags & NODE_TYPE and core.saved(a, 48)
+                  and (type_name is None or snap.types.get(t) == type_name))
+
+
+def damage_zeroed(snap, src, wdir):
+    d = Damage("zeroed", os.path.join(wdir, "zeroed.core"), "")
+    with coredamage.Core(src, d.path) as core:
+        dicts = objects(snap, core, "builtins.dict")
+        lists = objects(snap, core, "builtins.list")
+        big = max(dicts, key=lambda a: len(snap.edges[a]))
+        pages = [big & ~4095]
+        keys = core.u64(big + DICT_KEYS)
+        if core.saved(keys, 4096):
+            pages.append(keys & ~4095)
+        crowd = {}
+        for a in dicts + lists:
+            crowd[a & ~4095] = crowd.get(a & ~4095, 0) + 1
+        for page, _n in sorted(crowd.items(), key=lambda kv: (-kv[1], kv[0])):
+            if len(pages) >= 4:
+                break
+            if page not in pages:
+                pages.append(page)
+        for page in pages:
+            if core.saved(page, 4096):
+                core.zero_page(page, "zeroed page")
+                d.zeroed_pages.add(page)
+        lost = sum(1 for a in snap.nodes if a & ~4095 in d.zeroed_pages)
+        d.what = "%d pages zeroed (biggest dict 0x%x, %d edges), %d objects' headers in them" % (
+            len(d.zeroed_pages), big, len(snap.edges[big]), lost)
+        d.edits = core.describe_edits()
+    return d
+
+
+def damage_headers(snap, src, wdir):
+    d = Damage("headers", os.path.join(wdir, "headers.core"), "")
+    d.strict = True
+    rnd = random.Random(SEED)
+    with coredamage.Core(src, d.path) as core:
+        sized = []
+        for name in ("builtins.list", "builtins.tuple", "builtins.dict"):
+            pool = objects(snap, core, name)
+            sized += rnd.sample(pool, min(20, len(pool)))
+        for i, a in enumerate(sized):
+            huge = HUGE[i % len(HUGE)]
+            core.put_u64(a + OB_SIZE, huge, "size field")
+            if snap.type_name(a) == "builtins.list" and i % 2:
+                core.put_u64(a + LIST_ALLOCATED, huge, "list allocated")
+        taken = set(sized)
+        pool = [a for a in objects(snap, core) if a not in taken]
+        sample = rnd.sample(pool, min(200, len(pool)))
+        type_addrs = sorted(snap.types)
+        counts = {}
+        for i, a in enumerate(sample):
+            kind = i % 8
+            if kind == 0:
+                core.put_u64(a + OB_TYPE, 0xDEADBEEFDEADBEEF, "ob_type garbage")
+            elif kind == 1:
+                core.put_u64(a + OB_TYPE, (1, 3, 8, 16, 0x40, 0x1000)[i % 6], "ob_type small")
+            elif kind == 2:
+                core.put_u64(a + OB_TYPE, type_addrs[i % len(type_addrs)] + 1, "ob_type odd")
+            elif kind == 3:
+                core.put_u64(a + OB_TYPE, 0, "ob_type NULL")
+            elif kind == 4:
+                core.put_u64(a + OB_TYPE, a, "ob_type self")
+            elif kind == 5:
+                core.put_u64(a + OB_REFCNT, 0, "ob_refcnt 0")
+            elif kind == 6:
+                core.put_u64(a + OB_REFCNT, -1, "ob_refcnt -1")
+            else:
+                core.put_u64(a + OB_TYPE, 0xDEADBEEFDEADBEEF, "ob_type garbage")
+                core.put_u64(a + OB_REFCNT, -1, "ob_refcnt -1")
+            if kind in (0, 1, 2, 3, 7):
+                d.no_type.add(a)
+            elif kind == 4:
+                d.self_typed.add(a)
+            counts[kind] = counts.get(kind, 0) + 1
+        d.what = "%d objects' headers (%s), %d size fields" % (
+            len(sample), ", ".join("%s %d" % (k, counts.get(i, 0)) for i, k in enumerate(
+                ("deadbeef", "small", "odd", "NULL", "self", "refcnt0", "refcnt-1", "both"))),
+            len(sized))
+        d.edits = core.describe_edits()
+    return d
+
+
+def damage_wild(snap, src, wdir):
+    d = Damage("wild", os.path.join(wdir, "wild.core"), "")
+    d.strict = True
+    rnd = random.Random(SEED + 1)
+    with coredamage.Core(src, d.path) as core:
+        everyone = objects(snap, core)
+        last = [s.end - 8 for s in core.segments if s.filesz >= 16]
+        unmapped = (core.unmapped(), 0xFFFF800000000000, 0xFFFFFFFFFFFFFFF8)
+
+        def mid(delta):
+            return rnd.choice(everyone) + delta
+
+        lists = [a for a in objects(snap, core, "builtins.list") if len(snap.edges[a]) >= 3]
+        n_items = 0
+        for i, a in enumerate(rnd.sample(lists, min(30, len(lists)))):
+            items = core.u64(a + LIST_ITEMS)
+            kind = i % 5
+            if kind == 0:
+                core.put_u64(a + LIST_ITEMS, unmapped[i % 3], "ob_item unmapped")
+            elif kind == 1:
+                core.put_u64(a + LIST_ITEMS, mid(8), "ob_item mid-object")
+            elif kind == 4:
+                core.put_u64(a + LIST_ITEMS, rnd.choice(last), "ob_item at a segment's end")
+            elif core.saved(items, 24):
+                if kind == 2:
+                    core.put_u64(items, unmapped[i % 3], "item unmapped")
+                    core.put_u64(items + 8, mid(16), "item mid-object")
+                    core.put_u64(items + 16, mid(4), "item misaligned")
+                else:
+                    core.put_u64(items, rnd.choice(last), "item: a segment's last word")
+                    core.put_u64(items + 8, rnd.choice(last) - 8, "item: 16 bytes before an end")
+                n_items += 1
+        tuples = [a for a in objects(snap, core, "builtins.tuple") if len(snap.edges[a]) >= 2]
+        for i, a in enumerate(rnd.sample(tuples, min(10, len(tuples)))):
+            core.put_u64(a + TUPLE_ITEMS, unmapped[i % 3] if i % 2 else mid(24),
+                         "tuple item wild")
+        dicts = objects(snap, core, "builtins.dict")
+        for i, a in enumerate(rnd.sample(dicts, min(20, len(dicts)))):
+            kind = i % 4
+            if kind == 0:
+                core.put_u64(a + DICT_KEYS, unmapped[i % 3], "ma_keys unmapped")
+            elif kind == 1:
+                core.put_u64(a + DICT_KEYS, mid(8), "ma_keys mid-object")
+            elif kind == 2:
+                core.put_u64(a + DICT_KEYS, rnd.choice(last), "ma_keys at a segment's end")
+            else:
+                core.put_u64(a + DICT_VALUES, unmapped[i % 3], "ma_values unmapped")
+        d.what = "%d pointers: 30 lists (%d item arrays), 10 tuples, 20 dicts" % (
+            len(core.edits), n_items)
+        d.edits = core.describe_edits()
+    return d
+
+
+def damage_truncated(src, wdir):
+    d = Damage("truncated", os.path.join(wdir, "truncated.core"), "")
+    d.strict = True
+    size, seg = coredamage.truncate(src, d.path, CUT)
+    d.what = "cut to %d bytes (-%d), %s" % (
+        size, CUT, "inside PT_LOAD data at file offset 0x%x" % seg[0] if seg
+        else "between segments' data")
+    d.edits = d.what
+    return d
+
+
+def damage_cut_kernel(src, wdir):
+    d = Damage("cut-kernel", os.path.join(wdir, "cut-kernel.core"), "")
+    d.strict = True
+    relaid = os.path.join(wdir, "kernel-layout.core")
+    coredamage.notes_first(src, relaid)
+    size, seg = coredamage.truncate(relaid, d.path, CUT)
+    os.unlink(relaid)
+    d.what = "notes first, cut to %d bytes (-%d), %s" % (
+        size, CUT, "inside PT_LOAD data at file offset 0x%x" % seg[0] if seg
+        else "between segments' data")
+    d.edits = d.what
+    d.expect_error = r"truncated"
+    return d
+
+
+# ------------------------------------------------------------------- gdb
+
+def gdb_capture(it, core, out, extra=()):
+    """A fresh gdb on core: py-heap, then gdb_core_damage.py.  Returns
+    (GdbRun, the script's JSON or None)."""
+    if os.path.exists(out):
+        os.unlink(out)
+    g = harness.run_gdb(harness.marked("py-heap", "py-heap")
+                        + ["source " + os.path.join(HERE, "gdb_core_damage.py")]
+                        + list(extra),
+                        args=[it.path, core], env={"REMORA_DAMAGE_OUT": out},
+                        timeout=min(harness.GDB_TIMEOUT, 60))
+    return g, load_json(out)
+
+
+def check_damaged(tap, d, base_nodes, g, res):
+    name = "damaged core, %s" % d.name
+    detail = lambda: "%s\n%s\n%s" % (d.what, d.edits, g.report())  # noqa: E731
+    tap.ok("%s: gdb exits 0, no signal, no timeout" % name,
+           not g.timed_out and g.rc == 0 and "Fatal signal" not in g.out, detail)
+    tap.ok("%s: no Python traceback" % name,
+           not any(s in g.out for s in NO_TRACEBACK), detail)
+    text = g.section("py-heap")
+    lines = [ln for ln in (text or "").splitlines() if ln.strip()]
+    one_error = len(lines) == 1 and lines[0].startswith("remora")
+    # a partition may follow one-line notes ("remora: the snapshot is
+    # partial: ...")
+    notes = []
+    while len(lines) > 1 and lines[0].startswith("remora: "):
+        notes.append(lines.pop(0))
+    partition = bool(lines) and lines[0].startswith("Partition of a set of")
+    tap.ok("%s: py-heap prints one line or a partition: %r" % (name, lines[:1]),
+           one_error or partition, detail)
+    if res is None:
+        tap.fail("%s: the capture script reported" % name, detail)
+        return
+    if not res["ok"]:
+        tap.ok("%s: the capture fails with a RemoraError only" % name,
+               res["error"].startswith("RemoraError: remora"), lambda: "%s\n%s" % (
+                   res["error"], detail()))
+    tap.ok("%s: py-heap and the capture agree" % name,
+           (one_error and not res["ok"]) or (partition and res["ok"]),
+           lambda: "capture %r\n%s" % (res, detail()))
+    if d.expect_error and one_error:
+        tap.ok("%s: the error says why" % name, re.search(d.expect_error, lines[0]),
+               detail)
+    if not res["ok"]:
+        tap.diag("%s: %s -> %s" % (name, d.what, lines[0] if lines else res["error"]))
+        return
+    partial = bool(res["flags"] & SNAP_PARTIAL)
+    tap.diag("%s: %s -> snapshot, %s, %d objects (undamaged %d), %d bad objects, "
+             "%d read faults" % (name, d.what, "partial" if partial else "NOT partial",
+                                 res["nodes"], base_nodes, res["bad_objects"],
+                                 res["read_faults"]))
+    tap.equal("%s: py-heap says the snapshot is partial exactly when it is" % name,
+              any(n.startswith("remora: the snapshot is partial") for n in notes),
+              partial, detail)
+    if d.strict:
+        tap.ok("%s: the snapshot is marked partial" % name, partial,
+               lambda: "capture %r\n%s" % (res, detail()))
+    else:
+        tap.ok("%s: the snapshot is marked partial or lost objects" % name,
+               partial or res["nodes"] < base_nodes,
+               lambda: "capture %r, undamaged %d objects\n%s" % (res, base_nodes, detail()))
+    try:
+        s = snapread.Snapshot(d.out + ".remora")
+    except (OSError, ValueError) as exc:
+        tap.fail("%s: the snapshot file reads back" % name, "%s\n%s" % (exc, detail()))
+        return
+    untyped = [a for a, (t, _s, _f) in s.nodes.items() if t not in s.types]
+    tap.equal("%s: every object's type has a TYPE record" % name, len(untyped), 0,
+              lambda: "first %s" % [hex(a) for a in untyped[:10]])
+    if d.zeroed_pages:
+        ghosts = [a for a in s.nodes if a & ~4095 in d.zeroed_pages]
+        tap.equal("%s: no object recorded from a zeroed page" % name, len(ghosts), 0,
+                  lambda: "first %s" % [hex(a) for a in ghosts[:10]])
+    if d.no_type:
+        kept = [a for a in d.no_type if a in s.nodes]
+        tap.equal("%s: no object recorded whose ob_type is no address" % name, len(kept), 0,
+                  lambda: "first %s" % [(hex(a), hex(s.nodes[a][0])) for a in kept[:10]])
+    if d.self_typed:
+        tap.diag("%s: %d of %d objects typed as themselves recorded" % (
+            name, sum(1 for a in d.self_typed if a in s.nodes), len(d.self_typed)))
+
+
+# ------------------------------------------------------------------ ASan
+
+class AsanBuild:
+    """libremora built with --enable-asan in a scratch copy of the tree,
+    and core_capture_driver linked with it; made in the background."""
+
+    def __init__(self):
+        self.dir = self.log = self.driver = None   # set by start()
+        self.proc = None
+        self.skip = None
+        self.seconds = None   # the build's own time, from its log
+        libasan = _cc_output(["-print-file-name=libasan.so"])
+        if os.environ.get("REMORA_TEST_ASAN", "1") == "0":
+            self.skip = "REMORA_TEST_ASAN=0"
+        elif not libasan or not os.path.isabs(libasan) or not os.path.exists(libasan):
+            self.skip = "the compiler has no libasan (%s)" % (libasan or "no cc")
+
+    def start(self):
+        if self.skip:
+            return
+        wdir = harness.workdir("core-damage", "asan")
+        self.dir = os.path.join(wdir, "asan-tree")
+        self.log = os.path.join(wdir, "asan-build.log")
+        self.driver = os.path.join(wdir, "core_capture_driver")
+        src = harness.TOP_SRCDIR
+        ignore = shutil.ignore_patterns(
+            ".git", "work", ".libs", ".deps", "*.o", "*.lo", "*.la", "*.remora",
+            "__pycache__", "*.log", "*.trs", "autom4te.cache")
+        shutil.copytree(src, self.dir, ignore=ignore, symlinks=True)
+        inc = "-I%s -I%s" % (os.path.join(self.dir, "include"), os.path.join(self.dir, "src"))
+        libs = os.path.join(self.dir, ".libs")
+        script = (
+            "set -e; t0=$(date +%%s%%N); rm -f config.status; "
+            "./configure -q --enable-asan CFLAGS='-g -O0'; "
+            "${MAKE:-make} -j2 libremora.la; "
+            "CC=$(sed -n 's/^CC = //p' Makefile); "
+            "$CC -std=gnu11 -g -O0 -fsanitize=address,undefined -fno-omit-frame-pointer "
+            "%s %s -o %s -L%s -lremora -Wl,-rpath,%s" % (
+                inc, os.path.join(HERE, "core_capture_driver.c"), self.driver, libs, libs)
+            + "; echo \"build ms $(( ($(date +%s%N) - t0) / 1000000 ))\"")
+        env = dict(os.environ)
+        env.pop("MAKEFLAGS", None)
+        env.pop("MFLAGS", None)
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(["sh", "-c", script], cwd=self.dir, stdout=log,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         env=env, start_new_session=True)
+        # killed with gdb's processes if the test is (harness: _kill_all)
+        harness._live_gdbs.add(self.proc)
+
+    def wait(self, timeout=240):
+        """None when the driver is ready, else why not."""
+        if self.skip:
+            return self.skip
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, 9)
+            rc = "timeout"
+        harness._live_gdbs.discard(self.proc)
+        with open(self.log, errors="replace") as f:
+            log = f.read()
+        m = re.search(r"^build ms (\d+)$", log, re.M)
+        self.seconds = int(m.group(1)) / 1000 if m else None
+        if rc != 0 or not os.path.exists(self.driver):
+            return "build failed (%s):\n%s" % (rc, log[-3000:])
+        return None
+
+    def run(self, core, layout, out):
+        if os.path.exists(out):
+            os.unlink(out)
+        env = dict(os.environ)
+        env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1"
+        # UBSan reports and goes on, so that ASan still sees the rest
+        env["UBSAN_OPTIONS"] = "print_stacktrace=1"
+        t = time.monotonic()
+        try:
+            p = subprocess.run([self.driver, core, layout, out], capture_output=True,
+                               timeout=60, env=env)
+            rc, text = p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace")
+        except subprocess.TimeoutExpired as exc:
+            rc, text = "timeout", ((exc.stdout or b"") + (exc.stderr or b"")).decode(
+                "utf-8", "replace")
+        res = None
+        for line in text.splitlines():
+            if line.startswith("{"):
+                try:
+                    res = json.loads(line)
+                except ValueError:
+                    pass
+        return rc, text, res, time.monotonic() - t
+
+
+def _cc_output(args):
+    cc = os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc")
+    if not cc:
+        return None
+    try:
+        return subprocess.run(cc.split() + args, capture_output=True, text=True,
+                              timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def check_asan(tap, asan, layout, cores, gdb_results):
+    why = asan.wait()
+    if why and asan.skip:
+        tap.skip("ASan: damaged cores through the ASan build", why)
+        return
+    if not tap.ok("ASan: libremora and the driver build (in %.1fs, beside gdb)"
+                  % (asan.seconds or 0), why is None, why):
+        return
+    for d in cores:
+        name = "ASan, %s core" % d.name
+        rc, text, res, secs = asan.run(d.path, layout, d.out + ".asan.remora")
+        ub = sorted(set(re.findall(r"^\S+: runtime error: .*$", text, re.M)))
+        detail = lambda: "driver exit %s after %.1fs on %s (%s)\n%s\n%s" % (  # noqa: E731
+            rc, secs, d.path, d.what, "\n".join(ub), text[-6000:])
+        tap.ok("%s: no AddressSanitizer report, no signal" % name,
+               rc == 0 and "Sanitizer" not in text, detail)
+        tap.equal("%s: no undefined behaviour (UBSan)" % name, len(ub), 0, detail)
+        if res is None:
+            tap.fail("%s: the driver reported" % name, detail)
+            continue
+        ref = gdb_results.get(d.name)
+        tap.diag("%s: %s" % (name, json.dumps(res)))
+        if res["ok"]:
+            tap.equal("%s: the partition counts every object" % name,
+                      res["counted"], res["nodes"], detail)
+        if ref is not None and ref["ok"] and res["ok"]:
+            tap.equal("%s: same objects and flags as in gdb" % name,
+                      (res["nodes"], res["flags"]), (ref["nodes"], ref["flags"]), detail)
+        elif ref is not None and "no core file" not in ref.get("error", ""):
+            tap.equal("%s: fails where gdb's capture fails" % name, res["ok"], ref["ok"],
+                      lambda: "gdb: %r\n%s" % (ref, detail()))
+
+
+# ------------------------------------------------------------------- main
+
+def run(tap, it, asan, timings, cores_made):
+    wdir = harness.workdir("core-damage", it.name)
+    t = time.monotonic()
+    with Target.python(it, "census_target.py", wdir) as target:
+        try:
+            target.wait_ready()
+        except TargetError as exc:
+            tap.fail("damage %s: target starts" % it.name, str(exc))
+            return
+        g = harness.run_gdb(["source " + os.path.join(HERE, "gdb_core_live.py"), "detach"],
+                            pid=target.pid, env={"REMORA_CORE_DIR": wdir})
+        live = load_json(os.path.join(wdir, "live.json")) or {}
+        if not tap.ok("damage %s: live capture from outside and gcore" % it.name,
+                      live.get("ok"), lambda: "%s\n%s" % (live.get("error"), g.report())):
+            return
+    timings["target, capture, gcore"] = time.monotonic() - t
+
+    src = os.path.join(wdir, "target.core")
+    cores_made.append(src)
+    live_snap = snapread.Snapshot(os.path.join(wdir, "outside.remora"))
+    layout = os.path.join(wdir, "layout.bin")
+
+    t = time.monotonic()
+    base = Damage("undamaged", src, "the core as gcore wrote it")
+    base.out = os.path.join(wdir, "undamaged.json")
+    g, res = gdb_capture(it, src, base.out, [
+        "python from remora import layout as _l; open(%r, 'wb').write(_l.build()[1])" % layout])
+    if not tap.ok("damage %s: the undamaged core captures, not partial" % it.name,
+                  res is not None and res["ok"] and not res["flags"] & SNAP_PARTIAL
+                  and os.path.exists(layout),
+                  lambda: "%r\n%s" % (res, g.report())):
+        return
+    base_nodes = res["nodes"]
+    results = {"undamaged": res}
+    timings["undamaged core in gdb"] = time.monotonic() - t
+
+    t = time.monotonic()
+    cores = [damage_zeroed(live_snap, src, wdir), damage_headers(live_snap, src, wdir),
+             damage_wild(live_snap, src, wdir), damage_truncated(src, wdir),
+             damage_cut_kernel(src, wdir)]
+    timings["damaging"] = time.monotonic() - t
+    cores_made.extend(d.path for d in cores)
+    for d in cores:
+        t = time.monotonic()
+        d.out = os.path.join(wdir, d.name + ".json")
+        g, res = gdb_capture(it, d.path, d.out)
+        results[d.name] = res
+        check_damaged(tap, d, base_nodes, g, res)
+        timings["%s core in gdb" % d.name] = time.monotonic() - t
+
+    t = time.monotonic()
+    check_asan(tap, asan, layout, [base] + cores, results)
+    timings["ASan build wait and runs"] = time.monotonic() - t
+
+
+def main():
+    t0 = time.monotonic()
+    tap = Tap("test_core_damage")
+    asan = AsanBuild()
+    timings = {}
+    cores_made = []
+    try:
+        asan.start()
+    except OSError as exc:
+        asan.skip = "cannot copy the tree: %s" % exc
+    interps = harness.interpreters()
+    harness.report_interpreters(tap, interps)
+    first = next((it for it in interps if not it.skip), None)
+    for it in interps:
+        if it.skip:
+            tap.skip("damaged cores, %s" % it.name, it.skip)
+        elif it is not first:
+            tap.skip("damaged cores, %s" % it.name,
+                     "run on the first usable interpreter only (%s)" % first.name)
+    if first is not None:
+        try:
+            run(tap, first, asan, timings, cores_made)
+        except Exception as exc:  # noqa: BLE001
+            import traceback
+            tap.fail("damaged cores, %s: harness error" % first.name,
+                     "%s\n%s" % (exc, traceback.format_exc()))
+    if asan.proc is not None and asan.proc.poll() is None:
+        os.killpg(asan.proc.pid, 9)
+    if tap.failed == 0:
+        # ~10 MB of tree and ~50 MB of cores: kept only to debug a failure
+        if asan.dir:
+            shutil.rmtree(asan.dir, ignore_errors=True)
+        for path in cores_made:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+    for k, v in timings.items():
+        tap.diag("time: %-28s %5.1fs" % (k, v))
+    tap.diag("time: total %.1fs" % (time.monotonic() - t0))
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
