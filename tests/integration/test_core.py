@@ -23,6 +23,9 @@ THEN  py-heap prints one line saying so.
 GIVEN a core of a process that ran a copy of libpython since deleted
       (the first interpreter with a shared libpython),
 THEN  py-heap prints one line naming the missing file.
+GIVEN a core opened with another build of its libpython in its place
+      (`set sysroot`; where a second build with the same name exists),
+THEN  py-heap refuses in one line naming both build-ids.
 """
 
 import collections
@@ -192,6 +195,45 @@ def finalizing_core(tap, it):
            not any(s in g.out for s in NO_TRACEBACK), g.report)
 
 
+def other_libpython(lib):
+    """Another build of the same libpython (same file name), or None."""
+    for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib", "/usr/local/lib"):
+        cand = os.path.join(d, os.path.basename(lib))
+        if os.path.exists(cand) and os.path.realpath(cand) != os.path.realpath(lib):
+            return cand
+    return None
+
+
+def mismatched_libpython(tap, it, lib, other):
+    """GIVEN a core of a process running lib, and a sysroot in which lib's
+    path holds another build of it (other), WHEN py-heap runs on the core,
+    THEN it refuses in one line naming both build-ids."""
+    name = "core with another libpython (%s)" % it.name
+    wdir = harness.workdir("core", it.name + "-otherlib")
+    core = os.path.join(wdir, "c.core")
+    with Target.python(it, "census_target.py", wdir) as target:
+        try:
+            target.wait_ready()
+        except TargetError as exc:
+            tap.fail("%s: target starts" % name, str(exc))
+            return
+        harness.run_gdb(["gcore " + core, "detach"], pid=target.pid, load_remora=False)
+    root = os.path.join(wdir, "sysroot")
+    fake = root + os.path.realpath(lib)
+    os.makedirs(os.path.dirname(fake), exist_ok=True)
+    shutil.copy(other, fake)
+    if lib != os.path.realpath(lib):
+        os.makedirs(os.path.dirname(root + lib), exist_ok=True)
+        if not os.path.exists(root + lib):
+            shutil.copy(other, root + lib)
+    g = harness.run_gdb(["set sysroot " + root] + harness.marked("py-heap", "py-heap"),
+                        args=[it.path, core])
+    one_line(tap, name, g, "py-heap")
+    text = g.section("py-heap") or ""
+    tap.ok("%s: the line says the build-ids differ" % name,
+           "build-id mismatch" in text and "not this one" in text, text)
+
+
 def not_python_core(tap):
     name = "core of /bin/sleep"
     sleep = shutil.which("sleep") or "/bin/sleep"
@@ -234,6 +276,19 @@ def main():
         except Exception as exc:  # noqa: BLE001
             import traceback
             tap.fail("core without its libpython: harness error",
+                     "%s\n%s" % (exc, traceback.format_exc()))
+    pairs = [(it, shared_libpython(it), other_libpython(shared_libpython(it)))
+             for it in with_lib]
+    pairs = [p for p in pairs if p[2]]
+    if not pairs:
+        tap.skip("core with another libpython",
+                 "no second build of any shared libpython here")
+    for it, lib, other in pairs[:1]:
+        try:
+            mismatched_libpython(tap, it, lib, other)
+        except Exception as exc:  # noqa: BLE001
+            import traceback
+            tap.fail("core with another libpython: harness error",
                      "%s\n%s" % (exc, traceback.format_exc()))
     try:
         not_python_core(tap)
