@@ -1,6 +1,15 @@
-"""capture.py — capture the heap of a live inferior by injecting the agent.
+"""capture.py — capture the heap of the inferior into a snapshot file, by
+one of three paths (capture_auto() picks):
 
-Sequence (DESIGN.md invariants 1 and 2):
+  capture()          a live process, by injecting the agent (below);
+  capture_outside()  a live process read from gdb's own process through
+                     /proc/PID/mem (py-heap -no-inject, or when injecting
+                     is unsafe): the walker runs in libremora, nothing runs
+                     in the target;
+  capture_core()     a core file, through libelf and the files its NT_FILE
+                     note names, as gdb found them.
+
+Injection, step by step (DESIGN.md invariants 1 and 2):
   1. refuse unless every thread is outside malloc and the dynamic loader
      (dlopen takes their locks; a thread stopped inside would deadlock us);
   2. map one scratch area in the target (mmap: a system call, no lock);
