@@ -58,6 +58,7 @@ struct walk_type {
 	int64_t dictoffset;   /* own tp_dictoffset */
 	int64_t base_dictoffset; /* tp_dictoffset of the solid (static) base */
 	uint64_t traverse;    /* tp_traverse of the solid base (WK_TRAVERSE) */
+	uint64_t base;        /* the solid base (the type itself if no class) */
 	uint32_t presize;     /* pre-header bytes getsizeof adds */
 	uint8_t kind;         /* enum walk_kind of the solid base */
 	uint8_t valid;
@@ -689,6 +690,7 @@ static void walk_type_load(struct walker *w, uint64_t addr, struct walk_type *e)
 		base_flags = rd_ptr(w, base, RL_TP_FLAGS);
 	}
 	e->kind = (uint8_t)walk_kind_of_static(w, base, base_flags);
+	e->base = base;
 	e->traverse = rd_ptr(w, base, RL_TP_TRAVERSE);
 	e->base_dictoffset = rd_i64(w, base, RL_TP_DICTOFFSET, &ok);
 	uint64_t pre_flags = RTPF_MANAGED_DICT;
@@ -1142,7 +1144,7 @@ static void walk_traverse_edges(struct walker *w, uint64_t obj,
 	/* Members tp_traverse skips (names of descriptors, say) are real
 	 * references too, and what a walk from outside sees: add them. */
 	if (!w->visited_overflow)
-		walk_member_edges(w, obj, t->addr, 0, true);
+		walk_member_edges(w, obj, t->base, 0, true);
 }
 
 /* ---- referents read from outside (no tp_traverse) ----
@@ -1303,8 +1305,9 @@ static void walk_outside_edges(struct walker *w, uint64_t obj,
 	}
 	if (walk_type_is_static(w, type, RL_TYPE_PROPERTY))
 		walk_field(w, obj, RL_PROPERTY_NAME, REMORA_FIELD_NAME);
+	/* a class's own slots are walk_instance_edges()'s */
 	w->nvisited = 0;
-	walk_member_edges(w, obj, type, stop, true);
+	walk_member_edges(w, obj, t->base, stop, true);
 	if (stop == 0 && t->base_dictoffset > 0) {
 		bool ok = true;
 		uint64_t dict = rd_u64(w, obj + (uint64_t)t->base_dictoffset, &ok);
