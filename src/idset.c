@@ -3,7 +3,8 @@
  * Binary operations work on whichever representation the operands have:
  * two arrays merge; otherwise the result is computed as a bitset (an array
  * operand is spread into one first) and then stored in the representation
- * invariant 1 picks for its count.
+ * invariant 1 picks for its count.  Referents and referrers follow the
+ * edge rows of snapshot.h (invariants 2 and 7) from every member.
  */
 #include "idset.h"
 
@@ -356,6 +357,74 @@ struct remora_error *remora_idset_create_complement(const struct remora_idset *a
 	if (a->universe % 64)
 		words[nwords - 1] &= (UINT64_C(1) << (a->universe % 64)) - 1;
 	return idset_from_words(a->snap, words, ret);
+}
+
+/* The union of the adjacency rows adj[begin[id] .. end[id]) of set's
+ * members.  When the rows hold fewer entries than a bitset would be worth
+ * (invariant 1), they are gathered into an array, sorted and deduplicated;
+ * otherwise they are marked in a bitset.  Either buffer becomes the
+ * result, so nothing else proportional to the snapshot is allocated. */
+static struct remora_error *idset_adjacent(const struct remora_idset *set,
+					   const uint32_t *begin,
+					   const uint32_t *end,
+					   const uint32_t *adj,
+					   struct remora_idset **ret)
+{
+	const struct remora_snapshot *snap = set->snap;
+	struct remora_idset_iter it;
+	uint32_t id;
+	uint64_t total = 0;
+	remora_idset_iter_init(&it, set);
+	while (remora_idset_iter_next(&it, &id))
+		total += end[id] - begin[id];
+
+	if (idset_wants_array(total, set->universe)) {
+		uint32_t *ids = malloc((total ? total : 1) * sizeof(*ids));
+		if (!ids)
+			return &remora_error_no_memory;
+		uint64_t k = 0;
+		remora_idset_iter_init(&it, set);
+		while (remora_idset_iter_next(&it, &id)) {
+			for (uint32_t e = begin[id]; e < end[id]; e++)
+				ids[k++] = adj[e];
+		}
+		qsort(ids, k, sizeof(*ids), idset_compare_ids);
+		uint64_t n = 0;
+		for (uint64_t i = 0; i < k; i++) {
+			if (n == 0 || ids[n - 1] != ids[i])
+				ids[n++] = ids[i];
+		}
+		return idset_from_array(snap, ids, n, ret);
+	}
+
+	uint64_t nwords = idset_nwords(set->universe);
+	uint64_t *words = calloc(nwords ? nwords : 1, sizeof(uint64_t));
+	if (!words)
+		return &remora_error_no_memory;
+	remora_idset_iter_init(&it, set);
+	while (remora_idset_iter_next(&it, &id)) {
+		for (uint32_t e = begin[id]; e < end[id]; e++)
+			words[adj[e] / 64] |= UINT64_C(1) << (adj[e] % 64);
+	}
+	return idset_from_words(snap, words, ret);
+}
+
+struct remora_error *remora_idset_create_referents(const struct remora_idset *set,
+						   struct remora_idset **ret)
+{
+	const struct remora_snapshot *snap = set->snap;
+	return idset_adjacent(set, snap->edge_start, snap->edge_end,
+			      snap->edge_target, ret);
+}
+
+struct remora_error *remora_idset_create_referrers(const struct remora_idset *set,
+						   struct remora_idset **ret)
+{
+	const struct remora_snapshot_reverse *rev;
+	struct remora_error *err = remora_snapshot_reverse(set->snap, &rev);
+	if (err)
+		return err;
+	return idset_adjacent(set, rev->start, rev->start + 1, rev->source, ret);
 }
 
 void remora_idset_destroy(struct remora_idset *set)

@@ -26,7 +26,8 @@
  * 3 bytes per object on a real heap; all the bitmaps together at most
  * max(4 MiB, 16 bytes per object)) plus 48 bytes per occupied chunk; 12
  * bytes per edge.  Nothing else is allocated per object while loading, and
- * no array is zeroed only to be overwritten.
+ * no array is zeroed only to be overwritten.  The first referrers query
+ * adds the reverse edges (invariant 7): 4 bytes per object and per edge.
  *
  * A file truncated under a live mapping would fault; snapshots are
  * written once and not modified, so this is not guarded against; an
@@ -927,6 +928,78 @@ static void loader_owners(struct remora_snapshot *snap)
 	}
 }
 
+/* ---- reverse edges (invariant 7) ------------------------------------ */
+
+static void reverse_destroy(struct remora_snapshot_reverse *rev)
+{
+	if (!rev)
+		return;
+	free(rev->source);
+	free(rev->start);
+	free(rev);
+}
+
+/* Counting sort of the edges by target, without a cursor array: start[t]
+ * first counts the edges into t, then (prefix sums) becomes the end of
+ * t's row; the fill walks the sources downwards and decrements it, so
+ * after the fill start[t] is the row's beginning and every row ascends. */
+static struct remora_error *reverse_build(const struct remora_snapshot *snap,
+					  struct remora_snapshot_reverse **ret)
+{
+	uint32_t n = snap->node_count;
+	struct remora_snapshot_reverse *rev = calloc(1, sizeof(*rev));
+	if (!rev)
+		return &remora_error_no_memory;
+	rev->start = big_alloc((size_t)n + 1, sizeof(*rev->start));
+	rev->source = big_alloc(snap->edge_count, sizeof(*rev->source));
+	if (!rev->start || !rev->source) {
+		reverse_destroy(rev);
+		return &remora_error_no_memory;
+	}
+	memset(rev->start, 0, ((size_t)n + 1) * sizeof(*rev->start));
+	for (uint32_t i = 0; i < n; i++) {
+		for (uint32_t e = snap->edge_start[i]; e < snap->edge_end[i]; e++)
+			rev->start[snap->edge_target[e]]++;
+	}
+	uint32_t sum = 0;
+	for (uint32_t t = 0; t < n; t++) {
+		sum += rev->start[t];
+		rev->start[t] = sum;
+	}
+	rev->start[n] = sum;
+	for (uint32_t i = n; i-- > 0;) {
+		for (uint32_t e = snap->edge_start[i]; e < snap->edge_end[i]; e++)
+			rev->source[--rev->start[snap->edge_target[e]]] = i;
+	}
+	*ret = rev;
+	return NULL;
+}
+
+struct remora_error *
+remora_snapshot_reverse(const struct remora_snapshot *snap,
+			const struct remora_snapshot_reverse **ret)
+{
+	/* The snapshot is logically immutable; this cache is its one
+	 * late-filled field (invariant 7), hence the cast. */
+	struct remora_snapshot_reverse **slot =
+		&((struct remora_snapshot *)snap)->reverse;
+	struct remora_snapshot_reverse *rev = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	if (!rev) {
+		struct remora_error *err = reverse_build(snap, &rev);
+		if (err)
+			return err;
+		struct remora_snapshot_reverse *expected = NULL;
+		if (!__atomic_compare_exchange_n(slot, &expected, rev, false,
+						 __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE)) {
+			reverse_destroy(rev);
+			rev = expected;
+		}
+	}
+	*ret = rev;
+	return NULL;
+}
+
 /* ---- open / destroy -------------------------------------------------- */
 
 static struct remora_error *snapshot_map(struct remora_snapshot *snap,
@@ -1043,6 +1116,7 @@ void remora_snapshot_destroy(struct remora_snapshot *snap)
 		free(snap->types[i].module);
 		free(snap->types[i].display);
 	}
+	reverse_destroy(snap->reverse);
 	free(snap->types);
 	for (uint64_t s = 0; snap->chunks && s <= snap->chunk_mask; s++)
 		free(snap->chunks[s].words);

@@ -29,6 +29,12 @@
  *     its lowest object (rank), so id = rank + popcount of the bits below.
  *     A sparse chunk (words NULL: the loader's bitmap budget ran out, see
  *     snapshot.c) is binary-searched in addr[base .. base + count).
+ *  7. The reverse edges (referrers) are the one thing added after open:
+ *     built on first use by remora_snapshot_reverse(), published once with
+ *     an atomic compare-and-swap, and never changed or freed before the
+ *     snapshot is destroyed.  The sources of the edges into id t are
+ *     reverse->source[reverse->start[t] .. reverse->start[t + 1]),
+ *     ascending, one entry per edge (duplicate edges repeat their source).
  * Public accessors: include/remora/remora.h.  Readers: idset.c,
  * partition.c.
  */
@@ -60,6 +66,12 @@ struct remora_snapshot_chunk {
 	uint32_t base;           /* id of the chunk's lowest object */
 	uint32_t count;          /* objects in the chunk; 0: empty slot */
 	struct remora_snapshot_word *words; /* [2048], or NULL: sparse */
+};
+
+/* The reverse CSR of invariant 7: 4 B/node + 4 B/edge. */
+struct remora_snapshot_reverse {
+	uint32_t *start;         /* [node_count + 1]; start[node_count] = edges */
+	uint32_t *source;        /* [edge_count] */
 };
 
 struct remora_snapshot {
@@ -97,6 +109,19 @@ struct remora_snapshot {
 	uint32_t type_count;
 	struct remora_snapshot_type *types;
 	uint32_t dict_type;      /* index of builtins.dict, or REMORA_NO_NODE */
+
+	/* Invariant 7: NULL until the first remora_snapshot_reverse(); read
+	 * and written only with __atomic builtins. */
+	struct remora_snapshot_reverse *reverse;
 };
+
+/* The reverse edges (invariant 7), built on the first call: one counting
+ * pass over the edge rows, prefix sums, one filling pass; O(nodes + edges)
+ * time, 4 B/node + 4 B/edge kept until the snapshot is destroyed.  Safe to
+ * call from concurrent readers: a loser of the race frees its copy.  The
+ * result is valid until remora_snapshot_destroy(). */
+struct remora_error *
+remora_snapshot_reverse(const struct remora_snapshot *snap,
+			const struct remora_snapshot_reverse **ret);
 
 #endif

@@ -119,6 +119,10 @@ A set of objects prints as heapy's partition table.  Useful attributes:
                            owner) or by type
   .bysize .byunity         ... by individual size, or as a single row
   [i]  [i:j]               the objects of row i (or rows i..j-1)
+  .referents .referrers    the objects the set's objects refer to, or that
+                           refer to them (the first .referrers on a capture
+                           indexes its references: 4 bytes per object and
+                           per reference, kept with the capture)
   .more  .all              the next 10 rows, or every row
   & | ^ - ~                intersection, union, symmetric difference,
                            difference, complement
@@ -129,6 +133,7 @@ Examples:
   py-heap h.bytype
   py-heap _.more
   py-heap big = h[0]
+  py-heap big.referrers
   py-heap -json -- h.bysize
   python import remora; hp = remora.hpy(); h = hp.heap(); print(h)
 """

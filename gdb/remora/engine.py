@@ -73,6 +73,8 @@ _PROTOTYPES = {
     "remora_idset_create_difference": (_c_err, [_p, _p, _pp]),
     "remora_idset_create_symmetric_difference": (_c_err, [_p, _p, _pp]),
     "remora_idset_create_complement": (_c_err, [_p, _pp]),
+    "remora_idset_create_referents": (_c_err, [_p, _pp]),
+    "remora_idset_create_referrers": (_c_err, [_p, _pp]),
     "remora_idset_destroy": (None, [_p]),
     "remora_idset_count": (_u64, [_p]),
     "remora_idset_size": (_u64, [_p]),
@@ -304,6 +306,17 @@ class IdSetHandle:
     def complement(self):
         return IdSetHandle(self.snapshot,
                            _create(self._lib.remora_idset_create_complement, self._h))
+
+    def referents(self):
+        """Every object some member has an edge to."""
+        return IdSetHandle(self.snapshot,
+                           _create(self._lib.remora_idset_create_referents, self._h))
+
+    def referrers(self):
+        """Every object with an edge to some member (the first call on a
+        snapshot indexes its edges by target)."""
+        return IdSetHandle(self.snapshot,
+                           _create(self._lib.remora_idset_create_referrers, self._h))
 
     def equal(self, other):
         return bool(self._lib.remora_idset_equal(self._h, other._h))

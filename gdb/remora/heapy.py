@@ -321,6 +321,18 @@ class IdSet:
         snap = self._handle.snapshot
         return [snap.node_address(i) for i in self._handle.ids()]
 
+    # -- the reference graph ------------------------------------------------
+
+    @property
+    def referents(self):
+        """The set of objects that the objects of this set refer to."""
+        return IdSet(self.hpy, self._handle.referents())
+
+    @property
+    def referrers(self):
+        """The set of objects that refer to the objects of this set."""
+        return IdSet(self.hpy, self._handle.referrers())
+
     # -- equivalence relations ------------------------------------------------
 
     def by(self, er):

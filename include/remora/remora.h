@@ -10,7 +10,9 @@
  *  - A string returned as const char * belongs to the handle it came from
  *    and stays valid until that handle (for type names: the snapshot) is
  *    destroyed.  Nothing here is thread-safe for concurrent mutation, and no
- *    handle is mutated after creation, so concurrent readers are fine.
+ *    handle is mutated after creation (but for a snapshot's referrer
+ *    index, which is published atomically), so concurrent readers are
+ *    fine.
  *  - Sets and partitions refer to their snapshot: destroy them first.
  *  - Every _destroy(NULL) does nothing.
  */
@@ -170,6 +172,18 @@ remora_idset_create_symmetric_difference(const struct remora_idset *a,
 REMORA_EXPORT struct remora_error *
 remora_idset_create_complement(const struct remora_idset *a,
 			       struct remora_idset **ret);
+/* heapy's .referents: every object some member of set has an edge to.
+ * O(edges of the members) plus a sort when the result is small. */
+REMORA_EXPORT struct remora_error *
+remora_idset_create_referents(const struct remora_idset *set,
+			      struct remora_idset **ret);
+/* heapy's .referrers: every object with an edge to some member of set.
+ * The first call on a snapshot indexes its edges by target (O(nodes +
+ * edges) time; 4 B/object + 4 B/edge kept until the snapshot is
+ * destroyed); later calls cost O(edges into the members). */
+REMORA_EXPORT struct remora_error *
+remora_idset_create_referrers(const struct remora_idset *set,
+			      struct remora_idset **ret);
 REMORA_EXPORT void remora_idset_destroy(struct remora_idset *set);
 
 REMORA_EXPORT const struct remora_snapshot *

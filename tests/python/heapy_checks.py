@@ -10,6 +10,7 @@ character for character (numbers checked by hand: e.g. 3000/10376 is
 
 import json
 import os
+import random
 import sys
 import traceback
 
@@ -47,13 +48,44 @@ def check_text(got, want, description):
     check(ok, description, detail)
 
 
+class RecordingWriter(SnapshotWriter):
+    """A SnapshotWriter that remembers what it wrote, so the checks can
+    work out referrers and referents from the edges themselves:
+    GRAPHS[path] = ({address: size}, [(source, target address)])."""
+
+    GRAPHS = {}
+
+    def __init__(self, path, *args, **kwargs):
+        super().__init__(path, *args, **kwargs)
+        self.sizes, self.edges, self.last = {}, [], None
+        RecordingWriter.GRAPHS[path] = (self.sizes, self.edges)
+
+    def node(self, address, type_address, size, *args, **kwargs):
+        super().node(address, type_address, size, *args, **kwargs)
+        self.sizes[address] = size
+        self.last = address
+
+    def edge(self, target, via_word=0):
+        super().edge(target, via_word)
+        self.edges.append((self.last, target))
+
+
+def expected_neighbours(path, members):
+    """(referents, referrers) of the addresses in members, as address sets,
+    from the edges written (edges to unwritten addresses do not count)."""
+    sizes, edges = RecordingWriter.GRAPHS[path]
+    out = {t for s, t in edges if s in members and t in sizes}
+    into = {s for s, t in edges if t in members and t in sizes}
+    return out, into
+
+
 T_TYPE, T_DICT, T_STR, T_MOD, T_FUNC, T_FOO, T_BAR, T_CODE, T_ODICT = \
     [0x10 * i for i in range(1, 10)]
 
 
 def write_main(path):
     """GIVEN the heap of test_partition.c: 28 objects, 10376 bytes."""
-    w = SnapshotWriter(path)
+    w = RecordingWriter(path)
     for addr, name, module in [
             (T_TYPE, "type", "builtins"), (T_DICT, "dict", "builtins"),
             (T_STR, "str", "builtins"), (T_MOD, "module", "builtins"),
@@ -84,6 +116,30 @@ def write_main(path):
     w.node(0x4000, T_FUNC, 152)
     w.node(0x4010, T_FUNC, 152)
     w.node(0x4100, T_CODE, 200)
+    return w.close()
+
+
+def write_graph(path):
+    """GIVEN 300 objects of three types and 1200 random edges: self-loops,
+    duplicates, edges to 20 addresses without objects, and 30 objects
+    written last that no edge touches."""
+    rng = random.Random(4)
+    w = RecordingWriter(path)
+    w.type(0x10, "A", "m")
+    w.type(0x20, "B", "m")
+    w.type(0x30, "C", "m")
+    linked = [0x100000 + 32 * i for i in range(270)]
+    missing = [0x900000 + 32 * i for i in range(20)]
+    for i, addr in enumerate(linked):
+        w.node(addr, 0x10 * (1 + i % 3), 16 + i % 7)
+        for _ in range(rng.choice((0, 0, 1, 2, 4, 9))):
+            w.edge(rng.choice(linked + missing))
+        if i % 50 == 0:
+            w.edge(addr)                   # a self-loop
+            w.edge(linked[0])
+            w.edge(linked[0])              # a duplicate
+    for i in range(30):
+        w.node(0x800000 + 32 * i, 0x30, 40)
     return w.close()
 
 
@@ -261,6 +317,44 @@ Partition of a set of 3 objects. Total size = 312 bytes.
     check(repr(a & h[5]) == "hq.Nothing", "Nothing is prefixed by hpy's name in __main__")
     del hp_main.hq
 
+    # -- referents and referrers ---------------------------------------------
+    def check_neighbours(path, s, what):
+        members = set(s.addresses)
+        out, into = expected_neighbours(path, members)
+        sizes = RecordingWriter.GRAPHS[path][0]
+        r, q = s.referents, s.referrers
+        check(sorted(out) == r.addresses and r.count == len(out)
+              and r.size == sum(sizes[a] for a in out),
+              "referents of %s: %d objects, as the edges written say" % (what, len(out)),
+              "got %d, want %d" % (r.count, len(out)))
+        check(sorted(into) == q.addresses and q.count == len(into)
+              and q.size == sum(sizes[a] for a in into),
+              "referrers of %s: %d objects, as the edges written say" % (what, len(into)),
+              "got %d, want %d" % (q.count, len(into)))
+
+    check_neighbours(main_path, h, "the whole main heap")
+    check_neighbours(main_path, h[0], "the dicts of modules")
+    check_neighbours(main_path, h[2] | h[7], "types and strs")
+    check_text(repr(h.referents).splitlines()[0],
+               "Partition of a set of 9 objects. Total size = 6212 bytes.",
+               "h.referents prints as a partition (the 9 __dict__s)")
+    check_text(repr(h[0].referrers), """\
+Partition of a set of 2 objects. Total size = 144 bytes.
+ Index  Count   %     Size   % Cumulative  % Kind (class / dict of class)
+     0      2 100      144 100       144 100 module""",
+               "the referrers of the modules' dicts are the modules")
+    check(repr(h[7].referents) == "hpy().Nothing" and not h[7].referrers,
+          "strs refer to nothing and nothing refers to them")
+    check(repr((h[0] & h[1]).referrers) == "hpy().Nothing",
+          "the empty set has no referrers")
+    graph_path = write_graph(os.path.join(WORK, "graph.remora"))
+    g = hp.load(graph_path)
+    check_neighbours(graph_path, g, "a random graph, all of it")
+    for i in range(g.partition.numrows):
+        check_neighbours(graph_path, g[i], "a random graph, row %d" % i)
+    check_neighbours(graph_path, g.referrers, "its referrers")
+    check_neighbours(graph_path, g.referents.referents, "its referents' referents")
+
     rounding = hp.load(write_rounding(os.path.join(WORK, "round.remora")))
     check_text(repr(rounding), ROUNDING, "percentages round half to even (37.5 -> 38, 12.5 -> 12)")
     longset = hp.load(write_long(os.path.join(WORK, "long.remora")))
@@ -303,6 +397,10 @@ Partition of a set of 3 objects. Total size = 312 bytes.
     check_text(run("py-heap big = h[0]"), "", "py-heap NAME = EXPR prints nothing")
     check_text(run("py-heap big.count, big.size"), "(2, 3000)\n", "and binds NAME")
     check_text(run("py-heap big == h[0]"), "True\n", "== is not taken for an assignment")
+    check_text(run("py-heap big.referrers.count, big.referents.count"), "(2, 0)\n",
+               "py-heap reaches .referrers and .referents")
+    check(".referrers" in run("help py-heap") and ".referents" in run("help py-heap"),
+          "help py-heap documents .referrers and .referents")
     out = json.loads(run("py-heap -json -- h.bytype"))
     check(out["type"] == "partition" and out["count"] == 28 and out["size"] == 10376
           and out["kind_header"] == "Type" and len(out["rows"]) == 9
