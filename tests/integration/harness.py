@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 from pyheap_json import find_row, parse_partition, rows_summary, size_of_label  # noqa: F401
 
@@ -405,3 +406,38 @@ def run_gdb(commands, pid=None, load_remora=True, timeout=None, args=(), env=Non
         _live_gdbs.discard(p)
     return GdbRun(argv, p.returncode, out.decode("utf-8", "replace"), "",
                   time.monotonic() - t0, timed_out)
+
+
+# README, Limitations: extension types whose C __sizeof__ counts memory
+# outside the object; remora gives them their basic size.
+UNMODELLED_SIZES = ("_io.BufferedReader", "_io.BufferedWriter", "_io.BufferedRandom",
+                    "_io.BufferedRWPair", "_struct.Struct")
+
+
+def load_json(path):
+    """The JSON a gdb-side script wrote to path, or {} if it wrote none."""
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
+
+
+def guarded(tap, label, fn, *args):
+    """fn(*args); an exception in the harness itself is one failed test,
+    "LABEL: harness error", with its traceback, and the run goes on."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # noqa: BLE001 — reported as a test failure
+        tap.fail("%s: harness error" % label, "%s\n%s" % (exc, traceback.format_exc()))
+        return None
+
+
+def each_interpreter(tap, interps, label, fn):
+    """fn(tap, it) for every usable interpreter, guarded; the others are
+    skipped by name with their reason."""
+    for it in interps:
+        name = "%s %s" % (label, it.name)
+        if it.skip:
+            tap.skip(name, it.skip)
+        else:
+            guarded(tap, name, fn, tap, it)

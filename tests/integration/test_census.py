@@ -23,9 +23,6 @@ import harness
 from harness import Tap, Target, TargetError
 
 GDB_SCRIPT = os.path.join(harness.HERE, "gdb_census.py")
-# README, Limitations: sizes remora does not model.
-UNMODELLED = ("_io.BufferedReader", "_io.BufferedWriter", "_io.BufferedRandom",
-              "_io.BufferedRWPair", "_struct.Struct")
 
 
 def census(tap, it):
@@ -41,10 +38,7 @@ def census(tap, it):
         g = harness.run_gdb(["source " + GDB_SCRIPT, "detach"], pid=target.pid,
                             env={"REMORA_CENSUS": target.path("census.json"),
                                  "REMORA_CENSUS_OUT": out})
-        res = {}
-        if os.path.exists(out):
-            with open(out) as f:
-                res = json.load(f)
+        res = harness.load_json(out)
         if not tap.ok("%s: capture and lookups ran" % name, res.get("ok"),
                       lambda: "%s\n%s" % (res.get("error"), g.report())):
             return
@@ -54,7 +48,7 @@ def census(tap, it):
                   % (name, listed), res["found"], listed,
                   lambda: "missing (first 20): %r" % res["missing"][:20])
         tap.ok("%s: the snapshot is complete (not partial)" % name, not res["partial"])
-        wrong = [m for m in res["mismatched"] if m[0] not in UNMODELLED]
+        wrong = [m for m in res["mismatched"] if m[0] not in harness.UNMODELLED_SIZES]
         tap.equal("%s: every size equals sys.getsizeof (%d objects)" % (name, res["found"]),
                   len(wrong), 0, lambda: "mismatches [type, getsizeof, remora] "
                   "(first 20): %r" % wrong[:20])
@@ -69,16 +63,7 @@ def main():
     tap = Tap("test_census")
     interps = harness.interpreters()
     harness.report_interpreters(tap, interps)
-    for it in interps:
-        if it.skip:
-            tap.skip("census %s" % it.name, it.skip)
-            continue
-        try:
-            census(tap, it)
-        except Exception as exc:  # noqa: BLE001
-            import traceback
-            tap.fail("census %s: harness error" % it.name,
-                     "%s\n%s" % (exc, traceback.format_exc()))
+    harness.each_interpreter(tap, interps, "census", census)
     return tap.finish()
 
 

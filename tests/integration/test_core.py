@@ -43,13 +43,6 @@ HERE = harness.HERE
 NO_TRACEBACK = ("Traceback", "Python Exception", "Error occurred in Python")
 
 
-def load_json(path):
-    if not os.path.exists(path):
-        return {}
-    with open(path) as f:
-        return json.load(f)
-
-
 def one_line(tap, name, g, section):
     text = g.section(section) or ""
     lines = [ln for ln in text.splitlines() if ln.strip()]
@@ -72,7 +65,7 @@ def run(tap, it, first):
             return
         g = harness.run_gdb(["source " + os.path.join(HERE, "gdb_core_live.py"), "detach"],
                             pid=target.pid, env=env)
-        live = load_json(os.path.join(wdir, "live.json"))
+        live = harness.load_json(os.path.join(wdir, "live.json"))
         if not tap.ok("%s: live capture and gcore" % name, live.get("ok"),
                       lambda: "%s\n%s" % (live.get("error"), g.report())):
             return
@@ -85,7 +78,7 @@ def run(tap, it, first):
     g = harness.run_gdb(["source " + os.path.join(HERE, "gdb_core_dead.py")]
                         + harness.marked("py-heap", "py-heap"),
                         args=[it.path, core], env=env)
-    dead = load_json(os.path.join(wdir, "dead.json"))
+    dead = harness.load_json(os.path.join(wdir, "dead.json"))
     if not tap.ok("%s: capture from the core" % name, dead.get("ok"),
                   lambda: "%s\n%s" % (dead.get("error"), g.report())):
         return
@@ -112,8 +105,7 @@ def run(tap, it, first):
               b.types, a.types)
     tap.ok("%s: the core's snapshot is not partial" % name, b.flags & 1 == 0)
     sized = [(t, s, b.nodes[x][1]) for x, t, s in census
-             if x in b.nodes and b.nodes[x][1] != s and not t.startswith(("_io.Buffered",
-                                                                          "_struct."))]
+             if x in b.nodes and b.nodes[x][1] != s and t not in harness.UNMODELLED_SIZES]
     tap.equal("%s: census sizes equal getsizeof" % name, len(sized), 0,
               lambda: "first: %r" % sized[:10])
 
@@ -255,28 +247,14 @@ def main():
     tap = Tap("test_core")
     interps = harness.interpreters()
     harness.report_interpreters(tap, interps)
-    first = True
-    for it in interps:
-        if it.skip:
-            tap.skip("core %s" % it.name, it.skip)
-            continue
-        try:
-            run(tap, it, first)
-        except Exception as exc:  # noqa: BLE001
-            import traceback
-            tap.fail("core %s: harness error" % it.name,
-                     "%s\n%s" % (exc, traceback.format_exc()))
-        first = False
+    usable = [it for it in interps if not it.skip]
+    harness.each_interpreter(tap, interps, "core",
+                             lambda tap, it: run(tap, it, it is usable[0]))
     with_lib = [it for it in interps if not it.skip and shared_libpython(it)]
     if not with_lib:
         tap.skip("core without its libpython", "no interpreter here has a shared libpython")
     for it in with_lib[:1]:
-        try:
-            missing_libpython(tap, it)
-        except Exception as exc:  # noqa: BLE001
-            import traceback
-            tap.fail("core without its libpython: harness error",
-                     "%s\n%s" % (exc, traceback.format_exc()))
+        harness.guarded(tap, "core without its libpython", missing_libpython, tap, it)
     pairs = [(it, shared_libpython(it), other_libpython(shared_libpython(it)))
              for it in with_lib]
     pairs = [p for p in pairs if p[2]]
@@ -284,17 +262,9 @@ def main():
         tap.skip("core with another libpython",
                  "no second build of any shared libpython here")
     for it, lib, other in pairs[:1]:
-        try:
-            mismatched_libpython(tap, it, lib, other)
-        except Exception as exc:  # noqa: BLE001
-            import traceback
-            tap.fail("core with another libpython: harness error",
-                     "%s\n%s" % (exc, traceback.format_exc()))
-    try:
-        not_python_core(tap)
-    except Exception as exc:  # noqa: BLE001
-        import traceback
-        tap.fail("core of /bin/sleep: harness error", "%s\n%s" % (exc, traceback.format_exc()))
+        harness.guarded(tap, "core with another libpython", mismatched_libpython,
+                        tap, it, lib, other)
+    harness.guarded(tap, "core of /bin/sleep", not_python_core, tap)
     return tap.finish()
 
 

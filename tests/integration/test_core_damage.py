@@ -559,12 +559,8 @@ def main():
             tap.skip("damaged cores, %s" % it.name,
                      "run on the first usable interpreter only (%s)" % first.name)
     if first is not None:
-        try:
-            run(tap, first, asan, timings, cores_made)
-        except Exception as exc:  # noqa: BLE001
-            import traceback
-            tap.fail("damaged cores, %s: harness error" % first.name,
-                     "%s\n%s" % (exc, traceback.format_exc()))
+        harness.guarded(tap, "damaged cores, %s" % first.name, run,
+                        tap, first, asan, timings, cores_made)
     if asan.proc is not None and asan.proc.poll() is None:
         os.killpg(asan.proc.pid, 9)
     if tap.failed == 0:

@@ -159,16 +159,7 @@ def main():
     tap = Tap("test_facts")
     interps = harness.interpreters()
     harness.report_interpreters(tap, interps)
-    for it in interps:
-        if it.skip:
-            tap.skip("facts %s" % it.name, it.skip)
-            continue
-        try:
-            check_interpreter(tap, it)
-        except Exception as exc:  # noqa: BLE001 — one interpreter's crash is one failure
-            import traceback
-            tap.fail("facts %s: harness error" % it.name,
-                     "%s\n%s" % (exc, traceback.format_exc()))
+    harness.each_interpreter(tap, interps, "facts", check_interpreter)
     return tap.finish()
 
 

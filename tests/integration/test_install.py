@@ -152,12 +152,7 @@ def main():
     tap = Tap("test_install")
     wdir = harness.workdir("install", "tree")
     for step in (destdir_install, prefix_install):
-        try:
-            step(tap, wdir)
-        except Exception as exc:  # noqa: BLE001
-            import traceback
-            tap.fail("%s: harness error" % step.__name__,
-                     "%s\n%s" % (exc, traceback.format_exc()))
+        harness.guarded(tap, step.__name__, step, tap, wdir)
     shutil.rmtree(wdir, ignore_errors=True)
     return tap.finish()
 

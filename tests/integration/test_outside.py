@@ -34,8 +34,6 @@ import snapread
 from harness import Tap, Target, TargetError
 
 GDB_SCRIPT = os.path.join(harness.HERE, "gdb_outside.py")
-UNMODELLED = ("_io.BufferedReader", "_io.BufferedWriter", "_io.BufferedRandom",
-              "_io.BufferedRWPair", "_struct.Struct")
 
 
 def reach(roots, edges_of):
@@ -77,7 +75,7 @@ def compare(tap, name, wdir, census):
               "only through C state" % name,
               len(missing), 0, lambda: "missing (first 20): %r" % missing[:20])
     wrong = [(t, s, out.nodes[a][1]) for a, t, s in census
-             if a in out.nodes and out.nodes[a][1] != s and t not in UNMODELLED]
+             if a in out.nodes and out.nodes[a][1] != s and t not in harness.UNMODELLED_SIZES]
     tap.equal("%s: outside sizes equal getsizeof" % name, len(wrong), 0,
               lambda: "first 20 [type, getsizeof, remora]: %r" % wrong[:20])
 
@@ -116,10 +114,7 @@ def run(tap, it):
             return
         g = harness.run_gdb(["source " + GDB_SCRIPT, "detach"], pid=target.pid,
                             env={"REMORA_OUTSIDE_DIR": wdir})
-        res = {}
-        if os.path.exists(os.path.join(wdir, "result.json")):
-            with open(os.path.join(wdir, "result.json")) as f:
-                res = json.load(f)
+        res = harness.load_json(os.path.join(wdir, "result.json"))
         if not tap.ok("%s: three captures made" % name, res.get("ok"),
                       lambda: "%s\n%s" % (res.get("error"), g.report())):
             return
@@ -134,16 +129,7 @@ def main():
     tap = Tap("test_outside")
     interps = harness.interpreters()
     harness.report_interpreters(tap, interps)
-    for it in interps:
-        if it.skip:
-            tap.skip("outside %s" % it.name, it.skip)
-            continue
-        try:
-            run(tap, it)
-        except Exception as exc:  # noqa: BLE001
-            import traceback
-            tap.fail("outside %s: harness error" % it.name,
-                     "%s\n%s" % (exc, traceback.format_exc()))
+    harness.each_interpreter(tap, interps, "outside", run)
     return tap.finish()
 
 

@@ -120,21 +120,8 @@ def main():
     tap = Tap("test_refusal")
     interps = harness.interpreters()
     harness.report_interpreters(tap, interps)
-    for it in interps:
-        if it.skip:
-            tap.skip("refusal %s" % it.name, it.skip)
-            continue
-        try:
-            refusal(tap, it)
-        except Exception as exc:  # noqa: BLE001
-            import traceback
-            tap.fail("refusal %s: harness error" % it.name,
-                     "%s\n%s" % (exc, traceback.format_exc()))
-    try:
-        not_python(tap)
-    except Exception as exc:  # noqa: BLE001
-        import traceback
-        tap.fail("non-Python process: harness error", "%s\n%s" % (exc, traceback.format_exc()))
+    harness.each_interpreter(tap, interps, "refusal", refusal)
+    harness.guarded(tap, "non-Python process", not_python, tap)
     return tap.finish()
 
 

@@ -94,18 +94,11 @@ def main():
     tap = Tap("test_unchanged")
     interps = harness.interpreters()
     harness.report_interpreters(tap, interps)
-    for it in interps:
-        if it.skip:
-            tap.skip("unchanged %s" % it.name, it.skip)
-            continue
-        try:
-            one_run(tap, it, "control", ["info threads"], load_remora=False)
-            one_run(tap, it, "py-heap", harness.marked("py-heap", "py-heap"),
-                    load_remora=True)
-        except Exception as exc:  # noqa: BLE001
-            import traceback
-            tap.fail("unchanged %s: harness error" % it.name,
-                     "%s\n%s" % (exc, traceback.format_exc()))
+    def both_runs(tap, it):
+        one_run(tap, it, "control", ["info threads"], load_remora=False)
+        one_run(tap, it, "py-heap", harness.marked("py-heap", "py-heap"),
+                load_remora=True)
+    harness.each_interpreter(tap, interps, "unchanged", both_runs)
     return tap.finish()
 
 
