@@ -512,3 +512,29 @@ bool remora_idset_equal(const struct remora_idset *a,
 	return a->count == b->count && a->size == b->size &&
 	       remora_idset_subset(a, b);
 }
+
+struct remora_error *remora_idset_create_present(const struct remora_idset *set,
+						 const struct remora_idset *old,
+						 struct remora_idset **ret)
+{
+	const struct remora_snapshot *snap = set->snap, *prev = old->snap;
+	uint32_t *ids = malloc((old->count ? old->count : 1) * sizeof(*ids));
+	if (!ids)
+		return &remora_error_no_memory;
+	size_t n = 0;
+	struct remora_idset_iter it;
+	uint32_t id;
+	remora_idset_iter_init(&it, old);
+	while (remora_idset_iter_next(&it, &id)) {
+		uint32_t now = remora_snapshot_node_find(snap, prev->addr[id]);
+		if (now == REMORA_NO_NODE || !remora_idset_contains(set, now))
+			continue;
+		if (snap->types[snap->type[now]].address !=
+		    prev->types[prev->type[id]].address)
+			continue;
+		ids[n++] = now; /* ascending: both snapshots are in address order */
+	}
+	struct remora_error *err = remora_idset_create_sorted(snap, ids, n, ret);
+	free(ids);
+	return err;
+}

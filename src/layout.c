@@ -162,6 +162,7 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_TSTATE_TRACEOBJ, "off PyThreadState c_traceobj"),
 	F(RL_TSTATE_DELETE_LATER, "?off PyThreadState delete_later"),
 	F(RL_TSTATE_NATIVE_ID, "off PyThreadState native_thread_id"),
+	F(RL_TSTATE_THREAD_ID, "?off PyThreadState thread_id"),
 	F(RL_TYPE_TYPE, "addr PyType_Type"),
 	F(RL_TYPE_OBJECT, "addr PyBaseObject_Type"),
 	F(RL_TYPE_DICT, "addr PyDict_Type"),

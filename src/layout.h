@@ -185,6 +185,7 @@ enum remora_layout_field {
 	RL_TSTATE_TRACEOBJ,
 	RL_TSTATE_DELETE_LATER,
 	RL_TSTATE_NATIVE_ID,
+	RL_TSTATE_THREAD_ID,     /* threading.get_ident() of the thread */
 	/* static type objects the walker recognises by address */
 	RL_TYPE_TYPE,
 	RL_TYPE_OBJECT,

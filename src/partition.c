@@ -17,19 +17,27 @@
 #include "partition.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "byrel.h"
 #include "error.h"
 #include "idset.h"
 #include "snapshot.h"
+#include "snapshot_format.h"
+#include "via.h"
 
 static const char *const partition_headers[] = {
 	[REMORA_BY_CLODO] = "Kind (class / dict of class)",
 	[REMORA_BY_TYPE] = "Type",
 	[REMORA_BY_SIZE] = "Individual Size",
 	[REMORA_BY_UNITY] = "<unclassified>",
+	[REMORA_BY_VIA] = "Referred Via:",
+	[REMORA_BY_RCS] = "Referrers by Kind (class / dict of class)",
+	[REMORA_BY_ID] = "Representation (limited)",
+	[REMORA_BY_MODULE] = "Module",
 };
 
 /* Distinct individual sizes -> class numbers, for bysize: an
@@ -119,87 +127,64 @@ static uint32_t partition_clodo_class(const struct remora_snapshot *snap,
 	return 2 * snap->type[owner] + 1;
 }
 
-static struct remora_error *partition_label(struct remora_partition *part,
-					    const struct size_classes *sc,
-					    struct remora_partition_row *row)
-{
-	const struct remora_snapshot *snap = part->snap;
-	int r = 0;
-	switch (part->by) {
-	case REMORA_BY_CLODO:
-		if (row->cls == 2 * snap->type_count)
-			row->label = "dict (no owner)";
-		else if (row->cls % 2 == 0)
-			row->label = snap->types[row->cls / 2].display;
-		else
-			r = asprintf(&row->owned_label, "dict of %s",
-				     snap->types[row->cls / 2].display);
-		break;
-	case REMORA_BY_TYPE:
-		row->label = snap->types[row->cls].display;
-		break;
-	case REMORA_BY_SIZE:
-		r = asprintf(&row->owned_label, "%9" PRIu64, sc->sizes[row->cls]);
-		break;
-	case REMORA_BY_UNITY:
-		row->label = "<Anything>";
-		break;
-	}
-	if (r < 0) {
-		row->owned_label = NULL;
-		return &remora_error_no_memory;
-	}
-	if (row->owned_label)
-		row->label = row->owned_label;
-	return NULL;
-}
-
-static int partition_compare_rows(const void *pa, const void *pb)
-{
-	const struct remora_partition_row *a = pa, *b = pb;
-	if (a->size != b->size)
-		return a->size > b->size ? -1 : 1;
-	int c = strcmp(a->label, b->label);
-	if (c)
-		return c;
-	return (a->cls > b->cls) - (a->cls < b->cls);
-}
-
-struct remora_error *remora_partition_create(const struct remora_idset *set,
-					     enum remora_classifier by,
-					     struct remora_partition **ret)
-{
-	if ((unsigned)by > REMORA_BY_UNITY)
-		return remora_error_create(REMORA_ERROR_INVALID_ARGUMENT,
-					   "unknown classifier %d", (int)by);
-	const struct remora_snapshot *snap = set->snap;
-	struct remora_error *err = NULL;
-	struct size_classes sc = { 0 };
-	uint64_t *class_count = NULL, *class_size = NULL;
-	uint32_t *rank = NULL;
-	uint64_t *next = NULL;
-
-	struct remora_partition *part = calloc(1, sizeof(*part));
-	uint32_t *cls_of = malloc((set->count ? set->count : 1) * sizeof(*cls_of));
-	if (!part || !cls_of) {
-		err = &remora_error_no_memory;
-		goto out;
-	}
-	part->snap = snap;
-	part->by = by;
-	part->header = partition_headers[by];
-	part->count = set->count;
-	part->size = set->size;
-
+/* One classifier's view of a set: a class per member, and what it takes
+ * to label a class. */
+struct classing {
+	enum remora_classifier by;
+	uint32_t *cls_of;          /* [set count], members in ascending order */
 	uint64_t nclasses;
-	switch (by) {
-	case REMORA_BY_CLODO: nclasses = 2 * (uint64_t)snap->type_count + 1; break;
-	case REMORA_BY_TYPE: nclasses = snap->type_count; break;
-	case REMORA_BY_SIZE: nclasses = 0; break; /* known after the scan */
-	default: nclasses = 1; break;
-	}
+	struct size_classes sc;    /* bysize */
+	struct byrel *rel;         /* byvia, byrcs */
+	uint32_t *ids;             /* byid: class -> id; bymodule: class -> id
+	                            * of the module (class 0: not a module) */
+};
 
-	/* Scan 1: classify. */
+static void classing_deinit(struct classing *c)
+{
+	free(c->cls_of);
+	size_classes_deinit(&c->sc);
+	byrel_destroy(c->rel);
+	free(c->ids);
+}
+
+/* Whether id is a module object. */
+static bool partition_is_module(const struct remora_snapshot *snap, uint32_t id)
+{
+	const struct remora_snapshot_type *t = &snap->types[snap->type[id]];
+	return !strcmp(t->name, "module") && !strcmp(t->module, "builtins");
+}
+
+static struct remora_error *classing_run(struct classing *c,
+					 const struct remora_idset *set,
+					 enum remora_classifier by)
+{
+	const struct remora_snapshot *snap = set->snap;
+	c->by = by;
+	c->cls_of = malloc((set->count ? set->count : 1) * sizeof(*c->cls_of));
+	if (!c->cls_of)
+		return &remora_error_no_memory;
+	switch (by) {
+	case REMORA_BY_CLODO: c->nclasses = 2 * (uint64_t)snap->type_count + 1; break;
+	case REMORA_BY_TYPE: c->nclasses = snap->type_count; break;
+	case REMORA_BY_VIA:
+	case REMORA_BY_RCS: {
+		struct remora_error *err = byrel_classify(set, by, c->cls_of, &c->rel);
+		if (err)
+			return err;
+		c->nclasses = byrel_class_count(c->rel);
+		return NULL;
+	}
+	case REMORA_BY_ID:
+	case REMORA_BY_MODULE:
+		c->ids = malloc((set->count + 1) * sizeof(*c->ids));
+		if (!c->ids)
+			return &remora_error_no_memory;
+		c->nclasses = by == REMORA_BY_ID ? set->count : 1;
+		c->ids[0] = REMORA_NO_NODE;
+		break;
+	case REMORA_BY_SIZE: c->nclasses = 0; break; /* known after the scan */
+	default: c->nclasses = 1; break;
+	}
 	struct remora_idset_iter it;
 	uint32_t id;
 	uint64_t k = 0;
@@ -209,17 +194,378 @@ struct remora_error *remora_partition_create(const struct remora_idset *set,
 		switch (by) {
 		case REMORA_BY_CLODO: cls = partition_clodo_class(snap, id); break;
 		case REMORA_BY_TYPE: cls = snap->type[id]; break;
-		case REMORA_BY_SIZE:
-			err = size_classes_get(&sc, snap->size[id], &cls);
+		case REMORA_BY_SIZE: {
+			struct remora_error *err = size_classes_get(&c->sc, snap->size[id], &cls);
 			if (err)
-				goto out;
+				return err;
+			break;
+		}
+		case REMORA_BY_ID:
+			cls = (uint32_t)k;
+			c->ids[k] = id;
+			break;
+		case REMORA_BY_MODULE:
+			cls = 0;
+			if (partition_is_module(snap, id)) {
+				cls = (uint32_t)c->nclasses++;
+				c->ids[cls] = id;
+			}
 			break;
 		default: cls = 0; break;
 		}
-		cls_of[k++] = cls;
+		c->cls_of[k++] = cls;
 	}
 	if (by == REMORA_BY_SIZE)
-		nclasses = sc.count;
+		c->nclasses = c->sc.count;
+	return NULL;
+}
+
+/* A module's __name__: its dict's value under the key '__name__'. */
+static void partition_module_name(const struct remora_snapshot *snap, uint32_t id,
+				  struct via_text *out)
+{
+	const uint64_t md_dict = remora_via(REMORA_VIA_FIELD, REMORA_FIELD_MD_DICT);
+	const uint64_t dict = remora_via(REMORA_VIA_FIELD, REMORA_FIELD_DICT);
+	for (uint32_t e = snap->edge_start[id]; e < snap->edge_end[id]; e++) {
+		if (snap->edge_via[e] != md_dict && snap->edge_via[e] != dict)
+			continue;
+		uint32_t d = snap->edge_target[e];
+		for (uint32_t f = snap->edge_start[d]; f < snap->edge_end[d]; f++) {
+			uint64_t via = snap->edge_via[f];
+			if (remora_via_kind_of(via) != REMORA_VIA_DICT_VALUE)
+				continue;
+			uint32_t key = remora_snapshot_node_find(snap, remora_via_arg(via));
+			size_t n;
+			const char *k = key == REMORA_NO_NODE ? NULL :
+					remora_snapshot_node_repr(snap, key, &n);
+			if (!k || snap->type[key] != snap->str_type || n != 8 ||
+			    memcmp(k, "__name__", 8))
+				continue;
+			uint32_t v = snap->edge_target[f];
+			if (snap->type[v] == snap->str_type) {
+				const char *name = remora_snapshot_node_repr(snap, v, &n);
+				via_text_put(out, name, n);
+				return;
+			}
+		}
+	}
+	via_text_printf(out, "<module at 0x%" PRIx64 ">", snap->addr[id]);
+}
+
+/* The label of class cls; in_and: as a part of a combined label. */
+static void classing_label(const struct classing *c,
+			   const struct remora_snapshot *snap, uint32_t cls,
+			   bool in_and, struct via_text *out)
+{
+	const char *text = NULL;
+	switch (c->by) {
+	case REMORA_BY_CLODO:
+		if (cls == 2 * snap->type_count) {
+			text = "dict (no owner)";
+		} else if (cls % 2 == 0) {
+			text = snap->types[cls / 2].display;
+		} else {
+			via_text_printf(out, "dict of %s", snap->types[cls / 2].display);
+			return;
+		}
+		break;
+	case REMORA_BY_TYPE:
+		text = snap->types[cls].display;
+		break;
+	case REMORA_BY_SIZE:
+		via_text_printf(out, in_and ? "%" PRIu64 : "%9" PRIu64, c->sc.sizes[cls]);
+		return;
+	case REMORA_BY_VIA:
+	case REMORA_BY_RCS:
+		byrel_label(c->rel, cls, in_and, out);
+		return;
+	case REMORA_BY_ID: {
+		/* the object's value where the snapshot has one (a str's or
+		 * an int's repr); heapy's other renderings need more than
+		 * the engine keeps and are made by the gdb package */
+		uint32_t id = c->ids[cls];
+		uint32_t t = snap->type[id];
+		if (t != REMORA_NO_NODE &&
+		    (t == snap->str_type || t == snap->int_type || t == snap->bool_type)) {
+			size_t n;
+			remora_snapshot_node_repr(snap, id, &n);
+			if (n || t == snap->str_type)
+				via_text_object(out, snap, id, false);
+		}
+		return;
+	}
+	case REMORA_BY_MODULE:
+		if (cls == 0)
+			text = "~module";
+		else
+			partition_module_name(snap, c->ids[cls], out);
+		break;
+	case REMORA_BY_UNITY:
+		text = "<Anything>";
+		break;
+	}
+	if (text)
+		via_text_put(out, text, strlen(text));
+}
+
+static struct remora_error *partition_set_label(struct remora_partition_row *row,
+						const char *text, size_t len)
+{
+	row->owned_label = malloc(len + 1);
+	if (!row->owned_label)
+		return &remora_error_no_memory;
+	memcpy(row->owned_label, text, len);
+	row->owned_label[len] = '\0';
+	row->label = row->owned_label;
+	return NULL;
+}
+
+/* A row label rendered into owned memory: the text of each part, joined
+ * by " & " for a combined classifier. */
+static struct remora_error *partition_label(struct remora_partition *part,
+					    const struct classing *cs, size_t n,
+					    const uint32_t *tuple,
+					    struct remora_partition_row *row)
+{
+	char small[512];
+	struct via_text t;
+	via_text_init(&t, small, sizeof(small));
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			via_text_put(&t, " & ", 3);
+		classing_label(&cs[i], part->snap, tuple[i], n > 1, &t);
+	}
+	if (t.len < sizeof(small))
+		return partition_set_label(row, small, t.len);
+	char *big = malloc(t.len + 1);
+	if (!big)
+		return &remora_error_no_memory;
+	size_t need = t.len + 1;
+	via_text_init(&t, big, need);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			via_text_put(&t, " & ", 3);
+		classing_label(&cs[i], part->snap, tuple[i], n > 1, &t);
+	}
+	row->owned_label = big;
+	row->label = big;
+	return NULL;
+}
+
+/* Row order (invariant 2); byid rows of two ints compare by value, as
+ * heapy sorts a size group by the objects themselves. */
+static const struct remora_snapshot *compare_snap;
+static const struct classing *compare_id;
+
+static int partition_compare_rows(const void *pa, const void *pb)
+{
+	const struct remora_partition_row *a = pa, *b = pb;
+	if (a->size != b->size)
+		return a->size > b->size ? -1 : 1;
+	if (compare_id) {
+		const struct remora_snapshot *snap = compare_snap;
+		uint32_t ia = compare_id->ids[a->cls], ib = compare_id->ids[b->cls];
+		uint32_t ta = snap->type[ia], tb = snap->type[ib];
+		if (ta == tb && ta == snap->int_type && a->label[0] && b->label[0]) {
+			long long va = strtoll(a->label, NULL, 10);
+			long long vb = strtoll(b->label, NULL, 10);
+			if (va != vb)
+				return va < vb ? -1 : 1;
+		}
+	}
+	int c = strcmp(a->label, b->label);
+	if (c)
+		return c;
+	return (a->cls > b->cls) - (a->cls < b->cls);
+}
+
+static const char *const and_headers[] = {
+	[REMORA_BY_CLODO] = "Kind (class / dict of class)",
+	[REMORA_BY_TYPE] = "Type",
+	[REMORA_BY_SIZE] = "Individual Size",
+	[REMORA_BY_UNITY] = "<unclassified>",
+	[REMORA_BY_VIA] = "{Referred Via}",
+	[REMORA_BY_RCS] = "{Referrers by Kind (class / dict of class)}",
+	[REMORA_BY_ID] = "Identity",
+	[REMORA_BY_MODULE] = "Module",
+};
+
+/* Tuples of classes -> combined class, for combined classifiers: an
+ * open-addressing table of tuple hashes (at most half full), each slot
+ * heading a chain (next[]) of the classes whose tuples have that hash. */
+struct tuple_classes {
+	uint64_t *hkeys;
+	uint32_t *heads;           /* UINT32_MAX: empty slot */
+	uint64_t mask;
+	uint64_t used;
+	uint32_t *tuples;          /* [count * n] */
+	uint32_t *next;            /* [count] */
+	uint32_t count, cap;
+};
+
+static uint64_t tuple_hash(const uint32_t *t, size_t n)
+{
+	uint64_t h = UINT64_C(0x9e3779b97f4a7c15);
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ t[i]) * UINT64_C(0x100000001b3);
+	return h ^ h >> 29;
+}
+
+static void tuple_classes_deinit(struct tuple_classes *tc)
+{
+	free(tc->hkeys);
+	free(tc->heads);
+	free(tc->tuples);
+	free(tc->next);
+}
+
+static bool tuple_classes_grow(struct tuple_classes *tc)
+{
+	uint64_t cap = tc->hkeys ? (tc->mask + 1) * 2 : 256;
+	uint64_t *hkeys = malloc(cap * sizeof(*hkeys));
+	uint32_t *heads = malloc(cap * sizeof(*heads));
+	if (!hkeys || !heads) {
+		free(hkeys);
+		free(heads);
+		return false;
+	}
+	memset(heads, 0xff, cap * sizeof(*heads));
+	for (uint64_t i = 0; tc->hkeys && i <= tc->mask; i++) {
+		if (tc->heads[i] == UINT32_MAX)
+			continue;
+		uint64_t s = tc->hkeys[i] & (cap - 1);
+		while (heads[s] != UINT32_MAX)
+			s = (s + 1) & (cap - 1);
+		hkeys[s] = tc->hkeys[i];
+		heads[s] = tc->heads[i];
+	}
+	free(tc->hkeys);
+	free(tc->heads);
+	tc->hkeys = hkeys;
+	tc->heads = heads;
+	tc->mask = cap - 1;
+	return true;
+}
+
+static struct remora_error *tuple_classes_get(struct tuple_classes *tc,
+					      const uint32_t *t, size_t n,
+					      uint32_t *ret)
+{
+	if ((tc->used + 1) * 2 > (tc->hkeys ? tc->mask + 1 : 0) &&
+	    !tuple_classes_grow(tc))
+		return &remora_error_no_memory;
+	uint64_t h = tuple_hash(t, n);
+	uint64_t s = h & tc->mask;
+	while (tc->heads[s] != UINT32_MAX && tc->hkeys[s] != h)
+		s = (s + 1) & tc->mask;
+	for (uint32_t c = tc->heads[s]; c != UINT32_MAX; c = tc->next[c]) {
+		if (!memcmp(tc->tuples + (uint64_t)c * n, t, n * sizeof(*t))) {
+			*ret = c;
+			return NULL;
+		}
+	}
+	if (tc->count == tc->cap) {
+		uint32_t cap = tc->cap ? tc->cap * 2 : 256;
+		uint32_t *tu = realloc(tc->tuples, (uint64_t)cap * n * sizeof(*tu));
+		if (tu)
+			tc->tuples = tu;
+		uint32_t *nx = realloc(tc->next, cap * sizeof(*nx));
+		if (nx)
+			tc->next = nx;
+		if (!tu || !nx)
+			return &remora_error_no_memory;
+		tc->cap = cap;
+	}
+	uint32_t c = tc->count++;
+	memcpy(tc->tuples + (uint64_t)c * n, t, n * sizeof(*t));
+	if (tc->heads[s] == UINT32_MAX) {
+		tc->hkeys[s] = h;
+		tc->used++;
+	}
+	tc->next[c] = tc->heads[s];
+	tc->heads[s] = c;
+	*ret = c;
+	return NULL;
+}
+
+static struct remora_error *partition_create_n(const struct remora_idset *set,
+					       const enum remora_classifier *by,
+					       size_t n,
+					       struct remora_partition **ret)
+{
+	if (n < 1 || n > REMORA_PARTITION_AND_MAX)
+		return remora_error_create(REMORA_ERROR_INVALID_ARGUMENT,
+					   "a combined classifier has 2 to %d parts, not %zu",
+					   REMORA_PARTITION_AND_MAX, n);
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned)by[i] > REMORA_BY_MODULE)
+			return remora_error_create(REMORA_ERROR_INVALID_ARGUMENT,
+						   "unknown classifier %d", (int)by[i]);
+	}
+	const struct remora_snapshot *snap = set->snap;
+	struct remora_error *err = NULL;
+	struct classing cs[REMORA_PARTITION_AND_MAX] = { 0 };
+	struct tuple_classes tc = { 0 };
+	uint64_t *class_count = NULL, *class_size = NULL;
+	uint32_t *rank = NULL, *combined = NULL;
+	uint64_t *next = NULL;
+	char *header = NULL;
+
+	struct remora_partition *part = calloc(1, sizeof(*part));
+	if (!part)
+		return &remora_error_no_memory;
+	part->snap = snap;
+	part->by = by[0];
+	part->count = set->count;
+	part->size = set->size;
+	for (size_t i = 0; i < n; i++) {
+		err = classing_run(&cs[i], set, by[i]);
+		if (err)
+			goto out;
+	}
+	if (n == 1) {
+		part->header = partition_headers[by[0]];
+	} else {
+		size_t len = 0;
+		for (size_t i = 0; i < n; i++)
+			len += strlen(and_headers[by[i]]) + 3;
+		header = malloc(len + 1);
+		if (!header) {
+			err = &remora_error_no_memory;
+			goto out;
+		}
+		header[0] = '\0';
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				strcat(header, " & ");
+			strcat(header, and_headers[by[i]]);
+		}
+		part->header = part->owned_header = header;
+		header = NULL;
+	}
+
+	/* The classes: the classifier's own, or interned tuples of them. */
+	uint32_t *cls_of = cs[0].cls_of;
+	uint64_t nclasses = cs[0].nclasses;
+	if (n > 1) {
+		combined = malloc((set->count ? set->count : 1) * sizeof(*combined));
+		if (!combined) {
+			err = &remora_error_no_memory;
+			goto out;
+		}
+		for (uint64_t k = 0; k < set->count; k++) {
+			uint32_t t[REMORA_PARTITION_AND_MAX];
+			for (size_t i = 0; i < n; i++)
+				t[i] = cs[i].cls_of[k];
+			uint32_t c;
+			err = tuple_classes_get(&tc, t, n, &c);
+			if (err)
+				goto out;
+			combined[k] = c;
+		}
+		cls_of = combined;
+		nclasses = tc.count;
+	}
 
 	class_count = calloc(nclasses ? nclasses : 1, sizeof(*class_count));
 	class_size = calloc(nclasses ? nclasses : 1, sizeof(*class_size));
@@ -228,7 +574,9 @@ struct remora_error *remora_partition_create(const struct remora_idset *set,
 		err = &remora_error_no_memory;
 		goto out;
 	}
-	k = 0;
+	struct remora_idset_iter it;
+	uint32_t id;
+	uint64_t k = 0;
 	remora_idset_iter_init(&it, set);
 	while (remora_idset_iter_next(&it, &id)) {
 		class_count[cls_of[k]]++;
@@ -252,11 +600,16 @@ struct remora_error *remora_partition_create(const struct remora_idset *set,
 		row->cls = (uint32_t)c;
 		row->count = class_count[c];
 		row->size = class_size[c];
-		err = partition_label(part, &sc, row);
+		uint32_t one = (uint32_t)c;
+		err = partition_label(part, cs, n,
+				      n > 1 ? tc.tuples + c * n : &one, row);
 		if (err)
 			goto out;
 	}
+	compare_snap = snap;
+	compare_id = n == 1 && by[0] == REMORA_BY_ID ? &cs[0] : NULL;
 	qsort(part->rows, nrows, sizeof(*part->rows), partition_compare_rows);
+	compare_id = NULL;
 
 	/* Scan 2: place the members (invariant 3). */
 	next = malloc((nrows ? nrows : 1) * sizeof(*next));
@@ -277,19 +630,47 @@ struct remora_error *remora_partition_create(const struct remora_idset *set,
 	while (remora_idset_iter_next(&it, &id))
 		part->members[next[rank[cls_of[k++]]]++] = id;
 
+	/* byvia / byrcs rows keep their kinds' atoms for selection */
+	if (n == 1 && cs[0].rel) {
+		part->rel = cs[0].rel;
+		cs[0].rel = NULL;
+	}
+
 out:
 	free(next);
 	free(rank);
 	free(class_size);
 	free(class_count);
-	free(cls_of);
-	size_classes_deinit(&sc);
+	free(combined);
+	free(header);
+	tuple_classes_deinit(&tc);
+	for (size_t i = 0; i < n; i++)
+		classing_deinit(&cs[i]);
 	if (err) {
 		remora_partition_destroy(part);
 		return err;
 	}
 	*ret = part;
 	return NULL;
+}
+
+struct remora_error *remora_partition_create(const struct remora_idset *set,
+					     enum remora_classifier by,
+					     struct remora_partition **ret)
+{
+	return partition_create_n(set, &by, 1, ret);
+}
+
+struct remora_error *remora_partition_create_and(const struct remora_idset *set,
+						 const enum remora_classifier *by,
+						 size_t n,
+						 struct remora_partition **ret)
+{
+	if (n < 2)
+		return remora_error_create(REMORA_ERROR_INVALID_ARGUMENT,
+					   "a combined classifier has 2 to %d parts, not %zu",
+					   REMORA_PARTITION_AND_MAX, n);
+	return partition_create_n(set, by, n, ret);
 }
 
 void remora_partition_destroy(struct remora_partition *part)
@@ -300,6 +681,8 @@ void remora_partition_destroy(struct remora_partition *part)
 		free(part->rows[r].owned_label);
 	free(part->rows);
 	free(part->members);
+	free(part->owned_header);
+	byrel_destroy(part->rel);
 	free(part);
 }
 
@@ -352,4 +735,49 @@ struct remora_error *remora_partition_row_set(const struct remora_partition *par
 	const struct remora_partition_row *r = &part->rows[row];
 	return remora_idset_create_sorted(part->snap, part->members + r->first,
 					  r->count, ret);
+}
+
+uint32_t remora_partition_row_atom_count(const struct remora_partition *part,
+					 size_t row)
+{
+	if (!part->rel || row >= part->num_rows)
+		return 0;
+	const uint32_t *atoms;
+	uint32_t n;
+	byrel_class_atoms(part->rel, part->rows[row].cls, &atoms, &n);
+	return n;
+}
+
+const char *remora_partition_row_atom(const struct remora_partition *part,
+				      size_t row, uint32_t i)
+{
+	if (!part->rel || row >= part->num_rows)
+		return NULL;
+	const uint32_t *atoms;
+	uint32_t n;
+	byrel_class_atoms(part->rel, part->rows[row].cls, &atoms, &n);
+	return i < n ? byrel_atom_text(part->rel, atoms[i]) : NULL;
+}
+
+struct remora_error *remora_partition_select(const struct remora_partition *part,
+					     const uint8_t *flags,
+					     struct remora_idset **ret)
+{
+	uint64_t n = 0;
+	for (size_t r = 0; r < part->num_rows; r++)
+		n += flags[r] ? part->rows[r].count : 0;
+	uint32_t *ids = malloc((n ? n : 1) * sizeof(*ids));
+	if (!ids)
+		return &remora_error_no_memory;
+	uint64_t k = 0;
+	for (size_t r = 0; r < part->num_rows; r++) {
+		if (!flags[r])
+			continue;
+		memcpy(ids + k, part->members + part->rows[r].first,
+		       part->rows[r].count * sizeof(*ids));
+		k += part->rows[r].count;
+	}
+	struct remora_error *err = remora_idset_create_from_ids(part->snap, ids, n, ret);
+	free(ids);
+	return err;
 }

@@ -1,5 +1,6 @@
 /* partition.h — heapy's partitions of an id set by a classifier (byclodo,
- * bytype, bysize, byunity); public API in include/remora/remora.h.
+ * bytype, bysize, byunity, byvia, byrcs, byid, bymodule) or a combination
+ * of them; public API in include/remora/remora.h.
  *
  * Invariants, established by remora_partition_create():
  *  1. Every member of the set is in exactly one row; rows are never empty.
@@ -38,6 +39,8 @@ struct remora_partition {
 	size_t num_rows;
 	struct remora_partition_row *rows;
 	uint32_t *members;  /* [count] */
+	char *owned_header; /* header, when made for a combined classifier */
+	struct byrel *rel;  /* byvia / byrcs: the rows' kinds (byrel.h) */
 };
 
 #endif

@@ -40,6 +40,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,8 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "graph.h"
+#include "idset.h"
 #include "snapshot_format.h"
 #include "typename.h"
 
@@ -61,6 +64,8 @@ enum {
 	TYPE_FIXED = sizeof(struct remora_rec_type),
 	EDGE_SIZE = sizeof(struct remora_rec_edge),
 	END_SIZE = sizeof(struct remora_rec_end),
+	ROOT_SIZE = sizeof(struct remora_rec_root),
+	THREAD_SIZE = sizeof(struct remora_rec_thread),
 	/* The address index (snapshot.h invariant 6). */
 	CHUNK_BITS = 20,                  /* 1 MiB chunks */
 	WORD_BITS = 9,                    /* a bitmap word covers 512 bytes */
@@ -90,6 +95,8 @@ struct loader {
 	uint32_t types;
 	uint64_t *type_rec;           /* [end.type_count] TYPE record offsets */
 	uint64_t roots;
+	uint64_t set_entries;         /* addresses in SET records */
+	uint32_t threads;             /* THREAD records */
 
 	/* the index as the scan builds it */
 	uint64_t last_key;            /* the chunk met last: objects come in */
@@ -158,6 +165,8 @@ static const char *tag_name(uint32_t tag)
 	case REMORA_REC_EDGES: return "EDGES";
 	case REMORA_REC_ROOTS: return "ROOTS";
 	case REMORA_REC_TYPE: return "TYPE";
+	case REMORA_REC_SET: return "SET";
+	case REMORA_REC_THREAD: return "THREAD";
 	case REMORA_REC_END: return "END";
 	default: return "unknown";
 	}
@@ -176,8 +185,13 @@ static uint64_t rec_size(const struct remora_rec_head *h)
 	case REMORA_REC_NODE:
 		return HEAD_SIZE + remora_node_payload_size(h->n);
 	case REMORA_REC_EDGES:
-	case REMORA_REC_ROOTS:
 		return HEAD_SIZE + (uint64_t)h->n * EDGE_SIZE;
+	case REMORA_REC_ROOTS:
+		return HEAD_SIZE + (uint64_t)h->n * ROOT_SIZE;
+	case REMORA_REC_SET:
+		return HEAD_SIZE + (uint64_t)h->n * 8;
+	case REMORA_REC_THREAD:
+		return HEAD_SIZE + THREAD_SIZE;
 	case REMORA_REC_TYPE:
 		return HEAD_SIZE + TYPE_FIXED + pad8(h->n);
 	default:
@@ -393,7 +407,7 @@ static struct remora_error *loader_check_end_counts(struct loader *l)
 	const struct remora_rec_end *e = &l->end;
 	if (e->node_count > body / (HEAD_SIZE + NODE_FIXED) ||
 	    e->type_count > body / (HEAD_SIZE + TYPE_FIXED) ||
-	    e->edge_count > body / EDGE_SIZE || e->root_count > body / EDGE_SIZE)
+	    e->edge_count > body / EDGE_SIZE || e->root_count > body / ROOT_SIZE)
 		return loader_error(l, end_off,
 				    "END record counts (%llu nodes, %llu edges, %llu types, %llu roots) cannot fit in a %zu-byte file",
 				    (unsigned long long)e->node_count,
@@ -421,6 +435,8 @@ static struct remora_error *loader_scan(struct loader *l, bool count)
 	l->edges = 0;
 	l->types = 0;
 	l->roots = 0;
+	l->set_entries = 0;
+	l->threads = 0;
 	l->last_slot = UINT64_MAX;
 	for (;;) {
 		if (off == l->size)
@@ -483,13 +499,34 @@ static struct remora_error *loader_scan(struct loader *l, bool count)
 				goto count_lies;
 			break;
 		case REMORA_REC_ROOTS:
-			need = (uint64_t)h->n * EDGE_SIZE;
+			need = (uint64_t)h->n * ROOT_SIZE;
 			if (avail < need)
 				goto truncated;
 			l->roots += h->n;
 			if (l->roots > MAX_COUNT ||
 			    (count && l->roots > l->end.root_count))
 				goto count_lies;
+			break;
+		case REMORA_REC_SET:
+			need = (uint64_t)h->n * 8;
+			if (avail < need)
+				goto truncated;
+			l->set_entries += h->n;
+			if (l->set_entries > MAX_COUNT ||
+			    (count && l->set_entries > l->end.node_count))
+				goto count_lies;
+			break;
+		case REMORA_REC_THREAD:
+			if (h->n != 0)
+				return loader_error(l, off,
+						    "THREAD record at offset %llu has n = %u, expected 0",
+						    (unsigned long long)off, h->n);
+			need = THREAD_SIZE;
+			if (avail < need)
+				goto truncated;
+			if (l->threads >= 65536)
+				return loader_error(l, off, "more than 65536 THREAD records");
+			l->threads++;
 			break;
 		case REMORA_REC_TYPE: {
 			if (avail < TYPE_FIXED) {
@@ -775,9 +812,21 @@ static struct remora_error *loader_types(struct loader *l)
 			       module, t->module_len, &index);
 		if (err)
 			return err;
-		if (t->name_len == 4 && !memcmp(name, "dict", 4) &&
-		    t->module_len == 8 && !memcmp(module, "builtins", 8))
-			snap->dict_type = index;
+		static const struct {
+			const char *name;
+			size_t offset;
+		} builtin[] = {
+			{ "dict", offsetof(struct remora_snapshot, dict_type) },
+			{ "str", offsetof(struct remora_snapshot, str_type) },
+			{ "int", offsetof(struct remora_snapshot, int_type) },
+			{ "bool", offsetof(struct remora_snapshot, bool_type) },
+		};
+		for (size_t b = 0; b < sizeof(builtin) / sizeof(builtin[0]); b++) {
+			if (t->name_len == strlen(builtin[b].name) &&
+			    !memcmp(name, builtin[b].name, t->name_len) &&
+			    t->module_len == 8 && !memcmp(module, "builtins", 8))
+				*(uint32_t *)((char *)snap + builtin[b].offset) = index;
+		}
 	}
 	return NULL;
 }
@@ -873,7 +922,7 @@ static struct remora_error *loader_gather(struct loader *l)
 			break;
 		}
 		case REMORA_REC_ROOTS: {
-			const struct remora_rec_edge *ent = (const void *)payload;
+			const struct remora_rec_root *ent = (const void *)payload;
 			for (uint32_t k = 0; k < h->n; k++) {
 				uint32_t t = snapshot_find(snap, ent[k].target);
 				if (t == REMORA_NO_NODE) {
@@ -882,10 +931,28 @@ static struct remora_error *loader_gather(struct loader *l)
 				}
 				snap->root_target[roots] = t;
 				snap->root_via[roots] = ent[k].via;
+				snap->root_where[roots] = ent[k].where;
 				roots++;
 			}
 			break;
 		}
+		case REMORA_REC_SET: {
+			const uint64_t *ent = (const void *)payload;
+			for (uint32_t k = 0; k < h->n; k++) {
+				uint32_t t = snapshot_find(snap, ent[k]);
+				if (t == REMORA_NO_NODE)
+					return loader_error(l, off,
+							    "SET record at offset %llu names 0x%llx, which has no NODE record",
+							    (unsigned long long)off,
+							    (unsigned long long)ent[k]);
+				snap->saved_set[snap->saved_set_count++] = t;
+			}
+			break;
+		}
+		case REMORA_REC_THREAD:
+			memcpy(&snap->threads[snap->thread_count++], payload,
+			       sizeof(*snap->threads));
+			break;
 		}
 		off += rec_size(h);
 	}
@@ -910,9 +977,14 @@ static struct remora_error *loader_resolve(struct loader *l)
 	snap->edge_via = big_alloc(l->edges, sizeof(*snap->edge_via));
 	snap->root_target = malloc((l->roots ? l->roots : 1) * sizeof(uint32_t));
 	snap->root_via = malloc((l->roots ? l->roots : 1) * sizeof(uint64_t));
+	snap->root_where = malloc((l->roots ? l->roots : 1) * sizeof(uint64_t));
+	snap->has_saved_set = l->set_entries != 0;
+	snap->threads = malloc((l->threads ? l->threads : 1) * sizeof(*snap->threads));
+	snap->saved_set = malloc((l->set_entries ? l->set_entries : 1) * sizeof(uint32_t));
 	if (!snap->size || !snap->type || !snap->rec || !snap->owner ||
 	    !snap->edge_start || !snap->edge_end || !snap->edge_target ||
-	    !snap->edge_via || !snap->root_target || !snap->root_via)
+	    !snap->edge_via || !snap->root_target || !snap->root_via ||
+	    !snap->root_where || !snap->saved_set || !snap->threads)
 		return &remora_error_no_memory;
 	memset(snap->owner, 0xff, n * sizeof(*snap->owner)); /* REMORA_NO_NODE */
 	return loader_gather(l);
@@ -1044,6 +1116,9 @@ struct remora_error *remora_snapshot_open(const char *path,
 	if (!snap)
 		return &remora_error_no_memory;
 	snap->dict_type = REMORA_NO_NODE;
+	snap->str_type = REMORA_NO_NODE;
+	snap->int_type = REMORA_NO_NODE;
+	snap->bool_type = REMORA_NO_NODE;
 	l.snap = snap;
 	l.zero_type = REMORA_NO_NODE;
 	snap->path = strdup(path);
@@ -1117,12 +1192,16 @@ void remora_snapshot_destroy(struct remora_snapshot *snap)
 		free(snap->types[i].display);
 	}
 	reverse_destroy(snap->reverse);
+	remora_dominators_destroy(snap->dominators);
 	free(snap->types);
 	for (uint64_t s = 0; snap->chunks && s <= snap->chunk_mask; s++)
 		free(snap->chunks[s].words);
 	free(snap->chunks);
 	free(snap->root_target);
 	free(snap->root_via);
+	free(snap->root_where);
+	free(snap->saved_set);
+	free(snap->threads);
 	free(snap->edge_target);
 	free(snap->edge_via);
 	free(snap->edge_start);
@@ -1270,10 +1349,12 @@ uint32_t remora_snapshot_node_edges(const struct remora_snapshot *snap,
 
 void remora_snapshot_roots(const struct remora_snapshot *snap,
 			   const uint32_t **targets_ret,
-			   const uint64_t **vias_ret)
+			   const uint64_t **vias_ret,
+			   const uint64_t **wheres_ret)
 {
 	*targets_ret = snap->root_target;
 	*vias_ret = snap->root_via;
+	*wheres_ret = snap->root_where;
 }
 
 static const struct remora_snapshot_type *snapshot_type(const struct remora_snapshot *snap,
@@ -1315,4 +1396,102 @@ const char *remora_snapshot_type_display(const struct remora_snapshot *snap,
 {
 	const struct remora_snapshot_type *t = snapshot_type(snap, type);
 	return t ? t->display : NULL;
+}
+
+/* ---- saving a set (IdSet.dump) ---------------------------------------- */
+
+static bool save_write(int fd, const void *buf, size_t n)
+{
+	const uint8_t *p = buf;
+	while (n) {
+		ssize_t r = write(fd, p, n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	return true;
+}
+
+/* The snapshot's records as they are, without its SET records, then the
+ * set's addresses as SET records (ascending), then END: written to
+ * path.tmp and renamed over path, so a failed save leaves path as it
+ * was. */
+struct remora_error *remora_idset_save(const struct remora_idset *set,
+				       const char *path)
+{
+	const struct remora_snapshot *snap = set->snap;
+	struct remora_error *err = NULL;
+	enum { SET_CHUNK = 1 << 16 };
+	uint64_t *buf = malloc(SET_CHUNK * sizeof(*buf));
+	char *tmp = NULL;
+	if (!buf || asprintf(&tmp, "%s.tmp", path) < 0) {
+		free(buf);
+		return &remora_error_no_memory;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err = remora_error_create_os(errno, tmp, "cannot create the file");
+		goto out;
+	}
+	/* The header, then every record up to END except SET ones (the map
+	 * was validated by open: snapshot.h invariant 5). */
+	uint64_t off = REMORA_SNAPSHOT_HEADER_SIZE;
+	uint64_t run = off; /* start of records not yet written */
+	bool ok = save_write(fd, snap->map, REMORA_SNAPSHOT_HEADER_SIZE);
+	const struct remora_rec_head *h;
+	for (;;) {
+		h = (const struct remora_rec_head *)(snap->map + off);
+		if (h->tag == REMORA_REC_END || h->tag == REMORA_REC_SET) {
+			ok = ok && save_write(fd, snap->map + run, off - run);
+			if (h->tag == REMORA_REC_END)
+				break;
+			off += rec_size(h);
+			run = off;
+			continue;
+		}
+		off += rec_size(h);
+	}
+	struct remora_idset_iter it;
+	uint32_t id;
+	size_t n = 0;
+	remora_idset_iter_init(&it, set);
+	for (bool more = true; ok && more;) {
+		more = remora_idset_iter_next(&it, &id);
+		if (more)
+			buf[n++] = snap->addr[id];
+		if (n && (n == SET_CHUNK || !more)) {
+			struct remora_rec_head sh = { .tag = REMORA_REC_SET, .n = (uint32_t)n };
+			ok = save_write(fd, &sh, sizeof(sh)) &&
+			     save_write(fd, buf, n * sizeof(*buf));
+			n = 0;
+		}
+	}
+	ok = ok && save_write(fd, h, HEAD_SIZE + END_SIZE);
+	if (!ok || fsync(fd) < 0) {
+		err = remora_error_create_os(errno, tmp, "cannot write the file");
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		err = remora_error_create_os(errno, path, "cannot save the snapshot");
+		unlink(tmp);
+	}
+out:
+	free(tmp);
+	free(buf);
+	return err;
+}
+
+struct remora_error *remora_idset_create_saved(const struct remora_snapshot *snap,
+					       struct remora_idset **ret)
+{
+	if (!snap->has_saved_set)
+		return remora_idset_create_all(snap, ret);
+	return remora_idset_create_from_ids(snap, snap->saved_set,
+					    snap->saved_set_count, ret);
 }

@@ -29,22 +29,27 @@
  *     its lowest object (rank), so id = rank + popcount of the bits below.
  *     A sparse chunk (words NULL: the loader's bitmap budget ran out, see
  *     snapshot.c) is binary-searched in addr[base .. base + count).
- *  7. The reverse edges (referrers) are the one thing added after open:
+ *  7. The reverse edges (referrers) are added after open:
  *     built on first use by remora_snapshot_reverse(), published once with
  *     an atomic compare-and-swap, and never changed or freed before the
  *     snapshot is destroyed.  The sources of the edges into id t are
  *     reverse->source[reverse->start[t] .. reverse->start[t + 1]),
  *     ascending, one entry per edge (duplicate edges repeat their source).
+ *  8. So is the dominator tree (graph.h), the same way: built on first use
+ *     by remora_snapshot_dominator_tree(), published once with an atomic
+ *     compare-and-swap, and freed only by remora_snapshot_destroy().
  * Public accessors: include/remora/remora.h.  Readers: idset.c,
- * partition.c.
+ * partition.c, graph.c.
  */
 #ifndef REMORA_SNAPSHOT_H
 #define REMORA_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "remora/remora.h"
+#include "snapshot_format.h"
 
 struct remora_snapshot_type {
 	uint64_t address;
@@ -74,6 +79,8 @@ struct remora_snapshot_reverse {
 	uint32_t *source;        /* [edge_count] */
 };
 
+struct remora_dominators;  /* invariant 8, graph.h */
+
 struct remora_snapshot {
 	char *path;
 	const uint8_t *map;      /* the whole file, read-only */
@@ -98,6 +105,16 @@ struct remora_snapshot {
 	uint32_t root_count;
 	uint32_t *root_target;   /* [root_count] */
 	uint64_t *root_via;      /* [root_count] */
+	uint64_t *root_where;    /* [root_count], snapshot_format.h ROOTS */
+
+	/* The SET records: the set the file was saved from, ids in file
+	 * order; has_saved_set false: the file stands for all its objects. */
+	bool has_saved_set;
+	uint32_t *saved_set;     /* [saved_set_count] */
+	uint64_t saved_set_count;
+
+	struct remora_rec_thread *threads; /* [thread_count], file order */
+	uint32_t thread_count;
 
 	uint64_t dangling_count; /* edges + roots dropped (invariant 2) */
 
@@ -109,10 +126,16 @@ struct remora_snapshot {
 	uint32_t type_count;
 	struct remora_snapshot_type *types;
 	uint32_t dict_type;      /* index of builtins.dict, or REMORA_NO_NODE */
+	uint32_t str_type;       /* ... of builtins.str */
+	uint32_t int_type;       /* ... of builtins.int */
+	uint32_t bool_type;      /* ... of builtins.bool */
 
 	/* Invariant 7: NULL until the first remora_snapshot_reverse(); read
 	 * and written only with __atomic builtins. */
 	struct remora_snapshot_reverse *reverse;
+	/* Invariant 8: NULL until the first remora_snapshot_dominator_tree();
+	 * read and written only with __atomic builtins. */
+	struct remora_dominators *dominators;
 };
 
 /* The reverse edges (invariant 7), built on the first call: one counting

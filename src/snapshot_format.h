@@ -1,10 +1,12 @@
-/* snapshot_format.h — the remora snapshot file format, version 2: the
+/* snapshot_format.h — the remora snapshot file format, version 3: the
  * contract between capture (the walker, which streams it) and query (the
  * engine, which maps it).  Bump REMORA_SNAPSHOT_VERSION on every change.
  * History: version 1 had NODE records of 48 bytes before the repr
  * (extra, flags and a reserved word always present, n = repr length
  * only); version 2 moved the flags into the head and made extra optional:
- * 32 bytes for most objects.
+ * 32 bytes for most objects; version 3 added the `where` word to ROOTS
+ * entries (which thread and frame a root belongs to), frame roots with
+ * FIELD/LOCAL/STACK vias, int reprs, and the SET record.
  *
  * Everything is little-endian; every record starts 8-aligned and its length
  * is a multiple of 8.  A file is a header followed by records:
@@ -42,14 +44,30 @@
  *         extra    bytes the object owns outside any object: inline or
  *                  managed attribute values (3.11+), which getsizeof does
  *                  not count; absent (read as 0) without the flag
- *         repr     short representation (UTF-8), at most 255 bytes
+ *         repr     short representation (UTF-8), at most 255 bytes: a
+ *                  str's first 64 characters (no quotes), an int's
+ *                  decimal digits (if it fits in 60 bits), True/False
  *         Unknown flag bits are a format error (they could change the
  *         record's length).
  *   EDGES (n = number of edges; they belong to the last NODE record,
  *         which may be followed by several EDGES records)
  *         n x { u64 target address; u64 via }
  *   ROOTS (n = number of root edges)
- *         n x { u64 target address; u64 via }
+ *         n x { u64 target address; u64 via; u64 where }
+ *         where: bits 0..15 the interpreter's index, bits 16..31 the
+ *         thread's index + 1 (0: not a thread's root), bits 32..47 the
+ *         frame's depth + 1 (0: not a frame's; 1: the innermost).  A
+ *         frame's roots have the vias its object would have (FIELD
+ *         F_CODE/F_FUNC/F_GLOBALS/F_BUILTINS/F_LOCALS/F_OBJECT, LOCAL,
+ *         STACK); other roots have a ROOT via.
+ *   THREAD (n = 0) a thread state the walker met:
+ *         u64 interpreter index   u64 thread index (as in where words)
+ *         u64 thread_id (threading.get_ident(); 0 if unknown)
+ *         u64 native_thread_id (the OS thread id; 0 if unknown)
+ *   SET   (n = number of addresses) n x u64 object address: the objects
+ *         of the set the file was saved from (IdSet.dump); a file
+ *         without SET records stands for all its objects.  Addresses
+ *         without a NODE record are a format error.
  *   TYPE  (n = name length + module length, <= 2 x 65535)
  *         u64 address        type object
  *         u64 flags          the type's tp_flags
@@ -77,7 +95,7 @@
 #include <stdint.h>
 
 static const char REMORA_SNAPSHOT_MAGIC[8] = "\x89RMRSNP\n";
-enum { REMORA_SNAPSHOT_VERSION = 2, REMORA_SNAPSHOT_HEADER_SIZE = 32 };
+enum { REMORA_SNAPSHOT_VERSION = 3, REMORA_SNAPSHOT_HEADER_SIZE = 32 };
 
 enum remora_snap_flag {
 	REMORA_SNAP_PARTIAL = 1u << 0, /* set by the walker on any skipped read */
@@ -88,6 +106,8 @@ enum remora_record_tag {
 	REMORA_REC_EDGES = 2,
 	REMORA_REC_ROOTS = 3,
 	REMORA_REC_TYPE = 4,
+	REMORA_REC_SET = 5,
+	REMORA_REC_THREAD = 6,
 	REMORA_REC_END = 0x454e44, /* "END" */
 };
 
@@ -169,6 +189,7 @@ enum remora_field {
 	REMORA_FIELD_MD_DICT,      /* module ".__dict__" (same label) */
 	REMORA_FIELD_CACHE,        /* "->tp_cache" and other caches */
 	REMORA_FIELD_OTHER,        /* a reference-holding C field with no name */
+	REMORA_FIELD_F_OBJECT,     /* a running frame's frame object (a root) */
 	REMORA_FIELD_COUNT
 };
 
@@ -179,11 +200,36 @@ enum remora_root_kind {
 	REMORA_ROOT_BUILTINS,      /* interp->builtins */
 	REMORA_ROOT_IMPORTLIB,
 	REMORA_ROOT_INTERP_OTHER,  /* other interpreter-state references */
-	REMORA_ROOT_FRAME,         /* a thread's innermost frame's contents */
+	REMORA_ROOT_FRAME,         /* version 2 only: a frame's contents
+	                            * (version 3 writes FIELD/LOCAL/STACK
+	                            * vias with a where word) */
 	REMORA_ROOT_THREAD_DICT,   /* tstate->dict */
 	REMORA_ROOT_THREAD_EXC,    /* current / handled exception */
 	REMORA_ROOT_THREAD_OTHER,  /* context, async generator hooks, ... */
-	REMORA_ROOT_GC,            /* an object on a GC generation list */
+	REMORA_ROOT_GC,            /* an object on a GC generation list that
+	                            * nothing else reached */
+	/* Version 3: the members of ROOT_INTERP_OTHER, ROOT_THREAD_EXC and
+	 * ROOT_THREAD_OTHER have kinds of their own (heapy's RootState
+	 * member names). */
+	REMORA_ROOT_INTERP_DICT,
+	REMORA_ROOT_BUILTINS_COPY,
+	REMORA_ROOT_IMPORT_FUNC,
+	REMORA_ROOT_CODEC_SEARCH_PATH,
+	REMORA_ROOT_CODEC_SEARCH_CACHE,
+	REMORA_ROOT_CODEC_ERROR_REGISTRY,
+	REMORA_ROOT_MODULES_BY_INDEX,
+	REMORA_ROOT_CUREXC_TYPE,
+	REMORA_ROOT_CUREXC_VALUE,
+	REMORA_ROOT_CUREXC_TRACEBACK,
+	REMORA_ROOT_CURRENT_EXCEPTION, /* 3.12+ tstate->current_exception */
+	REMORA_ROOT_EXC_VALUE,     /* a handled exception (exc_info chain) */
+	REMORA_ROOT_CONTEXT,
+	REMORA_ROOT_ASYNC_GEN_FIRSTITER,
+	REMORA_ROOT_ASYNC_GEN_FINALIZER,
+	REMORA_ROOT_PROFILEOBJ,
+	REMORA_ROOT_TRACEOBJ,
+	REMORA_ROOT_DELETE_LATER,
+	REMORA_ROOT_SHIM_CODE,     /* 3.12+: the code of a C-stack shim frame */
 	REMORA_ROOT_COUNT
 };
 
@@ -264,6 +310,33 @@ static inline uint32_t remora_node_payload_size(uint32_t n)
 struct remora_rec_edge {
 	uint64_t target;
 	uint64_t via;
+};
+
+struct remora_rec_root {
+	uint64_t target;
+	uint64_t via;
+	uint64_t where;
+};
+
+/* A ROOTS entry's where word (see ROOTS above); thread and frame are
+ * 0-based, -1 for none. */
+static inline uint64_t remora_root_where(uint64_t interp, int64_t thread,
+					 int64_t frame)
+{
+	uint64_t t = thread < 0 ? 0 : (uint64_t)thread + 1;
+	uint64_t f = frame < 0 ? 0 : (uint64_t)frame + 1;
+	if (t > 0xffff)
+		t = 0xffff;
+	if (f > 0xffff)
+		f = 0xffff;
+	return (interp & 0xffff) | t << 16 | f << 32;
+}
+
+struct remora_rec_thread {
+	uint64_t interp;
+	uint64_t index;
+	uint64_t thread_id;
+	uint64_t native_id;
 };
 
 struct remora_rec_type {

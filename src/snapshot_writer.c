@@ -21,7 +21,9 @@ static void writer_close_run(struct remora_writer *w)
 	if (w->run_head == SIZE_MAX)
 		return;
 	size_t payload = w->len - w->run_head - sizeof(struct remora_rec_head);
-	uint32_t n = (uint32_t)(payload / sizeof(struct remora_rec_edge));
+	size_t entry = w->run_tag == REMORA_REC_ROOTS ? sizeof(struct remora_rec_root)
+						     : sizeof(struct remora_rec_edge);
+	uint32_t n = (uint32_t)(payload / entry);
 	memcpy(w->buf + w->run_head + 4, &n, sizeof(n));
 	w->run_head = SIZE_MAX;
 }
@@ -124,11 +126,11 @@ void remora_writer_node(struct remora_writer *w,
 }
 
 static void writer_run_entry(struct remora_writer *w, uint32_t tag,
-			     uint64_t target, uint64_t via)
+			     const void *entry, size_t size)
 {
 	if (w->run_head != SIZE_MAX && w->run_tag != tag)
 		writer_close_run(w);
-	size_t need = sizeof(struct remora_rec_edge);
+	size_t need = size;
 	if (w->run_head == SIZE_MAX)
 		need += sizeof(struct remora_rec_head);
 	if (w->errnum)
@@ -137,27 +139,39 @@ static void writer_run_entry(struct remora_writer *w, uint32_t tag,
 		writer_flush(w);
 		if (w->errnum)
 			return;
-		need = sizeof(struct remora_rec_head) + sizeof(struct remora_rec_edge);
+		need = sizeof(struct remora_rec_head) + size;
 	}
 	if (w->run_head == SIZE_MAX) {
 		w->run_head = w->len;
 		w->run_tag = tag;
 		writer_head(w, tag, 0);
 	}
-	struct remora_rec_edge e = { .target = target, .via = via };
-	writer_put(w, &e, sizeof(e));
+	writer_put(w, entry, size);
 }
 
 void remora_writer_edge(struct remora_writer *w, uint64_t target, uint64_t via)
 {
-	writer_run_entry(w, REMORA_REC_EDGES, target, via);
+	struct remora_rec_edge e = { .target = target, .via = via };
+	writer_run_entry(w, REMORA_REC_EDGES, &e, sizeof(e));
 	w->edges++;
 }
 
-void remora_writer_root(struct remora_writer *w, uint64_t target, uint64_t via)
+void remora_writer_root(struct remora_writer *w, uint64_t target, uint64_t via,
+			uint64_t where)
 {
-	writer_run_entry(w, REMORA_REC_ROOTS, target, via);
+	struct remora_rec_root r = { .target = target, .via = via, .where = where };
+	writer_run_entry(w, REMORA_REC_ROOTS, &r, sizeof(r));
 	w->roots++;
+}
+
+void remora_writer_thread(struct remora_writer *w,
+			  const struct remora_rec_thread *thread)
+{
+	writer_close_run(w);
+	if (writer_reserve(w, sizeof(struct remora_rec_head) + sizeof(*thread)))
+		return;
+	writer_head(w, REMORA_REC_THREAD, 0);
+	writer_put(w, thread, sizeof(*thread));
 }
 
 void remora_writer_type(struct remora_writer *w, uint64_t address,

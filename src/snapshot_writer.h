@@ -41,7 +41,13 @@ void remora_writer_node(struct remora_writer *w,
 /* An edge of the node written last. */
 void remora_writer_edge(struct remora_writer *w, uint64_t target, uint64_t via);
 
-void remora_writer_root(struct remora_writer *w, uint64_t target, uint64_t via);
+/* A root; where as remora_root_where() makes it. */
+void remora_writer_root(struct remora_writer *w, uint64_t target, uint64_t via,
+			uint64_t where);
+
+/* A THREAD record. */
+void remora_writer_thread(struct remora_writer *w,
+			  const struct remora_rec_thread *thread);
 
 void remora_writer_type(struct remora_writer *w, uint64_t address,
 			uint64_t tp_flags, const char *name, size_t name_len,

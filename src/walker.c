@@ -68,6 +68,7 @@ struct walk_type {
 
 struct walker {
 	struct remora_reader *r;
+	uint64_t root_where;  /* where word of the roots being written */
 	const int64_t *L;
 	struct remora_writer *out;
 	struct remora_walk_stats *stats;
@@ -270,7 +271,7 @@ static void walk_ref(struct walker *w, uint64_t target, uint64_t via, bool root)
 		return;
 	}
 	if (root)
-		remora_writer_root(w->out, target, via);
+		remora_writer_root(w->out, target, via, w->root_where);
 	else
 		remora_writer_edge(w->out, target, via);
 	if (!walk_mark(w, s, target))
@@ -809,6 +810,59 @@ static uint64_t walk_int_size(struct walker *w, uint64_t obj)
 	if (ndigits == 0)
 		ndigits = 1;
 	return (uint64_t)lv(w, RL_LONG_DIGITS) + ndigits * 4;
+}
+
+/* The decimal text of an int that fits in 60 bits (two 30-bit digits),
+ * "True"/"False" for a bool; 0 (no repr) for a longer int.  Hand-made:
+ * the agent has no printf. */
+static size_t walk_int_repr(struct walker *w, uint64_t obj, bool is_bool,
+			    char *out, size_t cap)
+{
+	bool ok = true;
+	uint64_t ndigits;
+	bool negative;
+	if (lv(w, RL_LONG_TAG) >= 0) {
+		uint64_t tag = (uint64_t)rd_i64(w, obj, RL_LONG_TAG, &ok);
+		ndigits = tag >> 3;
+		negative = (tag & 3) == 2;
+	} else {
+		int64_t n = rd_i64(w, obj, RL_OB_SIZE, &ok);
+		ndigits = (uint64_t)(n < 0 ? -n : n);
+		negative = n < 0;
+	}
+	if (!ok || ndigits > 2 || cap < 24)
+		return 0;
+	uint64_t value = 0;
+	for (uint64_t i = ndigits; i-- > 0;) {
+		uint32_t digit = 0;
+		if (!remora_reader_read(w->r, obj + (uint64_t)lv(w, RL_LONG_DIGITS) + 4 * i,
+					&digit, sizeof(digit)))
+			ok = false;
+		value = value << 30 | (digit & 0x3fffffff);
+	}
+	if (!ok)
+		return 0;
+	if (is_bool) {
+		const char *text = value ? "True" : "False";
+		size_t len = 0;
+		while (text[len]) {
+			out[len] = text[len];
+			len++;
+		}
+		return len;
+	}
+	char digits[24];
+	size_t n = 0;
+	do {
+		digits[n++] = (char)('0' + value % 10);
+		value /= 10;
+	} while (value);
+	size_t len = 0;
+	if (negative)
+		out[len++] = '-';
+	while (n)
+		out[len++] = digits[--n];
+	return len;
 }
 
 static uint64_t walk_set_size(struct walker *w, uint64_t obj,
@@ -1500,6 +1554,9 @@ static void walk_object(struct walker *w, uint64_t obj)
 		have_str = true;
 		repr_len = walk_str_utf8(w, &str, repr, REPR_MAX);
 	}
+	if (t->kind == WK_INT)
+		repr_len = walk_int_repr(w, obj, walk_type_is_static(w, t->addr, RL_TYPE_BOOL),
+					 repr, sizeof(repr));
 	if (t->kind == WK_TYPE)
 		node.flags |= REMORA_NODE_TYPE;
 	if (!w->self && (t->kind == WK_TRAVERSE || t->kind == WK_GEN ||
@@ -1638,25 +1695,41 @@ static void walk_root_field(struct walker *w, uint64_t base,
 	walk_ref(w, rd_ptr(w, base, f), via, true);
 }
 
-static void walk_frames(struct walker *w, uint64_t frame, uint64_t via)
+/* A thread's frames, innermost first: each frame's references are roots
+ * whose where word names the thread and depth, with the vias the frame's
+ * object would give them (snapshot_format.h, ROOTS). */
+static void walk_frames(struct walker *w, uint64_t frame, uint64_t ii, uint64_t ti)
 {
-	for (int depth = 0; frame && depth < MAX_FRAMES; depth++) {
+	const uint64_t code_via = remora_via(REMORA_VIA_FIELD, REMORA_FIELD_F_CODE);
+	/* depth counts the frames Python shows (sys._getframe()), which
+	 * leave the shims out */
+	int depth = 0;
+	for (int n = 0; frame && n < MAX_FRAMES; n++) {
 		bool ok = true;
 		/* 3.12 shim frames owned by the C stack hold only f_code and
-		 * previous; their other fields are garbage. */
+		 * previous; their other fields are garbage.  Their code is a
+		 * root of the thread's, not of a frame's. */
 		if (rd_u8(w, frame, RL_IFRAME_OWNER, &ok) == FRAME_OWNED_BY_CSTACK &&
 		    w->py_minor >= 12) {
-			walk_ref(w, rd_ptr(w, frame, RL_IFRAME_CODE), via, true);
+			w->root_where = remora_root_where(ii, (int64_t)ti, -1);
+			walk_ref(w, rd_ptr(w, frame, RL_IFRAME_CODE),
+				 root_via(REMORA_ROOT_SHIM_CODE, ii, ti), true);
 			frame = rd_ptr(w, frame, RL_IFRAME_PREVIOUS);
 			continue;
 		}
+		w->root_where = remora_root_where(ii, (int64_t)ti, depth++);
 		uint64_t code = rd_ptr(w, frame, RL_IFRAME_CODE);
-		walk_ref(w, code, via, true);
-		walk_root_field(w, frame, RL_IFRAME_FUNC, via);
-		walk_root_field(w, frame, RL_IFRAME_GLOBALS, via);
-		walk_root_field(w, frame, RL_IFRAME_BUILTINS, via);
-		walk_root_field(w, frame, RL_IFRAME_LOCALS, via);
-		walk_root_field(w, frame, RL_IFRAME_FRAME_OBJ, via);
+		walk_ref(w, code, code_via, true);
+		walk_root_field(w, frame, RL_IFRAME_FUNC,
+				remora_via(REMORA_VIA_FIELD, REMORA_FIELD_F_FUNC));
+		walk_root_field(w, frame, RL_IFRAME_GLOBALS,
+				remora_via(REMORA_VIA_FIELD, REMORA_FIELD_F_GLOBALS));
+		walk_root_field(w, frame, RL_IFRAME_BUILTINS,
+				remora_via(REMORA_VIA_FIELD, REMORA_FIELD_F_BUILTINS));
+		walk_root_field(w, frame, RL_IFRAME_LOCALS,
+				remora_via(REMORA_VIA_FIELD, REMORA_FIELD_F_LOCALS));
+		walk_root_field(w, frame, RL_IFRAME_FRAME_OBJ,
+				remora_via(REMORA_VIA_FIELD, REMORA_FIELD_F_OBJECT));
 		int32_t nlocals = code ? rd_i32(w, code, RL_CO_NLOCALSPLUS, &ok) : 0;
 		int32_t stacksize = code ? rd_i32(w, code, RL_CO_STACKSIZE, &ok) : 0;
 		int32_t top = rd_i32(w, frame, RL_IFRAME_STACKTOP, &ok);
@@ -1695,25 +1768,42 @@ static void walk_thread(struct walker *w, uint64_t ts, uint64_t ii, uint64_t ti)
 		uint64_t cf = rd_ptr(w, ts, RL_TSTATE_CFRAME);
 		frame = cf ? rd_ptr(w, cf, RL_CFRAME_CURRENT) : 0;
 	}
-	walk_frames(w, frame, root_via(REMORA_ROOT_FRAME, ii, ti));
-	walk_root_field(w, ts, RL_TSTATE_DICT, root_via(REMORA_ROOT_THREAD_DICT, ii, ti));
-	uint64_t exc = root_via(REMORA_ROOT_THREAD_EXC, ii, ti);
-	walk_root_field(w, ts, RL_TSTATE_CUREXC_TYPE, exc);
-	walk_root_field(w, ts, RL_TSTATE_CUREXC_VALUE, exc);
-	walk_root_field(w, ts, RL_TSTATE_CUREXC_TB, exc);
-	walk_root_field(w, ts, RL_TSTATE_CURRENT_EXC, exc);
+	walk_frames(w, frame, ii, ti);
+	w->root_where = remora_root_where(ii, (int64_t)ti, -1);
+	bool ok = true;
+	struct remora_rec_thread rec = {
+		.interp = ii,
+		.index = ti,
+		.thread_id = lv(w, RL_TSTATE_THREAD_ID) >= 0 ?
+				     (uint64_t)rd_i64(w, ts, RL_TSTATE_THREAD_ID, &ok) : 0,
+		.native_id = lv(w, RL_TSTATE_NATIVE_ID) >= 0 ?
+				     (uint64_t)rd_i64(w, ts, RL_TSTATE_NATIVE_ID, &ok) : 0,
+	};
+	remora_writer_thread(w->out, &rec);
+	static const struct {
+		enum remora_layout_field field;
+		enum remora_root_kind kind;
+	} fields[] = {
+		{ RL_TSTATE_DICT, REMORA_ROOT_THREAD_DICT },
+		{ RL_TSTATE_CUREXC_TYPE, REMORA_ROOT_CUREXC_TYPE },
+		{ RL_TSTATE_CUREXC_VALUE, REMORA_ROOT_CUREXC_VALUE },
+		{ RL_TSTATE_CUREXC_TB, REMORA_ROOT_CUREXC_TRACEBACK },
+		{ RL_TSTATE_CURRENT_EXC, REMORA_ROOT_CURRENT_EXCEPTION },
+		{ RL_TSTATE_CONTEXT, REMORA_ROOT_CONTEXT },
+		{ RL_TSTATE_ASYNC_GEN_FIRSTITER, REMORA_ROOT_ASYNC_GEN_FIRSTITER },
+		{ RL_TSTATE_ASYNC_GEN_FINALIZER, REMORA_ROOT_ASYNC_GEN_FINALIZER },
+		{ RL_TSTATE_PROFILEOBJ, REMORA_ROOT_PROFILEOBJ },
+		{ RL_TSTATE_TRACEOBJ, REMORA_ROOT_TRACEOBJ },
+		{ RL_TSTATE_DELETE_LATER, REMORA_ROOT_DELETE_LATER },
+	};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		walk_root_field(w, ts, fields[i].field, root_via(fields[i].kind, ii, ti));
 	uint64_t item = rd_ptr(w, ts, RL_TSTATE_EXC_INFO);
 	for (int i = 0; item && i < MAX_FRAMES; i++) {
-		walk_root_field(w, item, RL_EXCITEM_VALUE, exc);
+		walk_root_field(w, item, RL_EXCITEM_VALUE,
+				root_via(REMORA_ROOT_EXC_VALUE, ii, ti));
 		item = rd_ptr(w, item, RL_EXCITEM_PREVIOUS);
 	}
-	uint64_t other = root_via(REMORA_ROOT_THREAD_OTHER, ii, ti);
-	walk_root_field(w, ts, RL_TSTATE_CONTEXT, other);
-	walk_root_field(w, ts, RL_TSTATE_ASYNC_GEN_FIRSTITER, other);
-	walk_root_field(w, ts, RL_TSTATE_ASYNC_GEN_FINALIZER, other);
-	walk_root_field(w, ts, RL_TSTATE_PROFILEOBJ, other);
-	walk_root_field(w, ts, RL_TSTATE_TRACEOBJ, other);
-	walk_root_field(w, ts, RL_TSTATE_DELETE_LATER, other);
 }
 
 /* Whether addr is marked (reached already). */
@@ -1749,18 +1839,24 @@ static void walk_gc_list(struct walker *w, uint64_t head, uint64_t via)
 
 static void walk_interp(struct walker *w, uint64_t interp, uint64_t ii)
 {
+	w->root_where = remora_root_where(ii, -1, -1);
 	walk_root_field(w, interp, RL_INTERP_MODULES, root_via(REMORA_ROOT_MODULES, ii, 0));
 	walk_root_field(w, interp, RL_INTERP_SYSDICT, root_via(REMORA_ROOT_SYSDICT, ii, 0));
 	walk_root_field(w, interp, RL_INTERP_BUILTINS, root_via(REMORA_ROOT_BUILTINS, ii, 0));
 	walk_root_field(w, interp, RL_INTERP_IMPORTLIB, root_via(REMORA_ROOT_IMPORTLIB, ii, 0));
-	uint64_t other = root_via(REMORA_ROOT_INTERP_OTHER, ii, 0);
-	walk_root_field(w, interp, RL_INTERP_DICT, other);
-	walk_root_field(w, interp, RL_INTERP_BUILTINS_COPY, other);
-	walk_root_field(w, interp, RL_INTERP_IMPORT_FUNC, other);
-	walk_root_field(w, interp, RL_INTERP_CODEC_SEARCH_PATH, other);
-	walk_root_field(w, interp, RL_INTERP_CODEC_SEARCH_CACHE, other);
-	walk_root_field(w, interp, RL_INTERP_CODEC_ERROR_REGISTRY, other);
-	walk_root_field(w, interp, RL_INTERP_MODULES_BY_INDEX, other);
+	walk_root_field(w, interp, RL_INTERP_DICT, root_via(REMORA_ROOT_INTERP_DICT, ii, 0));
+	walk_root_field(w, interp, RL_INTERP_BUILTINS_COPY,
+			root_via(REMORA_ROOT_BUILTINS_COPY, ii, 0));
+	walk_root_field(w, interp, RL_INTERP_IMPORT_FUNC,
+			root_via(REMORA_ROOT_IMPORT_FUNC, ii, 0));
+	walk_root_field(w, interp, RL_INTERP_CODEC_SEARCH_PATH,
+			root_via(REMORA_ROOT_CODEC_SEARCH_PATH, ii, 0));
+	walk_root_field(w, interp, RL_INTERP_CODEC_SEARCH_CACHE,
+			root_via(REMORA_ROOT_CODEC_SEARCH_CACHE, ii, 0));
+	walk_root_field(w, interp, RL_INTERP_CODEC_ERROR_REGISTRY,
+			root_via(REMORA_ROOT_CODEC_ERROR_REGISTRY, ii, 0));
+	walk_root_field(w, interp, RL_INTERP_MODULES_BY_INDEX,
+			root_via(REMORA_ROOT_MODULES_BY_INDEX, ii, 0));
 
 	uint64_t ts = rd_ptr(w, interp, RL_INTERP_THREADS_HEAD);
 	for (uint64_t ti = 0; ts && ti < MAX_THREADS; ti++) {
@@ -1772,6 +1868,7 @@ static void walk_interp(struct walker *w, uint64_t interp, uint64_t ii)
 static void walk_interp_gc(struct walker *w, uint64_t interp, uint64_t ii)
 {
 	uint64_t via = root_via(REMORA_ROOT_GC, ii, 0);
+	w->root_where = remora_root_where(ii, -1, -1);
 	/* An unreached object is drained before the list moves on, so that
 	 * what it holds is not made a root of its own as well. */
 	uint64_t gens = interp + (uint64_t)lv(w, RL_INTERP_GC_GENERATIONS);

@@ -11,9 +11,10 @@
  *    and stays valid until that handle (for type names: the snapshot) is
  *    destroyed.  Nothing here is thread-safe for concurrent mutation, and no
  *    handle is mutated after creation (but for a snapshot's referrer
- *    index, which is published atomically), so concurrent readers are
- *    fine.
- *  - Sets and partitions refer to their snapshot: destroy them first.
+ *    index and dominator tree, each published atomically), so concurrent
+ *    readers are fine.
+ *  - Sets, partitions and paths refer to their snapshot: destroy them
+ *    first.
  *  - Every _destroy(NULL) does nothing.
  */
 #ifndef REMORA_REMORA_H
@@ -115,10 +116,12 @@ REMORA_EXPORT uint32_t
 remora_snapshot_node_edges(const struct remora_snapshot *snap, uint32_t id,
 			   const uint32_t **targets_ret,
 			   const uint64_t **vias_ret);
-/* The roots: targets (ids) and via words, remora_snapshot_root_count() long. */
+/* The roots: targets (ids), via words and where words (which thread and
+ * frame, snapshot_format.h), remora_snapshot_root_count() long. */
 REMORA_EXPORT void remora_snapshot_roots(const struct remora_snapshot *snap,
 					 const uint32_t **targets_ret,
-					 const uint64_t **vias_ret);
+					 const uint64_t **vias_ret,
+					 const uint64_t **wheres_ret);
 
 /* Type table; an index >= type count gives 0 / NULL.  name is the
  * qualified name, module the __module__; display is heapy's rendering
@@ -198,12 +201,57 @@ REMORA_EXPORT bool remora_idset_contains(const struct remora_idset *set,
 REMORA_EXPORT size_t remora_idset_ids(const struct remora_idset *set,
 				      uint64_t start, uint32_t *out,
 				      size_t cap);
+/* Saves the set's snapshot, whole, to a snapshot file at path (replaced
+ * if it exists; written beside it first, so a failure leaves it as it
+ * was), recording the set's members in SET records: opening the file and
+ * remora_idset_create_saved() give the set back, with its whole graph. */
+REMORA_EXPORT struct remora_error *
+remora_idset_save(const struct remora_idset *set, const char *path);
+/* The set a file was saved from (remora_idset_save), or all its objects
+ * if it was written by a capture. */
+REMORA_EXPORT struct remora_error *
+remora_idset_create_saved(const struct remora_snapshot *snap,
+			  struct remora_idset **ret);
+/* The members of set whose address held an object of the same type in
+ * old (a set of another snapshot, e.g. one taken earlier of the same
+ * process): heapy's setrelheap excludes them from later heaps.  An
+ * address freed and reused by a new object of the same type counts as
+ * present (the snapshots cannot tell). */
+REMORA_EXPORT struct remora_error *
+remora_idset_create_present(const struct remora_idset *set,
+			    const struct remora_idset *old,
+			    struct remora_idset **ret);
 /* False for sets of different snapshots. */
 REMORA_EXPORT bool remora_idset_equal(const struct remora_idset *a,
 				      const struct remora_idset *b);
 /* a is a subset of (or equal to) b. */
 REMORA_EXPORT bool remora_idset_subset(const struct remora_idset *a,
 				       const struct remora_idset *b);
+
+/* ---- relation labels (via.c) ------------------------------------------ */
+
+/* These write a NUL-terminated label into buf (cut to cap) and return the
+ * length it has whole, as snprintf does. */
+
+/* heapy's label for an edge's via word, as byvia shows it: "['key']",
+ * "[3]", ".attr", ".keys()[2]", ".f_locals['x']", "list(_)[4]", ".??". */
+REMORA_EXPORT size_t
+remora_snapshot_via_label(const struct remora_snapshot *snap, uint64_t via,
+			  char *buf, size_t cap);
+/* The label of root (an index below remora_snapshot_root_count()) as
+ * heapy names RootState's members: ".i0_modules", ".i0_t<ident>_dict",
+ * ".i0_t<ident>_f2.f_locals['x']" (frames numbered from the oldest). */
+REMORA_EXPORT size_t
+remora_snapshot_root_label(const struct remora_snapshot *snap, uint32_t root,
+			   char *buf, size_t cap);
+/* One step of a shortest path as heapy prints it: prefix followed by the
+ * root's label (root != REMORA_NO_NODE) or the edge's (via), keys
+ * abbreviated as reprlib.repr() does; a set member wraps the prefix,
+ * "list(<prefix>)[i]". */
+REMORA_EXPORT size_t
+remora_snapshot_path_step(const struct remora_snapshot *snap,
+			  const char *prefix, uint32_t root, uint64_t via,
+			  char *buf, size_t cap);
 
 /* ---- partitions ------------------------------------------------------ */
 
@@ -213,7 +261,12 @@ enum remora_classifier {
 	REMORA_BY_TYPE = 1,
 	REMORA_BY_SIZE = 2,  /* individual size */
 	REMORA_BY_UNITY = 3, /* everything in one row */
+	REMORA_BY_VIA = 4,   /* the set of labels its referrers hold it by */
+	REMORA_BY_RCS = 5,   /* the set of its referrers' clodo kinds */
+	REMORA_BY_ID = 6,    /* each object a row of its own */
+	REMORA_BY_MODULE = 7, /* a module by its name; the rest "~module" */
 };
+enum { REMORA_PARTITION_AND_MAX = 4 };
 
 /* A set split into rows of equal kind, in heapy's order: total size
  * descending, then label ascending. */
@@ -223,6 +276,13 @@ REMORA_EXPORT struct remora_error *
 remora_partition_create(const struct remora_idset *set,
 			enum remora_classifier by,
 			struct remora_partition **ret);
+/* heapy's combined classifier (hp.Type & hp.Size): a row per distinct
+ * combination of the n (2 .. REMORA_PARTITION_AND_MAX) classifiers'
+ * kinds, labelled "str & 49"; the header joins theirs with " & ". */
+REMORA_EXPORT struct remora_error *
+remora_partition_create_and(const struct remora_idset *set,
+			    const enum remora_classifier *by, size_t n,
+			    struct remora_partition **ret);
 REMORA_EXPORT void remora_partition_destroy(struct remora_partition *part);
 
 /* heapy's kind column header, e.g. "Kind (class / dict of class)". */
@@ -239,10 +299,125 @@ REMORA_EXPORT uint64_t
 remora_partition_row_count(const struct remora_partition *part, size_t row);
 REMORA_EXPORT uint64_t
 remora_partition_row_size(const struct remora_partition *part, size_t row);
+/* The kind of a byvia or byrcs row as its atoms (byrel.h): the labels or
+ * referrer kinds, unquoted, in no particular order; 0 / NULL for other
+ * classifiers and rows out of range. */
+REMORA_EXPORT uint32_t
+remora_partition_row_atom_count(const struct remora_partition *part, size_t row);
+REMORA_EXPORT const char *
+remora_partition_row_atom(const struct remora_partition *part, size_t row,
+			  uint32_t i);
+/* The union of the rows whose flag is nonzero (flags: num_rows bytes). */
+REMORA_EXPORT struct remora_error *
+remora_partition_select(const struct remora_partition *part,
+			const uint8_t *flags, struct remora_idset **ret);
 /* A new set holding the row's objects. */
 REMORA_EXPORT struct remora_error *
 remora_partition_row_set(const struct remora_partition *part, size_t row,
 			 struct remora_idset **ret);
+
+/* ---- the reference graph (graph.c) ---- */
+
+/* The graph below is the snapshot's objects and edges plus a virtual root
+ * R with one edge to every root entry (remora_snapshot_roots()), in root
+ * order.  R has no id.  Weak references have no edges, so they are never
+ * followed.  A real snapshot's roots include the objects the GC lists that
+ * nothing else reached, so R reaches every object of it; a hand-made one
+ * may have objects R does not reach. */
+
+/* heapy's .dominos: set itself, and every object R reaches but would no
+ * longer reach if set's members were removed (the objects reachable from
+ * the roots only through set).  Members R does not reach are in the
+ * result; what only they reach is not.  One traversal of what R reaches,
+ * O(nodes + edges); a new set, which the caller destroys. */
+REMORA_EXPORT struct remora_error *
+remora_idset_create_dominos(const struct remora_idset *set,
+			    struct remora_idset **ret);
+
+/* Builds the snapshot's dominator tree (rooted at R) and retained sizes on
+ * the first call; later calls return at once.  Safe from concurrent
+ * readers.  Near linear time; while building, about 40 bytes per object
+ * and 8 per edge; 12 bytes per object kept until the snapshot is
+ * destroyed.  The accessors below read the tree: before a successful
+ * call they answer REMORA_NO_NODE / 0 / false. */
+REMORA_EXPORT struct remora_error *
+remora_snapshot_dominators(const struct remora_snapshot *snap);
+/* id's immediate dominator: the object nearest to id that lies on every
+ * path from R to id.  REMORA_NO_NODE when that is R itself (no object lies
+ * on every such path, e.g. id is a root entry's target), when id is not
+ * reachable from R (see remora_snapshot_node_reachable()), when id is out
+ * of range, and before remora_snapshot_dominators() succeeded. */
+REMORA_EXPORT uint32_t
+remora_snapshot_node_idom(const struct remora_snapshot *snap, uint32_t id);
+/* id's retained size: its own size plus the retained sizes of the objects
+ * it immediately dominates, i.e. the sizes of all objects it dominates
+ * (itself included), which would be freed if id went away.  An object R
+ * does not reach retains its own size only.  0 for an id out of range or
+ * before remora_snapshot_dominators() succeeded. */
+REMORA_EXPORT uint64_t
+remora_snapshot_node_retained(const struct remora_snapshot *snap, uint32_t id);
+/* Whether R reaches id.  False for an id out of range or before
+ * remora_snapshot_dominators() succeeded. */
+REMORA_EXPORT bool
+remora_snapshot_node_reachable(const struct remora_snapshot *snap, uint32_t id);
+/* The immediate dominators of set's members (R, which has no id, left
+ * out); builds the tree if needed.  A new set, which the caller
+ * destroys. */
+REMORA_EXPORT struct remora_error *
+remora_idset_create_imdom(const struct remora_idset *set,
+			  struct remora_idset **ret);
+/* The (at most) k members of set with the largest retained sizes, largest
+ * first, equal sizes by ascending id, into ids[0..*n_ret) (ids has room
+ * for k; it may be NULL if k is 0).  Builds the tree if needed; O(members
+ * x log k). */
+REMORA_EXPORT struct remora_error *
+remora_idset_top_retained(const struct remora_idset *set, uint32_t *ids,
+			  size_t k, size_t *n_ret);
+
+/* heapy's shortest paths (sp, shpaths): every shortest reference path from
+ * R to the members of a set that are nearest to R. */
+struct remora_paths;
+
+/* A breadth-first search from R (root entries in root order, then each
+ * object's edges in row order) stops at the first level that holds a
+ * member of targets; the result is every path of that minimal length from
+ * R to each member found at that level.  Duplicate root entries or edges
+ * (same ends, whatever their vias) make distinct paths.  Paths are ordered
+ * by target id, then lexicographically by (root index, edge indices)
+ * along the path.  At most max_paths are kept (4 bytes per step each);
+ * remora_paths_truncated() says whether more existed.  No target
+ * reachable: zero paths, not an error.  Time: O(nodes + edges) at most
+ * for the search, plus, per target enumerated, the referrers of the
+ * objects on its shortest paths, plus the rows along each path kept.  The
+ * walk back from a target uses the referrer index of
+ * remora_idset_create_referrers(), built on first need (not when the
+ * nearest targets are root entries' targets).  The paths refer to the
+ * snapshot: destroy them first. */
+REMORA_EXPORT struct remora_error *
+remora_paths_create(const struct remora_idset *targets, uint32_t max_paths,
+		    struct remora_paths **ret);
+REMORA_EXPORT void remora_paths_destroy(struct remora_paths *paths);
+/* Paths kept, at most max_paths. */
+REMORA_EXPORT uint32_t remora_paths_count(const struct remora_paths *paths);
+/* True if more than max_paths shortest paths existed. */
+REMORA_EXPORT bool remora_paths_truncated(const struct remora_paths *paths);
+/* Path i's number of steps (all paths have the same): 1 for a root entry's
+ * target, 2 for an object one edge further, ...; 0 for i >= count. */
+REMORA_EXPORT uint32_t remora_paths_length(const struct remora_paths *paths,
+					   uint32_t i);
+/* Step j of path i.  Step 0 is the root entry: from = REMORA_NO_NODE (R),
+ * to its target, via its via word (remora_snapshot_roots()); step j > 0
+ * is an edge: from = step j - 1's to, to its target, via its via word.
+ * The last step's to is the path's target.  False (outputs untouched) for
+ * i >= count or j >= length. */
+/* The root entry path i starts from (an index below
+ * remora_snapshot_root_count(), for remora_snapshot_path_step());
+ * REMORA_NO_NODE for i >= count. */
+REMORA_EXPORT uint32_t remora_paths_root(const struct remora_paths *paths,
+					 uint32_t i);
+REMORA_EXPORT bool remora_paths_step(const struct remora_paths *paths,
+				     uint32_t i, uint32_t j, uint32_t *from,
+				     uint32_t *to, uint64_t *via);
 
 /* ---- capture from outside (capture.c) --------------------------------- */
 

@@ -213,9 +213,11 @@ static void test_round_trip(void)
 	CU_ASSERT_EQUAL(remora_snapshot_dangling_count(snap), 3);
 
 	CU_ASSERT_EQUAL(remora_snapshot_root_count(snap), 1);
-	remora_snapshot_roots(snap, &targets, &vias);
+	const uint64_t *wheres;
+	remora_snapshot_roots(snap, &targets, &vias, &wheres);
 	CU_ASSERT_EQUAL(targets[0], 0);
 	CU_ASSERT_EQUAL(vias[0], remora_via(REMORA_VIA_ROOT, REMORA_ROOT_MODULES));
+	CU_ASSERT_EQUAL(wheres[0], remora_root_where(0, -1, -1));
 
 	/* owners: module's dict, Foo's dict; D3 has none; non-dicts none */
 	CU_ASSERT_EQUAL(remora_snapshot_node_owner(snap, 4), 0);
@@ -574,16 +576,23 @@ static void test_bad_header(void)
 	expect_error(bad, REMORA_ERROR_FORMAT, "bad magic");
 
 	memcpy(copy, data, len);
-	patch32(copy, 8, 3);
+	patch32(copy, 8, 4);
 	unit_write_file(bad, copy, len);
-	expect_error(bad, REMORA_ERROR_FORMAT, "format version 3");
+	expect_error(bad, REMORA_ERROR_FORMAT, "format version 4");
+
+	/* a version-2 file (16-byte ROOTS entries) is refused by its header */
+	memcpy(copy, data, len);
+	patch32(copy, 8, 2);
+	unit_write_file(bad, copy, len);
+	expect_error(bad, REMORA_ERROR_FORMAT,
+		     "format version 2, this remora reads version 3");
 
 	/* a version-1 file (48-byte NODE payloads) is refused by its header */
 	memcpy(copy, data, len);
 	patch32(copy, 8, 1);
 	unit_write_file(bad, copy, len);
 	expect_error(bad, REMORA_ERROR_FORMAT,
-		     "format version 1, this remora reads version 2");
+		     "format version 1, this remora reads version 3");
 
 	memcpy(copy, data, len);
 	patch32(copy, 12, 40);
@@ -846,6 +855,63 @@ static void test_fuzz(void)
 	CU_ASSERT(fuzz_file(unit_writer_end(&u, 0), 300, 54321) > 0);
 }
 
+/* GIVEN the basic snapshot and a set of three of its objects
+ * WHEN  the set is saved, the file opened and saved again with another set
+ * THEN  the saved file has the same objects, edges and roots, gives the
+ *       set back (the original gives all objects), the second save
+ *       replaces the first set, and a SET naming no object is refused. */
+static void test_save_set(void)
+{
+	struct remora_snapshot *snap = open_ok(write_basic("save.remora"));
+	uint32_t pick[] = { 1, 3, 4 };
+	struct remora_idset *set = NULL, *back = NULL, *all = NULL;
+	CU_ASSERT_PTR_NULL(remora_idset_create_from_ids(snap, pick, 3, &set));
+	CU_ASSERT_PTR_NULL(remora_idset_create_saved(snap, &all));
+	CU_ASSERT_EQUAL(remora_idset_count(all), remora_snapshot_node_count(snap));
+	CU_ASSERT_PTR_NULL(remora_idset_save(set, unit_path("saved.remora")));
+
+	struct remora_snapshot *again = open_ok(unit_path("saved.remora"));
+	CU_ASSERT_EQUAL(remora_snapshot_node_count(again), remora_snapshot_node_count(snap));
+	CU_ASSERT_EQUAL(remora_snapshot_edge_count(again), remora_snapshot_edge_count(snap));
+	CU_ASSERT_EQUAL(remora_snapshot_root_count(again), remora_snapshot_root_count(snap));
+	CU_ASSERT_PTR_NULL(remora_idset_create_saved(again, &back));
+	CU_ASSERT_EQUAL(remora_idset_count(back), 3);
+	for (size_t i = 0; i < 3; i++)
+		CU_ASSERT(remora_idset_contains(back, pick[i]));
+	remora_idset_destroy(back);
+
+	/* saving from a file with SET records drops them first */
+	uint32_t one = 2;
+	struct remora_idset *single = NULL;
+	CU_ASSERT_PTR_NULL(remora_idset_create_from_ids(again, &one, 1, &single));
+	CU_ASSERT_PTR_NULL(remora_idset_save(single, unit_path("saved.remora")));
+	struct remora_snapshot *third = open_ok(unit_path("saved.remora"));
+	CU_ASSERT_PTR_NULL(remora_idset_create_saved(third, &back));
+	CU_ASSERT_EQUAL(remora_idset_count(back), 1);
+	CU_ASSERT(remora_idset_contains(back, 2));
+	remora_idset_destroy(back);
+
+	/* a SET address without a NODE record */
+	size_t len;
+	uint8_t *data = unit_read_file(unit_path("saved.remora"), &len);
+	size_t at = find_record(data, len, REMORA_REC_SET, 0);
+	CU_ASSERT(at != 0);
+	if (at) {
+		uint64_t wild = 0xdead0;
+		memcpy(data + at + 8, &wild, 8);
+		const char *bad = unit_path("badset.remora");
+		unit_write_file(bad, data, len);
+		expect_error(bad, REMORA_ERROR_FORMAT, "names 0xdead0");
+	}
+	free(data);
+	remora_idset_destroy(single);
+	remora_idset_destroy(set);
+	remora_idset_destroy(all);
+	remora_snapshot_destroy(third);
+	remora_snapshot_destroy(again);
+	remora_snapshot_destroy(snap);
+}
+
 static void test_typename_render(void)
 {
 	static const struct {
@@ -911,6 +977,7 @@ int main(void)
 		{ "OS errors", test_os_errors },
 		{ "random damage", test_fuzz },
 		{ "type display names", test_typename_render },
+		{ "saving a set and loading it back", test_save_set },
 		{ NULL, NULL },
 	};
 	return unit_run("snapshot", tests);

@@ -80,7 +80,13 @@ void unit_edge(struct unit_writer *u, uint64_t target, uint64_t via)
 
 void unit_root(struct unit_writer *u, uint64_t target, uint64_t via)
 {
-	remora_writer_root(&u->w, target, via);
+	remora_writer_root(&u->w, target, via, remora_root_where(0, -1, -1));
+}
+
+void unit_root_where(struct unit_writer *u, uint64_t target, uint64_t via,
+		     uint64_t where)
+{
+	remora_writer_root(&u->w, target, via, where);
 }
 
 void unit_type(struct unit_writer *u, uint64_t address, const char *name,
@@ -141,8 +147,9 @@ size_t unit_record_offsets(const uint8_t *data, size_t len, size_t *offsets,
 		size_t payload;
 		switch (h.tag) {
 		case REMORA_REC_NODE: payload = remora_node_payload_size(h.n); break;
-		case REMORA_REC_EDGES:
-		case REMORA_REC_ROOTS: payload = (size_t)h.n * 16; break;
+		case REMORA_REC_EDGES: payload = (size_t)h.n * 16; break;
+		case REMORA_REC_ROOTS: payload = (size_t)h.n * 24; break;
+		case REMORA_REC_SET: payload = (size_t)h.n * 8; break;
 		case REMORA_REC_TYPE: payload = 24 + ((h.n + 7u) & ~7u); break;
 		case REMORA_REC_END: return n;
 		default: return n;

@@ -31,6 +31,8 @@ void unit_node(struct unit_writer *u, uint64_t address, uint64_t type,
 	       uint64_t size, const char *repr);
 void unit_edge(struct unit_writer *u, uint64_t target, uint64_t via);
 void unit_root(struct unit_writer *u, uint64_t target, uint64_t via);
+void unit_root_where(struct unit_writer *u, uint64_t target, uint64_t via,
+		     uint64_t where);
 void unit_type(struct unit_writer *u, uint64_t address, const char *name,
 	       const char *module);
 /* Finishes the file (header flags = flags) and returns its path. */
