@@ -15,6 +15,7 @@ traceback; the namespace persists for the gdb session; this module only
 parses, orchestrates and prints (computation is in the engine).
 """
 
+import ast
 import builtins
 import json
 import re
@@ -70,6 +71,21 @@ def _current_heap(inject=True):
     return _cache["heap"]
 
 
+def current_heap_if_any():
+    """The capture of the selected inferior made since it last stopped,
+    or None (nothing is captured)."""
+    try:
+        key = _inferior_key()
+    except gdb.error:
+        return None
+    return _cache["heap"] if _cache["key"] == key else None
+
+
+def current_heap():
+    """The heap of the selected inferior, captured if need be."""
+    return _current_heap()
+
+
 def _connect_events():
     events = gdb.events
     for name in ("cont", "exited", "new_objfile", "clear_objfiles",
@@ -81,8 +97,19 @@ def _connect_events():
 
 
 def _evaluate(expr):
-    code = compile(expr, "<py-heap>", "eval")
-    return eval(code, {"__builtins__": builtins}, namespace)
+    """EXPR's value; several statements (a; b) run in order and the last
+    one's value, if it is an expression, is the result."""
+    globs = {"__builtins__": builtins}
+    try:
+        code = compile(expr, "<py-heap>", "eval")
+    except SyntaxError:
+        tree = ast.parse(expr, "<py-heap>", "exec")
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        exec(compile(tree, "<py-heap>", "exec"), globs, namespace)
+        if last is None:
+            return None
+        code = compile(ast.Expression(last.value), "<py-heap>", "eval")
+    return eval(code, globs, namespace)
 
 
 def _describe(exc):
@@ -124,9 +151,27 @@ A set of objects prints as heapy's partition table.  Useful attributes:
                            indexes its references: 4 bytes per object and
                            per reference, kept with the capture)
   .more  .all              the next 10 rows, or every row
+  .byrcs .byvia            ... by the kinds of the referrers, or by the
+                           relations they hold the objects by ("['key']",
+                           '.attr', '[0]', ".f_locals['x']")
+  .byid .bymodule          ... object by object, or modules by name
+  .by('Type&Size')         ... by a combination of relations
+  .theone .nodes           the object of a one-object set; the objects
+  .dominos .domisize       what only this set keeps alive, and its size
+  .imdom .byretained       immediate dominators; the objects retaining most
+                           (dominator tree), with what each would free
+  .sp                      the shortest paths to the set from the roots
+  .dump(FILE)              save the whole snapshot with the set; later
+                           hp.load(FILE) gives it back, no target needed
+  .diff(OTHER)             heapy's difference table, this minus OTHER
   & | ^ - ~                intersection, union, symmetric difference,
-                           difference, complement
+                           difference, complement; with a kind: selection
   == <= <                  equality and subset tests
+Kinds (symbolic sets): hp.Type('dict') or dict, hp.Size(56), hp.Via('.key'),
+  hp.Rcs('dict of module'), hp.Clodo(dictof='__main__.A'), hp.Module('os'),
+  .alt('<' '<=' '>=' '>' '!='), ~kind, hp.Nothing.
+Sets from addresses: hp.iso(0x7f.., ...), hp.idset([...]) (ints or gdb values).
+hp.setrelheap(): later captures leave out the objects there are now.
 
 Examples:
   py-heap
@@ -135,6 +180,11 @@ Examples:
   py-heap big = h[0]
   py-heap big.referrers
   py-heap -json -- h.bysize
+  py-heap h.byrcs
+  py-heap t = h[0].byrcs[0].referrers
+  py-heap t.domisize
+  py-heap h & hp.Via("['data']")
+  py-heap hp.iso(0x7f0011223344).sp
   python import remora; hp = remora.hpy(); h = hp.heap(); print(h)
 """
 

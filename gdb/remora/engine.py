@@ -17,6 +17,8 @@ import os
 from .errors import RemoraError
 
 BY_CLODO, BY_TYPE, BY_SIZE, BY_UNITY = 0, 1, 2, 3
+BY_VIA, BY_RCS, BY_ID, BY_MODULE = 4, 5, 6, 7
+LABEL_MAX = 4096
 NO_NODE = 0xFFFFFFFF
 
 _c_err = ctypes.c_void_p
@@ -92,6 +94,35 @@ _PROTOTYPES = {
     "remora_partition_row_count": (_u64, [_p, _size]),
     "remora_partition_row_size": (_u64, [_p, _size]),
     "remora_partition_row_set": (_c_err, [_p, _size, _pp]),
+    "remora_partition_create_and": (_c_err, [_p, ctypes.POINTER(ctypes.c_int), _size, _pp]),
+    "remora_partition_row_atom_count": (_u32, [_p, _size]),
+    "remora_partition_row_atom": (ctypes.c_char_p, [_p, _size, _u32]),
+    "remora_partition_select": (_c_err, [_p, ctypes.c_char_p, _pp]),
+    "remora_snapshot_via_label": (_size, [_p, _u64, ctypes.c_char_p, _size]),
+    "remora_snapshot_root_label": (_size, [_p, _u32, ctypes.c_char_p, _size]),
+    "remora_snapshot_path_step": (_size, [_p, ctypes.c_char_p, _u32, _u64,
+                                          ctypes.c_char_p, _size]),
+    "remora_snapshot_node_edges": (_u32, [_p, _u32, ctypes.POINTER(ctypes.POINTER(_u32)),
+                                          ctypes.POINTER(ctypes.POINTER(_u64))]),
+    "remora_idset_save": (_c_err, [_p, ctypes.c_char_p]),
+    "remora_idset_create_saved": (_c_err, [_p, _pp]),
+    "remora_idset_create_present": (_c_err, [_p, _p, _pp]),
+    "remora_idset_create_dominos": (_c_err, [_p, _pp]),
+    "remora_snapshot_dominators": (_c_err, [_p]),
+    "remora_snapshot_node_idom": (_u32, [_p, _u32]),
+    "remora_snapshot_node_retained": (_u64, [_p, _u32]),
+    "remora_snapshot_node_reachable": (ctypes.c_bool, [_p, _u32]),
+    "remora_idset_create_imdom": (_c_err, [_p, _pp]),
+    "remora_idset_top_retained": (_c_err, [_p, ctypes.POINTER(_u32), _size,
+                                           ctypes.POINTER(_size)]),
+    "remora_paths_create": (_c_err, [_p, _u32, _pp]),
+    "remora_paths_destroy": (None, [_p]),
+    "remora_paths_count": (_u32, [_p]),
+    "remora_paths_truncated": (ctypes.c_bool, [_p]),
+    "remora_paths_length": (_u32, [_p, _u32]),
+    "remora_paths_step": (ctypes.c_bool, [_p, _u32, _u32, ctypes.POINTER(_u32),
+                                          ctypes.POINTER(_u32), ctypes.POINTER(_u64)]),
+    "remora_paths_root": (_u32, [_p, _u32]),
 }
 
 _lib = None
@@ -263,6 +294,52 @@ class Snapshot:
     def all(self):
         return IdSetHandle(self, _create(self._lib.remora_idset_create_all, self._h))
 
+    def saved(self):
+        """The set the file was saved from (IdSet.dump), else all objects."""
+        return IdSetHandle(self, _create(self._lib.remora_idset_create_saved, self._h))
+
+    def _label(self, fn, *args):
+        buf = ctypes.create_string_buffer(LABEL_MAX)
+        n = fn(self._h, *args, buf, LABEL_MAX)
+        if n >= LABEL_MAX:
+            buf = ctypes.create_string_buffer(n + 1)
+            fn(self._h, *args, buf, n + 1)
+        return buf.value.decode("utf-8", "replace")
+
+    def via_label(self, via):
+        """heapy's label of an edge's via word, e.g. "['key']"."""
+        return self._label(self._lib.remora_snapshot_via_label, via)
+
+    def root_label(self, root):
+        """A root's label, e.g. '.i0_modules'."""
+        return self._label(self._lib.remora_snapshot_root_label, root)
+
+    def path_step(self, prefix, root, via):
+        """prefix followed by a root's (root != NO_NODE) or an edge's step."""
+        return self._label(self._lib.remora_snapshot_path_step,
+                           prefix.encode("utf-8"), root, via)
+
+    def edges(self, node):
+        """[(target id, via word)] of node's edges, in the walker's order."""
+        targets = ctypes.POINTER(_u32)()
+        vias = ctypes.POINTER(_u64)()
+        n = self._lib.remora_snapshot_node_edges(self._h, node, ctypes.byref(targets),
+                                                 ctypes.byref(vias))
+        return [(targets[i], vias[i]) for i in range(n)]
+
+    def dominators(self):
+        """Build the dominator tree (once per snapshot)."""
+        _check(self._lib.remora_snapshot_dominators(self._h))
+
+    def node_retained(self, node):
+        self.dominators()
+        return self._lib.remora_snapshot_node_retained(self._h, node)
+
+    def node_idom(self, node):
+        self.dominators()
+        idom = self._lib.remora_snapshot_node_idom(self._h, node)
+        return None if idom == NO_NODE else idom
+
     def empty(self):
         return IdSetHandle(self, _create(self._lib.remora_idset_create_empty, self._h))
 
@@ -337,7 +414,54 @@ class IdSetHandle:
         return list(buf[:got])
 
     def partition(self, by):
+        if isinstance(by, (tuple, list)):
+            arr = (ctypes.c_int * len(by))(*by)
+            return PartitionHandle(self, _create(self._lib.remora_partition_create_and,
+                                                 self._h, arr, len(by)))
         return PartitionHandle(self, _create(self._lib.remora_partition_create, self._h, by))
+
+    def _unary(self, fn):
+        return IdSetHandle(self.snapshot, _create(fn, self._h))
+
+    def dominos(self):
+        return self._unary(self._lib.remora_idset_create_dominos)
+
+    def imdom(self):
+        return self._unary(self._lib.remora_idset_create_imdom)
+
+    def top_retained(self, k):
+        """The ids of the (at most) k members retaining most, largest first."""
+        buf = (_u32 * max(k, 1))()
+        n = _size()
+        _check(self._lib.remora_idset_top_retained(self._h, buf, k, ctypes.byref(n)))
+        return list(buf[:n.value])
+
+    def present(self, old):
+        """The members whose address held an object of the same type in old."""
+        return IdSetHandle(self.snapshot, _create(self._lib.remora_idset_create_present,
+                                                  self._h, old._h))
+
+    def save(self, path):
+        _check(self._lib.remora_idset_save(self._h, os.fsencode(path)))
+
+    def paths(self, max_paths):
+        """[(root index, [(from, to, via), ...])], truncated flag: the
+        shortest paths from the roots to the members nearest them."""
+        L = self._lib
+        h = _create(L.remora_paths_create, self._h, max_paths)
+        try:
+            out = []
+            for i in range(L.remora_paths_count(h)):
+                steps = []
+                f, t, v = _u32(), _u32(), _u64()
+                for j in range(L.remora_paths_length(h, i)):
+                    L.remora_paths_step(h, i, j, ctypes.byref(f), ctypes.byref(t),
+                                        ctypes.byref(v))
+                    steps.append((f.value, t.value, v.value))
+                out.append((L.remora_paths_root(h, i), steps))
+            return out, bool(L.remora_paths_truncated(h))
+        finally:
+            L.remora_paths_destroy(h)
 
 
 class PartitionHandle:
@@ -365,6 +489,20 @@ class PartitionHandle:
                  L.remora_partition_row_count(h, r),
                  L.remora_partition_row_size(h, r))
                 for r in range(self.num_rows)]
+
+    def row_atoms(self, row):
+        """The byvia / byrcs row's kind as its atoms (labels or kinds)."""
+        L, h = self._lib, self._h
+        return [_text(L.remora_partition_row_atom(h, row, i))
+                for i in range(L.remora_partition_row_atom_count(h, row))]
+
+    def select(self, rows):
+        """The union of the rows whose index is in rows."""
+        flags = bytearray(self.num_rows)
+        for r in rows:
+            flags[r] = 1
+        return IdSetHandle(self.snapshot, _create(self._lib.remora_partition_select,
+                                                  self._h, bytes(flags)))
 
     def row_set(self, row):
         return IdSetHandle(self.snapshot,

@@ -30,7 +30,7 @@ Rules kept from heapy (see the research notes in the repository history):
 import sys
 import textwrap
 
-from . import engine
+from . import engine, kinds, views
 from .errors import RemoraError
 
 LINE_LENGTH = 100
@@ -44,7 +44,15 @@ _CLASSIFIERS = {
     "type": engine.BY_TYPE,
     "size": engine.BY_SIZE,
     "unity": engine.BY_UNITY,
+    "via": engine.BY_VIA,
+    "rcs": engine.BY_RCS,
+    "id": engine.BY_ID,
+    "module": engine.BY_MODULE,
 }
+# heapy's names of the equivalence relations (hp.Type, ...) -> ours
+_ER_NAMES = {"Clodo": "clodo", "Type": "type", "Size": "size", "Unity": "unity",
+             "Via": "via", "Rcs": "rcs", "Id": "id", "Module": "module",
+             "Idset": "id", "": "unity"}
 
 
 def _percent(part, total):
@@ -287,10 +295,11 @@ class IdSet:
     def __init__(self, hpy, handle, er="clodo", fast_row=None):
         self.hpy = hpy
         self._handle = handle
-        self.er = er
+        self.er = er      # a _CLASSIFIERS key, or a tuple of them (combined)
         self._fast_row = fast_row
         self._partition = None
         self._more = None
+        self._handles = {}
 
     # -- sizes ---------------------------------------------------------------
 
@@ -335,11 +344,36 @@ class IdSet:
 
     # -- equivalence relations ------------------------------------------------
 
+    def _partition_handle(self, by):
+        """The engine's partition of this set by classifier(s) by (cached)."""
+        key = tuple(by) if isinstance(by, (list, tuple)) else by
+        handle = self._handles.get(key)
+        if handle is None:
+            handle = self._handle.partition(by)
+            self._handles[key] = handle
+        return handle
+
     def by(self, er):
-        if er not in _CLASSIFIERS:
-            raise RemoraError("remora: no equivalence relation %r (have: %s)"
-                              % (er, ", ".join(sorted(_CLASSIFIERS))))
-        return IdSet(self.hpy, self._handle, er)
+        """The set, partitioned by er: a name ('Type', 'Type&Size'), or
+        an equivalence relation (hp.Type, hp.Type & hp.Size)."""
+        if isinstance(er, kinds.EquivalenceRelation):
+            names = tuple(_ER_NAMES[p.name] for p in er.parts)
+        elif isinstance(er, str):
+            names = []
+            for part in er.split("&"):
+                part = part.strip()
+                key = _ER_NAMES.get(part) or (part if part in _CLASSIFIERS else None)
+                if key is None:
+                    raise ValueError("by(): No such equivalence relation defined in "
+                                     "heapy.Use: %r" % (part if part[:1].isupper()
+                                                        else "er_" + part,))
+                names.append(key)
+            names = tuple(dict.fromkeys(names))
+        else:
+            raise TypeError("by(): Equivalence relation or string expected.")
+        if len(names) == 1:
+            return IdSet(self.hpy, self._handle, names[0])
+        return IdSet(self.hpy, self._handle, names)
 
     @property
     def byclodo(self):
@@ -362,11 +396,44 @@ class IdSet:
         return self.by("unity")
 
     @property
+    def byvia(self):
+        """The set, partitioned by the relations its referrers hold it by."""
+        return self.by("via")
+
+    @property
+    def byrcs(self):
+        """The set, partitioned by the kinds of its referrers."""
+        return self.by("rcs")
+
+    @property
+    def byid(self):
+        """The set, object by object, largest first."""
+        return self.by("id")
+
+    byidset = byid
+
+    @property
+    def bymodule(self):
+        """The set, modules by name, everything else as ~module."""
+        return self.by("module")
+
+    @property
     def partition(self):
         if self._partition is None:
-            handle = self._handle.partition(_CLASSIFIERS[self.er])
-            self._partition = Partition(self, handle, self._fast_row)
+            if self.er == "id":
+                kind = self._clodo_kind()
+                self._partition = views.IdTable(self, self._partition_handle(engine.BY_ID),
+                                                kind)
+            else:
+                by = (tuple(_CLASSIFIERS[e] for e in self.er)
+                      if isinstance(self.er, tuple) else _CLASSIFIERS[self.er])
+                handle = self._partition_handle(by)
+                self._partition = Partition(self, handle, self._fast_row)
         return self._partition
+
+    def _clodo_kind(self):
+        rows = self._partition_handle(engine.BY_CLODO).rows()
+        return rows[0][0] if len(rows) == 1 else "<mixed>"
 
     def __getitem__(self, index):
         part = self.partition
@@ -374,17 +441,90 @@ class IdSet:
             start, stop, step = index.indices(part.numrows)
             if step <= 0:
                 raise ValueError("Step must be positive.")
-            acc = self._handle.snapshot.empty()
-            for i in range(start, stop, step):
-                acc = acc.union(part.row_set(i)._handle)
-            return IdSet(self.hpy, acc, self.er)
+            if self.er == "id":
+                handle = part._handle.select(range(start, stop, step))
+            else:
+                handle = part._handle.select(range(start, stop, step)) \
+                    if not part._fast else self._handle
+            return IdSet(self.hpy, handle, self.er)
         if not isinstance(index, int):
             raise TypeError("set indices must be integers or slices")
         if index < 0:
             index += part.numrows
         if not 0 <= index < part.numrows:
             raise IndexError("Partition index out of range.")
+        if self.er == "id":
+            return IdSet(self.hpy, part._handle.row_set(index), "id")
         return part.row_set(index)
+
+    def __iter__(self):
+        raise TypeError("iteration over non-sequence")
+
+    # -- objects -------------------------------------------------------------
+
+    @property
+    def theone(self):
+        """The one object of a one-object set."""
+        if self._handle.count != 1:
+            raise ValueError("theone requires a singleton set")
+        return views.TheOne(self._handle.snapshot, self._handle.ids()[0])
+
+    @property
+    def nodes(self):
+        """The objects of the set (in address order)."""
+        snap = self._handle.snapshot
+        return tuple(views.RemoteObject(snap, i) for i in self._handle.ids())
+
+    # -- retention -------------------------------------------------------------
+
+    @property
+    def dominos(self):
+        """The objects reachable from the roots only through this set
+        (the set included): what freeing it would free."""
+        return IdSet(self.hpy, self._handle.dominos())
+
+    @property
+    def domisize(self):
+        """The total size of the dominos, in bytes."""
+        return self._handle.dominos().size
+
+    @property
+    def imdom(self):
+        """The immediate dominators of the set's objects."""
+        return IdSet(self.hpy, self._handle.imdom())
+
+    @property
+    def byretained(self):
+        """The set's objects that retain most (dominator tree), largest
+        first, with the size each would free."""
+        return views.Retained(self)
+
+    @property
+    def sp(self):
+        """The shortest paths from the roots to this set's objects."""
+        return views.ShortestPaths(self)
+
+    shpaths = sp
+
+    def get_shpaths(self):
+        return views.ShortestPaths(self)
+
+    # -- saving and comparing ------------------------------------------------
+
+    def dump(self, path):
+        """Save the whole snapshot with this set to path; hp.load(path)
+        gives the set back, with its graph, without the target."""
+        self._handle.save(path)
+        return None
+
+    def diff(self, other):
+        """heapy's difference table of this heap (A) against other (B),
+        by this set's kinds."""
+        if not isinstance(other, IdSet):
+            raise TypeError("Can only take difference with other Stat instance.")
+        er = self.er if self.er != "id" else "clodo"
+        return views.Diff(self.by(er) if er != self.er else self,
+                          other.by(er) if er != other.er else other)
 
     # -- printing -------------------------------------------------------------
 
@@ -422,16 +562,28 @@ class IdSet:
         return IdSet(self.hpy, getattr(self._handle, op)(h))
 
     def __and__(self, other):
+        kind = kinds.as_kind(self.hpy, other)
+        if kind is not None:
+            return kind.select(self)
         return self._binary(other, "intersection")
 
-    def __or__(self, other):
-        return self._binary(other, "union")
+    __rand__ = __and__
 
     def __xor__(self, other):
         return self._binary(other, "symmetric_difference")
 
     def __sub__(self, other):
+        kind = kinds.as_kind(self.hpy, other)
+        if kind is not None:
+            return self._binary(kind.select(self), "difference")
         return self._binary(other, "difference")
+
+    def __or__(self, other):
+        if isinstance(other, kinds.NothingKind):
+            return self
+        return self._binary(other, "union")
+
+    __ror__ = __or__
 
     def __invert__(self):
         return IdSet(self.hpy, self._handle.complement())
@@ -471,25 +623,108 @@ class IdSet:
         return {"type": "set", "count": 0, "size": 0}
 
 
+class _RootState:
+    """hp.Root: heapy's root of the object graph, as paths start from it."""
+
+    is_root_state = True
+
+    def __init__(self, hpy):
+        self._hpy = hpy
+
+    def __repr__(self):
+        return "RootState"
+
+
 class Hpy:
     """heapy's session object: `hp = remora.hpy(); h = hp.heap()`."""
 
+    def __init__(self):
+        self._relheap = None     # IdSet of setrelheap(), or None
+        self._last = None        # the last heap made or loaded
+        self.Root = _RootState(self)
+        self.Nothing = kinds.NothingKind(self)
+        ER = kinds.EquivalenceRelation
+        self.Clodo = ER(self, "Clodo", engine.BY_CLODO, kinds.ClodoKind)
+        self.Type = ER(self, "Type", engine.BY_TYPE, kinds.TypeKind)
+        self.Size = ER(self, "Size", engine.BY_SIZE, kinds.SizeKind)
+        self.Via = ER(self, "Via", engine.BY_VIA,
+                      lambda hp, *labels: kinds.ViaKind(hp, labels))
+        self.Rcs = ER(self, "Rcs", engine.BY_RCS,
+                      lambda hp, *kinds_: kinds.RcsKind(hp, kinds_))
+        self.Module = ER(self, "Module", engine.BY_MODULE, kinds.ModuleKind)
+        self.Unity = ER(self, "Unity", engine.BY_UNITY, None)
+        self.Id = ER(self, "Id", engine.BY_ID, None)
+
     def heap(self, inject=True):
-        """Capture the selected inferior's heap; the set of all its objects.
-        Injects the agent when that is safe, else (or with inject=False)
-        reads the process from outside."""
+        """Capture the selected inferior's heap; the set of all its objects
+        (less those present at setrelheap()).  Injects the agent when that
+        is safe, else (or with inject=False) reads the process from
+        outside."""
         from . import capture  # needs gdb: imported only when used
         path = capture.capture_auto(inject=inject)
         try:
-            return self.load(path)
+            snapshot = engine.Snapshot(path)
         finally:
             # the engine keeps its mapping; the file itself is not needed
             # (and in /dev/shm it would hold memory until reboot)
             capture.discard(path)
+        handle = snapshot.all()
+        if self._relheap is not None:
+            handle = handle.difference(handle.present(self._relheap._handle))
+        self._last = IdSet(self, handle)
+        return self._last
+
+    def setrelheap(self, reference=None):
+        """Later heap()s leave out the objects there are now (or those of
+        reference): heapy's relative heap.  An object is the same if its
+        address holds an object of the same type."""
+        if reference is None:
+            saved, self._relheap = self._relheap, None
+            try:
+                reference = self.heap()
+            finally:
+                self._relheap = saved
+        if not isinstance(reference, IdSet):
+            raise TypeError("setrelheap() takes a set of objects (hp.heap())")
+        self._relheap = reference
 
     def load(self, path):
-        """The set of all objects of the snapshot file at path."""
-        return IdSet(self, engine.Snapshot(path).all())
+        """The set saved to path by IdSet.dump(), or all the objects of a
+        snapshot file; no target is needed."""
+        self._last = IdSet(self, engine.Snapshot(path).saved())
+        return self._last
+
+    def _heap_for_addresses(self):
+        command = sys.modules.get(__package__ + ".command")
+        if command is not None and hasattr(command, "current_heap_if_any"):
+            heap = command.current_heap_if_any()
+            if heap is not None:
+                return heap
+        if self._last is not None:
+            return self._last
+        if command is not None:
+            return command.current_heap()
+        raise RemoraError("remora: no heap yet: run hp.heap() first")
+
+    def idset(self, objects, heap=None):
+        """The set of the objects at the given addresses (ints or gdb
+        values), in heap (default: the current heap)."""
+        heap = heap if heap is not None else self._heap_for_addresses()
+        snap = heap._handle.snapshot
+        ids = []
+        for obj in objects:
+            address = _address_of(obj)
+            node = snap.find(address)
+            if node is None:
+                raise ValueError("no object at 0x%x in the heap" % address)
+            ids.append(node)
+        if not ids:
+            return IdSet(self, snap.empty())
+        return IdSet(self, snap.from_ids(ids))
+
+    def iso(self, *objects):
+        """The set of exactly these objects (addresses or gdb values)."""
+        return self.idset(objects)
 
     def _reprefix(self):
         """'<name>.' if this object is bound to a name in __main__ or in
@@ -499,6 +734,28 @@ class Hpy:
                 if value is self and not name.startswith("_"):
                     return name + "."
         return "hpy()."
+
+
+def _address_of(obj):
+    """An object's address from an int, a RemoteObject or a gdb.Value."""
+    if isinstance(obj, int):
+        return obj
+    if hasattr(obj, "address") and isinstance(getattr(obj, "address"), int):
+        return obj.address
+    try:
+        return int(obj)
+    except (TypeError, ValueError):
+        pass
+    try:
+        import gdb
+        if isinstance(obj, gdb.Value):
+            if obj.type.strip_typedefs().code == gdb.TYPE_CODE_PTR:
+                return int(obj)
+            return int(obj.address)
+    except ImportError:
+        pass
+    raise TypeError("an object is given by its address (an int) or a gdb value, not %r"
+                    % (obj,))
 
 
 def _namespaces():
@@ -519,6 +776,10 @@ def to_json(value):
     """The -json form of a py-heap result."""
     if isinstance(value, (IdSet, Partition)):
         return value.to_json()
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    if isinstance(value, (list, tuple)) and all(hasattr(v, "to_json") for v in value):
+        return {"type": "list", "items": [v.to_json() for v in value]}
     if isinstance(value, (MorePrinter, AllPrinter)):
         return value.partition.to_json()
     return {"type": "value", "repr": repr(value)}

@@ -1,0 +1,444 @@
+"""views.py — heapy's other printed forms, laid out from engine results:
+the byid table (IdFormat), shortest paths, the difference of two heaps,
+remora's retained-size table, and the objects themselves (theone, nodes).
+
+Formats (guppy3's Part.py, Path.py, OutputHandling.py):
+  Set of 3 <str> objects. Total size = 150 bytes.
+   Index     Size   %   Cumulative  %   Representation (limited)
+       0       56  37.3        56  37.3 'abc'
+   0: hp.Root.i0_modules['__main__'].__dict__['x']
+  <... 4 more paths ...>
+  Summary of difference operation (A-B).
+          Count     Size
+    A      1234    56789
+  ...
+Formatting only: which objects, their order and sizes come from C.
+"""
+
+import textwrap
+
+from . import engine
+
+MAX_LINES = 10
+REPRLIB_MAX = 30
+
+
+def reprlib_cut(text):
+    """reprlib.repr()'s abbreviation of a repr longer than 30 characters."""
+    if len(text) <= REPRLIB_MAX:
+        return text
+    head = (REPRLIB_MAX - 3) // 2
+    tail = REPRLIB_MAX - 3 - head
+    return text[:head] + "..." + text[len(text) - tail:]
+
+
+def _edge_count(snap, node, kinds):
+    return sum(1 for _t, via in snap.edges(node) if via >> 56 in kinds)
+
+
+VIA_INDEX, VIA_DICT_VALUE, VIA_FIELD = 1, 2, 5
+FIELD_NAME, FIELD_QUALNAME, FIELD_MODULE = 6, 7, 8
+
+
+def _field_str(snap, node, field):
+    for target, via in snap.edges(node):
+        if via >> 56 == VIA_FIELD and via & ((1 << 56) - 1) == field:
+            if snap.node_type_display(target) == "str":
+                return snap.node_repr(target)
+    return None
+
+
+def _dict_value_str(snap, node, key):
+    for target, via in snap.edges(node):
+        if via >> 56 == VIA_DICT_VALUE:
+            k = snap.find(via & ((1 << 56) - 1))
+            if k is not None and snap.node_type_display(k) == "str" and snap.node_repr(k) == key:
+                return snap.node_repr(target) if snap.node_type_display(target) == "str" else None
+    return None
+
+
+# heapy's idpart header per kind (Classifiers.py renderers)
+def id_header(kind):
+    if kind in ("str", "bytes"):
+        return "Representation (limited)"
+    if kind in ("int", "float", "bool", "complex", "NoneType"):
+        return "Value"
+    if kind in ("dict", "list", "tuple", "dict (no owner)"):
+        return "Address*Length"
+    if kind in ("type", "function", "module", "builtin_function_or_method"):
+        return "Name"
+    if kind.startswith("dict of "):
+        return "Owner Address"
+    if kind == "<mixed>":
+        return "Brief"
+    return "Address"
+
+
+def render_object(snap, node, kind, label):
+    """One object as heapy's byid renders objects of its kind; label is
+    the engine's value text (a str's or an int's repr), if any."""
+    addr = snap.node_address(node)
+    if kind in ("str",):
+        return reprlib_cut(label) if label else "0x%x" % addr
+    if kind in ("int", "bool"):
+        return label if label else "0x%x" % addr
+    if kind in ("list", "tuple"):
+        return "0x%x*%d" % (addr, _edge_count(snap, node, (VIA_INDEX,)))
+    if kind in ("dict", "dict (no owner)"):
+        return "0x%x*%d" % (addr, _edge_count(snap, node, (VIA_DICT_VALUE,)))
+    if kind.startswith("dict of "):
+        owner = snap.node_owner(node)
+        return "0x%x" % snap.node_address(owner) if owner is not None else "0x%x" % addr
+    if kind == "function":
+        name = _field_str(snap, node, FIELD_QUALNAME) or _field_str(snap, node, FIELD_NAME)
+        module = _field_str(snap, node, FIELD_MODULE)
+        if name:
+            return "%s.%s" % (module, name) if module else name
+    if kind == "module":
+        for target, via in snap.edges(node):
+            if via >> 56 == VIA_FIELD:
+                name = _dict_value_str(snap, target, "__name__")
+                if name:
+                    return name
+    if kind == "type":
+        name = _field_str(snap, node, FIELD_QUALNAME) or _field_str(snap, node, FIELD_NAME)
+        if name:
+            return name
+    return "0x%x" % addr
+
+
+class IdTable:
+    """A set printed object by object (heapy's IdentityPartition with
+    IdFormat): largest first, equal sizes by value or address."""
+
+    def __init__(self, idset, handle, kind):
+        self.set = idset
+        self._handle = handle
+        self.kind = kind                 # the set's clodo kind, or '<mixed>'
+        self.rows = handle.rows()        # (value label, 1, size)
+        self.count = handle.count
+        self.size = handle.size
+        self._ids = {}
+        self._text = {}
+        self._kinds = None
+
+    @property
+    def numrows(self):
+        return len(self.rows)
+
+    def __len__(self):
+        return len(self.rows)
+
+    def row_id(self, position):
+        node = self._ids.get(position)
+        if node is None:
+            node = self._handle.row_set(position).ids()[0]
+            self._ids[position] = node
+        return node
+
+    def label_line(self):
+        kind = self.kind if self.kind == "<mixed>" else "<%s>" % self.kind
+        return "Set of %d %s object%s. Total size = %d bytes." % (
+            self.count, kind, "" if self.count == 1 else "s", self.size)
+
+    def row_header(self):
+        return " Index     Size   %   Cumulative  %   " + id_header(self.kind)
+
+    def row_text(self, position):
+        text = self._text.get(position)
+        if text is None:
+            label, _count, size = self.rows[position]
+            cumul = sum(r[2] for r in self.rows[:position + 1])
+            pct = 100.0 * size / self.size if self.size else 0.0
+            cpct = 100.0 * cumul / self.size if self.size else 0.0
+            snap = self._handle.snapshot
+            node = self.row_id(position)
+            if self.kind == "<mixed>":
+                kind = snap.node_type_display(node)
+                if kind == "dict":
+                    owner = snap.node_owner(node)
+                    kind = ("dict of %s" % snap.node_type_display(owner)
+                            if owner is not None else "dict (no owner)")
+                rendering = "%s: %s" % (kind, render_object(snap, node, kind, label))
+            else:
+                rendering = render_object(snap, node, self.kind, label)
+            text = "%6d %8d %5.1f %9d %5.1f %s" % (position, size, pct, cumul, cpct,
+                                                   rendering)
+            self._text[position] = text
+        return text
+
+    def render(self, start, max_lines, is_top):
+        out = []
+        if is_top:
+            out.append(self.label_line())
+        position = start
+        if start < self.numrows:
+            out.append(self.row_header())
+            shown = 0
+            while position < self.numrows:
+                if max_lines is not None and shown >= max_lines:
+                    if position + 1 >= self.numrows:
+                        out.append(self.row_text(position))
+                        position += 1
+                    else:
+                        out.append("<%d more rows. Type e.g. '_.more' to view.>"
+                                   % (self.numrows - position))
+                    break
+                out.append(self.row_text(position))
+                shown += 1
+                position += 1
+        return "\n".join(out).rstrip(), position
+
+    def __repr__(self):
+        return self.render(0, MAX_LINES, True)[0]
+
+    def to_json(self):
+        return {"type": "idtable", "count": self.count, "size": self.size,
+                "kind": self.kind,
+                "rows": [{"index": i, "size": r[2], "address": self._handle.snapshot.node_address(
+                    self.row_id(i))} for i, r in enumerate(self.rows[:1000])]}
+
+
+class RemoteObject:
+    """One object of the target (heapy's theone, and the members of
+    .nodes): its address, type, size and representation; .value is a gdb
+    value of it (PyObject *) when the target is still there."""
+
+    def __init__(self, snapshot, node):
+        self._snap = snapshot
+        self.node = node
+        self.address = snapshot.node_address(node)
+        self.type = snapshot.node_type_display(node)
+        self.size = snapshot.node_size(node)
+
+    @property
+    def representation(self):
+        kind = self.type
+        text = self._snap.node_repr(self.node)
+        if kind == "str":
+            return repr(text)
+        if kind in ("int", "bool") and text:
+            return text
+        return "<%s at 0x%x>" % (kind, self.address)
+
+    @property
+    def value(self):
+        import gdb
+        return gdb.parse_and_eval("(PyObject *) 0x%x" % self.address)
+
+    def __repr__(self):
+        return self.representation
+
+    def __str__(self):
+        kind = self.type
+        return "%s  (%s at 0x%x, %d bytes; gdb: (PyObject *) 0x%x)" % (
+            self.representation, kind, self.address, self.size, self.address)
+
+    def __eq__(self, other):
+        return isinstance(other, RemoteObject) and other.address == self.address \
+            and other._snap is self._snap
+
+    def __hash__(self):
+        return hash(self.address)
+
+    def __int__(self):
+        return self.address
+
+    __index__ = __int__
+
+    def to_json(self):
+        return {"type": "object", "address": self.address, "kind": self.type,
+                "size": self.size, "repr": self.representation}
+
+
+class TheOne(RemoteObject):
+    """theone prints the object in full: representation, address, value."""
+
+    def __repr__(self):
+        return RemoteObject.__str__(self)
+
+
+class ShortestPaths:
+    """heapy's ShortestPaths: every shortest path from the roots to the
+    set's members nearest them, ten a page."""
+
+    MAX_PATHS = 10000
+
+    def __init__(self, idset):
+        self.set = idset
+        snap = idset.snapshot
+        self._paths, self.truncated = idset._handle.paths(self.MAX_PATHS)
+        prefix = idset.hpy._reprefix() + "Root"
+        self.lines = []
+        for root, steps in self._paths:
+            text = prefix
+            for j, (_f, _t, via) in enumerate(steps):
+                text = snap.path_step(text, root if j == 0 else engine.NO_NODE, via)
+            self.lines.append(text)
+        self._start = 0
+
+    @property
+    def numpaths(self):
+        return len(self.lines)
+
+    def __len__(self):
+        return len(self.lines)
+
+    def __getitem__(self, i):
+        return self.lines[i]
+
+    def render(self, start):
+        out = []
+        end = min(start + MAX_LINES, len(self.lines))
+        if len(self.lines) - start == MAX_LINES + 1:
+            end = len(self.lines)
+        for i in range(start, end):
+            out.append("%2d: %s" % (i, self.lines[i]))
+        if end < len(self.lines):
+            more = len(self.lines) - end
+            out.append("<... %s%d more paths ...>" % ("at least " if self.truncated else "",
+                                                      more))
+        elif start and start >= len(self.lines):
+            out.append("<No more paths>")
+        return "\n".join(out), end
+
+    def __repr__(self):
+        return self.render(0)[0]
+
+    @property
+    def more(self):
+        return _PathsMore(self, self.render(0)[1])
+
+    def to_json(self):
+        return {"type": "paths", "paths": self.lines, "truncated": self.truncated}
+
+
+class _PathsMore:
+    def __init__(self, paths, start):
+        self._paths = paths
+        self._start = start
+
+    def __repr__(self):
+        return self._paths.render(self._start)[0] or "<No more paths>"
+
+    @property
+    def more(self):
+        return _PathsMore(self._paths, self._paths.render(self._start)[1])
+
+
+def _g3(x):
+    return "%9.3g" % x
+
+
+class Diff:
+    """heapy's Stat difference (A-B), rows matched by kind label."""
+
+    def __init__(self, a, b):
+        pa, pb = a.partition, b.partition
+        if pa.kindheader != pb.kindheader:
+            raise ValueError("Mismatching table kind header, %r vs %r."
+                             % (pa.kindheader, pb.kindheader))
+        self.header = pa.kindheader
+        self.a_count, self.a_size = pa.count, pa.size
+        self.b_count, self.b_size = pb.count, pb.size
+        brows = {r.label: r for r in pb.rows}
+        rows = []
+        seen = set()
+        for r in pa.rows:
+            o = brows.get(r.label)
+            dc = r.count - (o.count if o else 0)
+            ds = r.size - (o.size if o else 0)
+            seen.add(r.label)
+            if dc or ds:
+                rows.append((dc, ds, r.label))
+        for r in pb.rows:
+            if r.label not in seen:
+                rows.append((-r.count, -r.size, r.label))
+        rows.sort(key=lambda x: -abs(x[1]))
+        self.rows = rows
+
+    def _pct(self, size):
+        return _g3(size * 100.0 / self.b_size) if self.b_size else "   (n.a.)"
+
+    def __repr__(self):
+        dc = self.a_count - self.b_count
+        ds = self.a_size - self.b_size
+        out = ["Summary of difference operation (A-B).",
+               "        Count     Size",
+               "  A    %6d %8d" % (self.a_count, self.a_size),
+               "  B    %6d %8d" % (self.b_count, self.b_size),
+               "  A-B  %6d %8d  = %s %% of B" % (dc, ds, self._pct(ds))]
+        if dc or ds:
+            out.append("")
+            out.append("Differences by kind, largest absolute size diffs first.")
+            out.append(" Index  Count     Size  Cumulative  % of B " + self.header)
+            cumul = 0
+            for i, (c, s, label) in enumerate(self.rows[:MAX_LINES]):
+                cumul += s
+                prefix = "%6d %6d %8d %9d %s " % (i, c, s, cumul, self._pct(cumul))
+                out.extend(textwrap.wrap(prefix + label, width=100,
+                                         subsequent_indent=" " * len(prefix)))
+            if len(self.rows) > MAX_LINES:
+                out.append("<%d more rows. Type e.g. '_.more' to view.>"
+                           % (len(self.rows) - MAX_LINES))
+        return "\n".join(out)
+
+    def to_json(self):
+        return {"type": "diff", "a": [self.a_count, self.a_size],
+                "b": [self.b_count, self.b_size],
+                "rows": [{"count": c, "size": s, "label": l} for c, s, l in self.rows]}
+
+
+class Retained:
+    """remora's dominator-tree view (beyond heapy, as Eclipse MAT shows it):
+    the set's members that retain most, with what each would free."""
+
+    def __init__(self, idset, start=0):
+        self.set = idset
+        self._start = start
+        snap = idset.snapshot
+        self._ids = idset._handle.top_retained(start + MAX_LINES)
+        self._snap = snap
+
+    def __len__(self):
+        return self.set.count
+
+    def __getitem__(self, i):
+        from .heapy import IdSet
+        ids = self.set._handle.top_retained(i + 1)
+        if not 0 <= i < len(ids):
+            raise IndexError("Partition index out of range.")
+        return IdSet(self.set.hpy, self._snap.from_ids([ids[i]]))
+
+    def __repr__(self):
+        snap = self._snap
+        total = snap.total_size
+        out = ["Retained sizes of the largest of a set of %d objects. Total size = %d bytes."
+               % (self.set.count, self.set.size),
+               " Index   Retained   %     Size Kind (class / dict of class): representation"]
+        for i in range(self._start, len(self._ids)):
+            node = self._ids[i]
+            kind = snap.node_type_display(node)
+            if kind == "dict":
+                owner = snap.node_owner(node)
+                kind = ("dict of %s" % snap.node_type_display(owner)
+                        if owner is not None else "dict (no owner)")
+            retained = snap.node_retained(node)
+            pct = int("%.0f" % (retained * 100.0 / total)) if total else 0
+            out.append("%6d %10d %3d %8d %s: %s" % (
+                i, retained, pct, snap.node_size(node), kind,
+                render_object(snap, node, kind, repr(snap.node_repr(node))
+                              if kind == "str" else snap.node_repr(node))))
+        if len(self._ids) == self._start + MAX_LINES and self.set.count > len(self._ids):
+            out.append("<more rows. Type e.g. '_.more' to view.>")
+        return "\n".join(out)
+
+    @property
+    def more(self):
+        return Retained(self.set, self._start + MAX_LINES)
+
+    def to_json(self):
+        snap = self._snap
+        return {"type": "retained",
+                "rows": [{"address": snap.node_address(n), "retained": snap.node_retained(n),
+                          "size": snap.node_size(n)} for n in self._ids]}
