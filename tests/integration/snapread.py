@@ -7,7 +7,7 @@ trust the code they test.
 import struct
 
 MAGIC = b"\x89RMRSNP\n"
-NODE, EDGES, ROOTS, TYPE, END = 1, 2, 3, 4, 0x454E44
+NODE, EDGES, ROOTS, TYPE, SET, THREAD, END = 1, 2, 3, 4, 5, 6, 0x454E44
 NODE_INLINE_VALUES = 1 << 3
 NODE_MEMBERS = 1 << 5
 
@@ -22,8 +22,8 @@ class Snapshot:
         if b[:8] != MAGIC:
             raise ValueError("%s: not a remora snapshot" % path)
         version, header_size, self.python, self.flags = struct.unpack_from("<IIII", b, 8)
-        if version != 2:
-            raise ValueError("%s: format %d, this reader knows 2" % (path, version))
+        if version != 3:
+            raise ValueError("%s: format %d, this reader knows 3" % (path, version))
         self.nodes, self.edges, self.roots, self.types = {}, {}, [], {}
         off, last = header_size, None
         while off < len(b):
@@ -38,8 +38,9 @@ class Snapshot:
                 self.edges[addr] = []
                 last = addr
             elif tag in (EDGES, ROOTS):
-                targets = [struct.unpack_from("<Q", b, off + 16 * i)[0] for i in range(n)]
-                off += 16 * n
+                size = 16 if tag == EDGES else 24  # roots add a where word
+                targets = [struct.unpack_from("<Q", b, off + size * i)[0] for i in range(n)]
+                off += size * n
                 (self.edges[last] if tag == EDGES else self.roots).extend(targets)
             elif tag == TYPE:
                 addr, _flags, nl, ml, _r = struct.unpack_from("<QQHHI", b, off)
@@ -48,6 +49,10 @@ class Snapshot:
                 module = b[off + nl:off + nl + ml].decode("utf-8", "replace")
                 off += (nl + ml + 7) & ~7
                 self.types[addr] = "%s.%s" % (module, name)
+            elif tag == SET:
+                off += 8 * n
+            elif tag == THREAD:
+                off += 32
             elif tag == END:
                 return
             else:

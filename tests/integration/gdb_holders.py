@@ -1,0 +1,57 @@
+"""gdb_holders.py — sourced into gdb (after remora.py) by test_holders.py.
+
+Captures the stopped holders_target.py, then for each marker of its facts
+($REMORA_TEST_FACTS) asks what a user would: hp.iso(ADDR).count,
+.referrers.addresses, .byvia, .byrcs, .referrers.byrcs (-json) and .sp
+(text).  What each printed, or the error it raised, goes to
+$REMORA_TEST_OUT as JSON: {"steps": {"<marker>/<what>": step}} (steps as in
+gdb_session.py).
+"""
+
+import json
+import os
+import sys
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gdb_session import Session  # noqa: E402
+
+QUERIES = (
+    ("count", "value", "hp.iso(%d).count"),
+    ("referrers", "value", "sorted(hp.iso(%d).referrers.addresses)"),
+    ("byvia", "json", "hp.iso(%d).byvia"),
+    ("byrcs", "json", "hp.iso(%d).byrcs"),
+    ("referrers.byrcs", "json", "hp.iso(%d).referrers.byrcs"),
+    ("sp", "text", "py-heap hp.iso(%d).sp"),
+)
+
+
+def main():
+    import gdb
+    s = Session(gdb)
+    try:
+        with open(os.environ["REMORA_TEST_FACTS"]) as f:
+            markers = json.load(f)["markers"]
+        s.run("capture", "py-heap h = hp.heap()")
+        for tag, m in sorted(markers.items()):
+            for what, form, expr in QUERIES:
+                key = "%s/%s" % (tag, what)
+                if form == "value":
+                    s.value(key, expr % m["address"])
+                elif form == "json":
+                    s.json(key, expr % m["address"])
+                else:
+                    s.run(key, expr % m["address"])
+    except Exception as exc:  # noqa: BLE001 — the test reports it
+        s.steps["script"] = {"command": "gdb_holders.py", "ok": False,
+                             "error": "%s: %s" % (type(exc).__name__, exc),
+                             "traceback": traceback.format_exc()}
+    finally:
+        out = os.environ["REMORA_TEST_OUT"]
+        with open(out + ".tmp", "w") as f:
+            json.dump({"steps": s.steps}, f, indent=1)
+        os.rename(out + ".tmp", out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""holders_target.py WORKDIR — markers held by one holder each, and the
+facts about them, for test_holders.py.
+
+holders_mod.build() makes markers held ONLY by a module global, a class
+attribute, a closure cell, a list in a tuple in a dict and a set member; a
+worker thread holds one more in a local of its innermost frame (it blocks
+in a C lock acquire, so no Python frame is above it).  holders_mod is
+imported here without binding it to a global, so nothing in __main__ (the
+f_globals of this thread's frames) leads to it: every path goes through
+sys.modules.
+
+For each marker the target writes (facts.json): the marker's id(), its one
+holder's id(), the Clodo kind of the holder and the kinds of the holder's
+own referrers (from gc.get_referrers), and, for the set member, its
+position list(s).index(m); for the thread local, the thread's ident and
+the frame's number counted from the thread's oldest frame.  Every "held
+only by" is checked with sys.getrefcount.  Then it creates `ready` and
+waits for SIGUSR1, releases the worker and exits 0.
+"""
+
+import builtins
+import gc
+import importlib
+import json
+import os
+import signal
+import sys
+import threading
+import types
+
+
+def write_atomically(path, text):
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.rename(path + ".tmp", path)
+
+
+def kind(o):
+    """heapy's Clodo kind: the type, or "dict of <owner's type>"."""
+    if type(o) is dict:
+        for r in gc.get_referrers(o):
+            if isinstance(r, types.ModuleType):
+                owned = vars(r)
+            elif isinstance(r, type):
+                owned = gc.get_referents(r.__dict__)[0]
+            elif isinstance(r, types.FunctionType):
+                continue  # its __globals__; getattr would make its __dict__
+            else:
+                owned = getattr(r, "__dict__", None)
+            if owned is o:
+                return "dict of " + typename(type(r))
+        return "dict (no owner)"
+    return typename(type(o))
+
+
+def typename(t):
+    """heapy's name of a type (guppy3 Summary_str.str_type)."""
+    if t in (types.FunctionType, types.ModuleType):
+        return t.__name__
+    if getattr(builtins, t.__name__, None) is t:
+        return t.__name__
+    aliases = sorted(n for n in dir(types) if getattr(types, n) is t)
+    if aliases:
+        return "types." + aliases[-1]
+    return "%s.%s" % (t.__module__, t.__name__)
+
+
+def referrer_kinds(o):
+    return sorted({kind(r) for r in gc.get_referrers(o)})
+
+
+def describe(tag, marker, holder, **extra):
+    """The facts of one marker; fails if anything but holder refers to it."""
+    refs = [r for r in gc.get_referrers(marker)]
+    if len(refs) != 1 or refs[0] is not holder:
+        raise SystemExit("holders_target: %s: referrers %r" % (tag, refs))
+    del refs
+    # references: holder, the caller's local, our argument, getrefcount's
+    if sys.getrefcount(marker) != 4:
+        raise SystemExit("holders_target: %s: %d references" % (tag, sys.getrefcount(marker)))
+    return dict(extra, address=id(marker), holder=id(holder), holder_kind=kind(holder),
+                holder_referrer_kinds=referrer_kinds(holder))
+
+
+def facts(thread_facts):
+    mod = importlib.import_module("holders_mod")
+    f = {"python": sys.version, "markers": {}}
+    m = f["markers"]
+    marker = mod.x
+    m["global"] = describe("global", marker, vars(mod))
+    type_dict = gc.get_referents(mod.Holder.__dict__)[0]
+    marker = type_dict["attr"]
+    m["class attribute"] = describe("class attribute", marker, type_dict)
+    cell = mod.f.__closure__[0]
+    marker = cell.cell_contents
+    m["closure cell"] = describe("closure cell", marker, cell)
+    lst = mod.d["k"][0]
+    marker = lst[0]
+    m["list in a tuple in a dict"] = describe("list in a tuple in a dict", marker, lst)
+    members = [o for o in mod.s if o.tag == "set member"]
+    marker = members.pop()
+    m["set member"] = describe("set member", marker, mod.s, position=list(mod.s).index(marker))
+    m["thread local"] = thread_facts
+    return f
+
+
+def worker(gate, started, out, make_marker):
+    local_marker = make_marker("thread local")
+    me = sys._getframe()  # materialized, as heapy would; alive while it runs
+    frameno = 0
+    up = me.f_back
+    while up is not None:
+        frameno += 1
+        up = up.f_back
+    out.update(address=id(local_marker), holder=id(me), holder_kind=typename(type(me)),
+               thread_ident=threading.get_ident(), frameno=frameno,
+               # local_marker and getrefcount's argument, nothing else
+               refcount=sys.getrefcount(local_marker))
+    del me, up
+    started.release()
+    gate.acquire()  # C: no Python frame above this one while it blocks
+    out["released"] = local_marker.tag
+
+
+def main(wdir):
+    sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})  # threads inherit it
+    importlib.import_module("holders_mod").build()
+    gate, started = threading.Lock(), threading.Lock()
+    gate.acquire()
+    started.acquire()
+    shared = {}
+    t = threading.Thread(target=worker, name="holder", args=(
+        gate, started, shared, importlib.import_module("holders_mod").Marker))
+    t.start()
+    started.acquire()
+    if shared.get("refcount") != 2:
+        raise SystemExit("holders_target: thread local has %r references"
+                         % shared.get("refcount"))
+    write_atomically(os.path.join(wdir, "facts.json"),
+                     json.dumps(facts(dict(shared)), indent=1))
+    gc.collect()
+    write_atomically(os.path.join(wdir, "ready"), "ready\n")
+    signal.sigwait({signal.SIGUSR1})
+    gate.release()
+    t.join()
+    ok = shared.get("released") == "thread local"
+    print("holders_target: done, ok=%s" % ok)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

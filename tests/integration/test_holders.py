@@ -1,0 +1,158 @@
+"""test_holders.py — referrers, via labels and shortest paths of objects
+held in each of the ways Python holds objects.
+
+For each interpreter:
+GIVEN targets/holders_target.py, stopped with markers held ONLY by: a module
+      global, a class attribute, a closure cell, a list in a tuple in a
+      dict, a set member (holders_mod, reached through sys.modules only) and
+      a local of a non-main thread's innermost frame; the target wrote each
+      marker's id(), its holder's id(), the holder's heapy kind and its
+      referrers' kinds (gc.get_referrers), the set member's position
+      list(s).index(m), the thread's ident and the frame's number, and
+      checked every "held only by" with sys.getrefcount,
+WHEN  gdb attaches and runs, for each marker, hp.iso(ADDR).count,
+      .referrers.addresses, .byvia, .byrcs, .referrers.byrcs and .sp
+      (gdb_holders.py),
+THEN  the marker is one object, its referrers are exactly its holder, its
+      byvia row is heapy's label for that holder, its byrcs row is the
+      holder's kind, its referrers' byrcs row is the kinds of the holder's
+      referrers, and .sp prints the one shortest path heapy would print.
+The labels and paths expected are heapy's (notes: heapy-formats.md
+sections 1.4, 3, 3.3); the ones a reader may need to adjust are each in one
+function below.
+"""
+
+import os
+import signal
+
+import harness
+from harness import Tap, Target, TargetError, rows_summary
+from gdb_session import rcs_parts, via_parts
+from test_session import Checker
+
+GDB_SCRIPT = os.path.join(harness.HERE, "gdb_holders.py")
+MODULE_DICT = "hp.Root.i0_modules['holders_mod'].__dict__"
+
+
+def thread_frame_root(m):
+    """The root step to a thread's frame: heapy's RootState attribute
+    i<interp>_t<thread ident>_f<frame number from the oldest frame>
+    (heapy-formats.md 3.3)."""
+    return "hp.Root.i0_t%d_f%d" % (m["thread_ident"], m["frameno"])
+
+
+def set_member_path(container_path, position):
+    """heapy's R_INSET in a path wraps the container: list(<path>)[i]
+    (heapy-formats.md 1.4); remora reports the member's real position."""
+    return "list(%s)[%d]" % (container_path, position)
+
+
+def thread_local_expected(m):
+    """The marker in a local of a thread's innermost frame.  In CPython
+    3.11+ a running frame's locals live in the thread's interpreter frame,
+    not in the frame object (whose tp_traverse skips them even when it
+    exists, as here: the target made it with sys._getframe()), so remora
+    keeps them as roots, named as heapy names them from its RootState:
+    no referrers, the root label as the via, RootState as the referrers'
+    kind, and the path through the root's frame attribute."""
+    label = thread_frame_root(m)[len("hp.Root"):] + ".f_locals['local_marker']"
+    return {"referrers": [], "holder_kind": "RootState",
+            "via": label,
+            "path": thread_frame_root(m) + ".f_locals['local_marker']",
+            "holder_referrer_kinds": None}
+
+
+def expected(tag, m):
+    """What gdb must show for marker TAG: its referrers' addresses, byvia
+    label, byrcs kind (the holder's), shortest path, and the kinds of the
+    holder's referrers (None: not asserted)."""
+    if tag == "thread local":
+        return thread_local_expected(m)
+    via, path = {
+        "global": ("['x']", MODULE_DICT + "['x']"),
+        "class attribute": ("['attr']", MODULE_DICT + "['Holder'].__dict__['attr']"),
+        "closure cell": (".cell_contents", MODULE_DICT + "['f'].__closure__[0].cell_contents"),
+        "list in a tuple in a dict": ("[0]", MODULE_DICT + "['d']['k'][0][0]"),
+        "set member": ("list(_)[%d]" % m.get("position", -1),
+                       set_member_path(MODULE_DICT + "['s']", m.get("position", -1))),
+    }[tag]
+    return {"referrers": [m["holder"]], "holder_kind": m["holder_kind"], "via": via,
+            "path": path, "holder_referrer_kinds": m["holder_referrer_kinds"]}
+
+
+def one_row(c, key, desc, parse, want):
+    """The -json partition at KEY is one row, parse(label) == want, count 1."""
+    part = c.partition(key)
+    if part is None:
+        return
+    rows = [(parse(r.get("label", "")), r.get("count")) for r in part.get("rows", [])]
+    c.equal(desc, rows, [(want, 1)], rows_summary(part))
+
+
+def check_marker(c, tag, m):
+    want = expected(tag, m)
+    c.name = "%s %s" % (c.base, tag)
+    ok, got = c.value(tag + "/count")
+    if ok:
+        c.equal("hp.iso(<marker>).count", got, 1)
+    ok, got = c.value(tag + "/referrers")
+    if ok:
+        c.equal("hp.iso(<marker>).referrers is its holder (a %s)" % want["holder_kind"],
+                got, want["referrers"])
+    one_row(c, tag + "/byvia", "byvia: one row %r" % want["via"], via_parts, [want["via"]])
+    one_row(c, tag + "/byrcs", "byrcs: one row %r" % want["holder_kind"],
+            lambda lb: rcs_parts(lb, strip_module=False), [want["holder_kind"]])
+    kinds = want["holder_referrer_kinds"]
+    if kinds is not None:
+        one_row(c, tag + "/referrers.byrcs", "referrers.byrcs: one row %r" % ", ".join(kinds),
+                lambda lb: rcs_parts(lb, strip_module=False), kinds)
+    else:
+        st = c.steps.get(tag + "/referrers.byrcs", {})
+        c.tap.diag("%s: referrers.byrcs (not asserted): %s" % (
+            c.name, [r.get("label") for r in st["json"].get("rows", [])]
+            if st.get("json") else st.get("error")))
+    st = c.step(tag + "/sp")
+    if st is not None:
+        c.equal("hp.iso(<marker>).sp", st.get("text", "").rstrip("\n"), " 0: " + want["path"])
+
+
+def check_interpreter(tap, it):
+    name = "holders %s" % it.name
+    wdir = harness.workdir("holders", it.name)
+    with Target.python(it, "holders_target.py", wdir) as target:
+        try:
+            target.wait_ready()
+        except TargetError as exc:
+            tap.fail("%s: target starts and writes its facts" % name, str(exc))
+            return
+        facts = target.json("facts.json")
+        out = os.path.join(wdir, "gdb.json")
+        g = harness.run_gdb(["source " + GDB_SCRIPT, "detach"], pid=target.pid,
+                            env={"REMORA_TEST_OUT": out,
+                                 "REMORA_TEST_FACTS": target.path("facts.json")})
+        results = harness.load_json(out)
+        c = Checker(tap, name, g, results)
+        c.base = name
+        c.ok("gdb session finished (%.1fs)" % g.seconds,
+             not g.timed_out and g.rc == 0 and bool(results.get("steps")))
+        if "script" in c.steps:
+            c.step("script")
+        if c.step("capture") is not None:
+            for tag, m in sorted(facts["markers"].items()):
+                check_marker(c, tag, m)
+        c.name = name
+        target.send(signal.SIGUSR1)
+        c.equal("target finishes with exit 0 after detach", target.wait_exit(60), 0,
+                target.output())
+
+
+def main():
+    tap = Tap("test_holders")
+    interps = harness.interpreters()
+    harness.report_interpreters(tap, interps)
+    harness.each_interpreter(tap, interps, "holders", check_interpreter)
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

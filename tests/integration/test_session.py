@@ -1,0 +1,389 @@
+"""test_session.py — heapy's pkgcore tutorial, replayed in gdb with py-heap.
+
+For each interpreter:
+GIVEN targets/pkgcore_target.py: `package` instances (materialized
+      __dict__) holding a `data` dict of strings with a nested `_eclasses_`
+      dict, and a __slots__ class CPV whose key strings are many distinct str
+      objects with equal values, cached in a WeakValueDictionary and held
+      strongly only by their packages; the target computes its own facts
+      (gc's referents closure and its reverse edges, sys.getsizeof, id(),
+      every exclusivity checked with sys.getrefcount),
+WHEN  gdb attaches while it waits, captures `old`, runs hp.setrelheap(),
+      lets it build the packages until it stops itself, and replays the
+      tutorial (gdb_session.py): h.byrcs, byrcs[i].byclodo/.bysize/.byid/
+      .byid[0].theone/.byvia, Via('.key').alt('<'), ~Via('.key'), h[i].byrcs[j]
+      ^ byrcs[i], h[i].byrcs[j].referrers.byrcs, t[0].domisize/.byvia/
+      .referents.byvia, refs.byvia[k].nodes, h[i].byid[0].sp, h.diff(old),
+      h.dump()/hp.load(), and hp.iso(addr).domisize/.dominos/.referrers,
+THEN  every step succeeds and every count, size, label, address and path it
+      prints equals the target's facts, and the target finishes normally.
+Rows the tutorial names by number are picked by label (gdb_session.py).
+"""
+
+import os
+import re
+import signal
+
+import harness
+from harness import Tap, Target, TargetError, rows_summary, size_of_label
+from gdb_session import bare, rcs_parts, via_parts
+
+GDB_SCRIPT = os.path.join(harness.HERE, "gdb_session.py")
+HEADER = re.compile(r"Partition of a set of (\d+) objects?\. Total size = (\d+) bytes\.")
+DIFF_ROW = re.compile(r"^\s*\d+\s+(-?\d+)\s+(-?\d+)\s+-?\d+\s+(?:\(n\.a\.\)|\S+)\s+(\S.*)$")
+
+
+def package_path(index):
+    """heapy's shortest path to pkgcore.PKGS[index] (the module is only in
+    sys.modules; heapy-formats.md section 3)."""
+    return " 0: hp.Root.i0_modules['pkgcore'].__dict__['PKGS'][%d]" % index
+
+
+def totals(obj):
+    """(count, size) of a -json partition or empty set."""
+    return (obj or {}).get("count"), (obj or {}).get("size")
+
+
+class Checker:
+    """The assertions for one interpreter; the gdb log goes with the first
+    failure only."""
+
+    def __init__(self, tap, name, gdbrun, results):
+        self.tap, self.name, self.gdbrun = tap, name, gdbrun
+        self.steps = results.get("steps", {})
+        self.picked = results.get("picked", {})
+        self.reported = False
+        self.failed = set()
+
+    def detail(self, extra=""):
+        def build():
+            if self.reported:
+                return extra
+            self.reported = True
+            return (extra + "\n" if extra else "") + self.gdbrun.report()
+        return build
+
+    def ok(self, desc, cond, extra=""):
+        return self.tap.ok("%s: %s" % (self.name, desc), cond, self.detail(extra))
+
+    def equal(self, desc, got, want, extra=""):
+        return self.tap.equal("%s: %s" % (self.name, desc), got, want, self.detail(extra))
+
+    def step(self, key, what=None):
+        """The step if it ran and succeeded; else one failed assertion
+        (the error in full the first time a step is asked for)."""
+        st = self.steps.get(key)
+        desc = what or "`%s` succeeds" % (st or {}).get("command", key)
+        if st is None:
+            self.ok(desc, False, "not run: an earlier step failed (see above)")
+            return None
+        if not st.get("ok"):
+            if key in self.failed:
+                self.ok(desc, False, "(its error is above)")
+            else:
+                self.failed.add(key)
+                self.ok(desc, False, "error: %s\n%s" % (st.get("error"),
+                                                       st.get("traceback", "")))
+            return None
+        return st
+
+    def partition(self, key):
+        """The parsed -json partition (or empty set, or byid's table) a step
+        printed."""
+        st = self.step(key)
+        if st is None:
+            return None
+        obj = st.get("json") or {}
+        if obj.get("type") not in ("partition", "set", "idtable"):
+            self.ok("`%s` prints a partition" % st["command"], False,
+                    "output: %r" % st.get("text", "")[:600])
+            return None
+        return obj
+
+    def value(self, key):
+        st = self.step(key)
+        return (True, st.get("value")) if st else (False, None)
+
+    def figures(self, desc, got, want, part=None):
+        """got: a row or a partition; want: {"count", "size"}."""
+        return self.equal("%s: count=%d size=%d" % (desc, want["count"], want["size"]),
+                          totals(got), (want["count"], want["size"]),
+                          rows_summary(part, 40) if part else "")
+
+    def row(self, key, desc, match, want):
+        part = self.partition(key)
+        if part is None:
+            return
+        found = [r for r in part.get("rows", []) if match(r.get("label", ""))]
+        if not found:
+            self.ok("%s has a row %s" % (self.steps[key]["command"], desc), False,
+                    rows_summary(part, 60))
+            return
+        self.figures("`%s` row %s" % (self.steps[key]["command"], desc), found[0], want, part)
+
+    def header_agrees(self, text_key, json_key):
+        """The text form prints heapy's label with the -json form's totals."""
+        st, part = self.step(text_key), self.steps.get(json_key, {}).get("json")
+        if st is None or part is None:
+            return
+        m = HEADER.search(st.get("text", ""))
+        desc = "`%s` prints heapy's partition label with the totals of its -json form" \
+            % st["command"]
+        if self.ok(desc, m is not None, "output: %r" % st.get("text", "")[:600]):
+            self.equal(desc + " (count, size)", (int(m.group(1)), int(m.group(2))),
+                       totals(part))
+
+
+def check_stage1(c, facts1):
+    # Stage 1: `old` has the Before objects and no package yet.
+    c.step("old")
+    old = c.partition("old_byclodo")
+    if old is not None:
+        c.row("old_byclodo", "'Before'", lambda lb: bare(lb) == "Before", facts1["Before"])
+        c.ok("`old.byclodo` has no 'package' row yet",
+             not any(bare(r.get("label", "")) == "package" for r in old.get("rows", [])),
+             rows_summary(old, 60))
+    c.step("setrelheap")
+    return c.step("continue", "the target resumed after setrelheap and stopped again")
+
+
+def check_stage2(c, facts):
+    # hp.heap() after setrelheap: the packages, not what existed before.
+    c.step("h")
+    h = c.partition("h_byclodo")
+    c.header_agrees("h_text", "h_byclodo")
+    if h is not None:
+        c.ok("h (after setrelheap) has no 'Before' row",
+             not any(bare(r.get("label", "")) == "Before" for r in h.get("rows", [])),
+             rows_summary(h, 60))
+        c.row("h_byclodo", "'package'", lambda lb: bare(lb) == "package", facts["package"])
+        c.row("h_byclodo", "'CPV'", lambda lb: bare(lb) == "CPV", facts["CPV"])
+        c.row("h_byclodo", "'dict of package'", lambda lb: bare(lb) == "dict of package",
+              facts["dict_of_package"])
+    part = c.partition("h_type_package")
+    if part is not None:
+        c.figures("h & hp.Type('__main__.package')", part, facts["package"])
+
+    # byrcs[5]: the strings only CPVs refer to.
+    rcs = facts["rcs_cpv"]
+    c.header_agrees("byrcs_text", "byrcs")
+    c.row("byrcs", "of referrers {CPV}", lambda lb: rcs_parts(lb) == ["CPV"], rcs)
+    c.row("byrcs", "of referrers {CPV, list}", lambda lb: rcs_parts(lb) == ["CPV", "list"],
+          facts["rcs_cpv_list"])
+    part = c.partition("cpv_byclodo")
+    c.header_agrees("cpv_byclodo_text", "cpv_byclodo")
+    if part is not None:
+        c.equal("`%s` is one row, str" % c.steps["cpv_byclodo"]["command"],
+                [(r.get("label"), r.get("count"), r.get("size")) for r in part.get("rows", [])],
+                [("str", rcs["count"], rcs["size"])])
+    part = c.partition("cpv_bysize")
+    if part is not None:
+        c.equal("`%s` rows: {size: count}" % c.steps["cpv_bysize"]["command"],
+                {size_of_label(r.get("label")): r.get("count") for r in part.get("rows", [])},
+                {int(k): v for k, v in rcs["bysize"].items()})
+    part = c.partition("cpv_byid")
+    big = rcs["biggest"]
+    if part is not None:
+        rows = part.get("rows", [])
+        c.equal("`%s` has one row per object" % c.steps["cpv_byid"]["command"],
+                (len(rows), totals(part)), (rcs["count"], (rcs["count"], rcs["size"])))
+        c.equal("`%s` row 0 is the largest object" % c.steps["cpv_byid"]["command"],
+                rows[0].get("size") if rows else None, big["size"])
+        if rows and "address" in rows[0]:
+            c.equal("`%s` rows are the objects only CPVs refer to"
+                    % c.steps["cpv_byid"]["command"],
+                    sorted(r.get("address") for r in rows), rcs["addresses"])
+    ok, got = c.value("cpv_byid0_addresses")
+    if ok:
+        c.equal("byrcs[i].byid[0] is the largest str, at its address", got, [big["address"]])
+    st = c.step("cpv_theone_text")
+    if st is not None:
+        c.ok("byrcs[i].byid[0].theone shows the str (%r...)" % big["value"][:12],
+             big["value"][:12] in st.get("text", ""), "output: %r" % st.get("text", "")[:400])
+    part = c.partition("cpv_byvia")
+    c.header_agrees("cpv_byvia_text", "cpv_byvia")
+    if part is not None:
+        c.equal("`%s` rows: {relations: (count, size)}" % c.steps["cpv_byvia"]["command"],
+                {tuple(via_parts(r.get("label"))): (r.get("count"), r.get("size"))
+                 for r in part.get("rows", [])},
+                {tuple(v): (n, s) for v, n, s in rcs["byvia"]}, rows_summary(part))
+
+    # Via('.key') and its alternatives (heapy-formats.md 7.2: '<' is a proper
+    # subset of the incoming relations, '>' a proper superset).
+    part = c.partition("nonkeys")
+    if part is not None:
+        c.figures("nonkeys = byrcs[i] & hp.Via('.key').alt('<') (proper subset of {'.key'})",
+                  part, facts["via_key_lt"])
+    if facts["via_key_lt"]["count"] == 0:
+        st = c.step("nonkeys_text")
+        if st is not None:
+            c.equal("`py-heap nonkeys` prints heapy's empty set", st.get("text", "").strip(),
+                    "hp.Nothing")
+    c.header_agrees("not_via_key_text", "not_via_key")
+    part = c.partition("not_via_key")
+    if part is not None:
+        c.figures("byrcs[i] & ~hp.Via('.key')", part, facts["not_via_key"])
+    part = c.partition("via_key_only")
+    if part is not None:
+        c.figures("byrcs[i] & hp.Via('.key') (referred to only as .key)", part,
+                  facts["via_key_only"])
+    part = c.partition("via_key_gt")
+    if part is not None:
+        c.figures("(byrcs[i] | byrcs[j]) & hp.Via('.key').alt('>') (.key and more)", part,
+                  facts["via_key_gt"])
+
+    # h[0].byrcs[3] ^ byrcs[5]
+    part = c.partition("xor_same")
+    if part is not None:
+        c.equal("h[str].byrcs[{CPV}] ^ byrcs[{CPV}] is empty", totals(part), (0, 0))
+        st = c.step("xor_same_text")
+        if st is not None:
+            c.equal("... and prints as hp.Nothing", st.get("text", "").strip(), "hp.Nothing")
+    part = c.partition("xor_other")
+    if part is not None:
+        both = {k: rcs[k] + facts["rcs_cpv_list"][k] for k in ("count", "size")}
+        c.figures("h[str].byrcs[{CPV}] ^ byrcs[{CPV, list}] (disjoint: the union)", part, both)
+
+    # t = h[0].byrcs[0].referrers.byrcs: the package dicts.
+    c.row("hdict_byrcs", "of referrers {dict of package} (the data dicts)",
+          lambda lb: rcs_parts(lb) == ["dict of package"], facts["data_dicts"])
+    c.header_agrees("t_text", "t")
+    part = c.partition("t")
+    if part is not None:
+        c.equal("`%s` is one row: the package dicts, referred to by packages"
+                % c.steps["t"]["command"],
+                [(rcs_parts(r.get("label")), r.get("count"), r.get("size"))
+                 for r in part.get("rows", [])],
+                [(["package"], facts["dict_of_package"]["count"],
+                  facts["dict_of_package"]["size"])], rows_summary(part))
+    ok, got = c.value("t0_domisize")
+    if ok:
+        c.equal("t[0].domisize = what only the package dicts keep alive (%d objects)"
+                % facts["t0_dominos_count"], got, facts["t0_domisize"])
+    part = c.partition("t0_byvia")
+    if part is not None:
+        c.equal("t[0].byvia is one row '.__dict__'",
+                [(via_parts(r.get("label")), r.get("count"), r.get("size"))
+                 for r in part.get("rows", [])],
+                [([".__dict__"], facts["dict_of_package"]["count"],
+                  facts["dict_of_package"]["size"])], rows_summary(part))
+    for label, want in sorted(facts["t0_referents_byvia"].items()):
+        c.row("t0_referents_byvia", "via %s" % label,
+              lambda lb, label=label: via_parts(lb) == [label], want)
+    if c.step("nodes5") is not None:
+        ok, got = c.value("nodes_len")
+        if ok:
+            c.equal("len(list(refs.byvia[['cpv']].nodes))", got, facts["CPV"]["count"])
+    ok, got = c.value("cpv_addresses")
+    if ok:
+        c.equal("refs.byvia[['cpv']].addresses are the CPVs' id()s", got,
+                facts["cpv_addresses"])
+
+    # h[0].byid[0].sp
+    ok, got = c.value("pkg_byid0_addresses")
+    st = c.step("pkg_sp")
+    if ok and st is not None:
+        index = facts["pkg_index_by_address"].get(str(got[0])) if got else None
+        if c.ok("h[package].byid[0] is one of pkgcore.PKGS", index is not None,
+                "address %r" % (got,)):
+            c.equal("h[package].byid[0].sp", st.get("text", "").rstrip("\n"),
+                    package_path(index))
+
+    # A chosen data dict: what it alone keeps alive; weak references keep nothing.
+    chosen = facts["chosen"]
+    ok, got = c.value("chosen_domisize")
+    if ok:
+        c.equal("hp.iso(<data dict of package %d>).domisize (%s)"
+                % (chosen["index"], ", ".join(chosen["dominos_types"])), got, chosen["domisize"])
+    ok, got = c.value("chosen_dominos")
+    if ok:
+        want = chosen["dominos"]
+        c.equal("hp.iso(<data dict of package %d>).dominos are the objects it alone holds"
+                % chosen["index"], got, want,
+                "missing: %r\nextra: %r" % (sorted(set(want) - set(got or [])),
+                                            sorted(set(got or []) - set(want))))
+    ok, got = c.value("cpv_referrers")
+    if ok:
+        c.equal("a CPV's only referrer is its package's dict (the WeakValueDictionary's "
+                "KeyedRef does not count)", got, [chosen["pkgdict_address"]])
+
+    # h.diff(old), h.dump(), hp.load()
+    st = c.step("diff_text")
+    diff = diff_rows(c.steps.get("diff"), st)
+    if st is not None:
+        for kind, want in (("package", facts["package"]), ("CPV", facts["CPV"])):
+            c.equal("h.diff(old) row %r: +%d objects, +%d bytes"
+                    % (kind, want["count"], want["size"]),
+                    diff.get(kind), (want["count"], want["size"]),
+                    "output: %s" % st.get("text", "")[:1500])
+    c.step("dump")
+    part = c.partition("loaded")
+    h = c.steps.get("h_byclodo", {}).get("json")
+    if part is not None and h is not None:
+        c.equal("hp.load(<h.dump()>) has h's rows",
+                [(r.get("label"), r.get("count"), r.get("size")) for r in part.get("rows", [])],
+                [(r.get("label"), r.get("count"), r.get("size")) for r in h.get("rows", [])])
+
+
+def diff_rows(json_step, text_step):
+    """{bare label: (count, size)} of h.diff(old): from the -json rows if it
+    has them, else from heapy's printed DiffFormat table."""
+    rows = {}
+    obj = (json_step or {}).get("json") or {}
+    if obj.get("rows"):
+        for r in obj["rows"]:
+            rows.setdefault(bare(r.get("label", "")), (r.get("count"), r.get("size")))
+        return rows
+    for line in (text_step or {}).get("text", "").splitlines():
+        m = DIFF_ROW.match(line)
+        if m:
+            rows.setdefault(bare(m.group(3)), (int(m.group(1)), int(m.group(2))))
+    return rows
+
+
+def check_interpreter(tap, it):
+    name = "session %s" % it.name
+    wdir = harness.workdir("session", it.name)
+    with Target.python(it, "pkgcore_target.py", wdir) as target:
+        try:
+            target.wait_ready()
+        except TargetError as exc:
+            tap.fail("%s: target starts and writes its facts" % name, str(exc))
+            return
+        facts1 = target.json("facts1.json")
+        out = os.path.join(wdir, "gdb.json")
+        g = harness.run_gdb(["source " + GDB_SCRIPT, "detach"], pid=target.pid,
+                            env={"REMORA_TEST_OUT": out,
+                                 "REMORA_TEST_FACTS": target.path("facts.json"),
+                                 "REMORA_TEST_DUMP": target.path("h.dump")})
+        results = harness.load_json(out)
+        c = Checker(tap, name, g, results)
+        c.ok("gdb session finished (%.1fs)" % g.seconds,
+             not g.timed_out and g.rc == 0 and bool(results.get("steps")))
+        if "script" in c.steps:
+            c.step("script")
+        slow = sorted(((st.get("seconds", 0), st.get("command")) for st in c.steps.values()),
+                      reverse=True)[:3]
+        tap.diag("%s: slowest steps: %s" % (name, ", ".join("`%s` %.2fs" % (cmd, sec)
+                                                           for sec, cmd in slow)))
+        resumed = check_stage1(c, facts1)
+        if not os.path.exists(target.path("facts.json")):
+            c.ok("target built its packages and wrote facts.json", False, target.output())
+            return
+        if resumed:
+            check_stage2(c, target.json("facts.json"))
+        target.send(signal.SIGUSR1)
+        c.equal("target finishes with exit 0 after detach", target.wait_exit(60), 0,
+                target.output())
+
+
+def main():
+    tap = Tap("test_session")
+    interps = harness.interpreters()
+    harness.report_interpreters(tap, interps)
+    harness.each_interpreter(tap, interps, "session", check_interpreter)
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
