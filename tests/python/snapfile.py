@@ -1,5 +1,5 @@
 """snapfile.py — writes remora snapshot files (src/snapshot_format.h,
-version 2) from Python, for tests that need hand-made heaps.
+version 3) from Python, for tests that need hand-made heaps.
 
     w = SnapshotWriter(path, python_version=0x030b04f0)
     w.type(0x10, "dict", "builtins")
@@ -15,7 +15,7 @@ when close() is called.
 import struct
 
 MAGIC = b"\x89RMRSNP\n"
-VERSION = 2
+VERSION = 3
 HEADER_SIZE = 32
 REC_NODE, REC_EDGES, REC_ROOTS, REC_TYPE, REC_END = 1, 2, 3, 4, 0x454E44
 
@@ -79,7 +79,7 @@ class SnapshotWriter:
 
     def root(self, target, via_word=0):
         self._flush_edges()
-        self.records.append(struct.pack("<IIQQ", REC_ROOTS, 1, target, via_word))
+        self.records.append(struct.pack("<IIQQQ", REC_ROOTS, 1, target, via_word, 0))
         self.counts[3] += 1
 
     def close(self):
