@@ -98,6 +98,14 @@ struct byrel {
 	uint32_t atom_count, atom_cap;
 	struct u64map atom_by_hash;     /* key: hash of text (chained by +1) */
 	struct u64map atom_by_via;      /* byvia: via word -> atom */
+	/* a direct-mapped cache in front of atom_by_via (edges that share
+	 * a via word come in runs: a list's [0], [1], ...) */
+	uint64_t via_cache_key[1 << 12];
+	uint32_t via_cache_atom[1 << 12];
+	/* atom -> class of the one-atom set {atom}, or UINT32_MAX: most
+	 * objects are held one way, and find their class without hashing */
+	uint32_t *single_class;
+	uint32_t single_cap;
 
 	/* classes: atoms[first .. first + len) of pool */
 	uint32_t *pool;
@@ -159,12 +167,19 @@ static struct remora_error *byrel_atom(struct byrel *b, const char *text,
 static struct remora_error *byrel_via_atom(struct byrel *b, uint64_t via,
 					   uint32_t *ret)
 {
+	uint32_t c = (uint32_t)(mix64(via) >> 52);
+	if (b->via_cache_key[c] == via && b->via_cache_atom[c] != UINT32_MAX) {
+		*ret = b->via_cache_atom[c];
+		return NULL;
+	}
 	struct u64map *m = &b->atom_by_via;
 	if ((m->used + 1) * 2 > (m->keys ? m->mask + 1 : 0) && !u64map_grow(m))
 		return &remora_error_no_memory;
 	uint64_t s = u64map_slot(m, via);
 	if (m->vals[s] != UINT32_MAX) {
 		*ret = m->vals[s];
+		b->via_cache_key[c] = via;
+		b->via_cache_atom[c] = *ret;
 		return NULL;
 	}
 	char buf[LABEL_MAX];
@@ -176,6 +191,8 @@ static struct remora_error *byrel_via_atom(struct byrel *b, uint64_t via,
 	m->keys[s] = via;
 	m->vals[s] = *ret;
 	m->used++;
+	b->via_cache_key[c] = via;
+	b->via_cache_atom[c] = *ret;
 	return NULL;
 }
 
@@ -266,8 +283,39 @@ static uint32_t sort_unique(uint32_t *atoms, uint32_t n)
 }
 
 /* The class of the atom set atoms[0..n) (sorted, unique): interned. */
+static struct remora_error *byrel_class_hashed(struct byrel *b,
+					       const uint32_t *atoms, uint32_t n,
+					       uint32_t *ret);
+
 static struct remora_error *byrel_class(struct byrel *b, const uint32_t *atoms,
 					uint32_t n, uint32_t *ret)
+{
+	if (n != 1)
+		return byrel_class_hashed(b, atoms, n, ret);
+	uint32_t a = atoms[0];
+	if (a >= b->single_cap) {
+		uint32_t cap = b->single_cap ? b->single_cap : 1024;
+		while (cap <= a)
+			cap *= 2;
+		uint32_t *sc = realloc(b->single_class, cap * sizeof(*sc));
+		if (!sc)
+			return &remora_error_no_memory;
+		memset(sc + b->single_cap, 0xff, (cap - b->single_cap) * sizeof(*sc));
+		b->single_class = sc;
+		b->single_cap = cap;
+	}
+	if (b->single_class[a] == UINT32_MAX) {
+		struct remora_error *err = byrel_class_hashed(b, atoms, 1, &b->single_class[a]);
+		if (err)
+			return err;
+	}
+	*ret = b->single_class[a];
+	return NULL;
+}
+
+static struct remora_error *byrel_class_hashed(struct byrel *b,
+					       const uint32_t *atoms, uint32_t n,
+					       uint32_t *ret)
 {
 	struct u64map *m = &b->class_by_hash;
 	if ((m->used + 1) * 2 > (m->keys ? m->mask + 1 : 0) && !u64map_grow(m))
@@ -389,6 +437,7 @@ struct remora_error *byrel_classify(const struct remora_idset *set,
 	}
 	b->snap = snap;
 	b->by = by;
+	memset(b->via_cache_atom, 0xff, sizeof(b->via_cache_atom));
 
 	struct remora_idset_iter it;
 	uint32_t id;
@@ -488,6 +537,7 @@ void byrel_destroy(struct byrel *b)
 	u64map_deinit(&b->atom_by_hash);
 	u64map_deinit(&b->atom_by_via);
 	u64map_deinit(&b->class_by_hash);
+	free(b->single_class);
 	free(b->pool);
 	free(b->class_first);
 	free(b->class_len);
@@ -527,6 +577,19 @@ void byrel_label(const struct byrel *b, uint32_t cls, bool in_and,
 			via_text_put(out, "{}", 2);
 		else if (b->by == REMORA_BY_RCS)
 			via_text_put(out, "<Nothing>", 9);
+		return;
+	}
+	if (n == 1) {
+		/* most classes: one relation, nothing to sort */
+		const char *a = b->atom_text[atoms[0]];
+		if (in_and)
+			via_text_put(out, "{", 1);
+		if (b->by == REMORA_BY_VIA)
+			via_text_repr_str(out, a, strlen(a), false);
+		else
+			via_text_put(out, a, strlen(a));
+		if (in_and)
+			via_text_put(out, "}", 1);
 		return;
 	}
 	/* byvia sorts the labels' reprs, byrcs the kinds themselves */
@@ -576,4 +639,19 @@ void byrel_label(const struct byrel *b, uint32_t cls, bool in_and,
 	for (uint32_t i = 0; i < made; i++)
 		free(texts[i]);
 	free(texts);
+}
+
+uint32_t byrel_atom_find(const struct byrel *b, const char *text)
+{
+	const struct u64map *m = &b->atom_by_hash;
+	if (!m->keys)
+		return UINT32_MAX;
+	size_t n = strlen(text);
+	for (uint64_t h = hash_bytes(text, n);; h++) {
+		uint64_t s = u64map_slot(m, h);
+		if (m->vals[s] == UINT32_MAX)
+			return UINT32_MAX;
+		if (!strcmp(b->atom_text[m->vals[s]], text))
+			return m->vals[s];
+	}
 }

@@ -39,6 +39,8 @@ uint32_t byrel_class_count(const struct byrel *b);
 void byrel_class_atoms(const struct byrel *b, uint32_t cls,
 		       const uint32_t **atoms, uint32_t *n);
 const char *byrel_atom_text(const struct byrel *b, uint32_t atom);
+/* The atom whose text is text, or UINT32_MAX if no member had it. */
+uint32_t byrel_atom_find(const struct byrel *b, const char *text);
 
 /* heapy's row label of class cls: byvia the atoms' reprs sorted and
  * joined by ", "; byrcs the atoms sorted and joined, "<Nothing>" for

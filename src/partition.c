@@ -308,63 +308,63 @@ static void classing_label(const struct classing *c,
 		via_text_put(out, text, strlen(text));
 }
 
-static struct remora_error *partition_set_label(struct remora_partition_row *row,
-						const char *text, size_t len)
-{
-	row->owned_label = malloc(len + 1);
-	if (!row->owned_label)
-		return &remora_error_no_memory;
-	memcpy(row->owned_label, text, len);
-	row->owned_label[len] = '\0';
-	row->label = row->owned_label;
-	return NULL;
-}
-
-/* A row label rendered into owned memory: the text of each part, joined
- * by " & " for a combined classifier. */
+/* A row label rendered into the partition's label arena (row->label is
+ * set once the arena stops moving: partition_fix_labels()): the text of
+ * each part, joined by " & " for a combined classifier. */
 static struct remora_error *partition_label(struct remora_partition *part,
 					    const struct classing *cs, size_t n,
 					    const uint32_t *tuple,
 					    struct remora_partition_row *row)
 {
-	char small[512];
-	struct via_text t;
-	via_text_init(&t, small, sizeof(small));
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			via_text_put(&t, " & ", 3);
-		classing_label(&cs[i], part->snap, tuple[i], n > 1, &t);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct via_text t;
+		via_text_init(&t, part->labels + part->labels_len,
+			      part->labels_cap - part->labels_len);
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				via_text_put(&t, " & ", 3);
+			classing_label(&cs[i], part->snap, tuple[i], n > 1, &t);
+		}
+		if (part->labels_len + t.len < part->labels_cap) {
+			row->label_off = part->labels_len;
+			part->labels_len += t.len + 1;
+			return NULL;
+		}
+		size_t cap = part->labels_cap ? part->labels_cap * 2 : 1 << 16;
+		while (cap < part->labels_len + t.len + 1)
+			cap *= 2;
+		char *labels = realloc(part->labels, cap);
+		if (!labels)
+			return &remora_error_no_memory;
+		part->labels = labels;
+		part->labels_cap = cap;
 	}
-	if (t.len < sizeof(small))
-		return partition_set_label(row, small, t.len);
-	char *big = malloc(t.len + 1);
-	if (!big)
-		return &remora_error_no_memory;
-	size_t need = t.len + 1;
-	via_text_init(&t, big, need);
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			via_text_put(&t, " & ", 3);
-		classing_label(&cs[i], part->snap, tuple[i], n > 1, &t);
-	}
-	row->owned_label = big;
-	row->label = big;
-	return NULL;
+	return &remora_error_no_memory; /* not reached: the second fits */
+}
+
+static void partition_fix_labels(struct remora_partition *part)
+{
+	for (size_t r = 0; r < part->num_rows; r++)
+		part->rows[r].label = part->labels + part->rows[r].label_off;
 }
 
 /* Row order (invariant 2); byid rows of two ints compare by value, as
- * heapy sorts a size group by the objects themselves. */
-static const struct remora_snapshot *compare_snap;
-static const struct classing *compare_id;
+ * heapy sorts a size group by the objects themselves.  ctx: the byid
+ * classing, or NULL. */
+struct row_order {
+	const struct remora_snapshot *snap;
+	const struct classing *byid;
+};
 
-static int partition_compare_rows(const void *pa, const void *pb)
+static int partition_compare_rows(const void *pa, const void *pb, void *ctx)
 {
 	const struct remora_partition_row *a = pa, *b = pb;
+	const struct row_order *order = ctx;
 	if (a->size != b->size)
 		return a->size > b->size ? -1 : 1;
-	if (compare_id) {
-		const struct remora_snapshot *snap = compare_snap;
-		uint32_t ia = compare_id->ids[a->cls], ib = compare_id->ids[b->cls];
+	if (order->byid) {
+		const struct remora_snapshot *snap = order->snap;
+		uint32_t ia = order->byid->ids[a->cls], ib = order->byid->ids[b->cls];
 		uint32_t ta = snap->type[ia], tb = snap->type[ib];
 		if (ta == tb && ta == snap->int_type && a->label[0] && b->label[0]) {
 			long long va = strtoll(a->label, NULL, 10);
@@ -516,6 +516,12 @@ static struct remora_error *partition_create_n(const struct remora_idset *set,
 		return &remora_error_no_memory;
 	part->snap = snap;
 	part->by = by[0];
+	part->labels_cap = 1 << 16;
+	part->labels = malloc(part->labels_cap);
+	if (!part->labels) {
+		free(part);
+		return &remora_error_no_memory;
+	}
 	part->count = set->count;
 	part->size = set->size;
 	for (size_t i = 0; i < n; i++) {
@@ -606,10 +612,12 @@ static struct remora_error *partition_create_n(const struct remora_idset *set,
 		if (err)
 			goto out;
 	}
-	compare_snap = snap;
-	compare_id = n == 1 && by[0] == REMORA_BY_ID ? &cs[0] : NULL;
-	qsort(part->rows, nrows, sizeof(*part->rows), partition_compare_rows);
-	compare_id = NULL;
+	partition_fix_labels(part);
+	struct row_order order = {
+		.snap = snap,
+		.byid = n == 1 && by[0] == REMORA_BY_ID ? &cs[0] : NULL,
+	};
+	qsort_r(part->rows, nrows, sizeof(*part->rows), partition_compare_rows, &order);
 
 	/* Scan 2: place the members (invariant 3). */
 	next = malloc((nrows ? nrows : 1) * sizeof(*next));
@@ -618,8 +626,10 @@ static struct remora_error *partition_create_n(const struct remora_idset *set,
 		err = &remora_error_no_memory;
 		goto out;
 	}
-	uint64_t first = 0;
+	uint64_t first = 0, cumulative = 0;
 	for (size_t r = 0; r < nrows; r++) {
+		cumulative += part->rows[r].size;
+		part->rows[r].cumulative = cumulative;
 		rank[part->rows[r].cls] = (uint32_t)r;
 		part->rows[r].first = first;
 		next[r] = first;
@@ -677,8 +687,7 @@ void remora_partition_destroy(struct remora_partition *part)
 {
 	if (!part)
 		return;
-	for (size_t r = 0; r < part->num_rows; r++)
-		free(part->rows[r].owned_label);
+	free(part->labels);
 	free(part->rows);
 	free(part->members);
 	free(part->owned_header);
@@ -722,6 +731,12 @@ uint64_t remora_partition_row_size(const struct remora_partition *part,
 				   size_t row)
 {
 	return row < part->num_rows ? part->rows[row].size : 0;
+}
+
+uint64_t remora_partition_row_cumulative(const struct remora_partition *part,
+					 size_t row)
+{
+	return row < part->num_rows ? part->rows[row].cumulative : 0;
 }
 
 struct remora_error *remora_partition_row_set(const struct remora_partition *part,
@@ -779,5 +794,88 @@ struct remora_error *remora_partition_select(const struct remora_partition *part
 	}
 	struct remora_error *err = remora_idset_create_from_ids(part->snap, ids, n, ret);
 	free(ids);
+	return err;
+}
+
+static int compare_atoms(const void *pa, const void *pb)
+{
+	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+	return (a > b) - (a < b);
+}
+
+/* Whether every atom of a[0..na) is in b[0..nb) (both sorted). */
+static bool atoms_subset(const uint32_t *a, uint32_t na, const uint32_t *b,
+			 uint32_t nb)
+{
+	uint32_t j = 0;
+	for (uint32_t i = 0; i < na; i++) {
+		while (j < nb && b[j] < a[i])
+			j++;
+		if (j == nb || b[j] != a[i])
+			return false;
+	}
+	return true;
+}
+
+struct remora_error *remora_partition_select_kind(const struct remora_partition *part,
+						  const char *const *atoms, size_t n,
+						  const char *op,
+						  struct remora_idset **ret)
+{
+	static const char *const ops[] = { "==", "!=", "<", "<=", ">", ">=" };
+	size_t o = 0;
+	while (o < 6 && strcmp(op, ops[o]))
+		o++;
+	if (!part->rel || o == 6)
+		return remora_error_create(REMORA_ERROR_INVALID_ARGUMENT,
+					   part->rel ? "no comparison %s" :
+					   "selection by kind needs a byvia or byrcs partition",
+					   op);
+	/* the kind's atoms as this partition numbers them; unknown ones (no
+	 * member had them) count, and match nothing */
+	uint32_t *want = malloc((n ? n : 1) * sizeof(*want));
+	uint8_t *flags = calloc(part->num_rows ? part->num_rows : 1, 1);
+	struct remora_error *err = NULL;
+	if (!want || !flags) {
+		err = &remora_error_no_memory;
+		goto out;
+	}
+	uint32_t known = 0, unknown = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t a = byrel_atom_find(part->rel, atoms[i]);
+		if (a == UINT32_MAX)
+			unknown++;
+		else
+			want[known++] = a;
+	}
+	qsort(want, known, sizeof(*want), compare_atoms);
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < known; i++) {
+		if (!k || want[k - 1] != want[i])
+			want[k++] = want[i];
+	}
+	known = k;
+	for (size_t r = 0; r < part->num_rows; r++) {
+		const uint32_t *have;
+		uint32_t nh;
+		byrel_class_atoms(part->rel, part->rows[r].cls, &have, &nh);
+		bool sub = atoms_subset(have, nh, want, known);        /* row <= kind */
+		bool super = !unknown && atoms_subset(want, known, have, nh); /* row >= kind */
+		bool eq = sub && super;
+		bool hit;
+		switch (o) {
+		case 0: hit = eq; break;
+		case 1: hit = !eq; break;
+		case 2: hit = sub && !eq; break;
+		case 3: hit = sub; break;
+		case 4: hit = super && !eq; break;
+		default: hit = super; break;
+		}
+		flags[r] = hit;
+	}
+	err = remora_partition_select(part, flags, ret);
+out:
+	free(flags);
+	free(want);
 	return err;
 }

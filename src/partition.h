@@ -10,8 +10,8 @@
  *     arbitrary).
  *  3. members[] lists the ids row after row in row order, ascending within
  *     a row, so a row's set is a slice of it.
- *  4. Labels are heapy's renderings (see partition.c); a label is owned
- *     by the partition or by its snapshot's type table.
+ *  4. Labels are heapy's renderings (see partition.c), kept in the
+ *     partition's label arena.
  */
 #ifndef REMORA_PARTITION_H
 #define REMORA_PARTITION_H
@@ -26,8 +26,9 @@ struct remora_partition_row {
 	uint64_t count;
 	uint64_t size;
 	uint64_t first;     /* index of the row's first id in members[] */
-	const char *label;
-	char *owned_label;  /* label, when allocated for this row */
+	uint64_t cumulative; /* size of this row and every row before it */
+	const char *label;  /* in the partition's label arena */
+	uint64_t label_off; /* its offset there */
 };
 
 struct remora_partition {
@@ -40,6 +41,8 @@ struct remora_partition {
 	struct remora_partition_row *rows;
 	uint32_t *members;  /* [count] */
 	char *owned_header; /* header, when made for a combined classifier */
+	char *labels;       /* the rows' labels, NUL-terminated, end to end */
+	size_t labels_len, labels_cap;
 	struct byrel *rel;  /* byvia / byrcs: the rows' kinds (byrel.h) */
 };
 

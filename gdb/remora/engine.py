@@ -93,11 +93,14 @@ _PROTOTYPES = {
     "remora_partition_row_label": (ctypes.c_char_p, [_p, _size]),
     "remora_partition_row_count": (_u64, [_p, _size]),
     "remora_partition_row_size": (_u64, [_p, _size]),
+    "remora_partition_row_cumulative": (_u64, [_p, _size]),
     "remora_partition_row_set": (_c_err, [_p, _size, _pp]),
     "remora_partition_create_and": (_c_err, [_p, ctypes.POINTER(ctypes.c_int), _size, _pp]),
     "remora_partition_row_atom_count": (_u32, [_p, _size]),
     "remora_partition_row_atom": (ctypes.c_char_p, [_p, _size, _u32]),
     "remora_partition_select": (_c_err, [_p, ctypes.c_char_p, _pp]),
+    "remora_partition_select_kind": (_c_err, [_p, ctypes.POINTER(ctypes.c_char_p), _size,
+                                              ctypes.c_char_p, _pp]),
     "remora_snapshot_via_label": (_size, [_p, _u64, ctypes.c_char_p, _size]),
     "remora_snapshot_root_label": (_size, [_p, _u32, ctypes.c_char_p, _size]),
     "remora_snapshot_path_step": (_size, [_p, ctypes.c_char_p, _u32, _u64,
@@ -482,6 +485,14 @@ class PartitionHandle:
             self._lib.remora_partition_destroy(self._h)
             self._h = None
 
+    def row(self, r):
+        """(label, count, size, cumulative size) of row r."""
+        L, h = self._lib, self._h
+        return (_text(L.remora_partition_row_label(h, r)),
+                L.remora_partition_row_count(h, r),
+                L.remora_partition_row_size(h, r),
+                L.remora_partition_row_cumulative(h, r))
+
     def rows(self):
         """[(label, count, size)] for every row, in order."""
         L, h = self._lib, self._h
@@ -503,6 +514,15 @@ class PartitionHandle:
             flags[r] = 1
         return IdSetHandle(self.snapshot, _create(self._lib.remora_partition_select,
                                                   self._h, bytes(flags)))
+
+    def select_kind(self, atoms, op):
+        """The union of the byvia / byrcs rows whose kind compares with
+        the set of atoms as op says."""
+        atoms = [a.encode("utf-8") for a in atoms]
+        arr = (ctypes.c_char_p * max(len(atoms), 1))(*atoms)
+        return IdSetHandle(self.snapshot, _create(self._lib.remora_partition_select_kind,
+                                                  self._h, arr, len(atoms),
+                                                  op.encode("ascii")))
 
     def row_set(self, row):
         return IdSetHandle(self.snapshot,

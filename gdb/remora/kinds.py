@@ -262,7 +262,17 @@ class SizeKind(Kind):
         return str(self.size)
 
 
-class ViaKind(Kind):
+class _SetKind(Kind):
+    """A kind whose classification is a set (byvia, byrcs): selected in
+    the engine by comparing each row's set with the kind's."""
+
+    def select(self, idset):
+        from .heapy import IdSet
+        part = idset._partition_handle(self.by)
+        return IdSet(idset.hpy, part.select_kind(sorted(self.atoms()), self.op))
+
+
+class ViaKind(_SetKind):
     by = engine.BY_VIA
     family = "Via"
     ordered = True
@@ -271,8 +281,8 @@ class ViaKind(Kind):
         super().__init__(hpy)
         self.labels = frozenset(via_label(x) for x in labels)
 
-    def row_matches(self, part, row, label):
-        return _compare(self.op, frozenset(part.row_atoms(row)), self.labels)
+    def atoms(self):
+        return self.labels
 
     def _rendering(self):
         return ", ".join(sorted(repr(x) for x in self.labels))
@@ -285,7 +295,7 @@ class ViaKind(Kind):
         return self._rendering()
 
 
-class RcsKind(Kind):
+class RcsKind(_SetKind):
     by = engine.BY_RCS
     family = "Rcs"
     ordered = True
@@ -305,8 +315,8 @@ class RcsKind(Kind):
                 names.add(type_display(k))
         self.kinds = frozenset(names)
 
-    def row_matches(self, part, row, label):
-        return _compare(self.op, frozenset(part.row_atoms(row)), self.kinds)
+    def atoms(self):
+        return self.kinds
 
     def brief(self):
         return "<%s: %s>" % (self._BRIEFS.get(self.op, "referred by"),

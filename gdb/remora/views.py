@@ -18,6 +18,7 @@ Formatting only: which objects, their order and sizes come from C.
 import textwrap
 
 from . import engine
+from .partition import Partition
 
 MAX_LINES = 10
 REPRLIB_MAX = 30
@@ -107,27 +108,15 @@ def render_object(snap, node, kind, label):
     return "0x%x" % addr
 
 
-class IdTable:
+class IdTable(Partition):
     """A set printed object by object (heapy's IdentityPartition with
-    IdFormat): largest first, equal sizes by value or address."""
+    IdFormat): largest first, equal sizes by value or address.  Paging
+    (.more, .all) is the partition's."""
 
     def __init__(self, idset, handle, kind):
-        self.set = idset
-        self._handle = handle
+        Partition.__init__(self, idset, handle)
         self.kind = kind                 # the set's clodo kind, or '<mixed>'
-        self.rows = handle.rows()        # (value label, 1, size)
-        self.count = handle.count
-        self.size = handle.size
         self._ids = {}
-        self._text = {}
-        self._kinds = None
-
-    @property
-    def numrows(self):
-        return len(self.rows)
-
-    def __len__(self):
-        return len(self.rows)
 
     def row_id(self, position):
         node = self._ids.get(position)
@@ -145,12 +134,11 @@ class IdTable:
         return " Index     Size   %   Cumulative  %   " + id_header(self.kind)
 
     def row_text(self, position):
-        text = self._text.get(position)
+        text = self._lines.get(position)
         if text is None:
-            label, _count, size = self.rows[position]
-            cumul = sum(r[2] for r in self.rows[:position + 1])
-            pct = 100.0 * size / self.size if self.size else 0.0
-            cpct = 100.0 * cumul / self.size if self.size else 0.0
+            row = self.rows[position]
+            pct = 100.0 * row.size / self.size if self.size else 0.0
+            cpct = 100.0 * row.cumulsize / self.size if self.size else 0.0
             snap = self._handle.snapshot
             node = self.row_id(position)
             if self.kind == "<mixed>":
@@ -159,44 +147,21 @@ class IdTable:
                     owner = snap.node_owner(node)
                     kind = ("dict of %s" % snap.node_type_display(owner)
                             if owner is not None else "dict (no owner)")
-                rendering = "%s: %s" % (kind, render_object(snap, node, kind, label))
+                rendering = "%s: %s" % (kind, render_object(snap, node, kind, row.label))
             else:
-                rendering = render_object(snap, node, self.kind, label)
-            text = "%6d %8d %5.1f %9d %5.1f %s" % (position, size, pct, cumul, cpct,
-                                                   rendering)
-            self._text[position] = text
+                rendering = render_object(snap, node, self.kind, row.label)
+            text = "%6d %8d %5.1f %9d %5.1f %s" % (position, row.size, pct,
+                                                   row.cumulsize, cpct, rendering)
+            self._lines[position] = text
         return text
 
-    def render(self, start, max_lines, is_top):
-        out = []
-        if is_top:
-            out.append(self.label_line())
-        position = start
-        if start < self.numrows:
-            out.append(self.row_header())
-            shown = 0
-            while position < self.numrows:
-                if max_lines is not None and shown >= max_lines:
-                    if position + 1 >= self.numrows:
-                        out.append(self.row_text(position))
-                        position += 1
-                    else:
-                        out.append("<%d more rows. Type e.g. '_.more' to view.>"
-                                   % (self.numrows - position))
-                    break
-                out.append(self.row_text(position))
-                shown += 1
-                position += 1
-        return "\n".join(out).rstrip(), position
-
-    def __repr__(self):
-        return self.render(0, MAX_LINES, True)[0]
-
     def to_json(self):
+        snap = self._handle.snapshot
         return {"type": "idtable", "count": self.count, "size": self.size,
                 "kind": self.kind,
-                "rows": [{"index": i, "size": r[2], "address": self._handle.snapshot.node_address(
-                    self.row_id(i))} for i, r in enumerate(self.rows[:1000])]}
+                "rows": [{"index": i, "size": r.size,
+                          "address": snap.node_address(self.row_id(i))}
+                         for i, r in enumerate(self.rows[:1000])]}
 
 
 class RemoteObject:

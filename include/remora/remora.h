@@ -299,6 +299,9 @@ REMORA_EXPORT uint64_t
 remora_partition_row_count(const struct remora_partition *part, size_t row);
 REMORA_EXPORT uint64_t
 remora_partition_row_size(const struct remora_partition *part, size_t row);
+/* The total size of rows 0 .. row (heapy's Cumulative column). */
+REMORA_EXPORT uint64_t
+remora_partition_row_cumulative(const struct remora_partition *part, size_t row);
 /* The kind of a byvia or byrcs row as its atoms (byrel.h): the labels or
  * referrer kinds, unquoted, in no particular order; 0 / NULL for other
  * classifiers and rows out of range. */
@@ -311,6 +314,14 @@ remora_partition_row_atom(const struct remora_partition *part, size_t row,
 REMORA_EXPORT struct remora_error *
 remora_partition_select(const struct remora_partition *part,
 			const uint8_t *flags, struct remora_idset **ret);
+/* Symbolic selection (hp.Via('.key').alt('<')): the union of the rows of
+ * a byvia or byrcs partition whose kind K compares with the kind made of
+ * atoms[0..n) as op says: "==", "!=", "<=" (K a subset), "<" (a proper
+ * subset), ">=" (a superset), ">" (a proper superset). */
+REMORA_EXPORT struct remora_error *
+remora_partition_select_kind(const struct remora_partition *part,
+			     const char *const *atoms, size_t n, const char *op,
+			     struct remora_idset **ret);
 /* A new set holding the row's objects. */
 REMORA_EXPORT struct remora_error *
 remora_partition_row_set(const struct remora_partition *part, size_t row,

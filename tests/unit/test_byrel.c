@@ -302,6 +302,47 @@ static void test_byrcs(void)
 	remora_partition_destroy(part);
 }
 
+static uint64_t select_count(struct remora_partition *part, const char *const *atoms,
+			     size_t n, const char *op)
+{
+	struct remora_idset *sel = NULL;
+	CU_ASSERT_PTR_NULL_FATAL(remora_partition_select_kind(part, atoms, n, op, &sel));
+	uint64_t count = remora_idset_count(sel);
+	remora_idset_destroy(sel);
+	return count;
+}
+
+/* GIVEN a byvia partition of S_V {['key']}, S_V2 {['key'], [0]}, X
+ * {.attr, [1]}, Y {list(_)[4]} and I42 {} WHEN rows are selected by kind
+ * THEN heapy's comparisons of relation sets: == equal, <= subset, <
+ * proper subset, >= superset, > proper superset, != not equal; a relation
+ * no member has matches nothing but still counts in the kind. */
+static void test_select_kind(void)
+{
+	uint64_t members[] = { S_V, S_V2, X, Y, I42 };
+	struct remora_partition *part = partition(members, 5, REMORA_BY_VIA);
+	const char *key[] = { "['key']" };
+	const char *key0[] = { "['key']", "[0]" };
+	const char *none[] = { "['nowhere']" };
+	CU_ASSERT_EQUAL(select_count(part, key, 1, "=="), 1);
+	CU_ASSERT_EQUAL(select_count(part, key, 1, "!="), 4);
+	CU_ASSERT_EQUAL(select_count(part, key0, 2, "<="), 3); /* S_V, S_V2, I42 */
+	CU_ASSERT_EQUAL(select_count(part, key, 1, "<"), 1);   /* I42 */
+	CU_ASSERT_EQUAL(select_count(part, key, 1, ">="), 2);  /* S_V, S_V2 */
+	CU_ASSERT_EQUAL(select_count(part, key, 1, ">"), 1);   /* S_V2 */
+	CU_ASSERT_EQUAL(select_count(part, none, 1, ">="), 0);
+	CU_ASSERT_EQUAL(select_count(part, none, 1, "<="), 1); /* I42 */
+	CU_ASSERT_EQUAL(select_count(part, NULL, 0, "=="), 1); /* I42 */
+	struct remora_idset *sel = NULL;
+	CU_ASSERT_PTR_NOT_NULL(remora_partition_select_kind(part, key, 1, "<>", &sel));
+	remora_partition_destroy(part);
+
+	/* not a byvia or byrcs partition */
+	part = partition(members, 5, REMORA_BY_TYPE);
+	CU_ASSERT_PTR_NOT_NULL(remora_partition_select_kind(part, key, 1, "==", &sel));
+	remora_partition_destroy(part);
+}
+
 /* GIVEN the whole heap WHEN partitioned by type & size THEN a row per
  * (type, size) pair, labelled "type & size", under the joined header. */
 static void test_combined(void)
@@ -357,6 +398,7 @@ int main(void)
 		{ "path steps", test_path_steps },
 		{ "byvia", test_byvia },
 		{ "byrcs and selection", test_byrcs },
+		{ "selection by kind", test_select_kind },
 		{ "combined classifier", test_combined },
 		{ "byid", test_byid },
 		{ NULL, NULL },
