@@ -100,7 +100,7 @@ def main():
     results = {
         "python": interp.path, "records": info["records"], "gc_objects": info["gc_objects"],
         "remora_seconds": remora.get("seconds"), "remora_ok": remora.get("ok", False),
-        "remora_warm": remora.get("warm"),
+        "remora_warm": remora.get("warm"), "remora_graph": remora.get("graph"),
         "remora_outside_seconds": remora.get("outside"), "remora_core": core_result,
         "remora_error": remora.get("error"),
         "remora_capture": lr, "gdb_session_seconds": g.seconds,
@@ -136,6 +136,25 @@ def main():
                   " + engine load %.2f s + partition and table %.2f s"
                   % (len(warm), best["seconds"], best["capture"], best["walk"],
                      best["load"], best["partition"]))
+    graph = remora.get("graph") or {}
+    if graph:
+        base_t = graph.get("default") or 0
+        goals = (("byrcs", "h.byrcs (builds the referrer index)", 0.5, 3.4),
+                 ("byvia", "h.byvia (whole heap)", 1.0, 39.0),
+                 ("domisize", "h[0].domisize", 0.2, 0.5),
+                 ("dominator_tree", "dominator tree + retained sizes", 1.5, None),
+                 ("byretained", "h.byretained table (tree built)", None, None),
+                 ("sp", "h.byid[0].sp", 0.2, 1.4))
+        print("graph    queries on the warm heap (the default table took %.2f s):" % base_t)
+        for key, what, goal, heapy in goals:
+            if key not in graph:
+                continue
+            t = graph[key]
+            print("         %-38s %6.2f s (%5.1fx the default table)%s%s"
+                  % (what, t, t / base_t if base_t else 0,
+                     "  goal < %.1f s: %s" % (goal, "met" if t < goal else "MISSED")
+                     if goal else "",
+                     "  heapy ~%.1f s" % heapy if heapy else ""))
     if remora.get("ok") and remora.get("warm") and remora.get("outside"):
         inj = min(w["capture"] for w in remora["warm"])
         print("capture  injected %.2f s | from outside (/proc/PID/mem) %.2f s (%.2fx) | "

@@ -120,6 +120,14 @@ def _describe(exc):
     return "py-heap: %s: %s" % (name, text) if text else "py-heap: %s" % name
 
 
+def _syntax_error(exc):
+    """The expression's own syntax error, or one raised while evaluating
+    it (heapy raises SyntaxError for a relation it cannot read)."""
+    if exc.filename == "<py-heap>":
+        return gdb.GdbError("py-heap: syntax error: %s" % exc.msg)
+    return gdb.GdbError(_describe(exc))
+
+
 class PyHeapCommand(gdb.Command):
     """Analyse the CPython heap of the inferior the way heapy (guppy3) does.
 
@@ -236,12 +244,12 @@ Examples:
                 try:
                     namespace[name] = _evaluate(expr)
                 except SyntaxError as exc:
-                    raise gdb.GdbError("py-heap: syntax error: %s" % exc.msg) from None
+                    raise _syntax_error(exc) from None
                 return
             try:
                 value = _evaluate(argument)
             except SyntaxError as exc:
-                raise gdb.GdbError("py-heap: syntax error: %s" % exc.msg) from None
+                raise _syntax_error(exc) from None
 
         namespace["_"] = value
         if as_json:

@@ -25,9 +25,13 @@ REPRLIB_MAX = 30
 
 
 def reprlib_cut(text):
-    """reprlib.repr()'s abbreviation of a repr longer than 30 characters."""
+    """reprlib.repr()'s abbreviation of a repr longer than 30 characters.
+    A repr the snapshot cut short (it ends in "..." before the quote) has
+    no true tail to show: its head is shown, then "..."."""
     if len(text) <= REPRLIB_MAX:
         return text
+    if text[-4:-1] == "...":
+        return text[:(REPRLIB_MAX - 3) // 2] + "..."
     head = (REPRLIB_MAX - 3) // 2
     tail = REPRLIB_MAX - 3 - head
     return text[:head] + "..." + text[len(text) - tail:]
