@@ -1,6 +1,8 @@
 """gdb_holders.py — sourced into gdb (after remora.py) by test_holders.py.
 
-Captures the stopped holders_target.py, then for each marker of its facts
+Captures the stopped holders_target.py (or its core) with
+$REMORA_TEST_CAPTURE (default `py-heap h = hp.heap()`), then for each
+marker of its facts
 ($REMORA_TEST_FACTS) asks what a user would: hp.iso(ADDR).count,
 .referrers.addresses, .byvia, .byrcs, .referrers.byrcs (-json) and .sp
 (text).  What each printed, or the error it raised, goes to
@@ -32,7 +34,7 @@ def main():
     try:
         with open(os.environ["REMORA_TEST_FACTS"]) as f:
             markers = json.load(f)["markers"]
-        s.run("capture", "py-heap h = hp.heap()")
+        s.run("capture", os.environ.get("REMORA_TEST_CAPTURE", "py-heap h = hp.heap()"))
         for tag, m in sorted(markers.items()):
             for what, form, expr in QUERIES:
                 key = "%s/%s" % (tag, what)

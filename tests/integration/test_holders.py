@@ -12,14 +12,16 @@ GIVEN targets/holders_target.py, stopped with markers held ONLY by: a module
       checked every "held only by" with sys.getrefcount,
 WHEN  gdb attaches and runs, for each marker, hp.iso(ADDR).count,
       .referrers.addresses, .byvia, .byrcs, .referrers.byrcs and .sp
-      (gdb_holders.py),
+      (gdb_holders.py) on the heap captured by the agent, then again read
+      from outside (-no-inject), then on a gcore of the same state,
 THEN  the marker is one object, its referrers are exactly its holder, its
       byvia row is heapy's label for that holder, its byrcs row is the
       holder's kind, its referrers' byrcs row is the kinds of the holder's
-      referrers, and .sp prints the one shortest path heapy would print.
-The labels and paths expected are heapy's (notes: heapy-formats.md
-sections 1.4, 3, 3.3); the ones a reader may need to adjust are each in one
-function below.
+      referrers, and .sp prints the one shortest path heapy would print;
+      the three captures answer alike (DESIGN.md invariant 5).
+The labels and paths expected are heapy's (guppy3's Path.py relations and
+RootState member names); the ones a reader may need to adjust are each in
+one function below.
 """
 
 import os
@@ -37,13 +39,13 @@ MODULE_DICT = "hp.Root.i0_modules['holders_mod'].__dict__"
 def thread_frame_root(m):
     """The root step to a thread's frame: heapy's RootState attribute
     i<interp>_t<thread ident>_f<frame number from the oldest frame>
-    (heapy-formats.md 3.3)."""
+    (guppy3 rootstate.c)."""
     return "hp.Root.i0_t%d_f%d" % (m["thread_ident"], m["frameno"])
 
 
 def set_member_path(container_path, position):
     """heapy's R_INSET in a path wraps the container: list(<path>)[i]
-    (heapy-formats.md 1.4); remora reports the member's real position."""
+    (guppy3 Path.py, R_INSET); remora reports the member's real position."""
     return "list(%s)[%d]" % (container_path, position)
 
 
@@ -116,6 +118,39 @@ def check_marker(c, tag, m):
         c.equal("hp.iso(<marker>).sp", st.get("text", "").rstrip("\n"), " 0: " + want["path"])
 
 
+# The three ways a heap is read: the same questions must get the same
+# answers (DESIGN.md invariant 5).
+CAPTURES = (
+    ("injected", "py-heap h = hp.heap()"),
+    ("outside", "py-heap h = hp.heap(inject=False)"),
+    ("core", "py-heap h = hp.heap()"),
+)
+
+
+def check_capture(tap, it, name, wdir, target, facts, how, command, core=None):
+    """Ask gdb_holders.py's questions of one capture and check the answers."""
+    out = os.path.join(wdir, "gdb-%s.json" % how)
+    env = {"REMORA_TEST_OUT": out, "REMORA_TEST_FACTS": target.path("facts.json"),
+           "REMORA_TEST_CAPTURE": command}
+    if core is None:
+        g = harness.run_gdb(["source " + GDB_SCRIPT, "detach"], pid=target.pid, env=env)
+    else:
+        g = harness.run_gdb(["source " + GDB_SCRIPT], args=[it.path, core], env=env)
+    results = harness.load_json(out)
+    label = "%s %s" % (name, how)
+    c = Checker(tap, label, g, results)
+    c.base = label
+    c.ok("gdb session finished (%.1fs)" % g.seconds,
+         not g.timed_out and g.rc == 0 and bool(results.get("steps")))
+    if "script" in c.steps:
+        c.step("script")
+    if c.step("capture") is not None:
+        for tag, m in sorted(facts["markers"].items()):
+            check_marker(c, tag, m)
+    c.name = label
+    return c
+
+
 def check_interpreter(tap, it):
     name = "holders %s" % it.name
     wdir = harness.workdir("holders", it.name)
@@ -126,24 +161,21 @@ def check_interpreter(tap, it):
             tap.fail("%s: target starts and writes its facts" % name, str(exc))
             return
         facts = target.json("facts.json")
-        out = os.path.join(wdir, "gdb.json")
-        g = harness.run_gdb(["source " + GDB_SCRIPT, "detach"], pid=target.pid,
-                            env={"REMORA_TEST_OUT": out,
-                                 "REMORA_TEST_FACTS": target.path("facts.json")})
-        results = harness.load_json(out)
-        c = Checker(tap, name, g, results)
-        c.base = name
-        c.ok("gdb session finished (%.1fs)" % g.seconds,
-             not g.timed_out and g.rc == 0 and bool(results.get("steps")))
-        if "script" in c.steps:
-            c.step("script")
-        if c.step("capture") is not None:
-            for tag, m in sorted(facts["markers"].items()):
-                check_marker(c, tag, m)
-        c.name = name
+        c = None
+        for how, command in CAPTURES:
+            core = None
+            if how == "core":
+                core = os.path.join(wdir, "core")
+                harness.run_gdb(["gcore " + core, "detach"], pid=target.pid,
+                                load_remora=False)
+                if not tap.ok("%s: gcore made a core" % name, os.path.exists(core)):
+                    continue
+            c = check_capture(tap, it, name, wdir, target, facts, how, command, core)
+            if core is not None:
+                os.unlink(core)
         target.send(signal.SIGUSR1)
-        c.equal("target finishes with exit 0 after detach", target.wait_exit(60), 0,
-                target.output())
+        tap.equal("%s: target finishes with exit 0 after detach" % name,
+                  target.wait_exit(60), 0, target.output())
 
 
 def main():

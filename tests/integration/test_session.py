@@ -35,7 +35,7 @@ DIFF_ROW = re.compile(r"^\s*\d+\s+(-?\d+)\s+(-?\d+)\s+-?\d+\s+(?:\(n\.a\.\)|\S+)
 
 def package_path(index):
     """heapy's shortest path to pkgcore.PKGS[index] (the module is only in
-    sys.modules; heapy-formats.md section 3)."""
+    sys.modules; guppy3 Path.py)."""
     return " 0: hp.Root.i0_modules['pkgcore'].__dict__['PKGS'][%d]" % index
 
 
@@ -208,7 +208,7 @@ def check_stage2(c, facts):
                  for r in part.get("rows", [])},
                 {tuple(v): (n, s) for v, n, s in rcs["byvia"]}, rows_summary(part))
 
-    # Via('.key') and its alternatives (heapy-formats.md 7.2: '<' is a proper
+    # Via('.key') and its alternatives (heapy's NyObjectClassifier_Compare: '<' is a proper
     # subset of the incoming relations, '>' a proper superset).
     part = c.partition("nonkeys")
     if part is not None:
