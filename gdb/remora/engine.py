@@ -67,6 +67,7 @@ _PROTOTYPES = {
     "remora_snapshot_type_name": (ctypes.c_char_p, [_p, _u32]),
     "remora_snapshot_type_module": (ctypes.c_char_p, [_p, _u32]),
     "remora_snapshot_type_display": (ctypes.c_char_p, [_p, _u32]),
+    "remora_snapshot_type_address": (_u64, [_p, _u32]),
     "remora_idset_create_all": (_c_err, [_p, _pp]),
     "remora_idset_create_empty": (_c_err, [_p, _pp]),
     "remora_idset_create_from_ids": (_c_err, [_p, ctypes.POINTER(_u32), _size, _pp]),
@@ -279,6 +280,13 @@ class Snapshot:
     def node_type_display(self, node):
         t = self._lib.remora_snapshot_node_type(self._h, node)
         return _text(self._lib.remora_snapshot_type_display(self._h, t))
+
+    def types(self):
+        """[(type address, display name)] of the snapshot's type table."""
+        L, h = self._lib, self._h
+        return [(L.remora_snapshot_type_address(h, t),
+                 _text(L.remora_snapshot_type_display(h, t)))
+                for t in range(self.type_count)]
 
     def node_repr(self, node):
         n = _size()

@@ -267,6 +267,7 @@ class IdSet:
         return views.ShortestPaths(self)
 
     shpaths = sp
+    pathsto = sp
 
     def get_shpaths(self):
         return views.ShortestPaths(self)

@@ -192,18 +192,69 @@ def _compare(op, a, b):
     return a > b
 
 
+_VIA_INDEX, _VIA_FIELD, _FIELD_MRO = 1, 5, 3
+_BRIEF_ALT = {"<": "strict subtype of", "<=": "subtype of",
+              ">=": "supertype of", ">": "strict supertype of"}
+
+
+def _mro_names(snap, addresses, address):
+    """The display names of the type at address and its bases (its
+    __mro__ as the snapshot holds it)."""
+    names = [addresses.get(address, "")]
+    node = snap.find(address)
+    if node is None:
+        return names
+    for target, via in snap.edges(node):
+        if via >> 56 == _VIA_FIELD and via & ((1 << 56) - 1) == _FIELD_MRO:
+            for base, v in snap.edges(target):
+                if v >> 56 == _VIA_INDEX:
+                    name = addresses.get(snap.node_address(base))
+                    if name and name not in names:
+                        names.append(name)
+    return names
+
+
 class TypeKind(Kind):
     by = engine.BY_TYPE
     family = "Type"
+    ordered = True
 
     def __init__(self, hpy, t):
         super().__init__(hpy)
         self.name = type_display(t)
 
+    def select(self, idset):
+        if self.op == "==":
+            return Kind.select(self, idset)
+        # subtypes and supertypes by the types' __mro__ in the snapshot
+        from .heapy import IdSet
+        snap = idset.snapshot
+        table = snap.types()
+        by_address = dict(table)
+        mine = [a for a, name in table if name == self.name]
+        mros = {a: _mro_names(snap, by_address, a) for a in mine}
+        part = idset._partition_handle(self.by)
+        rows = []
+        for r, (label, _c, _s) in enumerate(part.rows()):
+            for address, name in table:
+                if name != label:
+                    continue
+                row_mro = _mro_names(snap, by_address, address)
+                sub = self.name in row_mro                     # row <= kind
+                sup = any(label in m for m in mros.values())   # row >= kind
+                eq = label == self.name
+                if {"<=": sub, "<": sub and not eq, ">=": sup,
+                        ">": sup and not eq}[self.op]:
+                    rows.append(r)
+                break
+        return IdSet(idset.hpy, part.select(rows))
+
     def row_matches(self, part, row, label):
         return label == self.name
 
     def brief(self):
+        if self.op != "==":
+            return "<%s %s>" % (_BRIEF_ALT[self.op], self.name)
         return self.name
 
     def arg_repr(self):

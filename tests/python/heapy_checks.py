@@ -21,8 +21,9 @@ WORK = os.environ["REMORA_WORKDIR"]
 sys.path.insert(0, os.path.join(TOP, "gdb"))
 sys.path.insert(0, os.path.join(TOP, "tests", "python"))
 
-from snapfile import (FIELD_DICT, FIELD_MD_DICT, VIA_FIELD,  # noqa: E402
-                      SnapshotWriter, via)
+from snapfile import (FIELD_DICT, FIELD_MD_DICT, FIELD_MRO, VIA_DICT_KEY,  # noqa: E402
+                      VIA_DICT_VALUE, VIA_FIELD, VIA_INDEX, VIA_ROOT, SnapshotWriter,
+                      via)
 
 _count = 0
 _failed = 0
@@ -257,6 +258,142 @@ def run_error(command):
     return None
 
 
+# The hierarchy heap: classes A, B(A), C(B) and object, each type object
+# with its __mro__ tuple; instances 1 A, 2 B, 3 C, 4 object; a dict D
+# holding the A instance as ['a'] and a list holding it and a C as [0], [1].
+H_TYPE, H_TUPLE, H_OBJ, H_A, H_B, H_C, H_DICT, H_LIST, H_STR = \
+    [0x100 * i for i in range(1, 10)]
+
+
+def write_hierarchy(path):
+    w = RecordingWriter(path)
+    for addr, name, module in [(H_TYPE, "type", "builtins"), (H_TUPLE, "tuple", "builtins"),
+                               (H_OBJ, "object", "builtins"), (H_A, "A", "__main__"),
+                               (H_B, "B", "__main__"), (H_C, "C", "__main__"),
+                               (H_DICT, "dict", "builtins"), (H_LIST, "list", "builtins"),
+                               (H_STR, "str", "builtins")]:
+        w.type(addr, name, module)
+    mros = {H_OBJ: [H_OBJ], H_A: [H_A, H_OBJ], H_B: [H_B, H_A, H_OBJ],
+            H_C: [H_C, H_B, H_A, H_OBJ]}
+    for k, (t, mro) in enumerate(sorted(mros.items())):
+        tup = 0x10000 + 0x100 * k
+        w.node(t, H_TYPE, 1001)
+        w.edge(tup, via(VIA_FIELD, FIELD_MRO))
+        w.node(tup, H_TUPLE, 41 + 8 * len(mro))
+        for i, base in enumerate(mro):
+            w.edge(base, via(VIA_INDEX, i))
+    objs = [(H_A, 1), (H_B, 2), (H_C, 3), (H_OBJ, 4)]
+    addr = 0x20000
+    first = {}
+    for t, n in objs:
+        for _ in range(n):
+            first.setdefault(t, addr)
+            w.node(addr, t, 49)
+            addr += 0x40
+    w.node(0x30000, H_STR, 50, repr="a")
+    w.node(0x30100, H_DICT, 233)
+    w.edge(first[H_A], via(VIA_DICT_VALUE, 0x30000))
+    w.edge(0x30000, via(VIA_DICT_KEY, 0))
+    w.node(0x30200, H_LIST, 73)
+    w.edge(first[H_A], via(VIA_INDEX, 0))
+    w.edge(first[H_C], via(VIA_INDEX, 1))
+    w.root(0x30100, via(VIA_ROOT, 0))
+    w.root(0x30200, via(VIA_ROOT, 1))
+    return w.close(), first
+
+
+def check_graph_api(hp):
+    """Kinds, the byid table, paths, dominators, dump/load and diff on the
+    hierarchy heap; errors as heapy raises them."""
+    from remora import kinds
+    path, first = write_hierarchy(os.path.join(WORK, "hier.remora"))
+    h = hp.load(path)
+    a_inst = first[H_A]
+
+    def count(kind):
+        return (h & kind).count
+
+    check(count(hp.Type("__main__.A")) == 1, "hp.Type selects the exact type")
+    check(count(hp.Type("__main__.A").alt("<=")) == 6,
+          "Type.alt('<='): A and its subclasses' instances (by __mro__)")
+    check(count(hp.Type("__main__.A").alt("<")) == 5, "Type.alt('<'): strict subclasses")
+    check(count(hp.Type("__main__.C").alt(">=")) == 10,
+          "Type.alt('>='): instances of C and of its bases")
+    check(count(hp.Type("__main__.C").alt(">")) == 7, "Type.alt('>'): strict bases")
+    check(count(hp.Type("__main__.A").alt("!=")) == h.count - 1, "alt('!='): the rest")
+    check((h & dict).count == 1 and (h & "dict").count == 1,
+          "a Python class or a type name stands for the target's type")
+    sizes = RecordingWriter.GRAPHS[path][0]
+    check(count(hp.Size(49)) == sum(1 for v in sizes.values() if v == 49) and
+          count(hp.Size(50).alt("<")) == sum(1 for v in sizes.values() if v < 50) and
+          count(hp.Size(57).alt(">=")) == sum(1 for v in sizes.values() if v >= 57),
+          "hp.Size and its alternatives")
+    check(count(hp.Via("['a']")) == 0 and count(hp.Via("['a']", "[0]")) == 1,
+          "hp.Via: the exact set of relations")
+    check(count(hp.Via("['a']").alt(">=")) == 1 and count(hp.Via("[1]")) == 1,
+          "hp.Via(...).alt('>='): held that way among others")
+    check(count(hp.Rcs("dict (no owner)", "list")) == 1 and
+          count(hp.Rcs("list").alt(">=")) == 2 and count(hp.Rcs("RootState")) == 2,
+          "hp.Rcs: referrer kinds, RootState for a root")
+    check(repr(h & hp.Via(".nowhere")) == "hpy().Nothing" and
+          (h & hp.Nothing).count == 0, "an empty selection is Nothing")
+    check(repr(hp.Via(".key").alt("<")) == "hpy().Via('.key').alt('<')" and
+          str(hp.Size(8)) == "<size = 8>" and str(~hp.Type("dict")) == "~dict",
+          "kinds print as heapy's")
+    for expr, exc_type, message in [
+            (lambda: hp.Via("bad"), SyntaxError, "Cant make a relation of 'bad'."),
+            (lambda: hp.Size(3).alt("<<"), ValueError, "No such comparison symbol: '<<'"),
+            (lambda: hp.Clodo(dict), TypeError, None),
+            (lambda: h.theone, ValueError, "theone requires a singleton set"),
+            (lambda: h.by("nosuch"), ValueError,
+             "by(): No such equivalence relation defined in heapy.Use: 'er_nosuch'"),
+            (lambda: h.by(42), TypeError, "by(): Equivalence relation or string expected."),
+            (lambda: iter(h), TypeError, "iteration over non-sequence")]:
+        try:
+            expr()
+            check(False, "%s raised" % (message or exc_type.__name__))
+        except exc_type as exc:
+            check(message is None or str(exc) == message,
+                  "heapy's %s: %s" % (exc_type.__name__, message or "raised"), str(exc))
+
+    # byid: one object a row, largest first, heapy's IdFormat
+    check_text(repr(hp.iso(0x30100, 0x30200).byid), """\
+Set of 2 <mixed> objects. Total size = 306 bytes.
+ Index     Size   %   Cumulative  %   Brief
+     0      233  76.1       233  76.1 dict (no owner): 0x30100*1
+     1       73  23.9       306 100.0 list: 0x30200*2""", "byid of a mixed set")
+    one = hp.iso(a_inst)
+    check(one.theone.address == a_inst and "__main__.A" in repr(one.theone),
+          "theone: the object, its address and type")
+    check([o.address for o in hp.iso(a_inst, first[H_C]).nodes] == [a_inst, first[H_C]],
+          ".nodes: the objects, in address order")
+
+    # paths and retention
+    check_text(repr(one.sp), " 0: hpy().Root.i0_modules['a']\n 1: hpy().Root.i0_sysdict[0]",
+               "sp: every shortest path, heapy's text")
+    check(one.domisize == 49 and one.dominos.count == 1 and
+          hp.iso(0x30200).domisize == 73 + 49,
+          "domisize: the set and what only it keeps alive (the list: a C instance)")
+    check(hp.iso(first[H_C]).imdom.addresses == [0x30200], "imdom: the list")
+    top = h.byretained[0]
+    check(top.count == 1 and
+          h._handle.snapshot.node_retained(top._handle.ids()[0]) ==
+          max(h._handle.snapshot.node_retained(i) for i in h._handle.ids()),
+          "byretained[0] is the object retaining most")
+
+    # dump and load, diff
+    saved = os.path.join(WORK, "saved.remora")
+    hp.iso(0x30100, 0x30200).dump(saved)
+    back = hp.load(saved)
+    check(back.count == 2 and sorted(back.addresses) == [0x30100, 0x30200]
+          and sorted(back.referents.addresses) == sorted([a_inst, 0x30000, first[H_C]]),
+          "dump/load: the set back, with its graph")
+    diff = repr(h.diff(back))
+    check(diff.startswith("Summary of difference operation (A-B).") and
+          "Differences by kind" in diff, "diff prints heapy's difference table", diff)
+    check(kinds.type_display(dict) == "dict", "gdb's dict names the target's dict")
+
+
 def main():
     import remora
     from remora import command, heapy
@@ -264,6 +401,7 @@ def main():
     main_path = write_main(os.path.join(WORK, "main.remora"))
     hp = remora.hpy()
     h = hp.load(main_path)
+    check_graph_api(hp)
 
     # -- the API and its tables ---------------------------------------------
     check_text(repr(h), TOP_PAGE, "h prints heapy's byclodo table, 10 rows and the footer")
