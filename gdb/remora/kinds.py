@@ -233,20 +233,20 @@ class TypeKind(Kind):
         by_address = dict(table)
         mine = [a for a, name in table if name == self.name]
         mros = {a: _mro_names(snap, by_address, a) for a in mine}
+        by_name = {}
+        for address, name in table:
+            by_name.setdefault(name, address)
         part = idset._partition_handle(self.by)
         rows = []
         for r, (label, _c, _s) in enumerate(part.rows()):
-            for address, name in table:
-                if name != label:
-                    continue
-                row_mro = _mro_names(snap, by_address, address)
-                sub = self.name in row_mro                     # row <= kind
-                sup = any(label in m for m in mros.values())   # row >= kind
-                eq = label == self.name
-                if {"<=": sub, "<": sub and not eq, ">=": sup,
-                        ">": sup and not eq}[self.op]:
-                    rows.append(r)
-                break
+            if label not in by_name:
+                continue
+            row_mro = _mro_names(snap, by_address, by_name[label])
+            sub = self.name in row_mro                     # row <= kind
+            sup = any(label in m for m in mros.values())   # row >= kind
+            eq = label == self.name
+            if {"<=": sub, "<": sub and not eq, ">=": sup, ">": sup and not eq}[self.op]:
+                rows.append(r)
         return IdSet(idset.hpy, part.select(rows))
 
     def row_matches(self, part, row, label):
