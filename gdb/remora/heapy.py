@@ -41,12 +41,13 @@ _CLASSIFIERS = {
     "via": engine.BY_VIA,
     "rcs": engine.BY_RCS,
     "id": engine.BY_ID,
+    "idset": engine.BY_ID,
     "module": engine.BY_MODULE,
 }
 # heapy's names of the equivalence relations (hp.Type, ...) -> ours
 _ER_NAMES = {"Clodo": "clodo", "Type": "type", "Size": "size", "Unity": "unity",
              "Via": "via", "Rcs": "rcs", "Id": "id", "Module": "module",
-             "Idset": "id", "": "unity"}
+             "Idset": "idset", "": "unity"}
 
 
 class IdSet:
@@ -172,7 +173,10 @@ class IdSet:
         """The set, object by object, largest first."""
         return self.by("id")
 
-    byidset = byid
+    @property
+    def byidset(self):
+        """The set, object by object, each row labelled by its brief."""
+        return self.by("idset")
 
     @property
     def bymodule(self):
@@ -186,6 +190,8 @@ class IdSet:
                 kind = self._clodo_kind()
                 self._partition = views.IdTable(self, self._partition_handle(engine.BY_ID),
                                                 kind)
+            elif self.er == "idset":
+                self._partition = views.IdSetTable(self, self._partition_handle(engine.BY_ID))
             else:
                 by = (tuple(_CLASSIFIERS[e] for e in self.er)
                       if isinstance(self.er, tuple) else _CLASSIFIERS[self.er])

@@ -146,11 +146,7 @@ class IdTable(Partition):
             snap = self._handle.snapshot
             node = self.row_id(position)
             if self.kind == "<mixed>":
-                kind = snap.node_type_display(node)
-                if kind == "dict":
-                    owner = snap.node_owner(node)
-                    kind = ("dict of %s" % snap.node_type_display(owner)
-                            if owner is not None else "dict (no owner)")
+                kind = clodo_of(snap, node)
                 rendering = "%s: %s" % (kind, render_object(snap, node, kind, row.label))
             else:
                 rendering = render_object(snap, node, self.kind, row.label)
@@ -166,6 +162,58 @@ class IdTable(Partition):
                 "rows": [{"index": i, "size": r.size,
                           "address": snap.node_address(self.row_id(i))}
                          for i, r in enumerate(self.rows[:1000])]}
+
+
+def clodo_of(snap, node):
+    """The clodo kind of one object: its type, or the dict's owner kind."""
+    kind = snap.node_type_display(node)
+    if kind == "dict":
+        owner = snap.node_owner(node)
+        kind = ("dict of %s" % snap.node_type_display(owner)
+                if owner is not None else "dict (no owner)")
+    return kind
+
+
+class _BriefRows:
+    """A byid partition's rows labelled by each object's brief, as heapy's
+    byidset labels them: <1 str: 'abc'>."""
+
+    def __init__(self, rows, table):
+        self._rows = rows
+        self._table = table
+        self._done = {}
+
+    def __len__(self):
+        return len(self._rows)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        row = self._done.get(i)
+        if row is None:
+            row = self._rows[i]
+            snap = self._table._handle.snapshot
+            node = self._table._handle.row_set(i).ids()[0]
+            kind = clodo_of(snap, node)
+            row.label = "<1 %s: %s>" % (kind, render_object(snap, node, kind, row.label))
+            self._done[i] = row
+        return row
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+
+class IdSetTable(Partition):
+    """heapy's byidset: a partition whose rows are one-object sets,
+    labelled by their briefs, under the header "by identity set"."""
+
+    def __init__(self, idset, handle):
+        Partition.__init__(self, idset, handle)
+        self.kindheader = "by identity set"
+        self.rows = _BriefRows(self.rows, self)
 
 
 class RemoteObject:
@@ -387,11 +435,7 @@ class Retained:
                " Index   Retained   %     Size Kind (class / dict of class): representation"]
         for i in range(self._start, len(self._ids)):
             node = self._ids[i]
-            kind = snap.node_type_display(node)
-            if kind == "dict":
-                owner = snap.node_owner(node)
-                kind = ("dict of %s" % snap.node_type_display(owner)
-                        if owner is not None else "dict (no owner)")
+            kind = clodo_of(snap, node)
             retained = snap.node_retained(node)
             pct = int("%.0f" % (retained * 100.0 / total)) if total else 0
             out.append("%6d %10d %3d %8d %s: %s" % (

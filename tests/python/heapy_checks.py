@@ -362,6 +362,11 @@ Set of 2 <mixed> objects. Total size = 306 bytes.
  Index     Size   %   Cumulative  %   Brief
      0      233  76.1       233  76.1 dict (no owner): 0x30100*1
      1       73  23.9       306 100.0 list: 0x30200*2""", "byid of a mixed set")
+    check_text(repr(hp.iso(0x30100, 0x30200).byidset), """\
+Partition of a set of 2 objects. Total size = 306 bytes.
+ Index  Count   %     Size   % Cumulative  % by identity set
+     0      1  50      233  76       233  76 <1 dict (no owner): 0x30100*1>
+     1      1  50       73  24       306 100 <1 list: 0x30200*2>""", "byidset: rows by brief")
     one = hp.iso(a_inst)
     check(one.theone.address == a_inst and "__main__.A" in repr(one.theone),
           "theone: the object, its address and type")
