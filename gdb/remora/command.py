@@ -162,13 +162,14 @@ A set of objects prints as heapy's partition table.  Useful attributes:
   .byrcs .byvia            ... by the kinds of the referrers, or by the
                            relations they hold the objects by ("['key']",
                            '.attr', '[0]', ".f_locals['x']")
-  .byid .bymodule          ... object by object, or modules by name
+  .byid .byidset           ... object by object (a table, or rows by brief)
+  .bymodule                ... modules by name, the rest as ~module
   .by('Type&Size')         ... by a combination of relations
   .theone .nodes           the object of a one-object set; the objects
   .dominos .domisize       what only this set keeps alive, and its size
   .imdom .byretained       immediate dominators; the objects retaining most
                            (dominator tree), with what each would free
-  .sp                      the shortest paths to the set from the roots
+  .sp .shpaths             the shortest paths to the set from the roots
   .dump(FILE)              save the whole snapshot with the set; later
                            hp.load(FILE) gives it back, no target needed
   .diff(OTHER)             heapy's difference table, this minus OTHER
