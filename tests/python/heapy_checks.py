@@ -540,6 +540,8 @@ Partition of a set of 2 objects. Total size = 144 bytes.
     check_text(run("py-heap big = h[0]"), "", "py-heap NAME = EXPR prints nothing")
     check_text(run("py-heap big.count, big.size"), "(2, 3000)\n", "and binds NAME")
     check_text(run("py-heap big == h[0]"), "True\n", "== is not taken for an assignment")
+    check_text(run("py-heap n = big.count; n + 1"), "3\n",
+               "statements separated by ';' run in order, the last one's value printed")
     check_text(run("py-heap big.referrers.count, big.referents.count"), "(2, 0)\n",
                "py-heap reaches .referrers and .referents")
     check(".referrers" in run("help py-heap") and ".referents" in run("help py-heap"),
