@@ -120,6 +120,14 @@ def _describe(exc):
     return "py-heap: %s: %s" % (name, text) if text else "py-heap: %s" % name
 
 
+def _several(text):
+    """Whether text is more than one statement (a; b)."""
+    try:
+        return len(ast.parse(text, "<py-heap>", "exec").body) > 1
+    except SyntaxError:
+        return False
+
+
 def _syntax_error(exc):
     """The expression's own syntax error, or one raised while evaluating
     it (heapy raises SyntaxError for a relation it cannot read)."""
@@ -238,7 +246,7 @@ Examples:
             value = _current_heap(inject)
         else:
             m = _ASSIGN.match(argument)
-            if m and not as_json:
+            if m and not as_json and not _several(argument):
                 name, expr = m.group(1), m.group(2).strip()
                 if not expr:
                     raise gdb.GdbError("py-heap: nothing to assign to %s" % name)
