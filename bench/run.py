@@ -154,7 +154,8 @@ def main():
                   % (what, t, t / base_t if base_t else 0,
                      "  goal < %.1f s: %s" % (goal, "met" if t < goal else "MISSED")
                      if goal else "",
-                     "  heapy ~%.1f s" % heapy if heapy else ""))
+                     "  heapy ~%.1f s (PERF-NOTES, not run here)" % heapy
+                     if heapy else ""))
     if remora.get("ok") and remora.get("warm") and remora.get("outside"):
         inj = min(w["capture"] for w in remora["warm"])
         print("capture  injected %.2f s | from outside (/proc/PID/mem) %.2f s (%.2fx) | "
