@@ -11,7 +11,7 @@
  *     "no relation" ".??"; the output is cut to the buffer, and the
  *     length it would have had is returned (snprintf's contract).
  * Vocabulary: snapshot_format.h (via kinds, fields, root kinds); the
- * table of heapy's spellings: docs in README, "Via labels".
+ * table of heapy's spellings: the top of via.c.
  */
 #ifndef REMORA_VIA_H
 #define REMORA_VIA_H
