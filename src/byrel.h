@@ -13,7 +13,9 @@
  *     distinct numbers have distinct strings.
  *  3. Cost: O(nodes + edges) time with one pass over the edge rows (byvia)
  *     or the reverse edges (byrcs); each distinct via word is rendered
- *     once.  Memory: 4 B per edge into a member plus the tables.
+ *     once.  Memory while classifying: 4 B per edge and per object
+ *     (byvia's slots), a bitmap of the members, and the atom and class
+ *     tables, which the result keeps.
  */
 #ifndef REMORA_BYREL_H
 #define REMORA_BYREL_H
