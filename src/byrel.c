@@ -426,8 +426,7 @@ struct remora_error *byrel_classify(const struct remora_idset *set,
 	if (err)
 		return err;
 	struct byrel *b = calloc(1, sizeof(*b));
-	uint64_t nwords = ((uint64_t)snap->node_count + 63) / 64;
-	uint64_t *bits = calloc(nwords ? nwords : 1, sizeof(*bits));
+	uint64_t *bits = remora_idset_to_bits(set);
 	uint32_t *fill = NULL, *slots = NULL, *scratch = NULL;
 	struct root_atom *roots = NULL;
 	uint32_t nroots = 0;
@@ -444,7 +443,6 @@ struct remora_error *byrel_classify(const struct remora_idset *set,
 	uint32_t max_in = 0;
 	remora_idset_iter_init(&it, set);
 	while (remora_idset_iter_next(&it, &id)) {
-		bits[id >> 6] |= UINT64_C(1) << (id & 63);
 		uint32_t in = rev->start[id + 1] - rev->start[id];
 		if (in > max_in)
 			max_in = in;

@@ -34,7 +34,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "error.h"
 #include "idset.h"
@@ -60,43 +59,11 @@ static void graph_bit_clear(uint64_t *words, uint32_t i)
 	words[i / 64] &= ~(UINT64_C(1) << (i % 64));
 }
 
-/* n elements of size bytes (at least one), for the arrays a traversal
- * indexes at random: from 2 MiB up, 2 MiB-aligned and on transparent huge
- * pages where the system allows them (as snapshot.c's own arrays), which
- * spares a TLB miss on most accesses.  Freed with free(). */
-static void *graph_big_alloc(size_t n, size_t size)
-{
-	static const size_t huge = (size_t)2 << 20;
-	size_t bytes = (n ? n : 1) * size;
-	if (bytes < huge)
-		return malloc(bytes);
-	bytes = (bytes + huge - 1) & ~(huge - 1);
-	void *p = aligned_alloc(huge, bytes);
-	if (p)
-		madvise(p, bytes, MADV_HUGEPAGE);
-	return p;
-}
-
 /* A zeroed bitset of n bits (at least one word), or NULL. */
 static uint64_t *graph_bits_alloc(uint32_t n)
 {
 	uint64_t nwords = graph_nwords(n);
 	return calloc(nwords ? nwords : 1, sizeof(uint64_t));
-}
-
-/* A fresh bitset of set's members, or NULL. */
-static uint64_t *graph_set_bits(const struct remora_idset *set)
-{
-	uint64_t *words = graph_bits_alloc(set->universe);
-	if (!words)
-		return NULL;
-	if (set->words) {
-		memcpy(words, set->words, graph_nwords(set->universe) * sizeof(uint64_t));
-	} else {
-		for (uint64_t i = 0; i < set->count; i++)
-			graph_bit_set(words, set->ids[i]);
-	}
-	return words;
 }
 
 /* The set whose members are the bits of words (node_count of them); the
@@ -164,7 +131,7 @@ struct remora_error *remora_idset_create_dominos(const struct remora_idset *set,
 	uint32_t n = snap->node_count;
 	struct remora_error *err = &remora_error_no_memory;
 
-	uint64_t *in_s = graph_set_bits(set);
+	uint64_t *in_s = remora_idset_to_bits(set);
 	if (!in_s)
 		goto out;
 	uint64_t *avoid = graph_bits_alloc(n);
@@ -319,7 +286,7 @@ static struct remora_error *dom_dfs(const struct remora_snapshot *snap,
 				    struct dom_work *w)
 {
 	uint32_t n = snap->node_count;
-	struct dom_frame *stack = graph_big_alloc((size_t)n + 1, sizeof(*stack));
+	struct dom_frame *stack = remora_big_alloc((size_t)n + 1, sizeof(*stack));
 	if (!stack)
 		return &remora_error_no_memory;
 	uint32_t m = 1, sp = 0;
@@ -469,10 +436,10 @@ static struct remora_error *dom_build(const struct remora_snapshot *snap,
 	struct remora_dominators *dom = NULL;
 	struct dom_work w = {
 		.seen = graph_bits_alloc(n),
-		.pre = graph_big_alloc(n, sizeof(uint32_t)),
-		.vertex = graph_big_alloc(n1, sizeof(uint32_t)),
-		.node = graph_big_alloc(n1, sizeof(struct dom_node)),
-		.pairs = graph_big_alloc(edges, sizeof(struct dom_pair)),
+		.pre = remora_big_alloc(n, sizeof(uint32_t)),
+		.vertex = remora_big_alloc(n1, sizeof(uint32_t)),
+		.node = remora_big_alloc(n1, sizeof(struct dom_node)),
+		.pairs = remora_big_alloc(edges, sizeof(struct dom_pair)),
 	};
 	if (!w.seen || !w.pre || !w.vertex || !w.node || !w.pairs)
 		goto out;
@@ -481,8 +448,8 @@ static struct remora_error *dom_build(const struct remora_snapshot *snap,
 		goto out;
 
 	err = &remora_error_no_memory;
-	w.pred_start = graph_big_alloc((size_t)w.m + 1, sizeof(uint32_t));
-	w.pred = graph_big_alloc(w.n_pairs, sizeof(uint32_t));
+	w.pred_start = remora_big_alloc((size_t)w.m + 1, sizeof(uint32_t));
+	w.pred = remora_big_alloc(w.n_pairs, sizeof(uint32_t));
 	if (!w.pred_start || !w.pred)
 		goto out;
 	dom_group(&w);
@@ -491,7 +458,7 @@ static struct remora_error *dom_build(const struct remora_snapshot *snap,
 	free(w.pre);
 	w.pre = NULL;
 
-	w.path = graph_big_alloc(w.m, sizeof(uint32_t));
+	w.path = remora_big_alloc(w.m, sizeof(uint32_t));
 	if (!w.path)
 		goto out;
 	dom_semi(&w);
@@ -500,8 +467,8 @@ static struct remora_error *dom_build(const struct remora_snapshot *snap,
 	dom = calloc(1, sizeof(*dom));
 	if (!dom)
 		goto out;
-	dom->idom = graph_big_alloc(n, sizeof(*dom->idom));
-	dom->retained = graph_big_alloc(n, sizeof(*dom->retained));
+	dom->idom = remora_big_alloc(n, sizeof(*dom->idom));
+	dom->retained = remora_big_alloc(n, sizeof(*dom->retained));
 	if (!dom->idom || !dom->retained)
 		goto out;
 	/* what the DFS saw is what R reaches */
@@ -954,10 +921,10 @@ struct remora_error *remora_paths_create(const struct remora_idset *targets,
 	struct paths_work pw = {
 		.snap = snap,
 		.max_paths = max_paths,
-		.dist = graph_big_alloc(n, sizeof(uint32_t)),
+		.dist = remora_big_alloc(n, sizeof(uint32_t)),
 		.queue = malloc((size_t)n * sizeof(uint32_t)),
 	};
-	uint64_t *in_t = graph_set_bits(targets);
+	uint64_t *in_t = remora_idset_to_bits(targets);
 	if (!pw.dist || !pw.queue || !in_t)
 		goto out;
 
@@ -977,7 +944,7 @@ struct remora_error *remora_paths_create(const struct remora_idset *targets,
 	pw.u_list = malloc((size_t)n * sizeof(uint32_t));
 	pw.useful = graph_bits_alloc(n);
 	pw.list = malloc((size_t)n * sizeof(uint32_t));
-	pw.slot = graph_big_alloc(n, sizeof(uint32_t));
+	pw.slot = remora_big_alloc(n, sizeof(uint32_t));
 	pw.frames = malloc((size_t)pw.length * sizeof(*pw.frames));
 	pw.step = malloc((size_t)pw.length * sizeof(*pw.step));
 	if (!pw.in_u || !pw.u_list || !pw.useful || !pw.list || !pw.slot ||

@@ -116,8 +116,7 @@ static struct remora_error *idset_from_words(const struct remora_snapshot *snap,
 	return NULL;
 }
 
-/* A fresh bitset holding set's members (the caller frees it). */
-static uint64_t *idset_to_words(const struct remora_idset *set)
+uint64_t *remora_idset_to_bits(const struct remora_idset *set)
 {
 	uint64_t nwords = idset_nwords(set->universe);
 	uint64_t *words = malloc((nwords ? nwords : 1) * sizeof(uint64_t));
@@ -290,7 +289,7 @@ static struct remora_error *idset_binary(const struct remora_idset *a,
 	if (op == OP_DIFFERENCE && !a->words)
 		return idset_filter(a, b, false, ret);
 
-	uint64_t *words = idset_to_words(a);
+	uint64_t *words = remora_idset_to_bits(a);
 	if (!words)
 		return &remora_error_no_memory;
 	uint64_t nwords = idset_nwords(a->universe);
@@ -348,7 +347,7 @@ struct remora_error *remora_idset_create_symmetric_difference(const struct remor
 struct remora_error *remora_idset_create_complement(const struct remora_idset *a,
 						    struct remora_idset **ret)
 {
-	uint64_t *words = idset_to_words(a);
+	uint64_t *words = remora_idset_to_bits(a);
 	if (!words)
 		return &remora_error_no_memory;
 	uint64_t nwords = idset_nwords(a->universe);

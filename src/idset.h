@@ -33,6 +33,10 @@ struct remora_error *remora_idset_create_sorted(const struct remora_snapshot *sn
 						const uint32_t *ids, size_t n,
 						struct remora_idset **ret);
 
+/* A fresh bitset of universe bits holding set's members (at least one
+ * word), or NULL without memory; the caller frees it. */
+uint64_t *remora_idset_to_bits(const struct remora_idset *set);
+
 /* Ascending iteration over members:
  *   struct remora_idset_iter it;
  *   remora_idset_iter_init(&it, set);

@@ -127,7 +127,7 @@ static uint64_t hash_address(uint64_t address)
 /* Arrays of a million entries: back them with transparent huge pages
  * where the kernel allows it, which halves the cost of first touching
  * them.  The result is freed with free(); n may be 0. */
-static void *big_alloc(size_t n, size_t size)
+void *remora_big_alloc(size_t n, size_t size)
 {
 	static const size_t huge = (size_t)2 << 20;
 	size_t bytes = (n ? n : 1) * size;
@@ -967,14 +967,14 @@ static struct remora_error *loader_resolve(struct loader *l)
 {
 	struct remora_snapshot *snap = l->snap;
 	size_t n = l->nodes;
-	snap->size = big_alloc(n, sizeof(*snap->size));
-	snap->type = big_alloc(n, sizeof(*snap->type));
-	snap->rec = big_alloc(n, sizeof(*snap->rec));
-	snap->owner = big_alloc(n, sizeof(*snap->owner));
-	snap->edge_start = big_alloc(n, sizeof(*snap->edge_start));
-	snap->edge_end = big_alloc(n, sizeof(*snap->edge_end));
-	snap->edge_target = big_alloc(l->edges, sizeof(*snap->edge_target));
-	snap->edge_via = big_alloc(l->edges, sizeof(*snap->edge_via));
+	snap->size = remora_big_alloc(n, sizeof(*snap->size));
+	snap->type = remora_big_alloc(n, sizeof(*snap->type));
+	snap->rec = remora_big_alloc(n, sizeof(*snap->rec));
+	snap->owner = remora_big_alloc(n, sizeof(*snap->owner));
+	snap->edge_start = remora_big_alloc(n, sizeof(*snap->edge_start));
+	snap->edge_end = remora_big_alloc(n, sizeof(*snap->edge_end));
+	snap->edge_target = remora_big_alloc(l->edges, sizeof(*snap->edge_target));
+	snap->edge_via = remora_big_alloc(l->edges, sizeof(*snap->edge_via));
 	snap->root_target = malloc((l->roots ? l->roots : 1) * sizeof(uint32_t));
 	snap->root_via = malloc((l->roots ? l->roots : 1) * sizeof(uint64_t));
 	snap->root_where = malloc((l->roots ? l->roots : 1) * sizeof(uint64_t));
@@ -1022,8 +1022,8 @@ static struct remora_error *reverse_build(const struct remora_snapshot *snap,
 	struct remora_snapshot_reverse *rev = calloc(1, sizeof(*rev));
 	if (!rev)
 		return &remora_error_no_memory;
-	rev->start = big_alloc((size_t)n + 1, sizeof(*rev->start));
-	rev->source = big_alloc(snap->edge_count, sizeof(*rev->source));
+	rev->start = remora_big_alloc((size_t)n + 1, sizeof(*rev->start));
+	rev->source = remora_big_alloc(snap->edge_count, sizeof(*rev->source));
 	if (!rev->start || !rev->source) {
 		reverse_destroy(rev);
 		return &remora_error_no_memory;
@@ -1146,7 +1146,7 @@ struct remora_error *remora_snapshot_open(const char *path,
 	if (err)
 		goto out_snap;
 	/* addr[] is also the scan's overflow list (loader_place). */
-	snap->addr = big_alloc(l.end.node_count, sizeof(*snap->addr));
+	snap->addr = remora_big_alloc(l.end.node_count, sizeof(*snap->addr));
 	l.type_rec = malloc((l.end.type_count ? l.end.type_count : 1) * sizeof(uint64_t));
 	if (!snap->addr || !l.type_rec) {
 		err = &remora_error_no_memory;

@@ -138,6 +138,12 @@ struct remora_snapshot {
 	struct remora_dominators *dominators;
 };
 
+/* n elements of size bytes (at least one), for the engine's large arrays
+ * indexed at random: from 2 MiB up, 2 MiB-aligned and on transparent huge
+ * pages where the system allows them, which spares a TLB miss on most
+ * accesses.  Freed with free(). */
+void *remora_big_alloc(size_t n, size_t size);
+
 /* The reverse edges (invariant 7), built on the first call: one counting
  * pass over the edge rows, prefix sums, one filling pass; O(nodes + edges)
  * time, 4 B/node + 4 B/edge kept until the snapshot is destroyed.  Safe to
