@@ -220,38 +220,6 @@ static struct remora_error *classing_run(struct classing *c,
 	return NULL;
 }
 
-/* A module's __name__: its dict's value under the key '__name__'. */
-static void partition_module_name(const struct remora_snapshot *snap, uint32_t id,
-				  struct via_text *out)
-{
-	const uint64_t md_dict = remora_via(REMORA_VIA_FIELD, REMORA_FIELD_MD_DICT);
-	const uint64_t dict = remora_via(REMORA_VIA_FIELD, REMORA_FIELD_DICT);
-	for (uint32_t e = snap->edge_start[id]; e < snap->edge_end[id]; e++) {
-		if (snap->edge_via[e] != md_dict && snap->edge_via[e] != dict)
-			continue;
-		uint32_t d = snap->edge_target[e];
-		for (uint32_t f = snap->edge_start[d]; f < snap->edge_end[d]; f++) {
-			uint64_t via = snap->edge_via[f];
-			if (remora_via_kind_of(via) != REMORA_VIA_DICT_VALUE)
-				continue;
-			uint32_t key = remora_snapshot_node_find(snap, remora_via_arg(via));
-			size_t n;
-			const char *k = key == REMORA_NO_NODE ? NULL :
-					remora_snapshot_node_repr(snap, key, &n);
-			if (!k || snap->type[key] != snap->str_type || n != 8 ||
-			    memcmp(k, "__name__", 8))
-				continue;
-			uint32_t v = snap->edge_target[f];
-			if (snap->type[v] == snap->str_type) {
-				const char *name = remora_snapshot_node_repr(snap, v, &n);
-				via_text_put(out, name, n);
-				return;
-			}
-		}
-	}
-	via_text_printf(out, "<module at 0x%" PRIx64 ">", snap->addr[id]);
-}
-
 /* The label of class cls; in_and: as a part of a combined label. */
 static void classing_label(const struct classing *c,
 			   const struct remora_snapshot *snap, uint32_t cls,
@@ -298,7 +266,7 @@ static void classing_label(const struct classing *c,
 		if (cls == 0)
 			text = "~module";
 		else
-			partition_module_name(snap, c->ids[cls], out);
+			via_text_module_name(out, snap, c->ids[cls]);
 		break;
 	case REMORA_BY_UNITY:
 		text = "<Anything>";

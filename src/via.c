@@ -299,6 +299,37 @@ void via_text_object(struct via_text *t, const struct remora_snapshot *snap,
 			snap->addr[id]);
 }
 
+void via_text_module_name(struct via_text *out,
+			  const struct remora_snapshot *snap, uint32_t id)
+{
+	const uint64_t md_dict = remora_via(REMORA_VIA_FIELD, REMORA_FIELD_MD_DICT);
+	const uint64_t dict = remora_via(REMORA_VIA_FIELD, REMORA_FIELD_DICT);
+	for (uint32_t e = snap->edge_start[id]; e < snap->edge_end[id]; e++) {
+		if (snap->edge_via[e] != md_dict && snap->edge_via[e] != dict)
+			continue;
+		uint32_t d = snap->edge_target[e];
+		for (uint32_t f = snap->edge_start[d]; f < snap->edge_end[d]; f++) {
+			uint64_t via = snap->edge_via[f];
+			if (remora_via_kind_of(via) != REMORA_VIA_DICT_VALUE)
+				continue;
+			uint32_t key = remora_snapshot_node_find(snap, remora_via_arg(via));
+			size_t n;
+			const char *k = key == REMORA_NO_NODE ? NULL :
+					remora_snapshot_node_repr(snap, key, &n);
+			if (!k || snap->type[key] != snap->str_type || n != 8 ||
+			    memcmp(k, "__name__", 8))
+				continue;
+			uint32_t v = snap->edge_target[f];
+			if (snap->type[v] == snap->str_type) {
+				const char *name = remora_snapshot_node_repr(snap, v, &n);
+				via_text_put(out, name, n);
+				return;
+			}
+		}
+	}
+	via_text_printf(out, "<module at 0x%" PRIx64 ">", snap->addr[id]);
+}
+
 /* ---- labels ------------------------------------------------------------- */
 
 /* The text of a name str at address addr (an attribute or local name),
@@ -464,5 +495,17 @@ size_t remora_snapshot_path_step(const struct remora_snapshot *snap,
 	} else {
 		edge_label(&t, snap, via, true);
 	}
+	return t.len;
+}
+
+size_t remora_snapshot_module_name(const struct remora_snapshot *snap,
+				   uint32_t id, char *buf, size_t cap)
+{
+	struct via_text t;
+	via_text_init(&t, buf, cap);
+	if (id >= snap->node_count)
+		via_text_put(&t, "?", 1);
+	else
+		via_text_module_name(&t, snap, id);
 	return t.len;
 }

@@ -47,6 +47,11 @@ void via_text_repr_str(struct via_text *t, const char *s, size_t n,
 void via_text_object(struct via_text *t, const struct remora_snapshot *snap,
 		     uint32_t id, bool abbreviate);
 
+/* A module's __name__ (its dict's value under '__name__'), or
+ * "<module at 0xADDR>" if the snapshot does not hold it as a str. */
+void via_text_module_name(struct via_text *out,
+			  const struct remora_snapshot *snap, uint32_t id);
+
 /* Whether the snapshot's str repr of id was cut (its size says the str
  * is longer than the text kept). */
 bool via_str_truncated(const struct remora_snapshot *snap, uint32_t id);

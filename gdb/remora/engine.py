@@ -19,6 +19,10 @@ from .errors import RemoraError
 BY_CLODO, BY_TYPE, BY_SIZE, BY_UNITY = 0, 1, 2, 3
 BY_VIA, BY_RCS, BY_ID, BY_MODULE = 4, 5, 6, 7
 LABEL_MAX = 4096
+# via words (src/snapshot_format.h): kind << 56 | argument
+VIA_INDEX, VIA_DICT_VALUE, VIA_FIELD = 1, 2, 5
+FIELD_MRO, FIELD_NAME, FIELD_QUALNAME, FIELD_MODULE = 3, 6, 7, 8
+_VIA_ARG = (1 << 56) - 1
 NO_NODE = 0xFFFFFFFF
 
 _c_err = ctypes.c_void_p
@@ -97,13 +101,10 @@ _PROTOTYPES = {
     "remora_partition_row_cumulative": (_u64, [_p, _size]),
     "remora_partition_row_set": (_c_err, [_p, _size, _pp]),
     "remora_partition_create_and": (_c_err, [_p, ctypes.POINTER(ctypes.c_int), _size, _pp]),
-    "remora_partition_row_atom_count": (_u32, [_p, _size]),
-    "remora_partition_row_atom": (ctypes.c_char_p, [_p, _size, _u32]),
     "remora_partition_select": (_c_err, [_p, ctypes.c_char_p, _pp]),
     "remora_partition_select_kind": (_c_err, [_p, ctypes.POINTER(ctypes.c_char_p), _size,
                                               ctypes.c_char_p, _pp]),
-    "remora_snapshot_via_label": (_size, [_p, _u64, ctypes.c_char_p, _size]),
-    "remora_snapshot_root_label": (_size, [_p, _u32, ctypes.c_char_p, _size]),
+    "remora_snapshot_module_name": (_size, [_p, _u32, ctypes.c_char_p, _size]),
     "remora_snapshot_path_step": (_size, [_p, ctypes.c_char_p, _u32, _u64,
                                           ctypes.c_char_p, _size]),
     "remora_snapshot_node_edges": (_u32, [_p, _u32, ctypes.POINTER(ctypes.POINTER(_u32)),
@@ -113,7 +114,6 @@ _PROTOTYPES = {
     "remora_idset_create_present": (_c_err, [_p, _p, _pp]),
     "remora_idset_create_dominos": (_c_err, [_p, _pp]),
     "remora_snapshot_dominators": (_c_err, [_p]),
-    "remora_snapshot_node_idom": (_u32, [_p, _u32]),
     "remora_snapshot_node_retained": (_u64, [_p, _u32]),
     "remora_snapshot_node_reachable": (ctypes.c_bool, [_p, _u32]),
     "remora_idset_create_imdom": (_c_err, [_p, _pp]),
@@ -317,13 +317,9 @@ class Snapshot:
             fn(self._h, *args, buf, n + 1)
         return buf.value.decode("utf-8", "replace")
 
-    def via_label(self, via):
-        """heapy's label of an edge's via word, e.g. "['key']"."""
-        return self._label(self._lib.remora_snapshot_via_label, via)
-
-    def root_label(self, root):
-        """A root's label, e.g. '.i0_modules'."""
-        return self._label(self._lib.remora_snapshot_root_label, root)
+    def module_name(self, node):
+        """The __name__ of the module node."""
+        return self._label(self._lib.remora_snapshot_module_name, node)
 
     def path_step(self, prefix, root, via):
         """prefix followed by a root's (root != NO_NODE) or an edge's step."""
@@ -338,6 +334,17 @@ class Snapshot:
                                                  ctypes.byref(vias))
         return [(targets[i], vias[i]) for i in range(n)]
 
+    def edges_of_kind(self, node, kind):
+        """[(target id, via argument)] of node's edges with that via kind."""
+        return [(t, via & _VIA_ARG) for t, via in self.edges(node) if via >> 56 == kind]
+
+    def field(self, node, field):
+        """The target of node's C field edge `field`, or None."""
+        for target, arg in self.edges_of_kind(node, VIA_FIELD):
+            if arg == field:
+                return target
+        return None
+
     def dominators(self):
         """Build the dominator tree (once per snapshot)."""
         _check(self._lib.remora_snapshot_dominators(self._h))
@@ -346,10 +353,6 @@ class Snapshot:
         self.dominators()
         return self._lib.remora_snapshot_node_retained(self._h, node)
 
-    def node_idom(self, node):
-        self.dominators()
-        idom = self._lib.remora_snapshot_node_idom(self._h, node)
-        return None if idom == NO_NODE else idom
 
     def empty(self):
         return IdSetHandle(self, _create(self._lib.remora_idset_create_empty, self._h))
@@ -508,12 +511,6 @@ class PartitionHandle:
                  L.remora_partition_row_count(h, r),
                  L.remora_partition_row_size(h, r))
                 for r in range(self.num_rows)]
-
-    def row_atoms(self, row):
-        """The byvia / byrcs row's kind as its atoms (labels or kinds)."""
-        L, h = self._lib, self._h
-        return [_text(L.remora_partition_row_atom(h, row, i))
-                for i in range(L.remora_partition_row_atom_count(h, row))]
 
     def select(self, rows):
         """The union of the rows whose index is in rows."""

@@ -192,7 +192,6 @@ def _compare(op, a, b):
     return a > b
 
 
-_VIA_INDEX, _VIA_FIELD, _FIELD_MRO = 1, 5, 3
 _BRIEF_ALT = {"<": "strict subtype of", "<=": "subtype of",
               ">=": "supertype of", ">": "strict supertype of"}
 
@@ -204,13 +203,13 @@ def _mro_names(snap, addresses, address):
     node = snap.find(address)
     if node is None:
         return names
-    for target, via in snap.edges(node):
-        if via >> 56 == _VIA_FIELD and via & ((1 << 56) - 1) == _FIELD_MRO:
-            for base, v in snap.edges(target):
-                if v >> 56 == _VIA_INDEX:
-                    name = addresses.get(snap.node_address(base))
-                    if name and name not in names:
-                        names.append(name)
+    mro = snap.field(node, engine.FIELD_MRO)
+    if mro is None:
+        return names
+    for base, _i in snap.edges_of_kind(mro, engine.VIA_INDEX):
+        name = addresses.get(snap.node_address(base))
+        if name and name not in names:
+            names.append(name)
     return names
 
 

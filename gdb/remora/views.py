@@ -37,28 +37,11 @@ def reprlib_cut(text):
     return text[:head] + "..." + text[len(text) - tail:]
 
 
-def _edge_count(snap, node, kinds):
-    return sum(1 for _t, via in snap.edges(node) if via >> 56 in kinds)
-
-
-VIA_INDEX, VIA_DICT_VALUE, VIA_FIELD = 1, 2, 5
-FIELD_NAME, FIELD_QUALNAME, FIELD_MODULE = 6, 7, 8
-
-
 def _field_str(snap, node, field):
-    for target, via in snap.edges(node):
-        if via >> 56 == VIA_FIELD and via & ((1 << 56) - 1) == field:
-            if snap.node_type_display(target) == "str":
-                return snap.node_repr(target)
-    return None
-
-
-def _dict_value_str(snap, node, key):
-    for target, via in snap.edges(node):
-        if via >> 56 == VIA_DICT_VALUE:
-            k = snap.find(via & ((1 << 56) - 1))
-            if k is not None and snap.node_type_display(k) == "str" and snap.node_repr(k) == key:
-                return snap.node_repr(target) if snap.node_type_display(target) == "str" else None
+    """The text of the str node's C field `field` holds, or None."""
+    target = snap.field(node, field)
+    if target is not None and snap.node_type_display(target) == "str":
+        return snap.node_repr(target)
     return None
 
 
@@ -88,25 +71,23 @@ def render_object(snap, node, kind, label):
     if kind in ("int", "bool"):
         return label if label else "0x%x" % addr
     if kind in ("list", "tuple"):
-        return "0x%x*%d" % (addr, _edge_count(snap, node, (VIA_INDEX,)))
+        return "0x%x*%d" % (addr, len(snap.edges_of_kind(node, engine.VIA_INDEX)))
     if kind in ("dict", "dict (no owner)"):
-        return "0x%x*%d" % (addr, _edge_count(snap, node, (VIA_DICT_VALUE,)))
+        return "0x%x*%d" % (addr, len(snap.edges_of_kind(node, engine.VIA_DICT_VALUE)))
     if kind.startswith("dict of "):
         owner = snap.node_owner(node)
         return "0x%x" % snap.node_address(owner) if owner is not None else "0x%x" % addr
     if kind == "function":
-        name = _field_str(snap, node, FIELD_QUALNAME) or _field_str(snap, node, FIELD_NAME)
-        module = _field_str(snap, node, FIELD_MODULE)
+        name = (_field_str(snap, node, engine.FIELD_QUALNAME) or
+                _field_str(snap, node, engine.FIELD_NAME))
+        module = _field_str(snap, node, engine.FIELD_MODULE)
         if name:
             return "%s.%s" % (module, name) if module else name
     if kind == "module":
-        for target, via in snap.edges(node):
-            if via >> 56 == VIA_FIELD:
-                name = _dict_value_str(snap, target, "__name__")
-                if name:
-                    return name
+        return snap.module_name(node)
     if kind == "type":
-        name = _field_str(snap, node, FIELD_QUALNAME) or _field_str(snap, node, FIELD_NAME)
+        name = (_field_str(snap, node, engine.FIELD_QUALNAME) or
+                _field_str(snap, node, engine.FIELD_NAME))
         if name:
             return name
     return "0x%x" % addr

@@ -244,6 +244,10 @@ remora_snapshot_via_label(const struct remora_snapshot *snap, uint64_t via,
 REMORA_EXPORT size_t
 remora_snapshot_root_label(const struct remora_snapshot *snap, uint32_t root,
 			   char *buf, size_t cap);
+/* The __name__ of module id, as bymodule labels its row. */
+REMORA_EXPORT size_t
+remora_snapshot_module_name(const struct remora_snapshot *snap, uint32_t id,
+			    char *buf, size_t cap);
 /* One step of a shortest path as heapy prints it: prefix followed by the
  * root's label (root != REMORA_NO_NODE) or the edge's (via), keys
  * abbreviated as reprlib.repr() does; a set member wraps the prefix,
