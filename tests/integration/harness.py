@@ -441,3 +441,14 @@ def each_interpreter(tap, interps, label, fn):
             tap.skip(name, it.skip)
         else:
             guarded(tap, name, fn, tap, it)
+
+
+def run_per_interpreter(test, label, fn):
+    """The body of a test that checks every interpreter: a Tap named test,
+    the interpreters reported, fn(tap, it) for each usable one (guarded,
+    named "label <interpreter>"); returns the exit status."""
+    tap = Tap(test)
+    interps = interpreters()
+    report_interpreters(tap, interps)
+    each_interpreter(tap, interps, label, fn)
+    return tap.finish()

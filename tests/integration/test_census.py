@@ -20,7 +20,7 @@ import os
 import signal
 
 import harness
-from harness import Tap, Target, TargetError
+from harness import Target, TargetError
 
 GDB_SCRIPT = os.path.join(harness.HERE, "gdb_census.py")
 
@@ -60,11 +60,7 @@ def census(tap, it):
 
 
 def main():
-    tap = Tap("test_census")
-    interps = harness.interpreters()
-    harness.report_interpreters(tap, interps)
-    harness.each_interpreter(tap, interps, "census", census)
-    return tap.finish()
+    return harness.run_per_interpreter("test_census", "census", census)
 
 
 if __name__ == "__main__":

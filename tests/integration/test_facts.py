@@ -18,7 +18,7 @@ import re
 import signal
 
 import harness
-from harness import Tap, Target, TargetError, find_row, rows_summary, size_of_label
+from harness import Target, TargetError, find_row, rows_summary, size_of_label
 
 GDB_SCRIPT = os.path.join(harness.HERE, "gdb_facts.py")
 DEFAULT_HEADER = re.compile(r"Partition of a set of (\d+) objects\. Total size = (\d+) bytes\.")
@@ -156,11 +156,7 @@ def check_interpreter(tap, it):
 
 
 def main():
-    tap = Tap("test_facts")
-    interps = harness.interpreters()
-    harness.report_interpreters(tap, interps)
-    harness.each_interpreter(tap, interps, "facts", check_interpreter)
-    return tap.finish()
+    return harness.run_per_interpreter("test_facts", "facts", check_interpreter)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import os
 import signal
 
 import harness
-from harness import Tap, Target, TargetError, rows_summary
+from harness import Target, TargetError, rows_summary
 from gdb_session import rcs_parts, via_parts
 from test_session import Checker
 
@@ -179,11 +179,7 @@ def check_interpreter(tap, it):
 
 
 def main():
-    tap = Tap("test_holders")
-    interps = harness.interpreters()
-    harness.report_interpreters(tap, interps)
-    harness.each_interpreter(tap, interps, "holders", check_interpreter)
-    return tap.finish()
+    return harness.run_per_interpreter("test_holders", "holders", check_interpreter)
 
 
 if __name__ == "__main__":

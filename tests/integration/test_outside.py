@@ -31,7 +31,7 @@ import signal
 
 import harness
 import snapread
-from harness import Tap, Target, TargetError
+from harness import Target, TargetError
 
 GDB_SCRIPT = os.path.join(harness.HERE, "gdb_outside.py")
 
@@ -126,11 +126,7 @@ def run(tap, it):
 
 
 def main():
-    tap = Tap("test_outside")
-    interps = harness.interpreters()
-    harness.report_interpreters(tap, interps)
-    harness.each_interpreter(tap, interps, "outside", run)
-    return tap.finish()
+    return harness.run_per_interpreter("test_outside", "outside", run)
 
 
 if __name__ == "__main__":

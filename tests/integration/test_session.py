@@ -25,7 +25,7 @@ import re
 import signal
 
 import harness
-from harness import Tap, Target, TargetError, rows_summary, size_of_label
+from harness import Target, TargetError, rows_summary, size_of_label
 from gdb_session import bare, rcs_parts, via_parts
 
 GDB_SCRIPT = os.path.join(harness.HERE, "gdb_session.py")
@@ -378,11 +378,7 @@ def check_interpreter(tap, it):
 
 
 def main():
-    tap = Tap("test_session")
-    interps = harness.interpreters()
-    harness.report_interpreters(tap, interps)
-    harness.each_interpreter(tap, interps, "session", check_interpreter)
-    return tap.finish()
+    return harness.run_per_interpreter("test_session", "session", check_interpreter)
 
 
 if __name__ == "__main__":
