@@ -321,10 +321,26 @@ class Target:
 
 # --------------------------------------------------------------------- gdb
 
+STEPS_SCRIPT = os.path.join(HERE, "gdb_steps.py")
+
+
 class GdbRun:
+    """One gdb run: its exit status, output, and `failed`, the commands
+    that failed as gdb_steps.py saw them ([{"command", "error"}]; None if
+    gdb never reached the end of its commands)."""
+
     def __init__(self, argv, rc, out, err, seconds, timed_out):
         self.argv, self.rc, self.out, self.err = argv, rc, out, err
         self.seconds, self.timed_out = seconds, timed_out
+        m = re.search(r"^@@STEPS (.*)@@$", out, re.M)
+        self.failed = json.loads(m.group(1)) if m else None
+
+    def ok(self, may_fail=()):
+        """gdb ran every command to its end (no timeout, no crash, exit 0)
+        and none failed but commands listed in may_fail (as given)."""
+        if self.timed_out or self.rc != 0 or self.failed is None:
+            return False
+        return all(f["command"] in may_fail for f in self.failed)
 
     def report(self, limit=150):
         """What to print when a test using this run fails."""
@@ -337,6 +353,11 @@ class GdbRun:
             "TIMED OUT" if self.timed_out else "exit %s" % self.rc, self.seconds,
             " ".join(_quote(a) for a in self.argv))
         text = "%s\n  output (stdout and stderr):\n%s" % (head, tail(self.out))
+        if self.failed is None:
+            text += "\n  gdb did not reach the end of its commands"
+        elif self.failed:
+            text += "\n  failed commands:\n%s" % "\n".join(
+                "    %s: %s" % (f["command"], f["error"]) for f in self.failed)
         if self.err:
             text += "\n  stderr:\n%s" % tail(self.err)
         return text
@@ -373,7 +394,9 @@ def run_gdb(commands, pid=None, load_remora=True, timeout=None, args=(), env=Non
             batch=True):
     """Run gdb (-nx -batch) with the given -ex commands; never hangs.
 
-    With load_remora, `source <top>/remora.py` runs first.  The gdb process
+    With load_remora, `source <top>/remora.py` runs first.  Each command
+    runs through gdb_steps.py's test-step, so the GdbRun knows which
+    failed (gdb's exit status tells only of the last).  The gdb process
     runs in its own session and is killed (with its children) on timeout.
     """
     timeout = timeout or GDB_TIMEOUT
@@ -383,8 +406,10 @@ def run_gdb(commands, pid=None, load_remora=True, timeout=None, args=(), env=Non
     pre = ["set pagination off", "set width 0", "set confirm off"]
     if load_remora:
         pre.append("source %s" % REMORA_PY)
+    argv += ["-ex", "source %s" % STEPS_SCRIPT]
     for c in pre + list(commands):
-        argv += ["-ex", c]
+        argv += ["-ex", "test-step " + c]
+    argv += ["-ex", "test-steps-verdict"]
     t0 = time.monotonic()
     # stderr joins stdout so that an error message lands between the
     # markers of the command that printed it (gdb flushes in order).

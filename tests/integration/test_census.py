@@ -39,6 +39,7 @@ def census(tap, it):
                             env={"REMORA_CENSUS": target.path("census.json"),
                                  "REMORA_CENSUS_OUT": out})
         res = harness.load_json(out)
+        tap.ok("%s: every gdb command succeeded" % name, g.ok(), g.report)
         if not tap.ok("%s: capture and lookups ran" % name, res.get("ok"),
                       lambda: "%s\n%s" % (res.get("error"), g.report())):
             return

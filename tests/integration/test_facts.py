@@ -98,7 +98,7 @@ def check_interpreter(tap, it):
                 results = json.load(f)
         c = Checker(tap, name, g, results)
         tap.ok("%s: gdb session finished (%.1fs)" % (name, g.seconds),
-               not g.timed_out and g.rc == 0 and bool(results), c.detail())
+               g.ok() and bool(results), c.detail())
         for key in ("default", "bytype", "byclodo", "bysize_str"):
             if key in results:
                 tap.diag("%s: `%s` took %.2fs" % (name, results[key].get("command"),

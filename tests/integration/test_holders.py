@@ -141,7 +141,7 @@ def check_capture(tap, it, name, wdir, target, facts, how, command, core=None):
     c = Checker(tap, label, g, results)
     c.base = label
     c.ok("gdb session finished (%.1fs)" % g.seconds,
-         not g.timed_out and g.rc == 0 and bool(results.get("steps")))
+         g.ok() and bool(results.get("steps")))
     if "script" in c.steps:
         c.step("script")
     if c.step("capture") is not None:

@@ -110,6 +110,7 @@ def prefix_install(tap, wdir):
          "print('AGENT=' + p.agent_library())"] + harness.marked("help", "help py-heap"),
         load_remora=False, args=["-data-directory", fake],
         env={"REMORA_LIBDIR": ""})
+    tap.ok("installed: every gdb command succeeded", g.ok(), g.report)
     engine = re.search(r"^ENGINE=(.*)$", g.out, re.M)
     agent = re.search(r"^AGENT=(.*)$", g.out, re.M)
     tap.equal("installed: remora.paths.engine_library() is the installed one",
@@ -140,7 +141,8 @@ def prefix_install(tap, wdir):
                                     args=["-data-directory", fake],
                                     env={"REMORA_LIBDIR": ""})
                 tap.ok("installed: py-heap on a Python process prints a partition",
-                       "Partition of a set of" in (g.section("py-heap") or ""), g.report)
+                       g.ok() and "Partition of a set of" in (g.section("py-heap") or ""),
+                       g.report)
                 target.send(signal.SIGUSR1)
                 tap.equal("installed: target exits 0 after detach",
                           target.wait_exit(60), 0, target.output)

@@ -115,6 +115,7 @@ def run(tap, it):
         g = harness.run_gdb(["source " + GDB_SCRIPT, "detach"], pid=target.pid,
                             env={"REMORA_OUTSIDE_DIR": wdir})
         res = harness.load_json(os.path.join(wdir, "result.json"))
+        tap.ok("%s: every gdb command succeeded" % name, g.ok(), g.report)
         if not tap.ok("%s: three captures made" % name, res.get("ok"),
                       lambda: "%s\n%s" % (res.get("error"), g.report())):
             return
