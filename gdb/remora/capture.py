@@ -302,9 +302,11 @@ def capture_core(core_path=None):
     global last_result
     core_path = core_path or core_file()
     if core_path is None:
+        _raise_if_core_refused()
         raise RemoraError("remora: no core file: open one with `gdb PROGRAM CORE`")
     t0 = time.perf_counter()
-    core = engine.Core(core_path)
+    core = engine.Core(core_path, engine.CORE_ALLOW_TRUNCATED)
+    truncated = core.truncated()
     files = core.files()
     exe = gdb.current_progspace().filename or ""
     has_libpython = any(os.path.basename(p).startswith("libpython")
@@ -334,7 +336,7 @@ def capture_core(core_path=None):
     del core
     last_result = {name: getattr(stats, name) for name, _t in _Stats._fields_}
     last_result.update(status=0, flags=stats.snapshot_flags, path=path,
-                       python_version=version, mode="core",
+                       python_version=version, mode="core", truncated=truncated,
                        walk_seconds=t2 - t1, total_seconds=time.perf_counter() - t0,
                        inject_seconds=0.0)
     return path
@@ -359,6 +361,14 @@ def _warn_if_partial():
                   % (r.get("bad_objects", 0), r.get("read_faults", 0)))
 
 
+def _warn_if_truncated():
+    cut = (last_result or {}).get("truncated")
+    if cut:
+        gdb.write("remora: the core file is truncated: %d bytes of the process's memory "
+                  "were not saved (the first at 0x%x); what only they held is missing\n"
+                  % (cut[1], cut[0]))
+
+
 def _warn_if_finalizing():
     if finalizing():
         gdb.write("remora: the interpreter is finalizing (Py_Finalize has begun): "
@@ -372,6 +382,7 @@ def capture_auto(inferior=None, inject=True):
     if core_file() is not None:
         path = capture_core()
         _warn_if_finalizing()
+        _warn_if_truncated()
         _warn_if_partial()
         return path
     inf = _live_inferior(inferior)
@@ -388,12 +399,70 @@ def capture_auto(inferior=None, inject=True):
     return path
 
 
+# gdb's options that take a value as the next argument (gdb --help);
+# "--opt=value" and single-dash spellings are the same options.
+_GDB_VALUE_OPTIONS = {
+    "ex", "eval-command", "iex", "init-eval-command", "x", "command", "ix",
+    "init-command", "p", "pid", "c", "core", "cd", "d", "directory", "s",
+    "symbols", "e", "exec", "se", "data-directory", "D", "b", "l", "tty", "i",
+    "interpreter"}
+
+
+def _core_argument():
+    """The core file named on gdb's own command line (gdb PROGRAM CORE,
+    --core=CORE, -c CORE), or None."""
+    try:
+        with open("/proc/self/cmdline", "rb") as f:
+            argv = [os.fsdecode(a) for a in f.read().split(b"\0")[1:-1]]
+    except OSError:
+        return None
+    positional, core = [], None
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if arg == "--args":
+            return core
+        if arg.startswith("-") and arg != "-":
+            name, eq, value = arg.lstrip("-").partition("=")
+            if name in _GDB_VALUE_OPTIONS and not eq:
+                value = argv[i] if i < len(argv) else ""
+                i += 1
+            if name in ("c", "core"):
+                core = value
+            continue
+        positional.append(arg)
+    if core is None and len(positional) >= 2 and not positional[1].isdigit():
+        core = positional[1]
+    return core
+
+
 def _live_inferior(inferior):
     inf = inferior or gdb.selected_inferior()
     if inf is None or inf.pid == 0 or not inf.threads():
+        _raise_if_core_refused()
         raise RemoraError("remora: nothing to capture: no live process and no "
                           "core file (gdb -p PID, or gdb PROGRAM CORE)")
     return inf
+
+
+def _raise_if_core_refused():
+    """With no core open: if gdb's command line named one, gdb refused it;
+    raise a RemoraError saying so and why, as remora's core reader sees it."""
+    path = _core_argument()
+    if not path:
+        return
+    if not os.path.exists(path):
+        why = "no such file"
+    else:
+        why = "gdb rejected it (its message is above); remora's core reader accepts it"
+        try:
+            engine.Core(path)
+        except RemoraError as exc:
+            why = str(exc)
+            why = why[len("remora: "):] if why.startswith("remora: ") else why
+            why = why[len(path) + 2:] if why.startswith(path + ": ") else why
+    raise RemoraError("remora: gdb could not open the core file %s: %s" % (path, why))
 
 
 class _Unsafe(RemoraError):

@@ -44,7 +44,9 @@ _PROTOTYPES = {
                                      ctypes.c_char_p, _p]),
     "remora_capture_reader": (_c_err, [_p, ctypes.c_char_p, ctypes.c_size_t,
                                        ctypes.c_char_p, _p]),
-    "remora_core_open": (_c_err, [ctypes.c_char_p, _pp]),
+    "remora_core_open_flags": (_c_err, [ctypes.c_char_p, ctypes.c_uint, _pp]),
+    "remora_core_truncated": (ctypes.c_bool, [_p, ctypes.POINTER(_u64),
+                                              ctypes.POINTER(_u64)]),
     "remora_core_destroy": (None, [_p]),
     "remora_core_reader": (_p, [_p]),
     "remora_core_file_count": (ctypes.c_size_t, [_p]),
@@ -200,13 +202,18 @@ def capture_proc(pid, descriptor, path, stats):
                                  os.fsencode(path), ctypes.byref(stats)))
 
 
-class Core:
-    """A core file opened for reading (remora_core, src/core_reader.h)."""
+CORE_ALLOW_TRUNCATED = 1   # REMORA_CORE_ALLOW_TRUNCATED
 
-    def __init__(self, path):
+
+class Core:
+    """A core file opened for reading (remora_core, src/core_reader.h).
+    flags: CORE_ALLOW_TRUNCATED accepts a core cut short (its lost bytes
+    fault); without it such a core is a RemoraError."""
+
+    def __init__(self, path, flags=0):
         self._lib = lib()
         self._h = None
-        self._h = _create(self._lib.remora_core_open, os.fsencode(path))
+        self._h = _create(self._lib.remora_core_open_flags, os.fsencode(path), flags)
 
     def __del__(self):
         if getattr(self, "_h", None):
@@ -224,6 +231,14 @@ class Core:
                 ctypes.byref(off), ctypes.byref(path)))
             out.append((i, start.value, end.value, off.value, _text(path.value)))
         return out
+
+    def truncated(self):
+        """(first lost address, bytes lost) of a core cut short, or None."""
+        address, lost = _u64(), _u64()
+        if not self._lib.remora_core_truncated(self._h, ctypes.byref(address),
+                                               ctypes.byref(lost)):
+            return None
+        return address.value, lost.value
 
     def add_file(self, index, local_path):
         """Back NT_FILE entry index with local_path (RemoraError if refused,

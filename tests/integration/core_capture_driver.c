@@ -5,7 +5,8 @@
  *
  *   core_capture_driver CORE LAYOUT OUT
  *
- * Opens CORE (remora_core_open), backs each NT_FILE entry with the file of
+ * Opens CORE (remora_core_open_flags, accepting a truncated core as
+ * capture.py does), backs each NT_FILE entry with the file of
  * that path if it exists here (as gdb/remora/capture.py does with gdb's
  * answer; refusals are skipped, as there), captures into OUT with the
  * layout descriptor in file LAYOUT (dumped by gdb from the same
@@ -116,7 +117,8 @@ int main(int argc, char **argv)
 	}
 
 	struct remora_core *core = NULL;
-	struct remora_error *err = remora_core_open(argv[1], &core);
+	struct remora_error *err = remora_core_open_flags(argv[1], REMORA_CORE_ALLOW_TRUNCATED,
+						     &core);
 	if (err) {
 		free(layout);
 		return fail("open", err);

@@ -178,6 +178,16 @@ def notes_first(src, dst):
         g.write(bytes(ehdr) + bytes(phdrs) + bytes(out))
 
 
+def lost_ranges(src, size):
+    """[(start, end)] of the target addresses whose saved bytes lie past
+    `size` in the core src: what a copy cut to `size` bytes lost."""
+    out = []
+    for p_type, off, vaddr, filesz, _memsz in program_headers(src):
+        if p_type == PT_LOAD and filesz and off + filesz > size:
+            out.append((vaddr + max(0, size - off), vaddr + filesz))
+    return sorted(out)
+
+
 def truncate(src, dst, cut):
     """Copy src to dst without its last `cut` bytes.  Returns (size,
     segment) where segment is the PT_LOAD whose data the cut falls in
