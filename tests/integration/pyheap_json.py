@@ -5,6 +5,7 @@ The format: {"type":"partition","count":N,"size":S,"kind_header":"...",
              "rows":[{"index":i,"count":c,"size":s,"label":"..."}, ...]}
 """
 
+import ast
 import json
 import re
 
@@ -55,3 +56,25 @@ def rows_summary(partition, limit=25):
     if len(rows) > limit:
         lines.append("  ... %d more rows" % (len(rows) - limit))
     return "\n".join(lines)
+
+
+def first_json(text):
+    """The first JSON object in TEXT, or raise ValueError."""
+    i = (text or "").find("{")
+    if i < 0:
+        raise ValueError("no JSON object in output: %r" % (text or "")[:300])
+    return json.JSONDecoder().raw_decode(text[i:])[0]
+
+
+def literal(obj):
+    """The Python value of a -json plain value or list of them, or raise
+    ValueError."""
+    kind = obj.get("type") if isinstance(obj, dict) else None
+    if kind == "list":
+        return [literal(item) for item in obj.get("items", [])]
+    if kind != "value":
+        raise ValueError("not a plain value: %r" % (obj,))
+    try:
+        return ast.literal_eval(obj.get("repr"))
+    except (SyntaxError, ValueError):
+        raise ValueError("repr is not a literal: %r" % obj.get("repr")) from None
