@@ -4,7 +4,9 @@ GIVEN structures of known shape (see the constants), it computes facts about
 them itself — with gc.get_objects(), sys.getsizeof and its own data — writes
 them to WORKDIR/facts.json, creates WORKDIR/ready, and waits.  The test then
 attaches gdb and checks that remora's partitions say exactly the same.
-On SIGUSR1 (sent after gdb detached) it releases its thread and exits 0.
+On SIGUSR1 (sent after gdb detached) it releases its thread, computes its
+facts again and checks every value of its data (WORKDIR/after.json), and
+exits 0.
 
 Distinctive sizes are chosen so that no other object of the same type in a
 bare interpreter has them: rows of `h[i].bysize` with that size must count
@@ -121,7 +123,39 @@ def worker(started, release, out):
     out["thread_only"] = {"type": "str", "size": sys.getsizeof(only_here)}
     started.set()
     release.wait()
-    out["worker_len"] = len(only_here)
+    out["worker_intact"] = only_here == "\u0398" * THREAD_ONLY_LEN
+
+
+def damaged(main_only, shared):
+    """What of the data build() made (and the locals) no longer holds what
+    it was built with: a list of descriptions, empty when all is intact."""
+    bad = []
+    for i, o in enumerate(KEEP["plain"]):
+        if (o.a, o.b) != (i, None):
+            bad.append("Plain %d" % i)
+    for i, o in enumerate(KEEP["slotted"]):
+        if (o.x, o.y) != (i, None):
+            bad.append("Slotted %d" % i)
+    for i, o in enumerate(KEEP["mat"]):
+        if o.__dict__ != {"p": i, "q": None}:
+            bad.append("Mat %d" % i)
+    for i, d in enumerate(KEEP["dsub"]):
+        if dict(d) != {k: i for k in range(DSUB_ENTRIES)}:
+            bad.append("DSub %d" % i)
+    for i, lst in enumerate(KEEP["lists"]):
+        if lst != [None] * LIST_LEN:
+            bad.append("list %d" % i)
+    for i, s in enumerate(KEEP["strs"]):
+        if s != "\u0394" + ("%0*d" % (STR_LEN - 1, i)):
+            bad.append("str %d" % i)
+    for i, n in enumerate(KEEP["ints"]):
+        if n != 10 ** (INT_DIGITS - 1) + i:
+            bad.append("int %d" % i)
+    if main_only != "\u0399" * MAIN_ONLY_LEN:
+        bad.append("main()'s local str")
+    if not shared.get("worker_intact"):
+        bad.append("the worker's local str")
+    return bad
 
 
 def write_atomically(path, text):
@@ -163,9 +197,12 @@ def main(wdir):
     wait_for_usr1()
     release.set()
     t.join()
-    ok = shared["worker_len"] == THREAD_ONLY_LEN and len(main_only) == MAIN_ONLY_LEN
-    print("facts_target: done, ok=%s" % ok)
-    return 0 if ok else 1
+    after = {"facts": facts(), "damaged": damaged(main_only, shared)}
+    after["facts"].update(thread_only=shared["thread_only"], pid=os.getpid(),
+                          main_only={"type": "str", "size": sys.getsizeof(main_only)})
+    write_atomically(os.path.join(wdir, "after.json"), json.dumps(after, indent=1))
+    print("facts_target: done, damaged=%r" % after["damaged"][:10])
+    return 0
 
 
 if __name__ == "__main__":
