@@ -275,8 +275,11 @@ def session(s, gdb):
         s.run("not_via_key_text", "py-heap %s & ~hp.Via('.key')" % r5)
         s.json("not_via_key", "%s & ~hp.Via('.key')" % r5)
         s.json("via_key_only", "%s & hp.Via('.key')" % r5)
+        s.json("via_pair_lt", "%s & hp.Via('.key', '.cpvstr').alt('<')" % r5)
+        s.json("via_pair_le", "%s & hp.Via('.key', '.cpvstr').alt('<=')" % r5)
         if il is not None:
             s.json("via_key_gt", "(%s | byrcs[%d]) & hp.Via('.key').alt('>')" % (r5, il))
+            s.json("via_key_ge", "(%s | byrcs[%d]) & hp.Via('.key').alt('>=')" % (r5, il))
         if i_str is not None:
             s.json("hstr_byrcs", "h[%d].byrcs" % i_str)
             j = s.pick("h[str].byrcs CPV", "hstr_byrcs", by_rcs("CPV"), "of referrers {CPV}")

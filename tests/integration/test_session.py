@@ -11,10 +11,12 @@ GIVEN targets/pkgcore_target.py: `package` instances (materialized
 WHEN  gdb attaches while it waits, captures `old`, runs hp.setrelheap(),
       lets it build the packages until it stops itself, and replays the
       tutorial (gdb_session.py): h.byrcs, byrcs[i].byclodo/.bysize/.byid/
-      .byid[0].theone/.byvia, Via('.key').alt('<'), ~Via('.key'), h[i].byrcs[j]
-      ^ byrcs[i], h[i].byrcs[j].referrers.byrcs, t[0].domisize/.byvia/
-      .referents.byvia, refs.byvia[k].nodes, h[i].byid[0].sp, h.diff(old),
-      h.dump()/hp.load(), and hp.iso(addr).domisize/.dominos/.referrers,
+      .byid[0].theone/.byvia, Via('.key').alt('<'), ~Via('.key'),
+      Via('.key', '.cpvstr').alt('<') and ('<='), Via('.key').alt('>') and
+      ('>='), h[i].byrcs[j] ^ byrcs[i], h[i].byrcs[j].referrers.byrcs,
+      t[0].domisize/.byvia/.referents.byvia, refs.byvia[k].nodes,
+      h[i].byid[0].sp, h.diff(old), h.dump()/hp.load(), and
+      hp.iso(addr).domisize/.dominos/.referrers,
 THEN  every step succeeds and every count, size, label, address and path it
       prints equals the target's facts, and the target finishes normally.
 Rows the tutorial names by number are picked by label (gdb_session.py).
@@ -233,6 +235,20 @@ def check_stage2(c, facts):
     if part is not None:
         c.figures("(byrcs[i] | byrcs[j]) & hp.Via('.key').alt('>') (.key and more)", part,
                   facts["via_key_gt"])
+    part = c.partition("via_key_ge")
+    if part is not None:
+        c.figures("(byrcs[i] | byrcs[j]) & hp.Via('.key').alt('>=') (.key, perhaps more)",
+                  part, facts["via_key_ge"])
+    # the tutorial's '<' selects nothing here; with two labels it selects
+    # the objects held by one of them only, and '<=' adds those held by both
+    part = c.partition("via_pair_lt")
+    if part is not None:
+        c.figures("byrcs[i] & hp.Via('.key', '.cpvstr').alt('<') (only .key, or only "
+                  ".cpvstr)", part, facts["via_pair_lt"])
+    part = c.partition("via_pair_le")
+    if part is not None:
+        c.figures("byrcs[i] & hp.Via('.key', '.cpvstr').alt('<=') (.key, .cpvstr or both)",
+                  part, facts["via_pair_le"])
 
     # h[0].byrcs[3] ^ byrcs[5]
     part = c.partition("xor_same")

@@ -276,10 +276,27 @@ def facts(wdir):
                                  "size": sys.getsizeof(objs[biggest]),
                                  "value": objs[biggest][:40]})
     f["rcs_cpv_list"] = g.figures(cpv_and_list)
-    # Via('.key').alt(op) on byrcs[5] (| the FEATURED row for '>'): heapy's
-    # `<` is a proper subset of the incoming-relation set, `>` a proper superset.
+    # Via(...).alt(op) on byrcs[5] (| the FEATURED row for '>' and '>='):
+    # heapy's `<` is a proper subset of the incoming-relation set, `>` a
+    # proper superset (NyObjectClassifier_Compare).  The tutorial's
+    # Via('.key').alt('<') selects nothing here, so a Via of two labels
+    # carries the '<' check: the versioned keys (.key) and cpvstrs
+    # (.cpvstr) are proper subsets of {.key, .cpvstr}; the unversioned
+    # packages' keys, held as both, are not.
+    key_pair = frozenset([".key", ".cpvstr"])
+    both = only_cpv + cpv_and_list
     f["via_key_lt"] = g.figures([k for k in only_cpv if vias(k) < key_only])
-    f["via_key_gt"] = g.figures([k for k in only_cpv + cpv_and_list if vias(k) > key_only])
+    f["via_key_gt"] = g.figures([k for k in both if vias(k) > key_only])
+    f["via_key_ge"] = g.figures([k for k in both if vias(k) >= key_only])
+    pair = {op: [k for k in only_cpv if cmp(vias(k), key_pair)]
+            for op, cmp in (("<", frozenset.__lt__), ("<=", frozenset.__le__),
+                            ("==", frozenset.__eq__))}
+    if not (pair["<"] and pair["=="] and len(pair["<"]) + len(pair["=="]) == len(pair["<="])):
+        raise SystemExit("pkgcore_target: Via('.key', '.cpvstr') does not split byrcs[5] "
+                         "into nonempty '<' and '==' parts: %r"
+                         % {op: len(ks) for op, ks in pair.items()})
+    f["via_pair_lt"] = g.figures(pair["<"])
+    f["via_pair_le"] = g.figures(pair["<="])
     f["not_via_key"] = g.figures([k for k in only_cpv if vias(k) != key_only])
     f["via_key_only"] = g.figures(by_via.get(key_only, []))
 
