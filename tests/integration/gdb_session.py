@@ -320,8 +320,13 @@ def session(s, gdb):
     s.value("chosen_dominos", "sorted(hp.iso(%d).dominos.addresses)" % chosen["data_address"])
     s.value("cpv_referrers", "hp.iso(%d).referrers.addresses" % chosen["cpv_address"])
 
+    # h.diff(old): the tutorial's table (its first page shows the kinds
+    # of the interpreter's own objects), its -json rows; and the table of
+    # a diff whose every row the target knows.
     s.run("diff_text", "py-heap h.diff(old)")
     s.json("diff", "h.diff(old)")
+    s.run("diff_kinds_text", "py-heap (h & (hp.Type('__main__.package') | "
+          "hp.Type('__main__.CPV'))).diff(old & hp.Type('__main__.Before'))")
     s.run("dump", "py-heap h.dump(%r)" % dump_path)
     s.run("loaded_text", "py-heap hp.load(%r)" % dump_path)
     s.json("loaded", "hp.load(%r)" % dump_path)

@@ -15,7 +15,8 @@ WHEN  gdb attaches while it waits, captures `old`, runs hp.setrelheap(),
       Via('.key', '.cpvstr').alt('<') and ('<='), Via('.key').alt('>') and
       ('>='), h[i].byrcs[j] ^ byrcs[i], h[i].byrcs[j].referrers.byrcs,
       t[0].domisize/.byvia/.referents.byvia, refs.byvia[k].nodes,
-      h[i].byid[0].sp, h.diff(old), h.dump()/hp.load(), and
+      h[i].byid[0].sp, h.diff(old) (text and -json) and the diff of the
+      packages and CPVs against the Before objects, h.dump()/hp.load(), and
       hp.iso(addr).domisize/.dominos/.referrers,
 THEN  every step succeeds and every count, size, label, address and path it
       prints equals the target's facts, and the target finishes normally.
@@ -32,6 +33,9 @@ from gdb_session import bare, rcs_parts, via_parts
 
 GDB_SCRIPT = os.path.join(harness.HERE, "gdb_session.py")
 HEADER = re.compile(r"Partition of a set of (\d+) objects?\. Total size = (\d+) bytes\.")
+# heapy's DiffFormat: "  A    <count> <size>" and
+# " Index  Count     Size  Cumulative  % of B Kind" rows
+DIFF_TOTAL = re.compile(r"^\s+(A|B)\s+(-?\d+)\s+(-?\d+)\s*$")
 DIFF_ROW = re.compile(r"^\s*\d+\s+(-?\d+)\s+(-?\d+)\s+-?\d+\s+(?:\(n\.a\.\)|\S+)\s+(\S.*)$")
 
 
@@ -149,7 +153,7 @@ def check_stage1(c, facts1):
     return c.step("continue", "the target resumed after setrelheap and stopped again")
 
 
-def check_stage2(c, facts):
+def check_stage2(c, facts, facts1):
     # hp.heap() after setrelheap: the packages, not what existed before.
     c.step("h")
     h = c.partition("h_byclodo")
@@ -325,15 +329,9 @@ def check_stage2(c, facts):
         c.equal("a CPV's only referrer is its package's dict (the WeakValueDictionary's "
                 "KeyedRef does not count)", got, [chosen["pkgdict_address"]])
 
-    # h.diff(old), h.dump(), hp.load()
-    st = c.step("diff_text")
-    diff = diff_rows(c.steps.get("diff"), st)
-    if st is not None:
-        for kind, want in (("package", facts["package"]), ("CPV", facts["CPV"])):
-            c.equal("h.diff(old) row %r: +%d objects, +%d bytes"
-                    % (kind, want["count"], want["size"]),
-                    diff.get(kind), (want["count"], want["size"]),
-                    "output: %s" % st.get("text", "")[:1500])
+    check_diff(c, facts, facts1)
+
+    # h.dump(), hp.load()
     c.step("dump")
     part = c.partition("loaded")
     h = c.steps.get("h_byclodo", {}).get("json")
@@ -343,20 +341,64 @@ def check_stage2(c, facts):
                 [(r.get("label"), r.get("count"), r.get("size")) for r in h.get("rows", [])])
 
 
-def diff_rows(json_step, text_step):
-    """{bare label: (count, size)} of h.diff(old): from the -json rows if it
-    has them, else from heapy's printed DiffFormat table."""
-    rows = {}
-    obj = (json_step or {}).get("json") or {}
-    if obj.get("rows"):
+def check_diff(c, facts, facts1):
+    """h.diff(old) in -json form: heapy's rows for the kinds the target
+    knows; heapy's table text of a diff all of whose rows it knows."""
+    want = {"package": facts["package"], "CPV": facts["CPV"],
+            "dict of package": facts["dict_of_package"],
+            "Before": {k: -v for k, v in facts1["Before"].items()}}
+    st = c.step("diff")
+    obj = (st or {}).get("json") or {}
+    if st is not None and c.ok("`%s` prints a diff with rows" % st["command"],
+                               obj.get("type") == "diff" and bool(obj.get("rows")),
+                               "output: %r" % st.get("text", "")[:600]):
+        rows = {}
         for r in obj["rows"]:
             rows.setdefault(bare(r.get("label", "")), (r.get("count"), r.get("size")))
-        return rows
-    for line in (text_step or {}).get("text", "").splitlines():
+        for kind, w in sorted(want.items()):
+            c.equal("h.diff(old) -json row %r: %+d objects, %+d bytes"
+                    % (kind, w["count"], w["size"]),
+                    rows.get(kind), (w["count"], w["size"]))
+        for side, key in (("a", "h_byclodo"), ("b", "old_byclodo")):
+            part = c.steps.get(key, {}).get("json")
+            if part is not None:
+                c.equal("h.diff(old) -json %r is the totals of %s" % (side, key),
+                        tuple(obj.get(side) or ()), totals(part))
+    st = c.step("diff_text")
+    if st is not None and obj.get("type") == "diff":
+        c.equal("`py-heap h.diff(old)` prints A and B as its -json form has them",
+                diff_table(st.get("text", ""))[0],
+                {"A": tuple(obj.get("a") or ()), "B": tuple(obj.get("b") or ())},
+                "output: %s" % st.get("text", "")[:1500])
+    st = c.step("diff_kinds_text")
+    if st is not None:
+        a = [facts["package"], facts["CPV"]]
+        b = facts1["Before"]
+        sums, rows = diff_table(st.get("text", ""))
+        detail = "output: %s" % st.get("text", "")[:1500]
+        c.equal("(h & (package | CPV)).diff(old & Before) prints A and B "
+                "(count, size)", sums,
+                {"A": (sum(x["count"] for x in a), sum(x["size"] for x in a)),
+                 "B": (b["count"], b["size"])}, detail)
+        c.equal("(h & (package | CPV)).diff(old & Before) prints the rows package, CPV "
+                "and Before", rows,
+                {kind: (want[kind]["count"], want[kind]["size"])
+                 for kind in ("package", "CPV", "Before")}, detail)
+
+
+def diff_table(text):
+    """({"A": (count, size), "B": ...}, {bare label: (count, size)}) of
+    heapy's printed DiffFormat table."""
+    sums, rows = {}, {}
+    for line in text.splitlines():
+        m = DIFF_TOTAL.match(line)
+        if m:
+            sums[m.group(1)] = (int(m.group(2)), int(m.group(3)))
+            continue
         m = DIFF_ROW.match(line)
         if m:
             rows.setdefault(bare(m.group(3)), (int(m.group(1)), int(m.group(2))))
-    return rows
+    return sums, rows
 
 
 def check_interpreter(tap, it):
@@ -389,7 +431,7 @@ def check_interpreter(tap, it):
             c.ok("target built its packages and wrote facts.json", False, target.output())
             return
         if resumed:
-            check_stage2(c, target.json("facts.json"))
+            check_stage2(c, target.json("facts.json"), facts1)
         target.send(signal.SIGUSR1)
         c.equal("target finishes with exit 0 after detach", target.wait_exit(60), 0,
                 target.output())
