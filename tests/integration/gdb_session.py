@@ -328,8 +328,10 @@ def session(s, gdb):
     s.run("diff_kinds_text", "py-heap (h & (hp.Type('__main__.package') | "
           "hp.Type('__main__.CPV'))).diff(old & hp.Type('__main__.Before'))")
     s.run("dump", "py-heap h.dump(%r)" % dump_path)
-    s.run("loaded_text", "py-heap hp.load(%r)" % dump_path)
-    s.json("loaded", "hp.load(%r)" % dump_path)
+    s.run("loaded_bind", "py-heap loaded = hp.load(%r)" % dump_path)
+    s.run("loaded_text", "py-heap loaded")
+    s.json("loaded", "loaded")
+    s.json("loaded_byrcs", "loaded.byrcs")
 
 
 def main():

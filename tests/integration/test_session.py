@@ -16,8 +16,8 @@ WHEN  gdb attaches while it waits, captures `old`, runs hp.setrelheap(),
       ('>='), h[i].byrcs[j] ^ byrcs[i], h[i].byrcs[j].referrers.byrcs,
       t[0].domisize/.byvia/.referents.byvia, refs.byvia[k].nodes,
       h[i].byid[0].sp, h.diff(old) (text and -json) and the diff of the
-      packages and CPVs against the Before objects, h.dump()/hp.load(), and
-      hp.iso(addr).domisize/.dominos/.referrers,
+      packages and CPVs against the Before objects, h.dump()/hp.load()
+      (its rows and .byrcs), and hp.iso(addr).domisize/.dominos/.referrers,
 THEN  every step succeeds and every count, size, label, address and path it
       prints equals the target's facts, and the target finishes normally.
 Rows the tutorial names by number are picked by label (gdb_session.py).
@@ -330,15 +330,7 @@ def check_stage2(c, facts, facts1):
                 "KeyedRef does not count)", got, [chosen["pkgdict_address"]])
 
     check_diff(c, facts, facts1)
-
-    # h.dump(), hp.load()
-    c.step("dump")
-    part = c.partition("loaded")
-    h = c.steps.get("h_byclodo", {}).get("json")
-    if part is not None and h is not None:
-        c.equal("hp.load(<h.dump()>) has h's rows",
-                [(r.get("label"), r.get("count"), r.get("size")) for r in part.get("rows", [])],
-                [(r.get("label"), r.get("count"), r.get("size")) for r in h.get("rows", [])])
+    check_loaded(c, facts)
 
 
 def check_diff(c, facts, facts1):
@@ -384,6 +376,25 @@ def check_diff(c, facts, facts1):
                 "and Before", rows,
                 {kind: (want[kind]["count"], want[kind]["size"])
                  for kind in ("package", "CPV", "Before")}, detail)
+
+
+def check_loaded(c, facts):
+    """hp.load(<h.dump()>): h's rows again, and the target's own figures,
+    with the graph (byrcs needs the referrers)."""
+    c.step("dump")
+    c.step("loaded_bind")
+    c.header_agrees("loaded_text", "loaded")
+    part = c.partition("loaded")
+    h = c.steps.get("h_byclodo", {}).get("json")
+    if part is not None and h is not None:
+        c.equal("hp.load(<h.dump()>) has h's rows",
+                [(r.get("label"), r.get("count"), r.get("size")) for r in part.get("rows", [])],
+                [(r.get("label"), r.get("count"), r.get("size")) for r in h.get("rows", [])])
+    for kind, want in (("package", facts["package"]), ("CPV", facts["CPV"]),
+                       ("dict of package", facts["dict_of_package"])):
+        c.row("loaded", "%r" % kind, lambda lb, kind=kind: bare(lb) == kind, want)
+    c.row("loaded_byrcs", "of referrers {CPV}", lambda lb: rcs_parts(lb) == ["CPV"],
+          facts["rcs_cpv"])
 
 
 def diff_table(text):
