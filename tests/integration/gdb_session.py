@@ -237,6 +237,9 @@ def session(s, gdb):
     # Stage 1: `old`, then the baseline.
     s.run("old", "py-heap old = hp.heap()")
     s.json("old_byclodo", "old.byclodo")
+    s.run("old_bymodule_text", "py-heap old.bymodule")
+    s.json("old_bymodule", "old.bymodule")
+    s.value("old_module_sys", "(old & hp.Module('sys')).addresses")
     s.run("setrelheap", "py-heap hp.setrelheap()")
     if not resume_target(s, gdb):
         return
@@ -319,6 +322,16 @@ def session(s, gdb):
     s.value("chosen_domisize", "hp.iso(%d).domisize" % chosen["data_address"])
     s.value("chosen_dominos", "sorted(hp.iso(%d).dominos.addresses)" % chosen["data_address"])
     s.value("cpv_referrers", "hp.iso(%d).referrers.addresses" % chosen["cpv_address"])
+
+    # bymodule and hp.Module: the modules made after setrelheap, and one
+    # that was there before (sys).
+    s.run("h_bymodule_text", "py-heap h.bymodule")
+    s.json("h_bymodule", "h.bymodule")
+    name = facts["module_chosen"]["name"]
+    s.json("h_module", "h & hp.Module(%r)" % name)
+    s.value("h_module_addresses", "(h & hp.Module(%r)).addresses" % name)
+    s.json("h_module_sys", "h & hp.Module('sys')")
+    s.json("h_not_module", "h & hp.Module()")
 
     # h.diff(old): the tutorial's table (its first page shows the kinds
     # of the interpreter's own objects), its -json rows; and the table of

@@ -8,8 +8,9 @@ GIVEN targets/pkgcore_target.py: `package` instances (materialized
       strongly only by their packages; the target computes its own facts
       (gc's referents closure and its reverse edges, sys.getsizeof, id(),
       every exclusivity checked with sys.getrefcount),
-WHEN  gdb attaches while it waits, captures `old`, runs hp.setrelheap(),
-      lets it build the packages until it stops itself, and replays the
+WHEN  gdb attaches while it waits, captures `old` (old.bymodule,
+      hp.Module('sys')), runs hp.setrelheap(), lets it build the packages
+      and import a module until it stops itself, and replays the
       tutorial (gdb_session.py): h.byrcs, byrcs[i].byclodo/.bysize/.byid/
       .byid[0].theone/.byvia, Via('.key').alt('<'), ~Via('.key'),
       Via('.key', '.cpvstr').alt('<') and ('<='), Via('.key').alt('>') and
@@ -17,7 +18,8 @@ WHEN  gdb attaches while it waits, captures `old`, runs hp.setrelheap(),
       t[0].domisize/.byvia/.referents.byvia, refs.byvia[k].nodes,
       h[i].byid[0].sp, h.diff(old) (text and -json) and the diff of the
       packages and CPVs against the Before objects, h.dump()/hp.load()
-      (its rows and .byrcs), and hp.iso(addr).domisize/.dominos/.referrers,
+      (its rows and .byrcs), and hp.iso(addr).domisize/.dominos/.referrers;
+      and, beyond the tutorial, h.bymodule and hp.Module(...),
 THEN  every step succeeds and every count, size, label, address and path it
       prints equals the target's facts, and the target finishes normally.
 Rows the tutorial names by number are picked by label (gdb_session.py).
@@ -140,6 +142,34 @@ class Checker:
                        totals(part))
 
 
+def module_rows(part):
+    """The rows of a bymodule partition other than ~module, sorted
+    (label, count, size)."""
+    return sorted((r.get("label"), r.get("count"), r.get("size"))
+                  for r in (part or {}).get("rows", []) if r.get("label") != "~module")
+
+
+def module_figures(modules):
+    """{"count", "size"} of the target's [name, id, size] modules."""
+    return {"count": len(modules), "size": sum(m[2] for m in modules)}
+
+
+def check_bymodule(c, key, modules):
+    """A bymodule partition: one row per module object, labelled by its
+    __name__ (heapy's ByModule); everything else is the row ~module."""
+    part = c.partition(key)
+    if part is None:
+        return
+    cmd = c.steps[key]["command"]
+    c.equal("`%s`: a row per module object, (name, 1, sys.getsizeof) (%d modules)"
+            % (cmd, len(modules)), module_rows(part),
+            sorted((name, 1, size) for name, _addr, size in modules), rows_summary(part, 200))
+    mods = module_figures(modules)
+    c.row(key, "'~module' (the rest)", lambda lb: lb == "~module",
+          {"count": part.get("count", 0) - mods["count"],
+           "size": part.get("size", 0) - mods["size"]})
+
+
 def check_stage1(c, facts1):
     # Stage 1: `old` has the Before objects and no package yet.
     c.step("old")
@@ -149,6 +179,12 @@ def check_stage1(c, facts1):
         c.ok("`old.byclodo` has no 'package' row yet",
              not any(bare(r.get("label", "")) == "package" for r in old.get("rows", [])),
              rows_summary(old, 60))
+    c.header_agrees("old_bymodule_text", "old_bymodule")
+    check_bymodule(c, "old_bymodule", facts1["modules"])
+    ok, got = c.value("old_module_sys")
+    if ok:
+        c.equal("(old & hp.Module('sys')).addresses: the module sys.modules['sys']", got,
+                [facts1["sys_address"]])
     c.step("setrelheap")
     return c.step("continue", "the target resumed after setrelheap and stopped again")
 
@@ -329,16 +365,48 @@ def check_stage2(c, facts, facts1):
         c.equal("a CPV's only referrer is its package's dict (the WeakValueDictionary's "
                 "KeyedRef does not count)", got, [chosen["pkgdict_address"]])
 
+    check_modules(c, facts, facts1)
     check_diff(c, facts, facts1)
     check_loaded(c, facts)
+
+
+def check_modules(c, facts, facts1):
+    """h.bymodule and hp.Module: heapy's Module classifier (guppy3
+    Classifiers.ByModule) makes each module object (type exactly
+    ModuleType) a kind of its own, labelled by its __name__, and
+    hp.Module(name) is the kind of sys.modules[name]."""
+    new = facts["modules_new"]
+    c.header_agrees("h_bymodule_text", "h_bymodule")
+    check_bymodule(c, "h_bymodule", new)
+    chosen = facts["module_chosen"]
+    part = c.partition("h_module")
+    if part is not None:
+        c.figures("h & hp.Module(%r) (imported after setrelheap)" % chosen["name"], part,
+                  {"count": 1, "size": chosen["size"]})
+    ok, got = c.value("h_module_addresses")
+    if ok:
+        c.equal("(h & hp.Module(%r)).addresses: sys.modules[%r]" % (chosen["name"],
+                                                                   chosen["name"]),
+                got, [chosen["address"]])
+    part = c.partition("h_module_sys")
+    if part is not None:
+        c.equal("h & hp.Module('sys') is empty (sys is older than setrelheap)",
+                totals(part), (0, 0))
+    part, h = c.partition("h_not_module"), c.steps.get("h_byclodo", {}).get("json")
+    if part is not None and h is not None:
+        mods = module_figures(new)
+        c.figures("h & hp.Module() (~module: all but the %d new modules)" % mods["count"],
+                  part, {"count": h["count"] - mods["count"], "size": h["size"] - mods["size"]})
 
 
 def check_diff(c, facts, facts1):
     """h.diff(old) in -json form: heapy's rows for the kinds the target
     knows; heapy's table text of a diff all of whose rows it knows."""
+    old_mods, new_mods = module_figures(facts1["modules"]), module_figures(facts["modules_new"])
     want = {"package": facts["package"], "CPV": facts["CPV"],
             "dict of package": facts["dict_of_package"],
-            "Before": {k: -v for k, v in facts1["Before"].items()}}
+            "Before": {k: -v for k, v in facts1["Before"].items()},
+            "module": {k: new_mods[k] - old_mods[k] for k in ("count", "size")}}
     st = c.step("diff")
     obj = (st or {}).get("json") or {}
     if st is not None and c.ok("`%s` prints a diff with rows" % st["command"],
