@@ -237,6 +237,9 @@ def session(s, gdb):
     # Stage 1: `old`, then the baseline.
     s.run("old", "py-heap old = hp.heap()")
     s.json("old_byclodo", "old.byclodo")
+    s.run("old_bymodule_text", "py-heap old.bymodule")
+    s.json("old_bymodule", "old.bymodule")
+    s.value("old_module_sys", "(old & hp.Module('sys')).addresses")
     s.run("setrelheap", "py-heap hp.setrelheap()")
     if not resume_target(s, gdb):
         return
@@ -275,8 +278,11 @@ def session(s, gdb):
         s.run("not_via_key_text", "py-heap %s & ~hp.Via('.key')" % r5)
         s.json("not_via_key", "%s & ~hp.Via('.key')" % r5)
         s.json("via_key_only", "%s & hp.Via('.key')" % r5)
+        s.json("via_pair_lt", "%s & hp.Via('.key', '.cpvstr').alt('<')" % r5)
+        s.json("via_pair_le", "%s & hp.Via('.key', '.cpvstr').alt('<=')" % r5)
         if il is not None:
             s.json("via_key_gt", "(%s | byrcs[%d]) & hp.Via('.key').alt('>')" % (r5, il))
+            s.json("via_key_ge", "(%s | byrcs[%d]) & hp.Via('.key').alt('>=')" % (r5, il))
         if i_str is not None:
             s.json("hstr_byrcs", "h[%d].byrcs" % i_str)
             j = s.pick("h[str].byrcs CPV", "hstr_byrcs", by_rcs("CPV"), "of referrers {CPV}")
@@ -317,11 +323,28 @@ def session(s, gdb):
     s.value("chosen_dominos", "sorted(hp.iso(%d).dominos.addresses)" % chosen["data_address"])
     s.value("cpv_referrers", "hp.iso(%d).referrers.addresses" % chosen["cpv_address"])
 
+    # bymodule and hp.Module: the modules made after setrelheap, and one
+    # that was there before (sys).
+    s.run("h_bymodule_text", "py-heap h.bymodule")
+    s.json("h_bymodule", "h.bymodule")
+    name = facts["module_chosen"]["name"]
+    s.json("h_module", "h & hp.Module(%r)" % name)
+    s.value("h_module_addresses", "(h & hp.Module(%r)).addresses" % name)
+    s.json("h_module_sys", "h & hp.Module('sys')")
+    s.json("h_not_module", "h & hp.Module()")
+
+    # h.diff(old): the tutorial's table (its first page shows the kinds
+    # of the interpreter's own objects), its -json rows; and the table of
+    # a diff whose every row the target knows.
     s.run("diff_text", "py-heap h.diff(old)")
     s.json("diff", "h.diff(old)")
+    s.run("diff_kinds_text", "py-heap (h & (hp.Type('__main__.package') | "
+          "hp.Type('__main__.CPV'))).diff(old & hp.Type('__main__.Before'))")
     s.run("dump", "py-heap h.dump(%r)" % dump_path)
-    s.run("loaded_text", "py-heap hp.load(%r)" % dump_path)
-    s.json("loaded", "hp.load(%r)" % dump_path)
+    s.run("loaded_bind", "py-heap loaded = hp.load(%r)" % dump_path)
+    s.run("loaded_text", "py-heap loaded")
+    s.json("loaded", "loaded")
+    s.json("loaded_byrcs", "loaded.byrcs")
 
 
 def main():

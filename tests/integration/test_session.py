@@ -8,13 +8,18 @@ GIVEN targets/pkgcore_target.py: `package` instances (materialized
       strongly only by their packages; the target computes its own facts
       (gc's referents closure and its reverse edges, sys.getsizeof, id(),
       every exclusivity checked with sys.getrefcount),
-WHEN  gdb attaches while it waits, captures `old`, runs hp.setrelheap(),
-      lets it build the packages until it stops itself, and replays the
+WHEN  gdb attaches while it waits, captures `old` (old.bymodule,
+      hp.Module('sys')), runs hp.setrelheap(), lets it build the packages
+      and import a module until it stops itself, and replays the
       tutorial (gdb_session.py): h.byrcs, byrcs[i].byclodo/.bysize/.byid/
-      .byid[0].theone/.byvia, Via('.key').alt('<'), ~Via('.key'), h[i].byrcs[j]
-      ^ byrcs[i], h[i].byrcs[j].referrers.byrcs, t[0].domisize/.byvia/
-      .referents.byvia, refs.byvia[k].nodes, h[i].byid[0].sp, h.diff(old),
-      h.dump()/hp.load(), and hp.iso(addr).domisize/.dominos/.referrers,
+      .byid[0].theone/.byvia, Via('.key').alt('<'), ~Via('.key'),
+      Via('.key', '.cpvstr').alt('<') and ('<='), Via('.key').alt('>') and
+      ('>='), h[i].byrcs[j] ^ byrcs[i], h[i].byrcs[j].referrers.byrcs,
+      t[0].domisize/.byvia/.referents.byvia, refs.byvia[k].nodes,
+      h[i].byid[0].sp, h.diff(old) (text and -json) and the diff of the
+      packages and CPVs against the Before objects, h.dump()/hp.load()
+      (its rows and .byrcs), and hp.iso(addr).domisize/.dominos/.referrers;
+      and, beyond the tutorial, h.bymodule and hp.Module(...),
 THEN  every step succeeds and every count, size, label, address and path it
       prints equals the target's facts, and the target finishes normally.
 Rows the tutorial names by number are picked by label (gdb_session.py).
@@ -30,6 +35,9 @@ from gdb_session import bare, rcs_parts, via_parts
 
 GDB_SCRIPT = os.path.join(harness.HERE, "gdb_session.py")
 HEADER = re.compile(r"Partition of a set of (\d+) objects?\. Total size = (\d+) bytes\.")
+# heapy's DiffFormat: "  A    <count> <size>" and
+# " Index  Count     Size  Cumulative  % of B Kind" rows
+DIFF_TOTAL = re.compile(r"^\s+(A|B)\s+(-?\d+)\s+(-?\d+)\s*$")
 DIFF_ROW = re.compile(r"^\s*\d+\s+(-?\d+)\s+(-?\d+)\s+-?\d+\s+(?:\(n\.a\.\)|\S+)\s+(\S.*)$")
 
 
@@ -134,6 +142,34 @@ class Checker:
                        totals(part))
 
 
+def module_rows(part):
+    """The rows of a bymodule partition other than ~module, sorted
+    (label, count, size)."""
+    return sorted((r.get("label"), r.get("count"), r.get("size"))
+                  for r in (part or {}).get("rows", []) if r.get("label") != "~module")
+
+
+def module_figures(modules):
+    """{"count", "size"} of the target's [name, id, size] modules."""
+    return {"count": len(modules), "size": sum(m[2] for m in modules)}
+
+
+def check_bymodule(c, key, modules):
+    """A bymodule partition: one row per module object, labelled by its
+    __name__ (heapy's ByModule); everything else is the row ~module."""
+    part = c.partition(key)
+    if part is None:
+        return
+    cmd = c.steps[key]["command"]
+    c.equal("`%s`: a row per module object, (name, 1, sys.getsizeof) (%d modules)"
+            % (cmd, len(modules)), module_rows(part),
+            sorted((name, 1, size) for name, _addr, size in modules), rows_summary(part, 200))
+    mods = module_figures(modules)
+    c.row(key, "'~module' (the rest)", lambda lb: lb == "~module",
+          {"count": part.get("count", 0) - mods["count"],
+           "size": part.get("size", 0) - mods["size"]})
+
+
 def check_stage1(c, facts1):
     # Stage 1: `old` has the Before objects and no package yet.
     c.step("old")
@@ -143,11 +179,17 @@ def check_stage1(c, facts1):
         c.ok("`old.byclodo` has no 'package' row yet",
              not any(bare(r.get("label", "")) == "package" for r in old.get("rows", [])),
              rows_summary(old, 60))
+    c.header_agrees("old_bymodule_text", "old_bymodule")
+    check_bymodule(c, "old_bymodule", facts1["modules"])
+    ok, got = c.value("old_module_sys")
+    if ok:
+        c.equal("(old & hp.Module('sys')).addresses: the module sys.modules['sys']", got,
+                [facts1["sys_address"]])
     c.step("setrelheap")
     return c.step("continue", "the target resumed after setrelheap and stopped again")
 
 
-def check_stage2(c, facts):
+def check_stage2(c, facts, facts1):
     # hp.heap() after setrelheap: the packages, not what existed before.
     c.step("h")
     h = c.partition("h_byclodo")
@@ -189,10 +231,12 @@ def check_stage2(c, facts):
                 (len(rows), totals(part)), (rcs["count"], (rcs["count"], rcs["size"])))
         c.equal("`%s` row 0 is the largest object" % c.steps["cpv_byid"]["command"],
                 rows[0].get("size") if rows else None, big["size"])
-        if rows and "address" in rows[0]:
-            c.equal("`%s` rows are the objects only CPVs refer to"
-                    % c.steps["cpv_byid"]["command"],
-                    sorted(r.get("address") for r in rows), rcs["addresses"])
+        # a row without an address is a failure, not a reason to skip
+        c.equal("`%s` rows are the objects only CPVs refer to, each with its address "
+                "(rows without one, addresses)" % c.steps["cpv_byid"]["command"],
+                (sum(1 for r in rows if not isinstance(r.get("address"), int)),
+                 sorted(r["address"] for r in rows if isinstance(r.get("address"), int))),
+                (0, rcs["addresses"]))
     ok, got = c.value("cpv_byid0_addresses")
     if ok:
         c.equal("byrcs[i].byid[0] is the largest str, at its address", got, [big["address"]])
@@ -231,6 +275,20 @@ def check_stage2(c, facts):
     if part is not None:
         c.figures("(byrcs[i] | byrcs[j]) & hp.Via('.key').alt('>') (.key and more)", part,
                   facts["via_key_gt"])
+    part = c.partition("via_key_ge")
+    if part is not None:
+        c.figures("(byrcs[i] | byrcs[j]) & hp.Via('.key').alt('>=') (.key, perhaps more)",
+                  part, facts["via_key_ge"])
+    # the tutorial's '<' selects nothing here; with two labels it selects
+    # the objects held by one of them only, and '<=' adds those held by both
+    part = c.partition("via_pair_lt")
+    if part is not None:
+        c.figures("byrcs[i] & hp.Via('.key', '.cpvstr').alt('<') (only .key, or only "
+                  ".cpvstr)", part, facts["via_pair_lt"])
+    part = c.partition("via_pair_le")
+    if part is not None:
+        c.figures("byrcs[i] & hp.Via('.key', '.cpvstr').alt('<=') (.key, .cpvstr or both)",
+                  part, facts["via_pair_le"])
 
     # h[0].byrcs[3] ^ byrcs[5]
     part = c.partition("xor_same")
@@ -307,38 +365,119 @@ def check_stage2(c, facts):
         c.equal("a CPV's only referrer is its package's dict (the WeakValueDictionary's "
                 "KeyedRef does not count)", got, [chosen["pkgdict_address"]])
 
-    # h.diff(old), h.dump(), hp.load()
+    check_modules(c, facts, facts1)
+    check_diff(c, facts, facts1)
+    check_loaded(c, facts)
+
+
+def check_modules(c, facts, facts1):
+    """h.bymodule and hp.Module: heapy's Module classifier (guppy3
+    Classifiers.ByModule) makes each module object (type exactly
+    ModuleType) a kind of its own, labelled by its __name__, and
+    hp.Module(name) is the kind of sys.modules[name]."""
+    new = facts["modules_new"]
+    c.header_agrees("h_bymodule_text", "h_bymodule")
+    check_bymodule(c, "h_bymodule", new)
+    chosen = facts["module_chosen"]
+    part = c.partition("h_module")
+    if part is not None:
+        c.figures("h & hp.Module(%r) (imported after setrelheap)" % chosen["name"], part,
+                  {"count": 1, "size": chosen["size"]})
+    ok, got = c.value("h_module_addresses")
+    if ok:
+        c.equal("(h & hp.Module(%r)).addresses: sys.modules[%r]" % (chosen["name"],
+                                                                   chosen["name"]),
+                got, [chosen["address"]])
+    part = c.partition("h_module_sys")
+    if part is not None:
+        c.equal("h & hp.Module('sys') is empty (sys is older than setrelheap)",
+                totals(part), (0, 0))
+    part, h = c.partition("h_not_module"), c.steps.get("h_byclodo", {}).get("json")
+    if part is not None and h is not None:
+        mods = module_figures(new)
+        c.figures("h & hp.Module() (~module: all but the %d new modules)" % mods["count"],
+                  part, {"count": h["count"] - mods["count"], "size": h["size"] - mods["size"]})
+
+
+def check_diff(c, facts, facts1):
+    """h.diff(old) in -json form: heapy's rows for the kinds the target
+    knows; heapy's table text of a diff all of whose rows it knows."""
+    old_mods, new_mods = module_figures(facts1["modules"]), module_figures(facts["modules_new"])
+    want = {"package": facts["package"], "CPV": facts["CPV"],
+            "dict of package": facts["dict_of_package"],
+            "Before": {k: -v for k, v in facts1["Before"].items()},
+            "module": {k: new_mods[k] - old_mods[k] for k in ("count", "size")}}
+    st = c.step("diff")
+    obj = (st or {}).get("json") or {}
+    if st is not None and c.ok("`%s` prints a diff with rows" % st["command"],
+                               obj.get("type") == "diff" and bool(obj.get("rows")),
+                               "output: %r" % st.get("text", "")[:600]):
+        rows = {}
+        for r in obj["rows"]:
+            rows.setdefault(bare(r.get("label", "")), (r.get("count"), r.get("size")))
+        for kind, w in sorted(want.items()):
+            c.equal("h.diff(old) -json row %r: %+d objects, %+d bytes"
+                    % (kind, w["count"], w["size"]),
+                    rows.get(kind), (w["count"], w["size"]))
+        for side, key in (("a", "h_byclodo"), ("b", "old_byclodo")):
+            part = c.steps.get(key, {}).get("json")
+            if part is not None:
+                c.equal("h.diff(old) -json %r is the totals of %s" % (side, key),
+                        tuple(obj.get(side) or ()), totals(part))
     st = c.step("diff_text")
-    diff = diff_rows(c.steps.get("diff"), st)
+    if st is not None and obj.get("type") == "diff":
+        c.equal("`py-heap h.diff(old)` prints A and B as its -json form has them",
+                diff_table(st.get("text", ""))[0],
+                {"A": tuple(obj.get("a") or ()), "B": tuple(obj.get("b") or ())},
+                "output: %s" % st.get("text", "")[:1500])
+    st = c.step("diff_kinds_text")
     if st is not None:
-        for kind, want in (("package", facts["package"]), ("CPV", facts["CPV"])):
-            c.equal("h.diff(old) row %r: +%d objects, +%d bytes"
-                    % (kind, want["count"], want["size"]),
-                    diff.get(kind), (want["count"], want["size"]),
-                    "output: %s" % st.get("text", "")[:1500])
+        a = [facts["package"], facts["CPV"]]
+        b = facts1["Before"]
+        sums, rows = diff_table(st.get("text", ""))
+        detail = "output: %s" % st.get("text", "")[:1500]
+        c.equal("(h & (package | CPV)).diff(old & Before) prints A and B "
+                "(count, size)", sums,
+                {"A": (sum(x["count"] for x in a), sum(x["size"] for x in a)),
+                 "B": (b["count"], b["size"])}, detail)
+        c.equal("(h & (package | CPV)).diff(old & Before) prints the rows package, CPV "
+                "and Before", rows,
+                {kind: (want[kind]["count"], want[kind]["size"])
+                 for kind in ("package", "CPV", "Before")}, detail)
+
+
+def check_loaded(c, facts):
+    """hp.load(<h.dump()>): h's rows again, and the target's own figures,
+    with the graph (byrcs needs the referrers)."""
     c.step("dump")
+    c.step("loaded_bind")
+    c.header_agrees("loaded_text", "loaded")
     part = c.partition("loaded")
     h = c.steps.get("h_byclodo", {}).get("json")
     if part is not None and h is not None:
         c.equal("hp.load(<h.dump()>) has h's rows",
                 [(r.get("label"), r.get("count"), r.get("size")) for r in part.get("rows", [])],
                 [(r.get("label"), r.get("count"), r.get("size")) for r in h.get("rows", [])])
+    for kind, want in (("package", facts["package"]), ("CPV", facts["CPV"]),
+                       ("dict of package", facts["dict_of_package"])):
+        c.row("loaded", "%r" % kind, lambda lb, kind=kind: bare(lb) == kind, want)
+    c.row("loaded_byrcs", "of referrers {CPV}", lambda lb: rcs_parts(lb) == ["CPV"],
+          facts["rcs_cpv"])
 
 
-def diff_rows(json_step, text_step):
-    """{bare label: (count, size)} of h.diff(old): from the -json rows if it
-    has them, else from heapy's printed DiffFormat table."""
-    rows = {}
-    obj = (json_step or {}).get("json") or {}
-    if obj.get("rows"):
-        for r in obj["rows"]:
-            rows.setdefault(bare(r.get("label", "")), (r.get("count"), r.get("size")))
-        return rows
-    for line in (text_step or {}).get("text", "").splitlines():
+def diff_table(text):
+    """({"A": (count, size), "B": ...}, {bare label: (count, size)}) of
+    heapy's printed DiffFormat table."""
+    sums, rows = {}, {}
+    for line in text.splitlines():
+        m = DIFF_TOTAL.match(line)
+        if m:
+            sums[m.group(1)] = (int(m.group(2)), int(m.group(3)))
+            continue
         m = DIFF_ROW.match(line)
         if m:
             rows.setdefault(bare(m.group(3)), (int(m.group(1)), int(m.group(2))))
-    return rows
+    return sums, rows
 
 
 def check_interpreter(tap, it):
@@ -371,7 +510,7 @@ def check_interpreter(tap, it):
             c.ok("target built its packages and wrote facts.json", False, target.output())
             return
         if resumed:
-            check_stage2(c, target.json("facts.json"))
+            check_stage2(c, target.json("facts.json"), facts1)
         target.send(signal.SIGUSR1)
         c.equal("target finishes with exit 0 after detach", target.wait_exit(60), 0,
                 target.output())

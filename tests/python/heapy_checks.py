@@ -399,6 +399,68 @@ Partition of a set of 2 objects. Total size = 306 bytes.
     check(kinds.type_display(dict) == "dict", "gdb's dict names the target's dict")
 
 
+# The modules heap: module objects named by the str their dict holds
+# under '__name__' (one unnamed, two named 'io' as io and _io are), and an
+# instance of a module subclass.
+M_MOD, M_DICT, M_STR, M_LAZY = 0x10, 0x20, 0x30, 0x40
+MODULES = [  # (module address, its __name__ or None, its dict's size)
+    (0x1000, "os", 640), (0x1010, "io", 360), (0x1020, "io", 232), (0x1030, None, 64)]
+NAME_KEY = 0x2000
+
+
+def write_modules(path):
+    w = RecordingWriter(path)
+    for addr, name, module in [(M_MOD, "module", "builtins"), (M_DICT, "dict", "builtins"),
+                               (M_STR, "str", "builtins"),
+                               (M_LAZY, "_LazyModule", "importlib.util")]:
+        w.type(addr, name, module)
+    names = {}
+    w.node(NAME_KEY, M_STR, 57, repr="__name__")
+    for value in ["os", "io", "lazy"]:
+        names[value] = 0x2010 + 0x10 * len(names)
+        w.node(names[value], M_STR, 49 + len(value), repr=value)
+    for addr, name, dict_size in MODULES + [(0x1040, "lazy", 104)]:
+        w.node(addr, M_LAZY if name == "lazy" else M_MOD, 72)
+        w.edge(addr + 0x100, via(VIA_FIELD, FIELD_MD_DICT))
+        w.node(addr + 0x100, M_DICT, dict_size)
+        if name is not None:
+            w.edge(NAME_KEY, via(VIA_DICT_KEY, 0))
+            w.edge(names[name], via(VIA_DICT_VALUE, NAME_KEY))
+    return w.close()
+
+
+def check_modules(hp):
+    """bymodule and hp.Module as heapy's Module classifier has them
+    (guppy3 Classifiers.ByModule): each object of type exactly module is
+    a kind of its own, labelled by its __name__; everything else,
+    instances of module subclasses too, is ~module."""
+    path = write_modules(os.path.join(WORK, "modules.remora"))
+    h = hp.load(path)
+    sizes = RecordingWriter.GRAPHS[path][0]
+    modules = {addr for addr, _name, _size in MODULES}
+    rest = [a for a in sizes if a not in modules]
+    part = h.bymodule.partition
+    rows = sorted((label, count, size) for label, count, size in part._handle.rows()
+                  if label != "~module")
+    check(rows == sorted(((name or "<module at 0x%x>" % addr), 1, sizes[addr])
+                         for addr, name, _size in MODULES),
+          "bymodule: a row per module object, labelled by its __name__ (remora's "
+          "<module at 0x...> without one)", rows)
+    check([(c, s) for label, c, s in part._handle.rows() if label == "~module"] ==
+          [(len(rest), sum(sizes[a] for a in rest))],
+          "bymodule: one ~module row, a module subclass's instance in it")
+    check_text(repr(h.bymodule).splitlines()[1][-7:], " Module", "bymodule's column header")
+    # Not checked: heapy's hp.Module('io') is sys.modules['io'] alone, while
+    # remora's selects every module whose __name__ is 'io' (here both).
+    os_module = h & hp.Module("os")
+    check(os_module.addresses == [0x1000] and os_module.size == sizes[0x1000],
+          "hp.Module('os') selects the module named os")
+    check(sorted((h & hp.Module()).addresses) == sorted(rest),
+          "hp.Module() selects everything but modules (~module)")
+    check(repr(hp.Module("os")) == "hpy().Module('os')" and str(hp.Module()) == "~module",
+          "Module kinds print as heapy's")
+
+
 def main():
     import remora
     from remora import command, heapy
@@ -407,6 +469,7 @@ def main():
     hp = remora.hpy()
     h = hp.load(main_path)
     check_graph_api(hp)
+    check_modules(hp)
 
     # -- the API and its tables ---------------------------------------------
     check_text(repr(h), TOP_PAGE, "h prints heapy's byclodo table, 10 rows and the footer")

@@ -9,11 +9,13 @@ values; the CPVs are cached in a weakref.WeakValueDictionary and held
 strongly only by their packages.
 
 Two stages, so that the test can replay `hp.setrelheap()`:
-  1. Make N_BEFORE `Before` objects, write facts1.json, create `ready`,
-     and wait for SIGUSR1 (sigwait: nothing runs or allocates meanwhile).
+  1. Make N_BEFORE `Before` objects, list the module objects, write
+     facts1.json, create `ready`, and wait for SIGUSR1 (sigwait: nothing
+     runs or allocates meanwhile).
   2. Build the packages in a module `pkgcore` (registered in sys.modules
      only, so shortest paths go through hp.Root.i0_modules and never through
-     this thread's frame globals), compute the facts below, write
+     this thread's frame globals), import NEW_MODULE, compute the facts
+     below, write
      facts.json, then stop for gdb by sending itself SIGUSR2 (gdb, told
      `handle SIGUSR2 stop nopass`, stops there).  Then wait for SIGUSR1
      again and exit 0.
@@ -41,6 +43,7 @@ N_FEATURED = 20         # names whose first version's key is also in FEATURED
 UNVERSIONED_EVERY = 10  # package i with i % 10 == 9 has no version: cpvstr is key
 LONG_VERSION_PKG = 7    # this package's version is the largest CPV-only str
 CHOSEN_PKG = 42         # the package whose data dict's dominated set is a fact
+NEW_MODULE = "colorsys"  # imported in stage 2 (imports nothing, and nothing imports it)
 CATEGORIES = ("dev-lang", "dev-libs", "sys-apps", "net-misc", "app-misc", "x11-libs")
 ECLASS_MTIME = 1700000000
 
@@ -68,12 +71,22 @@ CPV_SLOTS = ("key", "cpvstr", "category", "version")
 BEFORE = []
 # One str held by exactly one list: calibrates what sys.getrefcount adds.
 PROBE = []
+# id()s of the module objects of stage 1 (all alive until the end: sys.modules)
+STAGE1_MODULES = set()
 
 
 def write_atomically(path, text):
     with open(path + ".tmp", "w") as f:
         f.write(text)
     os.rename(path + ".tmp", path)
+
+
+def module_objects(objs):
+    """The module objects among objs as heapy's Module classifier sees them
+    (type exactly ModuleType, each its own kind, labelled by __name__):
+    sorted [name, id, size]."""
+    return sorted([o.__name__, id(o), sys.getsizeof(o)] for o in objs
+                  if type(o) is types.ModuleType)
 
 
 def fresh(*parts):
@@ -95,6 +108,7 @@ def build():
     mod.CACHE = weakref.WeakValueDictionary()
     mod.FEATURED = []
     mod.PKGS = []
+    __import__(NEW_MODULE)  # held by sys.modules only
     cats = [fresh(*c.split("-", 1)[0:1], "-", c.split("-", 1)[1]) for c in CATEGORIES]
     i = 0
     for n in range(N_NAMES):
@@ -276,10 +290,27 @@ def facts(wdir):
                                  "size": sys.getsizeof(objs[biggest]),
                                  "value": objs[biggest][:40]})
     f["rcs_cpv_list"] = g.figures(cpv_and_list)
-    # Via('.key').alt(op) on byrcs[5] (| the FEATURED row for '>'): heapy's
-    # `<` is a proper subset of the incoming-relation set, `>` a proper superset.
+    # Via(...).alt(op) on byrcs[5] (| the FEATURED row for '>' and '>='):
+    # heapy's `<` is a proper subset of the incoming-relation set, `>` a
+    # proper superset (NyObjectClassifier_Compare).  The tutorial's
+    # Via('.key').alt('<') selects nothing here, so a Via of two labels
+    # carries the '<' check: the versioned keys (.key) and cpvstrs
+    # (.cpvstr) are proper subsets of {.key, .cpvstr}; the unversioned
+    # packages' keys, held as both, are not.
+    key_pair = frozenset([".key", ".cpvstr"])
+    both = only_cpv + cpv_and_list
     f["via_key_lt"] = g.figures([k for k in only_cpv if vias(k) < key_only])
-    f["via_key_gt"] = g.figures([k for k in only_cpv + cpv_and_list if vias(k) > key_only])
+    f["via_key_gt"] = g.figures([k for k in both if vias(k) > key_only])
+    f["via_key_ge"] = g.figures([k for k in both if vias(k) >= key_only])
+    pair = {op: [k for k in only_cpv if cmp(vias(k), key_pair)]
+            for op, cmp in (("<", frozenset.__lt__), ("<=", frozenset.__le__),
+                            ("==", frozenset.__eq__))}
+    if not (pair["<"] and pair["=="] and len(pair["<"]) + len(pair["=="]) == len(pair["<="])):
+        raise SystemExit("pkgcore_target: Via('.key', '.cpvstr') does not split byrcs[5] "
+                         "into nonempty '<' and '==' parts: %r"
+                         % {op: len(ks) for op, ks in pair.items()})
+    f["via_pair_lt"] = g.figures(pair["<"])
+    f["via_pair_le"] = g.figures(pair["<="])
     f["not_via_key"] = g.figures([k for k in only_cpv if vias(k) != key_only])
     f["via_key_only"] = g.figures(by_via.get(key_only, []))
 
@@ -302,6 +333,15 @@ def facts(wdir):
             rows.setdefault(labels, []).append(k)
     f["t0_referents_byvia"] = {"['data']": g.figures(rows.get(frozenset(["['data']"]), [])),
                                "['cpv']": g.figures(rows.get(frozenset(["['cpv']"]), []))}
+
+    # h.bymodule: the modules made after setrelheap (pkgcore and NEW_MODULE);
+    # h & hp.Module(NEW_MODULE) is sys.modules[NEW_MODULE], as in heapy.
+    f["modules_new"] = [m for m in module_objects(objs) if m[1] not in STAGE1_MODULES]
+    if NEW_MODULE not in [m[0] for m in f["modules_new"]]:
+        raise SystemExit("pkgcore_target: %s was imported before stage 2" % NEW_MODULE)
+    new = sys.modules[NEW_MODULE]
+    f["module_chosen"] = {"name": NEW_MODULE, "address": id(new),
+                          "size": sys.getsizeof(new)}
 
     # The chosen package's data dict: what it alone keeps alive.
     chosen = datas[CHOSEN_PKG]
@@ -331,9 +371,12 @@ def main(wdir):
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
     BEFORE.extend(Before(i) for i in range(N_BEFORE))
     gc.collect()
+    modules = module_objects(gc.get_objects())
+    STAGE1_MODULES.update(m[1] for m in modules)
     write_atomically(os.path.join(wdir, "facts1.json"), json.dumps({
         "Before": {"count": N_BEFORE, "size": sum(sys.getsizeof(b) for b in BEFORE)},
-        "pid": os.getpid()}))
+        "modules": modules, "sys_address": id(sys), "pid": os.getpid()}))
+    modules = None
     write_atomically(os.path.join(wdir, "ready"), "ready\n")
     signal.sigwait({signal.SIGUSR1})
 
