@@ -20,8 +20,12 @@ import json
 import os
 import re
 import signal
+import sys
 import time
 import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pyheap_json import first_json, literal  # noqa: E402
 
 
 # ------------------------------------------------------------ label helpers
@@ -93,28 +97,6 @@ def rcs_parts(label, strip_module=True):
         return []
     kinds = [k.strip() for k in label.split(", ")]
     return sorted(bare(k) if strip_module else k for k in kinds)
-
-
-def first_json(text):
-    """The first JSON object in TEXT, or raise ValueError."""
-    i = (text or "").find("{")
-    if i < 0:
-        raise ValueError("no JSON object in output: %r" % (text or "")[:300])
-    return json.JSONDecoder().raw_decode(text[i:])[0]
-
-
-def literal(obj):
-    """The Python value of a -json plain value or list of them, or raise
-    ValueError."""
-    kind = obj.get("type") if isinstance(obj, dict) else None
-    if kind == "list":
-        return [literal(item) for item in obj.get("items", [])]
-    if kind != "value":
-        raise ValueError("not a plain value: %r" % (obj,))
-    try:
-        return ast.literal_eval(obj.get("repr"))
-    except (SyntaxError, ValueError):
-        raise ValueError("repr is not a literal: %r" % obj.get("repr")) from None
 
 
 def find(partition, match):

@@ -498,7 +498,7 @@ def check_interpreter(tap, it):
         results = harness.load_json(out)
         c = Checker(tap, name, g, results)
         c.ok("gdb session finished (%.1fs)" % g.seconds,
-             not g.timed_out and g.rc == 0 and bool(results.get("steps")))
+             g.ok() and bool(results.get("steps")))
         if "script" in c.steps:
             c.step("script")
         slow = sorted(((st.get("seconds", 0), st.get("command")) for st in c.steps.values()),
