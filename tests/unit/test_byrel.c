@@ -45,11 +45,39 @@ static const char long_key[] = "abcdefghijklmnopqrstuvwxyz0123456789ABCD";
 
 static struct remora_snapshot *snap;
 
+/* The size the fixture gave each object, as it wrote it: the expected
+ * row sizes are sums of these. */
+static struct {
+	uint64_t addr;
+	uint64_t size;
+} fixture_sizes[32];
+static size_t fixture_count;
+
+static void node(struct unit_writer *u, uint64_t addr, uint64_t type,
+		 uint64_t size, const char *repr)
+{
+	CU_ASSERT_FATAL(fixture_count < sizeof(fixture_sizes) / sizeof(fixture_sizes[0]));
+	fixture_sizes[fixture_count].addr = addr;
+	fixture_sizes[fixture_count].size = size;
+	fixture_count++;
+	unit_node(u, addr, type, size, repr);
+}
+
+static uint64_t size_of(uint64_t addr)
+{
+	for (size_t i = 0; i < fixture_count; i++) {
+		if (fixture_sizes[i].addr == addr)
+			return fixture_sizes[i].size;
+	}
+	CU_FAIL("no such fixture object");
+	return 0;
+}
+
 static void str(struct unit_writer *u, uint64_t addr, const char *text)
 {
 	/* odd sizes: no inline values; 49 + length + 1 - 1 is getsizeof's
 	 * size of an ASCII str before 3.12, so none looks truncated */
-	unit_node(u, addr, T_STR, 49 + strlen(text), text);
+	node(u, addr, T_STR, 49 + strlen(text), text);
 }
 
 static struct remora_snapshot *open_fixture(void)
@@ -64,25 +92,25 @@ static struct remora_snapshot *open_fixture(void)
 	unit_type(&u, T_SET, "set", "builtins");
 	unit_type(&u, T_TUPLE, "tuple", "builtins");
 
-	unit_node(&u, D1, T_DICT, 233, NULL);
+	node(&u, D1, T_DICT, 233, NULL);
 	unit_edge(&u, S_V, remora_via(REMORA_VIA_DICT_VALUE, K_KEY));
 	unit_edge(&u, S_Q, remora_via(REMORA_VIA_DICT_VALUE, K_Q));
 	unit_edge(&u, S_W, remora_via(REMORA_VIA_DICT_VALUE, I42));
 	unit_edge(&u, K_KEY, remora_via(REMORA_VIA_DICT_KEY, 0));
 	unit_edge(&u, K_Q, remora_via(REMORA_VIA_DICT_KEY, 1));
 	unit_edge(&u, LONG, remora_via(REMORA_VIA_DICT_VALUE, LONG));
-	unit_node(&u, D2, T_DICT, 233, NULL);
+	node(&u, D2, T_DICT, 233, NULL);
 	unit_edge(&u, S_V2, remora_via(REMORA_VIA_DICT_VALUE, K_KEY));
-	unit_node(&u, L, T_LIST, 73, NULL);
+	node(&u, L, T_LIST, 73, NULL);
 	unit_edge(&u, S_V2, remora_via(REMORA_VIA_INDEX, 0));
 	unit_edge(&u, X, remora_via(REMORA_VIA_INDEX, 1));
-	unit_node(&u, F, T_FOO, 49, NULL);
+	node(&u, F, T_FOO, 49, NULL);
 	unit_edge(&u, X, remora_via(REMORA_VIA_ATTR, N_ATTR));
 	unit_edge(&u, FD, remora_via(REMORA_VIA_FIELD, REMORA_FIELD_DICT));
-	unit_node(&u, FD, T_DICT, 105, NULL);
-	unit_node(&u, SET, T_SET, 217, NULL);
+	node(&u, FD, T_DICT, 105, NULL);
+	node(&u, SET, T_SET, 217, NULL);
 	unit_edge(&u, Y, remora_via(REMORA_VIA_SET_ITEM, 4));
-	unit_node(&u, T, T_TUPLE, 41, NULL);
+	node(&u, T, T_TUPLE, 41, NULL);
 	str(&u, S_V, "v");
 	str(&u, S_Q, "q");
 	str(&u, S_W, "w");
@@ -94,7 +122,7 @@ static struct remora_snapshot *open_fixture(void)
 	str(&u, X, "x-obj");
 	str(&u, Y, "y");
 	str(&u, LONG, long_key);
-	unit_node(&u, I42, T_INT, 29, "42");
+	node(&u, I42, T_INT, 29, "42");
 
 	unit_root(&u, D1, remora_via(REMORA_VIA_ROOT, REMORA_ROOT_MODULES));
 	struct remora_rec_thread th = { .interp = 0, .index = 0, .thread_id = 777 };
@@ -222,7 +250,8 @@ static size_t row_of(struct remora_partition *part, uint64_t addr)
 
 /* GIVEN objects held in known ways WHEN partitioned byvia THEN objects
  * held by the same set of relations share a row, labelled by the
- * relations' reprs sorted as strings and joined by ", ". */
+ * relations' reprs sorted as strings and joined by ", ", its size the
+ * sum of its members' sizes. */
 static void test_byvia(void)
 {
 	uint64_t members[] = { S_V, S_V2, X, Y, T, D1, FD, S_Q, I42 };
@@ -240,10 +269,17 @@ static void test_byvia(void)
 		{ S_Q, "'[\"it\\'s\"]'" },
 		{ I42, "" }, /* no referrers: heapy's empty label */
 	};
+	/* every member is held in a way of its own: a row each */
+	CU_ASSERT_EQUAL(remora_partition_num_rows(part), 9);
+	uint64_t total = 0;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		size_t r = row_of(part, want[i].addr);
 		CU_ASSERT_STRING_EQUAL(remora_partition_row_label(part, r), want[i].label);
+		CU_ASSERT_EQUAL(remora_partition_row_count(part, r), 1);
+		CU_ASSERT_EQUAL(remora_partition_row_size(part, r), size_of(want[i].addr));
+		total += size_of(want[i].addr);
 	}
+	CU_ASSERT_EQUAL(remora_partition_size(part), total);
 	/* the atoms of a row: its relations, unquoted */
 	size_t r = row_of(part, X);
 	CU_ASSERT_EQUAL(remora_partition_row_atom_count(part, r), 2);
@@ -260,31 +296,40 @@ static void test_byvia(void)
 	part = partition(same, 2, REMORA_BY_VIA);
 	CU_ASSERT_EQUAL(remora_partition_num_rows(part), 2);
 	CU_ASSERT_STRING_EQUAL(remora_partition_row_label(part, row_of(part, S_W)), "'[42]'");
+	CU_ASSERT_EQUAL(remora_partition_row_size(part, row_of(part, S_W)), size_of(S_W));
+	CU_ASSERT_EQUAL(remora_partition_row_size(part, row_of(part, S_V)), size_of(S_V));
 	remora_partition_destroy(part);
 }
 
 /* GIVEN the same objects WHEN partitioned byrcs THEN rows by the set of
  * their referrers' clodo kinds, RootState for a root, <Nothing> for
- * none; selection by rows gives their union. */
+ * none, each row's count and size its members'; selection by rows gives
+ * their union. */
 static void test_byrcs(void)
 {
 	uint64_t members[] = { S_V, S_V2, X, Y, T, FD, I42, D1 };
 	struct remora_partition *part = partition(members, 8, REMORA_BY_RCS);
 	CU_ASSERT_STRING_EQUAL(remora_partition_header(part),
 			       "Referrers by Kind (class / dict of class)");
-	struct { uint64_t addr; const char *label; } want[] = {
-		{ S_V, "dict (no owner)" },
-		{ S_V2, "dict (no owner), list" },
-		{ X, "__main__.Foo, list" },
-		{ Y, "set" },
-		{ T, "RootState" },
-		{ FD, "__main__.Foo" },
-		{ I42, "<Nothing>" },
-		{ D1, "RootState" },
+	/* addr's row, and the other member it holds (0: none) */
+	struct { uint64_t addr; const char *label; uint64_t also; } want[] = {
+		{ S_V, "dict (no owner)", 0 },
+		{ S_V2, "dict (no owner), list", 0 },
+		{ X, "__main__.Foo, list", 0 },
+		{ Y, "set", 0 },
+		{ T, "RootState", D1 },
+		{ FD, "__main__.Foo", 0 },
+		{ I42, "<Nothing>", 0 },
+		{ D1, "RootState", T },
 	};
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		CU_ASSERT_STRING_EQUAL(remora_partition_row_label(part, row_of(part, want[i].addr)),
-				       want[i].label);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		size_t r = row_of(part, want[i].addr);
+		uint64_t also = want[i].also;
+		CU_ASSERT_STRING_EQUAL(remora_partition_row_label(part, r), want[i].label);
+		CU_ASSERT_EQUAL(remora_partition_row_count(part, r), also ? 2 : 1);
+		CU_ASSERT_EQUAL(remora_partition_row_size(part, r),
+				size_of(want[i].addr) + (also ? size_of(also) : 0));
+	}
 	/* T and D1 share the RootState row */
 	CU_ASSERT_EQUAL(row_of(part, T), row_of(part, D1));
 	CU_ASSERT_EQUAL(remora_partition_num_rows(part), 7);
@@ -295,6 +340,7 @@ static void test_byrcs(void)
 	struct remora_idset *sel = NULL;
 	CU_ASSERT_PTR_NULL_FATAL(remora_partition_select(part, flags, &sel));
 	CU_ASSERT_EQUAL(remora_idset_count(sel), 3);
+	CU_ASSERT_EQUAL(remora_idset_size(sel), size_of(S_V) + size_of(T) + size_of(D1));
 	CU_ASSERT(remora_idset_contains(sel, id_of(S_V)));
 	CU_ASSERT(remora_idset_contains(sel, id_of(T)));
 	CU_ASSERT(remora_idset_contains(sel, id_of(D1)));
@@ -358,11 +404,17 @@ static void test_combined(void)
 	CU_ASSERT_EQUAL(r, row_of(part, D2));
 	CU_ASSERT_STRING_EQUAL(remora_partition_row_label(part, r), "dict & 233");
 	CU_ASSERT_EQUAL(remora_partition_row_count(part, r), 2);
-	CU_ASSERT_STRING_EQUAL(remora_partition_row_label(part, row_of(part, FD)), "dict & 105");
+	CU_ASSERT_EQUAL(remora_partition_row_size(part, r), size_of(D1) + size_of(D2));
+	r = row_of(part, FD);
+	CU_ASSERT_STRING_EQUAL(remora_partition_row_label(part, r), "dict & 105");
+	CU_ASSERT_EQUAL(remora_partition_row_size(part, r), size_of(FD));
 	/* strs 'v', 'q', 'w', 'x', 'y' are all 50 bytes */
 	r = row_of(part, S_V);
 	CU_ASSERT_STRING_EQUAL(remora_partition_row_label(part, r), "str & 50");
 	CU_ASSERT_EQUAL(remora_partition_row_count(part, r), 5);
+	CU_ASSERT_EQUAL(remora_partition_row_size(part, r),
+			size_of(S_V) + size_of(S_Q) + size_of(S_W) + size_of(N_X) +
+			size_of(Y));
 	remora_partition_destroy(part);
 
 	/* one part only is refused */
