@@ -3,7 +3,11 @@
  * top retained) and shortest paths from the roots.  Small graphs with
  * answers worked out by hand, then random graphs against brute force
  * computed from the edge list the test wrote, straight from the
- * definitions.
+ * definitions.  The random edges carry every via kind the walker writes
+ * (dict values and keys, items, attributes, C fields, frame locals and
+ * stack slots, set members, no label), and the brute force ignores vias:
+ * an engine pass that treated one kind differently would disagree, and
+ * the test checks that every kind alone holds some objects.
  *
  * In the hand-made graphs object i has size 2^i, so a retained size, read
  * in binary, is the set of objects retained.
@@ -634,6 +638,9 @@ static void test_empty(void)
 
 enum { RN = 300, RMAX_EDGES = 4 * RN, RMAX_ROOTS = 8 };
 
+/* The via kinds an edge can have (REMORA_VIA_ROOT is for roots only). */
+enum { RKIND_COUNT = REMORA_VIA_STACK + 1 };
+
 /* What the random rounds met, so a quiet pass is not an empty one. */
 static struct {
 	uint32_t unreachable;   /* objects R does not reach */
@@ -642,62 +649,209 @@ static struct {
 	uint32_t many_paths;    /* path queries with more than 5 paths */
 	uint32_t truncated;
 	uint32_t long_paths;    /* path queries of length >= 4 */
+	/* reachable objects, no root's target, whose referrers all hold
+	 * them by vias of one kind: a traversal that skipped that kind would
+	 * not reach them, so each kind must have some */
+	uint32_t held_only_by[RKIND_COUNT];
 } seen;
+
+/* What a random object is, for the vias of its row: each role writes the
+ * kinds the walker writes for its CPython counterpart (snapshot_format.h),
+ * so edges of every kind run between objects of every role. */
+enum rrole {
+	RROLE_DICT,      /* values ['key'] and keys .keys()[i] */
+	RROLE_LIST,      /* items [i] */
+	RROLE_INSTANCE,  /* ->ob_type, .__dict__, then attributes .name */
+	RROLE_SET,       /* members list(_)[i] */
+	RROLE_FRAME,     /* .f_back, .f_code, then locals and stack slots */
+	RROLE_OPAQUE,    /* tp_traverse: no label (.??) */
+	RROLE_COUNT
+};
 
 struct rgraph {
 	uint32_t n;
-	struct g_edge edges[RMAX_EDGES];
+	struct g_edge edges[RMAX_EDGES];   /* vias as written */
 	size_t n_edges;
 	uint32_t roots[RMAX_ROOTS];
+	uint64_t root_vias[RMAX_ROOTS];
+	uint64_t root_wheres[RMAX_ROOTS];
 	size_t n_roots;
 	uint64_t sizes[RN];
+	uint8_t role[RN];
+	uint32_t row_len[RN];
+	/* the edges of object v are edges[row[row_first[v] ..
+	 * row_first[v + 1])], in written order */
+	uint32_t row_first[RN + 1];
+	uint32_t row[RMAX_EDGES];
 };
 
 enum { LAYER = 20 };
 
+/* An object whose address a dict value or attribute via names as its key
+ * or name: distinct for distinct p < RN (37 and RN are coprime). */
+static uint64_t key_addr(uint32_t p)
+{
+	return addr_of((p * 37 + 11) % RN);
+}
+
+/* The via of the next edge a -> b of a's row, as a's role writes it.  In
+ * a row no two edges to one target share a via, so a path step (from,
+ * to, via) names one edge (rgraph_edge()). */
+static uint64_t rgraph_via(const struct rgraph *g, uint32_t a, uint32_t b)
+{
+	uint32_t p = g->row_len[a];
+	switch (g->role[a]) {
+	case RROLE_DICT:
+		return p % 2 ? remora_via(REMORA_VIA_DICT_KEY, p / 2)
+			     : remora_via(REMORA_VIA_DICT_VALUE, key_addr(p));
+	case RROLE_LIST:
+		return remora_via(REMORA_VIA_INDEX, p);
+	case RROLE_INSTANCE:
+		if (p < 2)
+			return remora_via(REMORA_VIA_FIELD, p ? REMORA_FIELD_DICT
+							      : REMORA_FIELD_OB_TYPE);
+		return remora_via(REMORA_VIA_ATTR, key_addr(p));
+	case RROLE_SET:
+		return remora_via(REMORA_VIA_SET_ITEM, p);
+	case RROLE_FRAME:
+		if (p < 2)
+			return remora_via(REMORA_VIA_FIELD, p ? REMORA_FIELD_F_CODE
+							      : REMORA_FIELD_F_BACK);
+		return p % 2 ? remora_via(REMORA_VIA_LOCAL, key_addr(p))
+			     : remora_via(REMORA_VIA_STACK, p);
+	default:
+		/* tp_traverse gives no label: a second edge to the same
+		 * target gets an index, as if it were a tuple's */
+		for (size_t k = 0; k < g->n_edges; k++) {
+			if (g->edges[k].from == a && g->edges[k].to == b &&
+			    g->edges[k].via == remora_via(REMORA_VIA_UNKNOWN, 0))
+				return remora_via(REMORA_VIA_INDEX, p);
+		}
+		return remora_via(REMORA_VIA_UNKNOWN, 0);
+	}
+}
+
+static void rgraph_add(struct rgraph *g, uint32_t a, uint32_t b)
+{
+	g->edges[g->n_edges] = (struct g_edge){ a, b, rgraph_via(g, a, b) };
+	g->n_edges++;
+	g->row_len[a]++;
+}
+
+/* Root r: a root of the interpreter (ROOT via), or a frame's local
+ * (LOCAL via, with a where word naming thread 0's frame). */
+static void rgraph_root(struct rgraph *g, size_t r, uint32_t target)
+{
+	static const enum remora_root_kind kinds[] = {
+		REMORA_ROOT_MODULES, REMORA_ROOT_SYSDICT, REMORA_ROOT_BUILTINS,
+		REMORA_ROOT_GC, REMORA_ROOT_INTERP_DICT, REMORA_ROOT_IMPORTLIB,
+	};
+	g->roots[r] = target;
+	if (r % 3 == 2) {
+		g->root_vias[r] = remora_via(REMORA_VIA_LOCAL, key_addr((uint32_t)r));
+		g->root_wheres[r] = remora_root_where(0, 0, (int64_t)(r / 3));
+	} else {
+		g->root_vias[r] = remora_via(REMORA_VIA_ROOT,
+					     kinds[rand() % (sizeof(kinds) / sizeof(kinds[0]))]);
+		g->root_wheres[r] = remora_root_where(0, -1, -1);
+	}
+}
+
+/* The rows: edge indices grouped by source, in written order. */
+static void rgraph_index(struct rgraph *g)
+{
+	memset(g->row_first, 0, sizeof(g->row_first));
+	for (size_t k = 0; k < g->n_edges; k++)
+		g->row_first[g->edges[k].from + 1]++;
+	for (uint32_t v = 0; v < g->n; v++)
+		g->row_first[v + 1] += g->row_first[v];
+	static uint32_t fill[RN];
+	memcpy(fill, g->row_first, sizeof(fill));
+	for (size_t k = 0; k < g->n_edges; k++)
+		g->row[fill[g->edges[k].from]++] = (uint32_t)k;
+}
+
+/* The index of the edge from -> to with via, or NO. */
+static uint32_t rgraph_edge(const struct rgraph *g, uint32_t from, uint32_t to,
+			    uint64_t via)
+{
+	if (from >= g->n)
+		return NO;
+	for (uint32_t i = g->row_first[from]; i < g->row_first[from + 1]; i++) {
+		const struct g_edge *e = &g->edges[g->row[i]];
+		if (e->to == to && e->via == via)
+			return g->row[i];
+	}
+	return NO;
+}
+
 /* Kinds of random graph: sparse and uniform (much unreachable); a chain
  * with random shortcuts and back edges (deep DFS, long compressions);
  * denser and uniform; layers of LAYER objects with edges from each layer
- * to the next, and a few anywhere (very many shortest paths). */
+ * to the next, and a few anywhere (very many shortest paths).  Every
+ * object has a random role, which gives its row's vias. */
 static void rgraph_make(struct rgraph *g, int kind)
 {
 	g->n = RN;
 	g->n_edges = 0;
-	for (uint32_t i = 0; i < RN; i++)
+	for (uint32_t i = 0; i < RN; i++) {
 		g->sizes[i] = (uint64_t)(rand() % 100 + 1);
+		g->role[i] = (uint8_t)(rand() % RROLE_COUNT);
+		g->row_len[i] = 0;
+	}
 	if (kind == 3) {
 		for (uint32_t i = 0; i + LAYER < RN; i++) {
 			for (int k = 0; k < 3; k++) {
 				uint32_t b = (i / LAYER + 1) * LAYER +
 					     (uint32_t)(rand() % LAYER);
-				g->edges[g->n_edges++] = (struct g_edge){ i, b, 0 };
+				rgraph_add(g, i, b);
 			}
 		}
-		for (int k = 0; k < 40; k++) {
-			g->edges[g->n_edges++] = (struct g_edge){
-				(uint32_t)(rand() % RN), (uint32_t)(rand() % RN), 0 };
-		}
+		for (int k = 0; k < 40; k++)
+			rgraph_add(g, (uint32_t)(rand() % RN), (uint32_t)(rand() % RN));
 		g->n_roots = (size_t)(rand() % RMAX_ROOTS) + 1;
 		for (size_t r = 0; r < g->n_roots; r++)
-			g->roots[r] = (uint32_t)(rand() % LAYER);
+			rgraph_root(g, r, (uint32_t)(rand() % LAYER));
+		rgraph_index(g);
 		return;
 	}
 	size_t want = kind == 0 ? RN + RN / 4 : kind == 1 ? 2 * RN : 4 * RN - 10;
 	if (kind == 1) {
 		for (uint32_t i = 0; i + 1 < RN; i++)
-			g->edges[g->n_edges++] = (struct g_edge){ i, i + 1, 0 };
+			rgraph_add(g, i, i + 1);
 	}
 	while (g->n_edges < want) {
 		uint32_t a = (uint32_t)(rand() % RN), b = (uint32_t)(rand() % RN);
 		if (kind == 1 && rand() % 2)
 			b = a > 5 ? a - (uint32_t)(rand() % 5) : b;
-		g->edges[g->n_edges++] = (struct g_edge){ a, b, 0 };
+		rgraph_add(g, a, b);
+		/* a duplicate edge: the same target again, another via */
 		if (rand() % 20 == 0 && g->n_edges < want)
-			g->edges[g->n_edges++] = (struct g_edge){ a, b, 0 };
+			rgraph_add(g, a, b);
 	}
 	g->n_roots = (size_t)(rand() % RMAX_ROOTS) + 1;
 	for (size_t r = 0; r < g->n_roots; r++)
-		g->roots[r] = kind == 1 && r == 0 ? 0 : (uint32_t)(rand() % RN);
+		rgraph_root(g, r, kind == 1 && r == 0 ? 0 : (uint32_t)(rand() % RN));
+	rgraph_index(g);
+}
+
+/* Counts, for seen.held_only_by, the objects that some kind alone holds. */
+static void rgraph_count_kinds(const struct rgraph *g, const bool *reach)
+{
+	static uint32_t kinds[RN];   /* bit k: held by a via of kind k */
+	static bool rooted[RN];
+	memset(kinds, 0, sizeof(kinds));
+	memset(rooted, 0, sizeof(rooted));
+	for (size_t r = 0; r < g->n_roots; r++)
+		rooted[g->roots[r]] = true;
+	for (size_t k = 0; k < g->n_edges; k++)
+		kinds[g->edges[k].to] |= 1u << remora_via_kind_of(g->edges[k].via);
+	for (uint32_t v = 0; v < g->n; v++) {
+		if (!reach[v] || rooted[v] || !kinds[v] ||
+		    (kinds[v] & (kinds[v] - 1)))
+			continue;
+		seen.held_only_by[__builtin_ctz(kinds[v])]++;
+	}
 }
 
 /* Brute force: reach[v] = R reaches v when the objects with removed[] are
@@ -820,8 +974,8 @@ static void check_random_tree(const struct rgraph *g,
 	remora_idset_destroy(all);
 }
 
-/* THEN dominos(S) = S + (reachable - reachable without S), and imdom(S)
- * is the idoms of S's members. */
+/* THEN dominos(S) = S + (reachable - reachable without S), domisize is
+ * the sum of their sizes, and imdom(S) is the idoms of S's members. */
 static void check_random_sets(const struct rgraph *g,
 			      const struct remora_snapshot *s,
 			      const bool *reach)
@@ -843,14 +997,16 @@ static void check_random_sets(const struct rgraph *g,
 		struct remora_idset *set = set_of(s, ids, n), *got = NULL;
 		CU_ASSERT_PTR_NULL_FATAL(remora_idset_create_dominos(set, &got));
 		bool ok = true;
-		uint64_t count = 0;
+		uint64_t count = 0, size = 0;
 		for (uint32_t v = 0; v < g->n; v++) {
 			bool want = member[v] || (reach[v] && !without[v]);
 			count += want;
+			size += want ? g->sizes[v] : 0;
 			ok &= remora_idset_contains(got, v) == want;
 		}
 		CU_ASSERT(ok);
 		CU_ASSERT_EQUAL(remora_idset_count(got), count);
+		CU_ASSERT_EQUAL(remora_idset_size(got), size);
 		remora_idset_destroy(got);
 
 		CU_ASSERT_PTR_NULL_FATAL(remora_idset_create_imdom(set, &got));
@@ -871,14 +1027,15 @@ static void check_random_sets(const struct rgraph *g,
 }
 
 /* A path's steps as comparable numbers: the root index, then each edge's
- * index in the written edge list (unique vias: 1000 + index). */
-static void path_keys(const struct remora_paths *p, uint32_t i, uint64_t *keys)
+ * index in the written edge list (a step names one edge: rgraph_via()). */
+static void path_keys(const struct rgraph *g, const struct remora_paths *p,
+		      uint32_t i, uint64_t *keys)
 {
 	for (uint32_t j = 0; j < remora_paths_length(p, i); j++) {
 		uint32_t from, to;
 		uint64_t via;
 		remora_paths_step(p, i, j, &from, &to, &via);
-		keys[j] = j == 0 ? via - 500 : via - 1000;
+		keys[j] = j == 0 ? remora_paths_root(p, i) : rgraph_edge(g, from, to, via);
 	}
 }
 
@@ -952,12 +1109,11 @@ static void check_random_paths(const struct rgraph *g,
 				ok &= remora_paths_step(all, i, j, &from, &to, &via);
 				ok &= from == at;
 				if (j == 0) {
-					ok &= via >= 500 && via - 500 < g->n_roots &&
-					      g->roots[via - 500] == to;
+					uint32_t r = remora_paths_root(all, i);
+					ok &= r < g->n_roots && g->roots[r] == to &&
+					      g->root_vias[r] == via;
 				} else {
-					ok &= via >= 1000 && via - 1000 < g->n_edges &&
-					      g->edges[via - 1000].from == from &&
-					      g->edges[via - 1000].to == to;
+					ok &= rgraph_edge(g, from, to, via) != NO;
 				}
 				ok &= dist[to] == j + 1;
 				at = to;
@@ -965,7 +1121,7 @@ static void check_random_paths(const struct rgraph *g,
 			ok &= member[at];
 			CU_ASSERT(ok);
 			/* ordered by target, then lexicographically by step */
-			path_keys(all, i, keys);
+			path_keys(g, all, i, keys);
 			if (i > 0) {
 				CU_ASSERT(last_target <= at);
 				if (last_target == at) {
@@ -986,8 +1142,8 @@ static void check_random_paths(const struct rgraph *g,
 		seen.truncated += remora_paths_truncated(some);
 		for (uint32_t i = 0; i < max; i++) {
 			uint64_t a[RN], b[RN];
-			path_keys(all, i, a);
-			path_keys(some, i, b);
+			path_keys(g, all, i, a);
+			path_keys(g, some, i, b);
 			CU_ASSERT(memcmp(a, b, level * sizeof(*a)) == 0);
 		}
 		remora_paths_destroy(some);
@@ -995,14 +1151,31 @@ static void check_random_paths(const struct rgraph *g,
 	}
 }
 
-/* Writes g with g_open's layout. */
+/* Writes g as g_open() does (NODE records in a scrambled id order), with
+ * its vias and where words as they are. */
 static struct remora_snapshot *rgraph_open(const struct rgraph *g)
 {
-	const struct g_spec spec = {
-		"random.remora", g->n, g->edges, g->n_edges, g->roots,
-		g->n_roots, g->sizes,
-	};
-	return g_open(&spec);
+	struct unit_writer u;
+	unit_writer_begin(&u, "random.remora");
+	unit_type(&u, TYPE, "object", "builtins");
+	for (size_t r = 0; r < g->n_roots; r++)
+		unit_root_where(&u, addr_of(g->roots[r]), g->root_vias[r],
+				g->root_wheres[r]);
+	for (uint32_t j = 0; j < g->n; j++) {
+		uint32_t id = (uint32_t)(((uint64_t)j * 7919) % g->n);
+		unit_node(&u, addr_of(id), TYPE, g->sizes[id], NULL);
+		for (uint32_t i = g->row_first[id]; i < g->row_first[id + 1]; i++) {
+			const struct g_edge *e = &g->edges[g->row[i]];
+			unit_edge(&u, addr_of(e->to), e->via);
+		}
+	}
+	struct remora_snapshot *s = NULL;
+	struct remora_error *err = remora_snapshot_open(unit_writer_end(&u, 0), &s);
+	if (err) {
+		fprintf(stderr, "random.remora: %s\n", remora_error_message(err));
+		exit(99);
+	}
+	return s;
 }
 
 static void test_random(void)
@@ -1015,6 +1188,7 @@ static void test_random(void)
 		struct remora_snapshot *s = rgraph_open(&g);
 		brute_reach(&g, NULL, reach);
 		brute_dominators(&g, reach);
+		rgraph_count_kinds(&g, reach);
 		/* dominos and paths first: neither needs the tree */
 		check_random_sets(&g, s, reach);
 		check_random_paths(&g, s);
@@ -1023,9 +1197,17 @@ static void test_random(void)
 	}
 	CU_ASSERT(seen.unreachable > 0 && seen.deep > 0 && seen.under_r > 0);
 	CU_ASSERT(seen.many_paths > 0 && seen.truncated > 0 && seen.long_paths > 0);
-	printf("\n    (unreachable %u, deep %u, under R %u; path queries: >5 paths %u, truncated %u, length >= 4 %u) ",
+	printf("\n    (unreachable %u, deep %u, under R %u; path queries: >5 paths %u, truncated %u, length >= 4 %u;\n"
+	       "     held by one via kind only:",
 	       seen.unreachable, seen.deep, seen.under_r, seen.many_paths,
 	       seen.truncated, seen.long_paths);
+	for (int k = 0; k < RKIND_COUNT; k++) {
+		if (k == REMORA_VIA_ROOT)
+			continue;
+		printf(" %d:%u", k, seen.held_only_by[k]);
+		CU_ASSERT(seen.held_only_by[k] > 0);
+	}
+	printf(") ");
 }
 
 int main(void)

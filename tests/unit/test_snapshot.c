@@ -1,6 +1,7 @@
 /* test_snapshot.c — the snapshot loader: round trips through the real
- * writer, and every kind of damaged file (each must be a FORMAT error with
- * a clear message, never a crash).
+ * writer, every kind of damaged file (each must be a FORMAT error with
+ * a clear message, never a crash), and saving a set (IdSet.dump) and
+ * loading it back: the same graph, exactly the set's addresses.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -855,41 +856,153 @@ static void test_fuzz(void)
 	CU_ASSERT(fuzz_file(unit_writer_end(&u, 0), 300, 54321) > 0);
 }
 
-/* GIVEN the basic snapshot and a set of three of its objects
+/* Whether a and b hold the same graph: header fields, every object
+ * (address, type name and module, size, extra, flags, repr), its edges
+ * (target addresses and vias, in order), and the roots (target
+ * addresses, vias and where words, in order). */
+static bool same_graph(const struct remora_snapshot *a,
+		       const struct remora_snapshot *b)
+{
+	uint32_t n = remora_snapshot_node_count(a);
+	if (n != remora_snapshot_node_count(b) ||
+	    remora_snapshot_edge_count(a) != remora_snapshot_edge_count(b) ||
+	    remora_snapshot_root_count(a) != remora_snapshot_root_count(b) ||
+	    remora_snapshot_type_count(a) != remora_snapshot_type_count(b) ||
+	    remora_snapshot_python_version(a) != remora_snapshot_python_version(b) ||
+	    remora_snapshot_flags(a) != remora_snapshot_flags(b))
+		return false;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t ta = remora_snapshot_node_type(a, i);
+		uint32_t tb = remora_snapshot_node_type(b, i);
+		size_t la, lb;
+		const char *ra = remora_snapshot_node_repr(a, i, &la);
+		const char *rb = remora_snapshot_node_repr(b, i, &lb);
+		if (remora_snapshot_node_address(a, i) != remora_snapshot_node_address(b, i) ||
+		    remora_snapshot_node_size(a, i) != remora_snapshot_node_size(b, i) ||
+		    remora_snapshot_node_extra(a, i) != remora_snapshot_node_extra(b, i) ||
+		    remora_snapshot_node_flags(a, i) != remora_snapshot_node_flags(b, i) ||
+		    remora_snapshot_type_address(a, ta) != remora_snapshot_type_address(b, tb) ||
+		    strcmp(remora_snapshot_type_name(a, ta), remora_snapshot_type_name(b, tb)) ||
+		    strcmp(remora_snapshot_type_module(a, ta), remora_snapshot_type_module(b, tb)) ||
+		    la != lb || (la && memcmp(ra, rb, la)))
+			return false;
+		const uint32_t *ea, *eb;
+		const uint64_t *va, *vb;
+		uint32_t ne = remora_snapshot_node_edges(a, i, &ea, &va);
+		if (ne != remora_snapshot_node_edges(b, i, &eb, &vb))
+			return false;
+		for (uint32_t k = 0; k < ne; k++) {
+			if (remora_snapshot_node_address(a, ea[k]) !=
+			    remora_snapshot_node_address(b, eb[k]) || va[k] != vb[k])
+				return false;
+		}
+	}
+	const uint32_t *rta, *rtb;
+	const uint64_t *rva, *rvb, *rwa, *rwb;
+	remora_snapshot_roots(a, &rta, &rva, &rwa);
+	remora_snapshot_roots(b, &rtb, &rvb, &rwb);
+	for (uint32_t r = 0; r < remora_snapshot_root_count(a); r++) {
+		if (remora_snapshot_node_address(a, rta[r]) !=
+		    remora_snapshot_node_address(b, rtb[r]) ||
+		    rva[r] != rvb[r] || rwa[r] != rwb[r])
+			return false;
+	}
+	return true;
+}
+
+/* The addresses of the SET records of the file at path, in file order
+ * (at most cap), read from the bytes themselves. */
+static size_t file_set_addresses(const char *path, uint64_t *out, size_t cap)
+{
+	size_t len, n = 0;
+	uint8_t *data = unit_read_file(path, &len);
+	size_t max = len / 8;
+	size_t *offs = malloc(max * sizeof(*offs));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(offs);
+	size_t records = unit_record_offsets(data, len, offs, max);
+	for (size_t i = 0; i < records; i++) {
+		struct remora_rec_head h;
+		memcpy(&h, data + offs[i], sizeof(h));
+		if (h.tag != REMORA_REC_SET)
+			continue;
+		for (uint32_t k = 0; k < h.n && n < cap; k++)
+			memcpy(&out[n++], data + offs[i] + 8 + 8 * (size_t)k, 8);
+	}
+	free(offs);
+	free(data);
+	return n;
+}
+
+/* THEN the file at path lists exactly want[0..n) in its SET records, and
+ * snap, opened from it, gives back exactly the objects at those
+ * addresses. */
+static void check_saved(const char *path, const struct remora_snapshot *snap,
+			const uint64_t *want, size_t n)
+{
+	uint64_t *got = malloc((n + 1) * sizeof(*got));
+	uint32_t *ids = malloc((n + 1) * sizeof(*ids));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ids);
+	CU_ASSERT_EQUAL(file_set_addresses(path, got, n + 1), n);
+	CU_ASSERT(memcmp(got, want, n * sizeof(*want)) == 0);
+
+	struct remora_idset *back = NULL;
+	CU_ASSERT_PTR_NULL_FATAL(remora_idset_create_saved(snap, &back));
+	CU_ASSERT_EQUAL(remora_idset_count(back), n);
+	size_t k = remora_idset_ids(back, 0, ids, n + 1);
+	CU_ASSERT_EQUAL(k, n);
+	bool same = k == n;
+	for (size_t i = 0; same && i < n; i++)
+		same = remora_snapshot_node_address(snap, ids[i]) == want[i];
+	CU_ASSERT(same);
+	remora_idset_destroy(back);
+	free(ids);
+	free(got);
+}
+
+/* The set of the objects at addrs[0..n) (each must be one). */
+static struct remora_idset *set_at(const struct remora_snapshot *snap,
+				   const uint64_t *addrs, size_t n)
+{
+	uint32_t *ids = malloc((n ? n : 1) * sizeof(*ids));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ids);
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = remora_snapshot_node_find(snap, addrs[i]);
+		CU_ASSERT_FATAL(ids[i] != REMORA_NO_NODE);
+	}
+	struct remora_idset *set = NULL;
+	CU_ASSERT_PTR_NULL_FATAL(remora_idset_create_from_ids(snap, ids, n, &set));
+	free(ids);
+	return set;
+}
+
+/* GIVEN the basic snapshot and the objects at A_D1, A_FOO and A_D2
  * WHEN  the set is saved, the file opened and saved again with another set
- * THEN  the saved file has the same objects, edges and roots, gives the
- *       set back (the original gives all objects), the second save
- *       replaces the first set, and a SET naming no object is refused. */
+ * THEN  the saved file has the same graph, lists exactly those addresses
+ *       and gives exactly those objects back (the original gives all
+ *       objects), the second save replaces the first set, and a SET
+ *       naming no object is refused. */
 static void test_save_set(void)
 {
 	struct remora_snapshot *snap = open_ok(write_basic("save.remora"));
-	uint32_t pick[] = { 1, 3, 4 };
-	struct remora_idset *set = NULL, *back = NULL, *all = NULL;
-	CU_ASSERT_PTR_NULL(remora_idset_create_from_ids(snap, pick, 3, &set));
+	static const uint64_t pick[] = { A_D1, A_FOO, A_D2 };
+	struct remora_idset *set = set_at(snap, pick, 3), *all = NULL, *every = NULL;
 	CU_ASSERT_PTR_NULL(remora_idset_create_saved(snap, &all));
-	CU_ASSERT_EQUAL(remora_idset_count(all), remora_snapshot_node_count(snap));
+	CU_ASSERT_PTR_NULL(remora_idset_create_all(snap, &every));
+	CU_ASSERT(remora_idset_equal(all, every));
 	CU_ASSERT_PTR_NULL(remora_idset_save(set, unit_path("saved.remora")));
 
 	struct remora_snapshot *again = open_ok(unit_path("saved.remora"));
-	CU_ASSERT_EQUAL(remora_snapshot_node_count(again), remora_snapshot_node_count(snap));
-	CU_ASSERT_EQUAL(remora_snapshot_edge_count(again), remora_snapshot_edge_count(snap));
-	CU_ASSERT_EQUAL(remora_snapshot_root_count(again), remora_snapshot_root_count(snap));
-	CU_ASSERT_PTR_NULL(remora_idset_create_saved(again, &back));
-	CU_ASSERT_EQUAL(remora_idset_count(back), 3);
-	for (size_t i = 0; i < 3; i++)
-		CU_ASSERT(remora_idset_contains(back, pick[i]));
-	remora_idset_destroy(back);
+	CU_ASSERT(same_graph(snap, again));
+	check_saved(unit_path("saved.remora"), again, pick, 3);
 
 	/* saving from a file with SET records drops them first */
-	uint32_t one = 2;
-	struct remora_idset *single = NULL;
-	CU_ASSERT_PTR_NULL(remora_idset_create_from_ids(again, &one, 1, &single));
+	static const uint64_t one[] = { A_S1 };
+	struct remora_idset *single = set_at(again, one, 1);
 	CU_ASSERT_PTR_NULL(remora_idset_save(single, unit_path("saved.remora")));
 	struct remora_snapshot *third = open_ok(unit_path("saved.remora"));
-	CU_ASSERT_PTR_NULL(remora_idset_create_saved(third, &back));
-	CU_ASSERT_EQUAL(remora_idset_count(back), 1);
-	CU_ASSERT(remora_idset_contains(back, 2));
-	remora_idset_destroy(back);
+	CU_ASSERT(same_graph(snap, third));
+	check_saved(unit_path("saved.remora"), third, one, 1);
 
 	/* a SET address without a NODE record */
 	size_t len;
@@ -906,9 +1019,52 @@ static void test_save_set(void)
 	free(data);
 	remora_idset_destroy(single);
 	remora_idset_destroy(set);
+	remora_idset_destroy(every);
 	remora_idset_destroy(all);
 	remora_snapshot_destroy(third);
 	remora_snapshot_destroy(again);
+	remora_snapshot_destroy(snap);
+}
+
+enum { SAVE_BIG = 80000 };
+
+/* GIVEN a heap of SAVE_BIG objects, each holding the next, and two sets of
+ * them: all but every 13th (a bitset, more members than one SET record
+ * takes) and every 1000th (an array)
+ * WHEN  each is saved and the file opened
+ * THEN  the file lists exactly the set's addresses, ascending, and gives
+ *       exactly those objects back, with the whole graph. */
+static void test_save_big_set(void)
+{
+	struct unit_writer u;
+	unit_writer_begin(&u, "big.remora");
+	unit_type(&u, T_DICT, "dict", "builtins");
+	unit_root(&u, 0x100000, remora_via(REMORA_VIA_ROOT, REMORA_ROOT_GC));
+	for (uint32_t i = 0; i < SAVE_BIG; i++) {
+		unit_node(&u, 0x100000 + (uint64_t)i * 16, T_DICT, 64 + i % 7, NULL);
+		if (i + 1 < SAVE_BIG)
+			unit_edge(&u, 0x100000 + (uint64_t)(i + 1) * 16,
+				  remora_via(REMORA_VIA_INDEX, i));
+	}
+	struct remora_snapshot *snap = open_ok(unit_writer_end(&u, 0));
+	uint64_t *want = malloc(SAVE_BIG * sizeof(*want));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(want);
+	for (int kind = 0; kind < 2; kind++) {
+		size_t n = 0;
+		for (uint32_t i = 0; i < SAVE_BIG; i++) {
+			if (kind == 0 ? i % 13 != 0 : i % 1000 == 0)
+				want[n++] = 0x100000 + (uint64_t)i * 16;
+		}
+		struct remora_idset *set = set_at(snap, want, n);
+		const char *path = unit_path("big-saved.remora");
+		CU_ASSERT_PTR_NULL(remora_idset_save(set, path));
+		struct remora_snapshot *back = open_ok(path);
+		CU_ASSERT(same_graph(snap, back));
+		check_saved(path, back, want, n);
+		remora_snapshot_destroy(back);
+		remora_idset_destroy(set);
+	}
+	free(want);
 	remora_snapshot_destroy(snap);
 }
 
@@ -978,6 +1134,7 @@ int main(void)
 		{ "random damage", test_fuzz },
 		{ "type display names", test_typename_render },
 		{ "saving a set and loading it back", test_save_set },
+		{ "saving a set of many members", test_save_big_set },
 		{ NULL, NULL },
 	};
 	return unit_run("snapshot", tests);
