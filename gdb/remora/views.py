@@ -15,6 +15,7 @@ Formats (guppy3's Part.py, Path.py, OutputHandling.py):
 Formatting only: which objects, their order and sizes come from C.
 """
 
+import copy
 import textwrap
 
 from . import engine
@@ -354,6 +355,14 @@ class Diff:
                 rows.append((-r.count, -r.size, r.label))
         rows.sort(key=lambda x: -abs(x[1]))
         self.rows = rows
+        self._start = 0
+
+    @property
+    def more(self):
+        """The next MAX_LINES rows of the difference table."""
+        nxt = copy.copy(self)
+        nxt._start = self._start + MAX_LINES
+        return nxt
 
     def _pct(self, size):
         return _g3(size * 100.0 / self.b_size) if self.b_size else "   (n.a.)"
@@ -361,24 +370,27 @@ class Diff:
     def __repr__(self):
         dc = self.a_count - self.b_count
         ds = self.a_size - self.b_size
-        out = ["Summary of difference operation (A-B).",
-               "        Count     Size",
-               "  A    %6d %8d" % (self.a_count, self.a_size),
-               "  B    %6d %8d" % (self.b_count, self.b_size),
-               "  A-B  %6d %8d  = %s %% of B" % (dc, ds, self._pct(ds))]
-        if dc or ds:
-            out.append("")
-            out.append("Differences by kind, largest absolute size diffs first.")
-            out.append(" Index  Count     Size  Cumulative  % of B " + self.header)
-            cumul = 0
-            for i, (c, s, label) in enumerate(self.rows[:MAX_LINES]):
-                cumul += s
-                prefix = "%6d %6d %8d %9d %s " % (i, c, s, cumul, self._pct(cumul))
-                out.extend(textwrap.wrap(prefix + label, width=100,
-                                         subsequent_indent=" " * len(prefix)))
-            if len(self.rows) > MAX_LINES:
-                out.append("<%d more rows. Type e.g. '_.more' to view.>"
-                           % (len(self.rows) - MAX_LINES))
+        start, out = self._start, []
+        if not start:
+            out = ["Summary of difference operation (A-B).",
+                   "        Count     Size",
+                   "  A    %6d %8d" % (self.a_count, self.a_size),
+                   "  B    %6d %8d" % (self.b_count, self.b_size),
+                   "  A-B  %6d %8d  = %s %% of B" % (dc, ds, self._pct(ds))]
+            if not (dc or ds):
+                return "\n".join(out)
+            out += ["", "Differences by kind, largest absolute size diffs first."]
+        out.append(" Index  Count     Size  Cumulative  % of B " + self.header)
+        cumul = sum(s for _c, s, _l in self.rows[:start])
+        for i in range(start, min(start + MAX_LINES, len(self.rows))):
+            c, s, label = self.rows[i]
+            cumul += s
+            prefix = "%6d %6d %8d %9d %s " % (i, c, s, cumul, self._pct(cumul))
+            out.extend(textwrap.wrap(prefix + label, width=100,
+                                     subsequent_indent=" " * len(prefix)))
+        if len(self.rows) > start + MAX_LINES:
+            out.append("<%d more rows. Type e.g. '_.more' to view.>"
+                       % (len(self.rows) - start - MAX_LINES))
         return "\n".join(out)
 
     def to_json(self):
