@@ -1,170 +1,107 @@
-/* agent.c — the injected capture: maps of this process -> reader ->
- * walker -> snapshot file.  Contract and invariants: agent.h.
+/* agent.c — the injected capture: segments gdb listed -> reader -> walker
+ * -> the stream buffer gdb drains.  Contract, scratch layout and the
+ * protocol with gdb: agent.h.  The entry and the way back to the
+ * interrupted code: agent_entry.S.
  *
- * Memory: everything comes from mmap (MAP_NORESERVE, so untouched pages
- * cost nothing) and goes back with munmap before returning; the snapshot
- * is streamed through a 1 MiB buffer.  No libc: system calls are raw
- * (sys.h) and the memory primitives are the agent's own (agent_mem.c);
- * tests check that the built agent imports nothing at all.
+ * Memory: the walker's work memory comes from mmap (MAP_NORESERVE, so
+ * untouched pages cost nothing) and goes back with munmap before
+ * remora_agent_run() returns; the snapshot goes out through the buffer
+ * in the scratch area.  No libc: system calls are raw (sys.h) and the
+ * memory primitives are the agent's own (agent_mem.c); tests check that
+ * the built agent imports nothing at all.
  */
 #include "agent.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "reader.h"
 #include "snapshot_writer.h"
-#include "sys.h"
 #include "walker.h"
 
-enum {
-	MAPS_BUF = 8 << 20,          /* reserved for /proc/self/maps text */
-	SEGS_MAX = 1 << 16,
-	WRITE_BUF = 1 << 20,
+#define AGENT_EXPORT __attribute__((visibility("default")))
+
+/* gdb writes these (agent.h, agent_entry.S): found by their names in the
+ * agent's dynamic symbol table. */
+AGENT_EXPORT struct remora_agent_regs remora_agent_saved;
+AGENT_EXPORT uint32_t remora_agent_xsave_mode;      /* 1: xsave, 0: fxsave */
+AGENT_EXPORT struct remora_agent_ctl remora_agent_ctl;
+
+/* The sink the writer streams into: the buffer in the scratch area,
+ * handed to gdb at each yield. */
+struct agent_sink {
+	struct remora_sink sink;
+	struct remora_agent_ctl *ctl;
 };
 
-static void *agent_map(size_t bytes)
+AGENT_EXPORT __attribute__((noinline)) void remora_agent_yield(struct remora_agent_ctl *ctl)
 {
-	long r = remora_sys_mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return remora_sys_failed(r) ? NULL : (void *)r;
+	/* gdb's hardware breakpoint is on this function's first instruction;
+	 * the barrier keeps the stores before the call, the loads after */
+	__asm__ volatile("" : : "r"(ctl) : "memory");
 }
 
-static uint64_t parse_hex(const char **p, const char *end)
+static int agent_sink_write(struct remora_sink *sink, const void *buf, size_t len)
 {
-	uint64_t v = 0;
-	while (*p < end) {
-		char c = **p;
-		unsigned int d;
-		if (c >= '0' && c <= '9')
-			d = (unsigned int)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			d = (unsigned int)(c - 'a' + 10);
-		else
-			break;
-		v = v * 16 + d;
-		(*p)++;
-	}
-	return v;
+	struct remora_agent_ctl *ctl = ((struct agent_sink *)sink)->ctl;
+	ctl->buf_len = len;
+	ctl->yields++;
+	remora_agent_yield(ctl);
+	/* gdb counts each buffer it copies out; a count left behind means gdb
+	 * is gone (its breakpoint with it): nobody reads any more */
+	if (ctl->drained != ctl->yields || ctl->abort)
+		return ECANCELED;
+	ctl->buf_len = 0;
+	return 0;
 }
 
-/* Reads /proc/self/maps into buf and fills segs with the readable
- * mappings.  Returns the number of segments, or -errno. */
-static long agent_segments(char *buf, size_t cap, struct remora_segment *segs,
-			   size_t max)
+void remora_agent_run(struct remora_agent_ctl *ctl)
 {
-	long fd = remora_sys_open("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
-	if (remora_sys_failed(fd))
-		return fd;
-	size_t len = 0;
-	for (;;) {
-		if (len == cap) {
-			remora_sys_close((int)fd);
-			return -EOVERFLOW;
-		}
-		long r = remora_sys_read((int)fd, buf + len, cap - len);
-		if (r == -EINTR)
-			continue;
-		if (remora_sys_failed(r)) {
-			remora_sys_close((int)fd);
-			return r;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	remora_sys_close((int)fd);
-
-	size_t n = 0;
-	const char *p = buf, *end = buf + len;
-	while (p < end && n < max) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		if (!eol)
-			eol = end;
-		const char *q = p;
-		uint64_t start = parse_hex(&q, eol);
-		if (q < eol && *q == '-')
-			q++;
-		uint64_t stop = parse_hex(&q, eol);
-		if (q < eol && *q == ' ')
-			q++;
-		int readable = q < eol && *q == 'r';
-		/* the path is the sixth field */
-		const char *path = q;
-		for (int field = 0; field < 4 && path < eol; field++) {
-			while (path < eol && *path != ' ')
-				path++;
-			while (path < eol && *path == ' ')
-				path++;
-		}
-		if (readable && stop > start &&
-		    remora_reader_maps_usable(path, (size_t)(eol - path))) {
-			segs[n] = (struct remora_segment){
-				.start = start,
-				.end = stop,
-				.host = (const uint8_t *)(uintptr_t)start,
-			};
-			n++;
-		}
-		p = eol + 1;
-	}
-	return (long)n;
-}
-
-int remora_agent_capture(const struct remora_agent_args *args,
-			 struct remora_agent_result *result)
-{
+	struct remora_agent_result *result = &ctl->result;
 	memset(result, 0, sizeof(*result));
-	if (args->abi != REMORA_AGENT_ABI || args->args_size != sizeof(*args) ||
-	    memchr(args->path, 0, sizeof(args->path)) == NULL) {
+	if (ctl->abi != REMORA_AGENT_ABI || ctl->ctl_size != sizeof(*ctl) ||
+	    !ctl->buf || ctl->buf_cap < (64 << 10) || ctl->buf_cap % 8 ||
+	    ctl->nsegs > (1u << 20)) {
 		result->status = REMORA_AGENT_BAD_ARGS;
-		return result->status;
+		return;
 	}
 
-	char *maps = NULL;
-	struct remora_segment *segs = NULL;
-	void *wbuf = NULL;
-	int fd = -1;
-
-	maps = agent_map(MAPS_BUF);
-	segs = agent_map(SEGS_MAX * sizeof(*segs));
-	wbuf = agent_map(WRITE_BUF);
-	if (!maps || !segs || !wbuf) {
-		result->status = REMORA_AGENT_NOMEM;
-		goto out;
+	/* The segments become the reader's: host bytes at their own
+	 * addresses.  They are rewritten in place (struct remora_segment is
+	 * larger), from the last, into the space after the list gdb wrote,
+	 * which it left free for this. */
+	const struct remora_agent_segment *in =
+		(const struct remora_agent_segment *)(uintptr_t)ctl->segs;
+	struct remora_segment *segs =
+		(struct remora_segment *)(uintptr_t)(ctl->segs + ctl->nsegs * sizeof(*in));
+	for (uint64_t i = 0; i < ctl->nsegs; i++) {
+		segs[i] = (struct remora_segment){
+			.start = in[i].start,
+			.end = in[i].end,
+			.host = (const uint8_t *)(uintptr_t)in[i].start,
+		};
 	}
-	result->peak_mapped = MAPS_BUF + SEGS_MAX * sizeof(*segs) + WRITE_BUF;
-
-	long nsegs = agent_segments(maps, MAPS_BUF, segs, SEGS_MAX);
-	if (nsegs < 0) {
-		result->status = REMORA_AGENT_MAPS;
-		result->errnum = (int32_t)-nsegs;
-		goto out;
-	}
-	result->segments = (uint64_t)nsegs;
+	result->segments = ctl->nsegs;
 	struct remora_reader reader;
-	remora_reader_sort(segs, (size_t)nsegs);
-	remora_reader_init(&reader, segs, (size_t)nsegs);
-
-	long opened = remora_sys_open(args->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (remora_sys_failed(opened)) {
-		result->status = REMORA_AGENT_OPEN;
-		result->errnum = (int32_t)-opened;
-		goto out;
+	if (!remora_reader_sort(segs, (size_t)ctl->nsegs)) {
+		result->status = REMORA_AGENT_BAD_ARGS;
+		return;
 	}
-	fd = (int)opened;
+	remora_reader_init(&reader, segs, (size_t)ctl->nsegs);
 
+	struct agent_sink sink = {
+		.sink = { .write = agent_sink_write, .patch = NULL },
+		.ctl = ctl,
+	};
 	struct remora_writer writer;
-	remora_writer_init(&writer, fd, wbuf, WRITE_BUF,
-			   args->layout.python_version);
+	remora_writer_init_sink(&writer, &sink.sink, (void *)(uintptr_t)ctl->buf,
+				(size_t)ctl->buf_cap, ctl->layout.python_version);
 	struct remora_walk_options options = {
-		.self = !(args->options & REMORA_AGENT_AS_OUTSIDE),
+		.self = !(ctl->options & REMORA_AGENT_AS_OUTSIDE),
 	};
 	struct remora_walk_stats stats;
 	enum remora_walk_status ws =
-		remora_walk(&reader, &args->layout, &writer, &options, &stats);
+		remora_walk(&reader, &ctl->layout, &writer, &options, &stats);
 	int werr = remora_writer_finish(&writer, stats.snapshot_flags);
 
 	result->nodes = stats.nodes;
@@ -174,7 +111,7 @@ int remora_agent_capture(const struct remora_agent_args *args,
 	result->bad_objects = stats.bad_objects;
 	result->read_faults = stats.read_faults;
 	result->traversed = stats.traversed;
-	result->peak_mapped += stats.peak_mapped;
+	result->peak_mapped = stats.peak_mapped;
 	result->bytes_written = writer.written;
 	result->snapshot_flags = stats.snapshot_flags;
 	switch (ws) {
@@ -194,18 +131,10 @@ int remora_agent_capture(const struct remora_agent_args *args,
 		result->status = REMORA_AGENT_WRITE;
 		break;
 	}
-	if (werr && result->status == REMORA_AGENT_OK) {
+	if (werr == ECANCELED) {
+		result->status = REMORA_AGENT_ABORTED;
+	} else if (werr && result->status == REMORA_AGENT_OK) {
 		result->status = REMORA_AGENT_WRITE;
 		result->errnum = werr;
 	}
-out:
-	if (fd >= 0)
-		remora_sys_close(fd);
-	if (wbuf)
-		remora_sys_munmap(wbuf, WRITE_BUF);
-	if (segs)
-		remora_sys_munmap(segs, SEGS_MAX * sizeof(*segs));
-	if (maps)
-		remora_sys_munmap(maps, MAPS_BUF);
-	return result->status;
 }

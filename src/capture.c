@@ -1,8 +1,11 @@
-/* capture.c — the walk from outside: reader -> walker -> snapshot file.
- * Contract: capture.h.  The injected counterpart is agent.c; both end in
- * remora_walk() and the same snapshot writer, so a snapshot of one
- * stopped state is the same whichever way it was taken, except where the
- * walker documents what only tp_traverse can see (REMORA_NODE_MEMBERS).
+/* capture.c — the walk from outside: reader -> walker -> snapshot file;
+ * and gdb's side of the injected capture: the in-memory file snapshots go
+ * to, the agent's buffer drained into it, the target's segments listed
+ * for the agent.  Contract: capture.h.  The injected counterpart is
+ * agent.c; both end in remora_walk() and the same snapshot writer, so a
+ * snapshot of one stopped state is the same whichever way it was taken,
+ * except where the walker documents what only tp_traverse can see
+ * (REMORA_NODE_MEMBERS).
  */
 #include "capture.h"
 
@@ -10,6 +13,11 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/user.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -40,13 +48,11 @@ static const char *walk_status_text(enum remora_walk_status s)
 
 struct remora_error *remora_capture_reader(struct remora_reader *reader,
 					   const void *layout, size_t layout_size,
-					   const char *path,
-					   struct remora_capture_stats *stats)
+					   int fd, struct remora_capture_stats *stats)
 {
 	struct remora_error *err = NULL;
 	struct remora_layout *desc = NULL;
 	void *buf = NULL;
-	int fd = -1;
 
 	memset(stats, 0, sizeof(*stats));
 	if (layout_size != sizeof(struct remora_layout))
@@ -62,11 +68,6 @@ struct remora_error *remora_capture_reader(struct remora_reader *reader,
 	}
 	memcpy(desc, layout, sizeof(*desc));
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		err = remora_error_create_os(errno, path, "cannot create the snapshot");
-		goto out;
-	}
 	struct remora_writer writer;
 	remora_writer_init(&writer, fd, buf, CAPTURE_BUFFER, desc->python_version);
 	struct remora_walk_options options = { .self = false };
@@ -83,24 +84,19 @@ struct remora_error *remora_capture_reader(struct remora_reader *reader,
 	stats->peak_mapped = ws.peak_mapped;
 	stats->bytes_written = writer.written;
 	stats->snapshot_flags = ws.snapshot_flags;
-	if (status != REMORA_WALK_OK && status != REMORA_WALK_WRITE) {
+	if (status != REMORA_WALK_OK && status != REMORA_WALK_WRITE)
 		err = remora_error_create(REMORA_ERROR_OTHER, "capture failed: %s",
 					  walk_status_text(status));
-		unlink(path);
-	} else if (werr) {
-		err = remora_error_create_os(werr, path, "cannot write the snapshot");
-		unlink(path);
-	}
+	else if (werr)
+		err = remora_error_create_os(werr, "(snapshot)", "cannot write the snapshot");
 out:
-	if (fd >= 0)
-		close(fd);
 	free(buf);
 	free(desc);
 	return err;
 }
 
 struct remora_error *remora_capture_proc(int pid, const void *layout,
-					 size_t layout_size, const char *path,
+					 size_t layout_size, int fd,
 					 struct remora_capture_stats *stats)
 {
 	struct remora_proc *proc = NULL;
@@ -109,11 +105,102 @@ struct remora_error *remora_capture_proc(int pid, const void *layout,
 	if (err)
 		return err;
 	err = remora_capture_reader(remora_proc_reader(proc), layout, layout_size,
-				    path, stats);
+				    fd, stats);
 	struct remora_proc_stats ps;
 	remora_proc_stats(proc, &ps);
 	stats->reader_reads = ps.hits + ps.misses + ps.direct;
 	stats->reader_syscalls = ps.syscalls;
 	remora_proc_destroy(proc);
 	return err;
+}
+
+/* ---- gdb's side of the injected capture -------------------------------- */
+
+int remora_capture_sink_create(void)
+{
+	int fd = memfd_create("remora-snapshot", MFD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+enum { DRAIN_CHUNK = 1 << 20 };
+
+struct remora_error *remora_capture_drain(int pid, uint64_t addr, uint64_t len, int fd)
+{
+	uint8_t *buf = malloc(DRAIN_CHUNK);
+	if (!buf)
+		return &remora_error_no_memory;
+	struct remora_error *err = NULL;
+	while (len && !err) {
+		size_t n = len < DRAIN_CHUNK ? (size_t)len : DRAIN_CHUNK;
+		struct iovec local = { .iov_base = buf, .iov_len = n };
+		struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = n };
+		ssize_t r = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+		if (r <= 0) {
+			err = r < 0 ? remora_error_create_os(errno, "process_vm_readv",
+							     "cannot read the agent's buffer at 0x%llx",
+							     (unsigned long long)addr)
+				    : remora_error_create(REMORA_ERROR_OTHER,
+							  "the agent's buffer at 0x%llx is short",
+							  (unsigned long long)addr);
+			break;
+		}
+		for (size_t off = 0; off < (size_t)r && !err;) {
+			ssize_t w = write(fd, buf + off, (size_t)r - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				err = remora_error_create_os(w < 0 ? errno : EIO, "(snapshot)",
+							     "cannot write the snapshot");
+			else
+				off += (size_t)w;
+		}
+		addr += (uint64_t)r;
+		len -= (uint64_t)r;
+	}
+	free(buf);
+	return err;
+}
+
+struct remora_error *remora_capture_patch_flags(int fd, uint32_t flags)
+{
+	for (;;) {
+		ssize_t r = pwrite(fd, &flags, sizeof(flags), REMORA_SNAPSHOT_FLAGS_OFFSET);
+		if (r == (ssize_t)sizeof(flags))
+			return NULL;
+		if (r < 0 && errno == EINTR)
+			continue;
+		return remora_error_create_os(r < 0 ? errno : EIO, "(snapshot)",
+					      "cannot write the snapshot's header");
+	}
+}
+
+struct remora_error *remora_capture_segments(int pid, uint64_t *out, size_t cap,
+					     size_t *count)
+{
+	struct remora_proc *proc = NULL;
+	*count = 0;
+	struct remora_error *err = remora_proc_open(pid, &proc);
+	if (err)
+		return err;
+	const struct remora_reader *r = remora_proc_reader(proc);
+	if (r->count > cap) {
+		err = remora_error_create(REMORA_ERROR_OTHER,
+					  "the process has %zu mappings, more than %zu",
+					  r->count, cap);
+	} else {
+		for (size_t i = 0; i < r->count; i++) {
+			out[2 * i] = r->segs[i].start;
+			out[2 * i + 1] = r->segs[i].end;
+		}
+		*count = r->count;
+	}
+	remora_proc_destroy(proc);
+	return err;
+}
+
+int remora_capture_clear_debug_status(int tid)
+{
+	long r = ptrace(PTRACE_POKEUSER, tid,
+			(void *)(offsetof(struct user, u_debugreg) + 6 * sizeof(long)), (void *)0);
+	return r < 0 ? -errno : 0;
 }

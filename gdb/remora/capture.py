@@ -1,161 +1,35 @@
-"""capture.py — capture the heap of the inferior into a snapshot file, by
-one of three paths (capture_auto() picks):
+"""capture.py — capture the heap of the inferior into a snapshot, by one
+of three paths (capture_auto() picks):
 
-  capture()          a live process, by injecting the agent (below);
+  capture()          a live process, by injecting the agent (inject.py
+                     drives it: no function call, no dlopen, no lock, no
+                     file in the target; every other thread held still);
   capture_outside()  a live process read from gdb's own process through
-                     /proc/PID/mem (py-heap -no-inject, or when injecting
-                     is unsafe): the walker runs in libremora, nothing runs
-                     in the target;
+                     /proc/PID/mem (py-heap -no-inject): the walker runs in
+                     libremora, nothing runs in the target;
   capture_core()     a core file, through libelf and the files its NT_FILE
                      note names, as gdb found them.
 
-Injection, step by step (DESIGN.md invariants 1 and 2):
-  1. refuse unless every thread is outside malloc and the dynamic loader
-     (dlopen takes their locks; a thread stopped inside would deadlock us);
-  2. map one scratch area in the target (mmap: a system call, no lock);
-  3. write the agent's path there and dlopen() it;
-  4. write the argument block (snapshot path + layout descriptor) there and
-     call remora_agent_capture() on the thread holding the GIL, so no
-     other thread runs Python code while the agent reads;
-  5. dlclose() the agent and munmap() the scratch area, whatever happened.
-Every call runs with `unwindonsignal on`, so a signal inside the target
-unwinds the call instead of leaving the target in it.  scheduler-locking
-is left alone: dlopen may need a lock another thread holds.
-
-Only gdb's own commands touch the target; nothing here allocates in it.
+Every path writes its snapshot into an in-memory file of gdb's (a memfd,
+engine.sink_create()), named by a path "/proc/self/fd/N" that
+engine.Snapshot opens and discard() closes: nothing on any file system,
+nothing left if gdb dies.
 """
 
-import atexit
 import ctypes
 import os
 import re
-import shutil
-import struct
-import tempfile
 import time
 
 import gdb
 
-from . import elfsyms, engine, layout, paths
+from . import engine, inject, layout
 from .errors import RemoraError
 
-AGENT_ABI = 2
 AS_OUTSIDE = 1   # REMORA_AGENT_AS_OUTSIDE: walk without calling tp_traverse
-PATH_MAX = 4096
-RESULT_FORMAT = "<ii10QII"
-RESULT_SIZE = struct.calcsize(RESULT_FORMAT)
-RTLD_NOW = 2
-PROT_RW = 3
-MAP_PRIVATE_ANON = 0x22
-
-STATUS_TEXT = {
-    1: "the agent rejected its arguments (version mismatch?)",
-    2: "the agent could not read /proc/self/maps",
-    3: "the agent could not create the snapshot file",
-    4: "the agent could not map memory in the target",
-    5: "the layout descriptor is incomplete for this interpreter",
-    6: "no interpreter found (_PyRuntime has no interpreters: "
-       "not initialized yet, or finalizing)",
-    7: "writing the snapshot failed",
-}
-
-# Functions in whose frames a thread holds (or may hold) malloc's or the
-# dynamic loader's locks.
-_MALLOC_NAMES = {
-    "malloc", "free", "realloc", "calloc", "memalign", "posix_memalign",
-    "aligned_alloc", "valloc", "pvalloc", "cfree", "malloc_trim",
-    "malloc_consolidate", "sysmalloc", "systrim", "__libc_malloc",
-    "__libc_free", "__libc_realloc", "__libc_calloc", "__libc_memalign",
-    "_int_malloc", "_int_free", "_int_realloc", "_int_memalign",
-    "tcache_init", "arena_get2", "__malloc_arena_thread_freeres",
-    "malloc_printerr", "__malloc_fork_lock_parent", "_mid_memalign",
-}
-_MALLOC_PREFIXES = ("__GI___libc_malloc", "__GI___libc_free", "_int_", "tcache_",
-                    "__libc_malloc", "__libc_free", "__libc_realloc",
-                    "__libc_calloc", "malloc_")
-_LOADER_NAMES = {"dlopen", "dlclose", "dlsym", "dlmopen", "dlvsym", "dladdr",
-                 "dl_iterate_phdr", "__libc_dlopen_mode", "__libc_dlclose",
-                 "__libc_dlsym", "dlerror"}
-_LOADER_PREFIXES = ("_dl_", "__dl", "dl_open", "dl_close", "___dlopen",
-                    "__dlopen", "__dlclose", "dlopen_", "_dlerror")
 
 last_result = None   # dict of the last capture's figures (tests, bench)
-_call_times = []     # seconds each inferior call of the last capture took
-_tmpdir = None
-
-
-class _InInterpreter(Exception):
-    """Raised by _frame_problem at the first frame of the interpreter."""
-
-
-def _in_interpreter(solib):
-    """Frames of the executable or libpython: never malloc or the loader.
-    Everything a thread is doing in malloc or dlopen lies above (newer
-    than) its newest such frame, so the check stops there: unwinding
-    further, and naming interpreter frames, would make gdb read
-    libpython's full debug info, the slow part of a first capture."""
-    return solib is None or os.path.basename(solib).startswith("libpython")
-
-
-def _frame_problem(frame):
-    """What makes injection unsafe in this frame, or None."""
-    try:
-        solib = gdb.solib_name(frame.pc())
-    except gdb.error:
-        solib = ""
-    if _in_interpreter(solib):
-        raise _InInterpreter()
-    name = frame.name() or ""
-    base = name.split("@")[0]
-    if base in _MALLOC_NAMES or base.startswith(_MALLOC_PREFIXES):
-        return "inside malloc (%s)" % base
-    if base in _LOADER_NAMES or base.startswith(_LOADER_PREFIXES):
-        return "inside the dynamic loader (%s)" % base
-    if "/ld-linux" in solib or os.path.basename(solib).startswith("ld-"):
-        return "inside the dynamic loader (%s)" % (base or os.path.basename(solib))
-    return None
-
-
-def unsafe_threads(inferior):
-    """[(thread, reason)] for threads stopped where injection could
-    deadlock.  Selection is restored."""
-    problems = []
-    selected = gdb.selected_thread()
-    try:
-        frame0 = gdb.selected_frame()
-    except gdb.error:
-        frame0 = None
-    try:
-        for thread in inferior.threads():
-            if not thread.is_valid() or thread.is_exited():
-                continue
-            thread.switch()
-            try:
-                frame = gdb.newest_frame()
-            except gdb.error:
-                continue
-            # malloc and the loader take their locks near the top of the
-            # stack; 32 frames covers dlopen's deepest path into malloc.
-            depth = 0
-            while frame is not None and depth < 32:
-                try:
-                    reason = _frame_problem(frame)
-                except _InInterpreter:
-                    break
-                if reason:
-                    problems.append((thread, reason))
-                    break
-                try:
-                    frame = frame.older()
-                except gdb.error:
-                    break
-                depth += 1
-    finally:
-        if selected is not None and selected.is_valid():
-            selected.switch()
-            if frame0 is not None and frame0.is_valid():
-                frame0.select()
-    return problems
+_sinks = {}          # path "/proc/self/fd/N" -> N, for discard()
 
 
 def _gil_holder_lwp(version):
@@ -182,53 +56,32 @@ def _gil_holder_lwp(version):
     return None
 
 
-def _call(expr):
-    try:
-        t = time.perf_counter()
-        v = gdb.parse_and_eval(expr)
-        _call_times.append(time.perf_counter() - t)
-        return v
-    except gdb.error as e:
-        raise RemoraError("remora: call into the target failed: %s" % e) from None
-
-
-_LIBC_FUNCTIONS = ("mmap", "munmap", "dlopen", "dlsym", "dlclose", "dlerror")
-_libc = {}   # name -> address, for the process being captured
-
-
-def _fn(name, signature):
-    """A C cast expression calling `name` with `signature`, e.g.
-    _fn('mmap', 'void *(*)(void *, unsigned long, int, int, int, long)').
-    By address when libc's symbol table gave one (fast), else by name."""
-    return "((%s)%s)" % (signature, _libc.get(name, name))
-
-
-def _snapshot_path(pid):
-    global _tmpdir
-    if _tmpdir is None or not os.path.isdir(_tmpdir):
-        # memory-backed when possible: the file is written once, read once
-        base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-        _tmpdir = tempfile.mkdtemp(prefix="remora-", dir=base)
-        # the target may run as another user: let it create (not list) files
-        os.chmod(_tmpdir, 0o733)
-    name = "heap-%d-%d.remora" % (pid, time.monotonic_ns())
-    return os.path.join(_tmpdir, name)
+def _new_sink():
+    """(fd, path) of a new in-memory snapshot file."""
+    fd = engine.sink_create()
+    path = "/proc/self/fd/%d" % fd
+    _sinks[path] = fd
+    return fd, path
 
 
 def discard(path):
-    """Removes a snapshot file capture() made (its mappings stay valid)."""
+    """Closes a snapshot file a capture made (a loaded snapshot's mapping
+    stays valid: the memory goes when both are gone)."""
+    fd = _sinks.pop(path, None)
+    if fd is not None:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def _take(fd, path, fn):
+    """fn(), closing the new sink if it fails."""
     try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def _remove_tmpdir():
-    if _tmpdir is not None:
-        shutil.rmtree(_tmpdir, ignore_errors=True)
-
-
-atexit.register(_remove_tmpdir)
+        return fn()
+    except BaseException:
+        discard(path)
+        raise
 
 
 class _Stats(ctypes.Structure):
@@ -246,10 +99,10 @@ def capture_outside(inferior=None):
     global last_result
     inf = _live_inferior(inferior)
     version, descriptor = layout.build()
-    path = _snapshot_path(inf.pid)
+    fd, path = _new_sink()
     stats = _Stats()
     t0 = time.perf_counter()
-    engine.capture_proc(inf.pid, descriptor, path, stats)
+    _take(fd, path, lambda: engine.capture_proc(inf.pid, descriptor, fd, stats))
     seconds = time.perf_counter() - t0
     last_result = {name: getattr(stats, name) for name, _t in _Stats._fields_}
     last_result.update(status=0, flags=stats.snapshot_flags, path=path,
@@ -328,10 +181,10 @@ def capture_core(core_path=None):
                                   % exc) from None
             continue
     version, descriptor = layout.build()
-    path = _snapshot_path(gdb.selected_inferior().pid)
+    fd, path = _new_sink()
     stats = _Stats()
     t1 = time.perf_counter()
-    core.capture(descriptor, path, stats)
+    _take(fd, path, lambda: core.capture(descriptor, fd, stats))
     t2 = time.perf_counter()
     del core
     last_result = {name: getattr(stats, name) for name, _t in _Stats._fields_}
@@ -387,14 +240,7 @@ def capture_auto(inferior=None, inject=True):
         return path
     inf = _live_inferior(inferior)
     _warn_if_finalizing()
-    if not inject:
-        path = capture_outside(inf)
-    else:
-        try:
-            path = capture(inf)
-        except _Unsafe as exc:
-            gdb.write("%s; reading the process from outside instead\n" % exc)
-            path = capture_outside(inf)
+    path = capture(inf) if inject else capture_outside(inf)
     _warn_if_partial()
     return path
 
@@ -465,125 +311,52 @@ def _raise_if_core_refused():
     raise RemoraError("remora: gdb could not open the core file %s: %s" % (path, why))
 
 
-class _Unsafe(RemoraError):
-    """Injection refused: a thread is inside malloc or the loader."""
+def _capture_thread(inf, version):
+    """The thread the agent runs on: the one holding the GIL (as a
+    tp_traverse that looks at its thread state expects), else the
+    selected one.  Every other thread stays stopped either way."""
+    holder = _gil_holder_lwp(version)
+    if holder:
+        for t in inf.threads():
+            if t.ptid[1] == holder:
+                return t
+    return gdb.selected_thread()
 
 
 def capture(inferior=None, options=0):
-    """Capture the heap of a stopped live inferior; returns the path of a
-    new snapshot file.  Raises RemoraError with one line on failure.
-    options: AS_OUTSIDE walks as a reader from outside would (tests)."""
+    """Capture the heap of a stopped live inferior by injecting the agent;
+    returns the path of a new in-memory snapshot file.  Raises RemoraError
+    with one line on failure.  options: AS_OUTSIDE walks as a reader from
+    outside would (tests)."""
     global last_result
     inf = _live_inferior(inferior)
     try:
-        gdb.selected_thread()
         running = gdb.selected_thread().is_running()
     except (gdb.error, AttributeError):
         running = False
     if running:
         raise RemoraError("remora: the process is running: stop it first "
                           "(Ctrl-C or a breakpoint)")
-    agent = paths.agent_library()
-    if not os.path.exists(agent):
-        raise RemoraError("remora: " + paths.missing_hint(agent))
-
     version, descriptor = layout.build()
-    problems = unsafe_threads(inf)
-    if problems:
-        thread, reason = problems[0]
-        raise _Unsafe("remora: refusing to inject: thread %d (LWP %d) is %s"
-                      % (thread.num, thread.ptid[1], reason))
-
-    _libc.clear()
-    _libc.update(elfsyms.libc_functions(inf.pid, _LIBC_FUNCTIONS) or {})
-    path = _snapshot_path(inf.pid)
-    pathb = os.fsencode(path)
-    if len(pathb) >= PATH_MAX:
-        raise RemoraError("remora: snapshot path too long: %s" % path)
-    args = struct.pack("<IIII", AGENT_ABI, 16 + PATH_MAX + len(descriptor),
-                       options, 0)
-    args += pathb + b"\0" * (PATH_MAX - len(pathb))
-    args += descriptor
-    agent_b = os.fsencode(agent) + b"\0"
-    sym_b = b"remora_agent_capture\0"
-    # scratch: [args][result][agent path][symbol name]
-    off_result = (len(args) + 15) & ~15
-    off_agent = off_result + ((RESULT_SIZE + 15) & ~15)
-    off_sym = off_agent + ((len(agent_b) + 15) & ~15)
-    scratch_size = (off_sym + len(sym_b) + 4095) & ~4095
-
     selected = gdb.selected_thread()
     try:
         frame0 = gdb.selected_frame()
     except gdb.error:
         frame0 = None
-    holder = _gil_holder_lwp(version)
-    if holder:
-        for t in inf.threads():
-            if t.ptid[1] == holder:
-                t.switch()
-                break
-
-    saved = gdb.parameter("unwindonsignal")
-    saved_solib = gdb.parameter("auto-solib-add")
-    gdb.execute("set unwindonsignal on", to_string=True)
-    # gdb need not read the agent's symbols: it is gone before we return
-    gdb.execute("set auto-solib-add off", to_string=True)
-    scratch = handle = 0
-    del _call_times[:]
+    fd, path = _new_sink()
     t0 = time.perf_counter()
     try:
-        scratch = int(_call("%s(0, %d, %d, %d, -1, 0)" % (
-            _fn("mmap", "void *(*)(void *, unsigned long, int, int, int, long)"),
-            scratch_size, PROT_RW, MAP_PRIVATE_ANON)))
-        if scratch in (0, 0xFFFFFFFFFFFFFFFF):
-            scratch = 0
-            raise RemoraError("remora: could not map scratch memory in the target")
-        inf.write_memory(scratch, args)
-        inf.write_memory(scratch + off_agent, agent_b)
-        inf.write_memory(scratch + off_sym, sym_b)
-        handle = int(_call("%s(%d, %d)" % (
-            _fn("dlopen", "void *(*)(const char *, int)"),
-            scratch + off_agent, RTLD_NOW)))
-        if not handle:
-            why = ""
-            try:
-                msg = int(_call("%s()" % _fn("dlerror", "char *(*)(void)")))
-                if msg:
-                    why = ": " + gdb.Value(msg).cast(
-                        gdb.lookup_type("char").pointer()).string()
-            except (gdb.error, RemoraError):
-                pass
-            raise RemoraError("remora: the target could not load the agent%s" % why)
-        fn = int(_call("%s(%d, %d)" % (
-            _fn("dlsym", "void *(*)(void *, const char *)"),
-            handle, scratch + off_sym)))
-        if not fn:
-            raise RemoraError("remora: the agent has no remora_agent_capture")
-        t1 = time.perf_counter()
-        _call("((int (*)(void *, void *))%d)(%d, %d)" % (
-            fn, scratch, scratch + off_result))
-        t2 = time.perf_counter()
-        raw = bytes(inf.read_memory(scratch + off_result, RESULT_SIZE))
+        with inject.HeldStill():
+            job = inject.Capture(inf, _capture_thread(inf, version), descriptor, fd, options)
+            fields = job.run()
+    except BaseException:
+        discard(path)
+        raise
     finally:
-        try:
-            if handle:
-                _call("%s(%d)" % (_fn("dlclose", "int (*)(void *)"), handle))
-            if scratch:
-                _call("%s(%d, %d)" % (
-                    _fn("munmap", "int (*)(void *, unsigned long)"),
-                    scratch, scratch_size))
-        finally:
-            gdb.execute("set unwindonsignal %s" % ("on" if saved else "off"),
-                        to_string=True)
-            gdb.execute("set auto-solib-add %s" % ("on" if saved_solib else "off"),
-                        to_string=True)
-            if selected is not None and selected.is_valid():
-                selected.switch()
-                if frame0 is not None and frame0.is_valid():
-                    frame0.select()
-
-    fields = struct.unpack(RESULT_FORMAT, raw)
+        if selected is not None and selected.is_valid():
+            selected.switch()
+            if frame0 is not None and frame0.is_valid():
+                frame0.select()
     (status, errnum, nodes, edges, roots, types, bad, faults, traversed,
      segments, peak, written, flags, _reserved) = fields
     last_result = {
@@ -591,19 +364,17 @@ def capture(inferior=None, options=0):
         "roots": roots, "types": types, "bad_objects": bad,
         "read_faults": faults, "traversed": traversed, "segments": segments,
         "peak_mapped": peak, "bytes_written": written, "flags": flags,
-        "python_version": version, "path": path,
-        "inject_seconds": t1 - t0, "walk_seconds": t2 - t1,
+        "python_version": version, "path": path, "mode": "injected",
+        "yields": job.yields, "scratch_bytes": job.total,
+        "inject_seconds": job.seconds.get("inject", 0.0),
+        "walk_seconds": job.seconds.get("walk", 0.0),
         "total_seconds": time.perf_counter() - t0,
-        # mmap, dlopen, dlsym, capture, dlclose, munmap
-        "call_seconds": list(_call_times),
     }
     if status != 0:
-        text = STATUS_TEXT.get(status, "status %d" % status)
+        discard(path)
+        text = inject.STATUS_TEXT.get(status, "status %d" % status)
         if errnum:
             text += " (%s)" % os.strerror(errnum)
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
         raise RemoraError("remora: capture failed: " + text)
+    engine.patch_flags(fd, flags)
     return path

@@ -41,9 +41,21 @@ _PROTOTYPES = {
     "remora_error_destroy": (None, [_p]),
     "remora_snapshot_open": (_c_err, [ctypes.c_char_p, _pp]),
     "remora_capture_proc": (_c_err, [ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t,
-                                     ctypes.c_char_p, _p]),
+                                     ctypes.c_int, _p]),
     "remora_capture_reader": (_c_err, [_p, ctypes.c_char_p, ctypes.c_size_t,
-                                       ctypes.c_char_p, _p]),
+                                       ctypes.c_int, _p]),
+    "remora_capture_sink_create": (ctypes.c_int, []),
+    "remora_capture_drain": (_c_err, [ctypes.c_int, _u64, _u64, ctypes.c_int]),
+    "remora_capture_patch_flags": (_c_err, [ctypes.c_int, _u32]),
+    "remora_capture_clear_debug_status": (ctypes.c_int, [ctypes.c_int]),
+    "remora_capture_segments": (_c_err, [ctypes.c_int, ctypes.POINTER(_u64), _size,
+                                         ctypes.POINTER(_size)]),
+    "remora_agent_image_open": (_c_err, [ctypes.c_char_p, _pp]),
+    "remora_agent_image_destroy": (None, [_p]),
+    "remora_agent_image_size": (_u64, [_p]),
+    "remora_agent_image_text_size": (_u64, [_p]),
+    "remora_agent_image_symbol": (ctypes.c_int64, [_p, ctypes.c_char_p]),
+    "remora_agent_image_render": (None, [_p, _u64, _p]),
     "remora_core_open_flags": (_c_err, [ctypes.c_char_p, ctypes.c_uint, _pp]),
     "remora_core_truncated": (ctypes.c_bool, [_p, ctypes.POINTER(_u64),
                                               ctypes.POINTER(_u64)]),
@@ -194,12 +206,76 @@ def _check(err):
     raise RemoraError(message, code=code, errno=errnum, path=path, address=address)
 
 
-def capture_proc(pid, descriptor, path, stats):
-    """Walk the stopped process pid from this process into a new snapshot
-    file at path; stats is a ctypes struct remora_capture_stats."""
+def capture_proc(pid, descriptor, fd, stats):
+    """Walk the stopped process pid from this process into the empty
+    snapshot file fd; stats is a ctypes struct remora_capture_stats."""
     L = lib()
-    _check(L.remora_capture_proc(pid, descriptor, len(descriptor),
-                                 os.fsencode(path), ctypes.byref(stats)))
+    _check(L.remora_capture_proc(pid, descriptor, len(descriptor), fd, ctypes.byref(stats)))
+
+
+def sink_create():
+    """A new in-memory snapshot file (memfd): its fd.  Nothing of it is on
+    any file system, so nothing stays behind if gdb dies."""
+    fd = lib().remora_capture_sink_create()
+    if fd < 0:
+        raise RemoraError("remora: cannot create an in-memory file for the snapshot: %s"
+                          % os.strerror(-fd), errno=-fd)
+    return fd
+
+
+def drain(pid, addr, length, fd):
+    """Append length bytes of process pid's memory at addr to fd."""
+    _check(lib().remora_capture_drain(pid, addr, length, fd))
+
+
+def clear_debug_status(tid):
+    """Clear thread tid's DR6 (see remora.h: gdb 13 misreads a stale one)."""
+    r = lib().remora_capture_clear_debug_status(tid)
+    if r < 0:
+        raise RemoraError("remora: cannot clear the debug status of thread %d: %s"
+                          % (tid, os.strerror(-r)), errno=-r)
+
+
+def patch_flags(fd, flags):
+    """Write a snapshot header's flags word in fd."""
+    _check(lib().remora_capture_patch_flags(fd, flags))
+
+
+def process_segments(pid, limit=1 << 16):
+    """The readable mappings of pid, as a flat array of ctypes uint64
+    (start, end, start, end...), and their count."""
+    words = (_u64 * (2 * limit))()
+    count = _size()
+    _check(lib().remora_capture_segments(pid, words, limit, ctypes.byref(count)))
+    return words, count.value
+
+
+class AgentImage:
+    """remora-agent.so laid out by hand for a target (src/agent_image.h)."""
+
+    def __init__(self, path, symbols):
+        self._lib = lib()
+        self._h = None
+        self._h = _create(self._lib.remora_agent_image_open, os.fsencode(path))
+        self.size = self._lib.remora_agent_image_size(self._h)
+        self.text_size = self._lib.remora_agent_image_text_size(self._h)
+        self.sym = {}
+        for name in symbols:
+            off = self._lib.remora_agent_image_symbol(self._h, name.encode())
+            if off < 0:
+                raise RemoraError("remora: %s has no %s: rebuild remora" % (path, name))
+            self.sym[name] = off
+
+    def render(self, base):
+        """The image's bytes, laid out and relocated for base."""
+        buf = ctypes.create_string_buffer(self.size)
+        self._lib.remora_agent_image_render(self._h, base, buf)
+        return buf.raw
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            self._lib.remora_agent_image_destroy(self._h)
+            self._h = None
 
 
 CORE_ALLOW_TRUNCATED = 1   # REMORA_CORE_ALLOW_TRUNCATED
@@ -245,10 +321,10 @@ class Core:
         e.g. a build-id mismatch)."""
         _check(self._lib.remora_core_add_file(self._h, index, os.fsencode(local_path)))
 
-    def capture(self, descriptor, path, stats):
+    def capture(self, descriptor, fd, stats):
         _check(self._lib.remora_capture_reader(
             self._lib.remora_core_reader(self._h), descriptor, len(descriptor),
-            os.fsencode(path), ctypes.byref(stats)))
+            fd, ctypes.byref(stats)))
 
 
 def _create(fn, *args):

@@ -456,20 +456,52 @@ struct remora_capture_stats {
 struct remora_reader;
 
 /* Walks the interpreter that reader shows (a core file's reader, from
- * remora_core_reader()) into a new snapshot file at path (created; must
- * not exist).  layout as for remora_capture_proc(). */
+ * remora_core_reader()) into the snapshot file fd (written from its
+ * current offset, which must be 0: an empty file, e.g. a new sink).
+ * layout as for remora_capture_proc(). */
 REMORA_EXPORT struct remora_error *
 remora_capture_reader(struct remora_reader *reader, const void *layout,
-		      size_t layout_size, const char *path,
+		      size_t layout_size, int fd,
 		      struct remora_capture_stats *stats);
 
 /* Captures the stopped process pid (which must stay stopped: gdb holds it)
- * by reading its memory from this process, into a new snapshot file at
- * path (created; must not exist).  layout is the descriptor gdb's Python
- * builds (gdb/remora/layout.py), layout_size its length. */
+ * by reading its memory from this process, into the empty snapshot file
+ * fd.  layout is the descriptor gdb's Python builds
+ * (gdb/remora/layout.py), layout_size its length. */
 REMORA_EXPORT struct remora_error *
 remora_capture_proc(int pid, const void *layout, size_t layout_size,
-		    const char *path, struct remora_capture_stats *stats);
+		    int fd, struct remora_capture_stats *stats);
+
+/* A new, empty, anonymous in-memory file for a snapshot (memfd_create):
+ * nothing on any file system, nothing left behind when this process dies
+ * (DESIGN.md invariant 2: gdb killed mid-capture leaves no file).  Open
+ * it with remora_snapshot_open("/proc/self/fd/N").  Returns the fd, or
+ * -errno. */
+REMORA_EXPORT int remora_capture_sink_create(void);
+
+/* Appends len bytes of process pid's memory at addr to fd (the agent's
+ * stream buffer, drained by gdb at each yield: agent.h). */
+REMORA_EXPORT struct remora_error *
+remora_capture_drain(int pid, uint64_t addr, uint64_t len, int fd);
+
+/* Writes the snapshot header's flags word (REMORA_SNAP_*) in fd: the
+ * agent knows them only at the end, when the header has long been
+ * drained. */
+REMORA_EXPORT struct remora_error *remora_capture_patch_flags(int fd, uint32_t flags);
+
+/* Clears the debug status register (DR6) of thread tid, which the caller
+ * traces (gdb: its Python runs on the tracing thread).  gdb 13 leaves the
+ * bit of a hardware breakpoint that was hit and then deleted in DR6, and
+ * takes the thread's next stop, whatever it is, for that breakpoint's
+ * late trap: it resumes the thread without reporting it.  inject.py
+ * clears DR6 after each of its hardware breakpoints.  0 or -errno. */
+REMORA_EXPORT int remora_capture_clear_debug_status(int tid);
+
+/* The readable mappings of pid (/proc/PID/maps, as the proc reader keeps
+ * them), as {start, end} pairs of uint64_t into out[0 .. 2 * cap).  The
+ * count goes to *count; more than cap is a REMORA_ERROR_OTHER error. */
+REMORA_EXPORT struct remora_error *
+remora_capture_segments(int pid, uint64_t *out, size_t cap, size_t *count);
 
 #ifdef __cplusplus
 }

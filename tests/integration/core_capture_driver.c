@@ -19,6 +19,7 @@
  *     "error": "message"}; exits 0 either way.  A sanitizer report or a
  * signal is the only other outcome, and the test fails on both.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,8 +127,14 @@ int main(int argc, char **argv)
 	add_files(core);
 	struct remora_capture_stats stats;
 	memset(&stats, 0, sizeof(stats));
+	int fd = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		perror(argv[3]);
+		return 2;
+	}
 	err = remora_capture_reader(remora_core_reader(core), layout, layout_len,
-				    argv[3], &stats);
+				    fd, &stats);
+	close(fd);
 	remora_core_destroy(core);
 	free(layout);
 	if (err)

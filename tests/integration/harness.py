@@ -47,7 +47,6 @@ TARGETS = os.path.join(HERE, "targets")
 REMORA_PY = os.path.join(TOP_SRCDIR, "remora.py")
 GDB_TIMEOUT = float(os.environ.get("REMORA_TEST_GDB_TIMEOUT", "120"))
 READY_TIMEOUT = 120.0
-REFUSAL_PREFIX = "remora: refusing to inject:"
 
 
 # --------------------------------------------------------------------- TAP

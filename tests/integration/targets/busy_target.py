@@ -1,0 +1,135 @@
+"""busy_target.py WORKDIR MODE [checkpoints] — a program that keeps busy
+while gdb captures it, and can tell whether every thread kept going.
+
+MODE sets what its N_WORKERS threads do:
+  alloc   allocate 64 KiB bytearrays in a loop (pymalloc hands them to the C
+          malloc, so `break malloc` catches one inside malloc);
+  sleep   time.sleep(0.005); dict(a=k) in a loop (`break time_sleep` stops
+          one of them in the middle of a capture, if anything runs them).
+Each worker counts its iterations.  The program keeps N_KEPT objects of a
+class of its own and writes their count and total sys.getsizeof to
+WORKDIR/facts.json; it counts the SIGUSR2 signals it receives.  Then it
+creates WORKDIR/ready.
+
+With `checkpoints`, until SIGUSR1 comes, it waits 50 ms, calls
+os.sched_yield() (gdb breaks on libc's sched_yield there: only this thread
+calls it; gdb may miss a call when a signal arrives with the trap, so the
+checkpoints go on until told), waits 50 ms, and checks that every worker
+counted further since the last checkpoint and that its kept objects are
+intact.  Without, it waits for SIGUSR1.  Either way it then checks once
+more that every worker goes on, stops the workers and writes
+WORKDIR/result.json:
+  {"progress_ok": bool, "stalled": [...], "kept_ok": bool,
+   "iterations": [...], "signals": n, "checkpoints": n}
+and exits 0.
+"""
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+N_WORKERS = 3
+N_KEPT = 1234
+CHUNK = 1 << 16
+
+
+class Kept:
+    """Objects whose count and size every capture must give exactly."""
+    __slots__ = ("i", "tag")
+
+    def __init__(self, i):
+        self.i = i
+        self.tag = "kept-%d" % i
+
+
+class Workers:
+    def __init__(self, mode):
+        self.mode = mode
+        self.counts = [0] * N_WORKERS
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self.run, args=(i,), name="worker-%d" % i)
+                        for i in range(N_WORKERS)]
+
+    def run(self, i):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+        k = 0
+        while not self.stop.is_set():
+            if self.mode == "alloc":
+                buf = bytearray(CHUNK)
+                buf[-1] = 1
+            else:
+                time.sleep(0.005)
+                d = dict(a=k)
+                k = d["a"] + 1
+            self.counts[i] += 1
+
+    def stalled(self, before):
+        return [i for i, (a, b) in enumerate(zip(before, self.counts)) if b <= a]
+
+
+signals = 0
+got_usr1 = False
+
+
+def on_usr2(signum, frame):
+    global signals
+    signals += 1
+
+
+def on_usr1(signum, frame):
+    global got_usr1
+    got_usr1 = True
+
+
+def intact(kept):
+    return all(k.i == i and k.tag == "kept-%d" % i for i, k in enumerate(kept))
+
+
+def main(wdir, mode, checkpoints):
+    kept = [Kept(i) for i in range(N_KEPT)]
+    with open(os.path.join(wdir, "facts.json"), "w") as f:
+        json.dump({"kept_count": len(kept),
+                   "kept_size": sum(sys.getsizeof(k) for k in kept)}, f)
+    signal.signal(signal.SIGUSR1, on_usr1)
+    signal.signal(signal.SIGUSR2, on_usr2)
+    workers = Workers(mode)
+    for t in workers.threads:
+        t.start()
+    with open(os.path.join(wdir, "ready.tmp"), "w") as f:
+        f.write("ready\n")
+    os.rename(os.path.join(wdir, "ready.tmp"), os.path.join(wdir, "ready"))
+    stalled, kept_ok, done = [], True, 0
+    if checkpoints:
+        last = list(workers.counts)
+        while not got_usr1:
+            time.sleep(0.05)
+            os.sched_yield()            # gdb stops here and captures
+            time.sleep(0.05)            # then every thread must go on
+            stalled += [(done, i) for i in workers.stalled(last)]
+            kept_ok = kept_ok and intact(kept)
+            last = list(workers.counts)
+            done += 1
+    while not got_usr1:
+        signal.pause()
+    last = list(workers.counts)
+    time.sleep(0.2)
+    stalled += workers.stalled(last)
+    kept_ok = kept_ok and intact(kept)
+    workers.stop.set()
+    for t in workers.threads:
+        t.join()
+    # the storm may still be blowing: finalization puts SIGUSR2 back to its
+    # default action (terminate), so from here on it stays pending
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2})
+    with open(os.path.join(wdir, "result.json"), "w") as f:
+        json.dump({"progress_ok": not stalled, "stalled": stalled, "kept_ok": kept_ok,
+                   "iterations": workers.counts, "signals": signals,
+                   "checkpoints": done}, f)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2], sys.argv[3:] == ["checkpoints"]))

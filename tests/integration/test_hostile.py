@@ -1,0 +1,218 @@
+"""test_hostile.py — the target survives what users do around a capture
+(issue 8; DESIGN.md invariants 1 and 2).
+
+For each interpreter, with targets/busy_target.py (worker threads that
+count, N_KEPT objects whose count and size it wrote itself):
+1. GIVEN a thread stopped inside malloc (`break malloc`, `continue`),
+   WHEN  py-heap runs,
+   THEN  it captures by injecting (the agent takes no lock: nothing to
+         refuse) and gives the Kept row exactly;
+2. GIVEN the user's breakpoints on malloc, free, mmap, open64, write and
+         dlclose and catchpoints on the openat and mmap system calls, set
+         while the process is stopped elsewhere,
+   WHEN  py-heap runs,
+   THEN  it gives the Kept row exactly, none of them was hit, and all are
+         still there and enabled afterwards;
+3. GIVEN threads sleeping 5 ms in a loop and `break time_sleep`,
+   WHEN  py-heap runs,
+   THEN  no other thread ran during the capture (the breakpoint was not
+         hit) and the Kept row is exact;
+4. GIVEN threads allocating and a storm of SIGUSR2 (one every ~1 ms),
+   WHEN  gdb stops the target 30 times at its checkpoints and captures it
+         each time,
+   THEN  every capture is exact and none is partial; the target saw every
+         worker thread make progress after every capture, its objects
+         intact, received the signals, and exits 0;
+and in 1-3, after detach every thread makes progress, the kept objects
+are intact and the target exits 0.
+Once: GIVEN a process that is not Python (/bin/sleep), py-heap says so in
+one line and the process goes on.
+"""
+
+import os
+import re
+import shutil
+import signal
+import threading
+import time
+
+import harness
+from harness import Tap, Target, TargetError, find_row, parse_partition
+
+NO_TRACEBACK = ("Traceback", "Python Exception", "Error occurred in Python")
+STORM_CAPTURES = 30
+USER_BREAKS = ["break malloc", "break free", "break mmap", "break open64", "break write",
+               "break dlclose", "catch syscall openat", "catch syscall mmap"]
+
+
+def kept_row(text):
+    try:
+        row = find_row(parse_partition(text), "Kept")
+    except ValueError:
+        return None
+    return row and (row["count"], row["size"])
+
+
+def finish(tap, name, target):
+    """THEN after detach: every thread goes on, the data is intact, exit 0."""
+    target.send(signal.SIGUSR1)
+    rc = target.wait_exit(60)
+    tap.equal("%s: target exits 0 after detach" % name, rc, 0, target.output)
+    if rc != 0:
+        return None
+    res = target.json("result.json")
+    tap.ok("%s: every thread makes progress after detach (iterations %s)"
+           % (name, res["iterations"]), res["progress_ok"], str(res))
+    tap.ok("%s: the target's objects are intact" % name, res["kept_ok"], str(res))
+    return res
+
+
+def one_case(tap, it, label, mode, commands, check):
+    name = "%s %s" % (label, it.name)
+    wdir = harness.workdir("hostile-" + label, it.name)
+    with Target.python(it, "busy_target.py", wdir, mode) as target:
+        try:
+            target.wait_ready()
+        except TargetError as exc:
+            tap.fail("%s: target starts" % name, str(exc))
+            return
+        facts = target.json("facts.json")
+        cmds = (list(commands) + harness.marked("py-heap", "py-heap -json -- h.bytype")
+                + harness.marked("breaks", "info breakpoints") + ["detach"])
+        g = harness.run_gdb(cmds, pid=target.pid)
+        tap.ok("%s: every gdb command succeeded (%.1fs)" % (name, g.seconds), g.ok(), g.report)
+        tap.ok("%s: no Python traceback" % name,
+               not any(s in g.out for s in NO_TRACEBACK), g.report)
+        text = g.section("py-heap") or ""
+        notes = [ln for ln in text.splitlines() if ln.startswith("remora:")]
+        tap.equal("%s: py-heap injects: no refusal, no partial snapshot" % name, notes, [])
+        tap.equal("%s: the Kept row is exact" % name, kept_row(text),
+                  (facts["kept_count"], facts["kept_size"]), g.report)
+        check(tap, name, g)
+        finish(tap, name, target)
+
+
+def no_check(tap, name, g):
+    pass
+
+
+def breaks_kept(tap, name, g):
+    """Every user breakpoint and catchpoint is still there, enabled, unhit."""
+    info = g.section("breaks") or ""
+    rows = [ln for ln in info.splitlines() if re.match(r"^\d+\s+(hw )?\w+", ln)]
+    tap.equal("%s: the user's %d breakpoints and catchpoints are all still there"
+              % (name, len(USER_BREAKS)), len(rows), len(USER_BREAKS), info)
+    tap.ok("%s: all enabled" % name, rows and all(re.match(r"^\d+\s+\S+( \S+)?\s+\S+\s+y", ln)
+                                                     for ln in rows), info)
+    tap.ok("%s: none was hit by the capture" % name, "already hit" not in info, info)
+
+
+def thread_break_kept(tap, name, g):
+    info = g.section("breaks") or ""
+    tap.ok("%s: no other thread ran: time_sleep's breakpoint was not hit" % name,
+           "time_sleep" in info and "already hit" not in info, info)
+
+
+def storm(tap, it):
+    name = "signal storm %s" % it.name
+    wdir = harness.workdir("hostile-storm", it.name)
+    with Target.python(it, "busy_target.py", wdir, "alloc", "checkpoints") as target:
+        try:
+            target.wait_ready()
+        except TargetError as exc:
+            tap.fail("%s: target starts" % name, str(exc))
+            return
+        facts = target.json("facts.json")
+        stop = threading.Event()
+        sent = [0]
+
+        def storm_thread():
+            while not stop.is_set() and target.alive():
+                try:
+                    os.kill(target.pid, signal.SIGUSR2)
+                    sent[0] += 1
+                except OSError:
+                    break
+                time.sleep(0.001)
+        t = threading.Thread(target=storm_thread, daemon=True)
+        t.start()
+        out = os.path.join(wdir, "storm.json")
+        try:
+            g = harness.run_gdb(["source " + os.path.join(harness.HERE, "gdb_storm.py"),
+                                 "detach"], pid=target.pid,
+                                env={"REMORA_TEST_OUT": out,
+                                     "REMORA_TEST_CAPTURES": str(STORM_CAPTURES)})
+        finally:
+            # stopped before the target finalizes: finalization puts the
+            # SIGUSR2 handler back to terminating the process
+            stop.set()
+            t.join()
+        target.send(signal.SIGUSR1)
+        rc = target.wait_exit(60)
+        res = harness.load_json(out)
+        tap.ok("%s: every gdb command succeeded (%.1fs, %d signals sent)"
+               % (name, g.seconds, sent[0]), g.ok() and "error" not in res,
+               lambda: "%s\n%s" % (res.get("error"), g.report()))
+        caps = res.get("captures", [])
+        want = [facts["kept_count"], facts["kept_size"]]
+        bad = [(i, c) for i, c in enumerate(caps) if c["kept"] != want or c["error"]]
+        tap.ok("%s: %d captures, each with the Kept row exact" % (name, STORM_CAPTURES),
+               len(caps) == STORM_CAPTURES and not bad, "want %r; wrong: %r" % (want, bad[:5]))
+        partial = [i for i, c in enumerate(caps) if c["partial"]]
+        tap.equal("%s: no capture is partial" % name, partial, [])
+        tap.equal("%s: target exits 0" % name, rc, 0, target.output)
+        if rc != 0:
+            return
+        r = target.json("result.json")
+        tap.ok("%s: the target made %d checkpoints, at least the %d captures"
+               % (name, r["checkpoints"], STORM_CAPTURES),
+               r["checkpoints"] >= STORM_CAPTURES, str(r))
+        tap.ok("%s: every worker made progress after every capture" % name,
+               r["progress_ok"], "stalled (checkpoint, worker): %r" % r["stalled"])
+        tap.ok("%s: its objects stayed intact" % name, r["kept_ok"], str(r))
+        tap.ok("%s: it received the storm's signals (%d of %d sent; signals coalesce)"
+               % (name, r["signals"], sent[0]), r["signals"] > 0, str(r))
+
+
+def not_python(tap):
+    name = "non-Python process"
+    sleep = shutil.which("sleep") or "/bin/sleep"
+    wdir = harness.workdir("hostile-nonpython", "sleep")
+    with Target([sleep, "600"], wdir) as target:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and os.path.realpath(
+                "/proc/%d/exe" % target.pid) != os.path.realpath(sleep):
+            time.sleep(0.05)
+        g = harness.run_gdb(harness.marked("py-heap", "py-heap") + ["detach"], pid=target.pid)
+        tap.ok("%s: gdb ran to its end; only py-heap failed (%.1fs)" % (name, g.seconds),
+               g.ok(may_fail=("py-heap",)) and [f["command"] for f in g.failed] == ["py-heap"],
+               g.report)
+        lines = [ln for ln in (g.section("py-heap") or "").splitlines() if ln.strip()]
+        tap.equal("%s: py-heap says in one line that it is not CPython" % name, lines,
+                  ["remora: this process is not running CPython (no _PyRuntime symbol)"],
+                  g.report)
+        tap.ok("%s: no Python traceback" % name,
+               not any(s in g.out for s in NO_TRACEBACK), g.report)
+        tap.ok("%s: the process goes on" % name, target.alive())
+
+
+def run(tap, it):
+    one_case(tap, it, "inside malloc", "alloc", ["break malloc", "continue", "delete"],
+             no_check)
+    one_case(tap, it, "user breakpoints", "sleep", USER_BREAKS, breaks_kept)
+    one_case(tap, it, "another thread's breakpoint", "sleep", ["break time_sleep"],
+             thread_break_kept)
+    storm(tap, it)
+
+
+def main():
+    tap = Tap("test_hostile")
+    interps = harness.interpreters()
+    harness.report_interpreters(tap, interps)
+    harness.each_interpreter(tap, interps, "hostile", run)
+    harness.guarded(tap, "non-Python process", not_python, tap)
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
