@@ -1816,25 +1816,47 @@ static bool walk_marked(struct walker *w, uint64_t addr)
 	return w->bitmap[bit >> 3] & (1u << (bit & 7));
 }
 
-/* Every object on a GC list that the interpreter's roots did not reach
- * becomes a root of its own (heapy counts what the GC holds).  A list is
- * circular through its head; a corrupt list is cut short after `limit`
- * steps. */
-static void walk_gc_list(struct walker *w, uint64_t head, uint64_t via)
+/* Follows a GC list from head through the link at byte `link` of each
+ * PyGC_Head (0: _gc_next, 8: _gc_prev; their low 2 bits are flags), making
+ * every object not reached yet a root.  Returns true if the chain came
+ * back to head.  A damaged chain ends at an unreadable or NULL link, or
+ * runs into a cycle that misses head: Brent's method finds that within
+ * about twice the chain's length, with no memory (invariant: the walker
+ * does not allocate), and the walk stops there. */
+static bool walk_gc_chain(struct walker *w, uint64_t head, uint64_t link,
+			  uint64_t via)
 {
 	uint64_t gch = (uint64_t)lv(w, RL_SIZEOF_GC_HEAD);
-	uint64_t limit = UINT64_C(1) << 34;
+	uint64_t seen = head, power = 1, steps = 0;
 	bool ok = true;
-	uint64_t g = rd_u64(w, head, &ok) & ~UINT64_C(3);
-	while (ok && g && g != head && limit--) {
+	uint64_t g = rd_u64(w, head + link, &ok) & ~UINT64_C(3);
+	while (ok && g && g != head && g != seen) {
 		if (!walk_marked(w, g + gch)) {
 			walk_ref(w, g + gch, via, true);
 			walk_drain(w);
 		}
-		g = rd_u64(w, g, &ok) & ~UINT64_C(3);
+		if (++steps == power) {
+			seen = g;
+			power *= 2;
+			steps = 0;
+		}
+		g = rd_u64(w, g + link, &ok) & ~UINT64_C(3);
 	}
-	if (!ok || !g || !limit)
-		walk_partial(w);
+	return ok && g == head;
+}
+
+/* Every object on a GC list that the interpreter's roots did not reach
+ * becomes a root of its own (heapy counts what the GC holds).  A list is
+ * doubly linked and circular through its head: when the forward chain is
+ * damaged, the backward one, from the tail, still reaches the objects
+ * past the damage (those before it are met twice, harmlessly: they are
+ * marked), and the snapshot is partial either way. */
+static void walk_gc_list(struct walker *w, uint64_t head, uint64_t via)
+{
+	if (walk_gc_chain(w, head, 0, via))
+		return;
+	walk_partial(w);
+	walk_gc_chain(w, head, 8, via);
 }
 
 static void walk_interp(struct walker *w, uint64_t interp, uint64_t ii)
