@@ -1697,14 +1697,27 @@ static void walk_root_field(struct walker *w, uint64_t base,
 
 /* A thread's frames, innermost first: each frame's references are roots
  * whose where word names the thread and depth, with the vias the frame's
- * object would give them (snapshot_format.h, ROOTS). */
+ * object would give them (snapshot_format.h, ROOTS).  A chain damaged
+ * into a cycle is cut where Brent's method finds it (as in
+ * walk_gc_chain), one longer than MAX_FRAMES after MAX_FRAMES frames;
+ * either makes the snapshot partial. */
 static void walk_frames(struct walker *w, uint64_t frame, uint64_t ii, uint64_t ti)
 {
 	const uint64_t code_via = remora_via(REMORA_VIA_FIELD, REMORA_FIELD_F_CODE);
 	/* depth counts the frames Python shows (sys._getframe()), which
 	 * leave the shims out */
-	int depth = 0;
-	for (int n = 0; frame && n < MAX_FRAMES; n++) {
+	int64_t depth = 0;
+	uint64_t seen = 0, power = 1, steps = 0;
+	for (int64_t n = 0; frame; n++) {
+		if (frame == seen || n == MAX_FRAMES) {
+			walk_partial(w);
+			break;
+		}
+		if (++steps == power) {
+			seen = frame;
+			power *= 2;
+			steps = 0;
+		}
 		bool ok = true;
 		/* 3.12 shim frames owned by the C stack hold only f_code and
 		 * previous; their other fields are garbage.  Their code is a

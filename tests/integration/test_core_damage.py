@@ -18,6 +18,9 @@ GIVEN targets/census_target.py captured from outside (so the objects'
         gc-cycle   the longest GC list met links its first three objects
                    into a cycle of their own (the third's _gc_next to
                    the first): its head is never met again;
+        frame-cycle  a thread's second interpreter frame's `previous`
+                   points back to its first (the frames' addresses from
+                   gdb and CPython's debug info, gdb_core_frames.py);
         truncated  the core without its last 3 MiB (gcore writes its notes
                    last, so they go too, and gdb cannot open it);
         cut-kernel the core laid out as the kernel writes one (notes
@@ -37,7 +40,8 @@ THEN  gdb runs every command (no signal, no timeout, no "Fatal signal")
       object; for cut-kernel py-heap also says the core is truncated;
       for gc-cycle, py-heap finishes (within the 60 s a damaged core's
       gdb run is given) and the snapshot holds every object of the
-      undamaged core (only a link between objects was damaged);
+      undamaged core (only a link between objects was damaged); for
+      frame-cycle, it has no more roots than the undamaged core's;
       for `truncated`, which gdb refuses, py-heap prints one line saying
       gdb could not open the core and why (remora's core reader: the
       notes are cut short), and the capture fails the same way.
@@ -111,6 +115,8 @@ class Damage:
         self.keep_all = False       # every object of the undamaged core must
                                     # be in the snapshot (no object's memory
                                     # was damaged, only a link between them)
+        self.fewer_roots = False    # no more ROOTS entries than the
+                                    # undamaged core's snapshot has
         self.undamaged = None       # the undamaged core's snapshot (run())
 
 
@@ -305,6 +311,22 @@ def damage_gc_cycle(snap, src, wdir):
     return d
 
 
+def damage_frame_cycle(src, wdir, frames):
+    """A thread's second frame whose `previous` is its first: the chain
+    of frames never ends.  frames: what gdb_core_frames.py found."""
+    d = Damage("frame-cycle", os.path.join(wdir, "frame-cycle.core"), "")
+    d.strict = True
+    d.fewer_roots = True
+    chain = max(frames["threads"], key=len)
+    with coredamage.Core(src, d.path) as core:
+        core.put_u64(chain[1] + frames["previous"], chain[0],
+                     "previous of a thread's second frame: its first")
+        d.what = "a thread's frames 0x%x and 0x%x (of %d) linked into a cycle" % (
+            chain[0], chain[1], len(chain))
+        d.edits = core.describe_edits()
+    return d
+
+
 def damage_truncated(src, wdir):
     d = Damage("truncated", os.path.join(wdir, "truncated.core"), "")
     d.strict = True
@@ -337,7 +359,7 @@ def damage_cut_kernel(src, wdir):
 
 # ------------------------------------------------------------------- gdb
 
-def gdb_capture(it, core, out, extra=()):
+def gdb_capture(it, core, out, extra=(), env=None):
     """A fresh gdb on core: py-heap, then gdb_core_damage.py.  Returns
     (GdbRun, the script's JSON or None)."""
     if os.path.exists(out):
@@ -345,7 +367,7 @@ def gdb_capture(it, core, out, extra=()):
     g = harness.run_gdb(harness.marked("py-heap", "py-heap")
                         + ["source " + os.path.join(HERE, "gdb_core_damage.py")]
                         + list(extra),
-                        args=[it.path, core], env={"REMORA_DAMAGE_OUT": out},
+                        args=[it.path, core], env=dict(env or {}, REMORA_DAMAGE_OUT=out),
                         timeout=min(harness.GDB_TIMEOUT, 60))
     return g, load_json(out)
 
@@ -418,8 +440,11 @@ def check_damaged(tap, d, base_nodes, g, res):
         kept = [a for a in d.no_type if a in s.nodes]
         tap.equal("%s: no object recorded whose ob_type is no address" % name, len(kept), 0,
                   lambda: "first %s" % [(hex(a), hex(s.nodes[a][0])) for a in kept[:10]])
+    base = snapread.Snapshot(d.undamaged)
+    if d.fewer_roots:
+        tap.ok("%s: no more roots than the undamaged core's (%d)" % (name, len(base.roots)),
+               len(s.roots) <= len(base.roots), lambda: "%d roots" % len(s.roots))
     if d.keep_all:
-        base = snapread.Snapshot(d.undamaged)
         lost = sorted(set(base.nodes) - set(s.nodes))
         tap.equal("%s: every object of the undamaged core is there (%d)" % (name, len(base.nodes)),
                   len(lost), 0, lambda: "%d lost, first %s" % (
@@ -595,12 +620,20 @@ def run(tap, it, asan, timings, cores_made):
     t = time.monotonic()
     base = Damage("undamaged", src, "the core as gcore wrote it")
     base.out = os.path.join(wdir, "undamaged.json")
+    frames_out = os.path.join(wdir, "frames.json")
     g, res = gdb_capture(it, src, base.out, [
-        "python from remora import layout as _l; open(%r, 'wb').write(_l.build()[1])" % layout])
+        "python from remora import layout as _l; open(%r, 'wb').write(_l.build()[1])" % layout,
+        "source " + os.path.join(HERE, "gdb_core_frames.py")], env={"REMORA_FRAMES_OUT": frames_out})
     if not tap.ok("damage %s: the undamaged core captures, not partial" % it.name,
                   res is not None and res["ok"] and not res["flags"] & SNAP_PARTIAL
                   and os.path.exists(layout),
                   lambda: "%r\n%s" % (res, g.report())):
+        return
+    frames = load_json(frames_out) or {}
+    if not tap.ok("damage %s: gdb lists a thread's frames in the core" % it.name,
+                  max(map(len, frames.get("threads") or [[]])) >= 2
+                  and frames.get("previous") is not None,
+                  lambda: "%r\n%s" % (frames, g.report())):
         return
     base_nodes = res["nodes"]
     results = {"undamaged": res}
@@ -609,6 +642,7 @@ def run(tap, it, asan, timings, cores_made):
     t = time.monotonic()
     cores = [damage_zeroed(live_snap, src, wdir), damage_headers(live_snap, src, wdir),
              damage_wild(live_snap, src, wdir), damage_gc_cycle(live_snap, src, wdir),
+             damage_frame_cycle(src, wdir, frames),
              damage_truncated(src, wdir),
              damage_cut_kernel(src, wdir)]
     timings["damaging"] = time.monotonic() - t
