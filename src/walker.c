@@ -104,7 +104,7 @@ enum {
 	STACK_INITIAL = 1 << 17,     /* entries: 1 MiB */
 	TYPES_INITIAL = 1 << 12,
 	REPR_MAX = 64,
-	MAX_FRAMES = 1 << 20,
+	MAX_FRAMES = 1 << 24,        /* a thread's; a where word holds 2^32 */
 	MAX_THREADS = 1 << 16,
 	MAX_INTERPS = 1 << 12,
 	T_OBJECT = 6,
