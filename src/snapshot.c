@@ -858,6 +858,67 @@ static struct remora_error *loader_node_type(struct loader *l,
 }
 
 
+/* ---- frame counts (snapshot.h invariant 9) ----------------------------- */
+
+static uint64_t frames_slot(const struct remora_snapshot *snap, uint64_t key)
+{
+	uint64_t s = hash_address(key) >> snap->frames_shift;
+	while (snap->frames[s].key && snap->frames[s].key != key)
+		s = (s + 1) & snap->frames_mask;
+	return s;
+}
+
+static struct remora_error *frames_grow(struct remora_snapshot *snap)
+{
+	struct remora_snapshot_frames *old = snap->frames;
+	uint64_t old_cap = old ? snap->frames_mask + 1 : 0;
+	uint64_t cap = old ? old_cap * 2 : 16;
+	struct remora_snapshot_frames *frames = calloc(cap, sizeof(*frames));
+	if (!frames)
+		return &remora_error_no_memory;
+	snap->frames = frames;
+	snap->frames_mask = cap - 1;
+	snap->frames_shift = 64 - (unsigned)__builtin_ctzll(cap);
+	for (uint64_t s = 0; s < old_cap; s++) {
+		if (old[s].key)
+			frames[frames_slot(snap, old[s].key)] = old[s];
+	}
+	free(old);
+	return NULL;
+}
+
+/* Counts a root's frame in its thread's entry (gather). */
+static struct remora_error *loader_frame(struct remora_snapshot *snap,
+					 uint64_t where)
+{
+	uint64_t frame = remora_where_frame(where);
+	if (!frame)
+		return NULL;
+	uint64_t key = (where & UINT64_C(0xffffffff)) + 1;
+	if (!snap->frames || (uint64_t)(snap->frames_used + 1) * 2 > snap->frames_mask + 1) {
+		struct remora_error *err = frames_grow(snap);
+		if (err)
+			return err;
+	}
+	struct remora_snapshot_frames *f = &snap->frames[frames_slot(snap, key)];
+	if (!f->key) {
+		f->key = key;
+		snap->frames_used++;
+	}
+	if (frame > f->frames)
+		f->frames = frame;
+	return NULL;
+}
+
+uint64_t remora_snapshot_thread_frames(const struct remora_snapshot *snap,
+				       uint64_t where)
+{
+	if (!snap->frames)
+		return 0;
+	uint64_t key = (where & UINT64_C(0xffffffff)) + 1;
+	return snap->frames[frames_slot(snap, key)].frames;
+}
+
 /* ---- gather ----------------------------------------------------------- */
 
 /* In file order (sequential reads; edge and root writes sequential too):
@@ -933,6 +994,9 @@ static struct remora_error *loader_gather(struct loader *l)
 				snap->root_via[roots] = ent[k].via;
 				snap->root_where[roots] = ent[k].where;
 				roots++;
+				err = loader_frame(snap, ent[k].where);
+				if (err)
+					return err;
 			}
 			break;
 		}
@@ -1200,6 +1264,7 @@ void remora_snapshot_destroy(struct remora_snapshot *snap)
 	free(snap->root_target);
 	free(snap->root_via);
 	free(snap->root_where);
+	free(snap->frames);
 	free(snap->saved_set);
 	free(snap->threads);
 	free(snap->edge_target);

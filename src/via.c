@@ -410,19 +410,6 @@ static uint64_t thread_ident(const struct remora_snapshot *snap,
 	return index;
 }
 
-/* The number of frames of a thread: one more than the deepest frame any
- * root of it names. */
-static uint64_t thread_frames(const struct remora_snapshot *snap, uint64_t where)
-{
-	uint64_t key = where & UINT64_C(0xffffffff), deepest = 0;
-	for (uint32_t r = 0; r < snap->root_count; r++) {
-		uint64_t w = snap->root_where[r];
-		if ((w & UINT64_C(0xffffffff)) == key && remora_where_frame(w) > deepest)
-			deepest = remora_where_frame(w);
-	}
-	return deepest;
-}
-
 static void root_label(struct via_text *t, const struct remora_snapshot *snap,
 		       uint64_t via, uint64_t where, bool in_path)
 {
@@ -435,7 +422,7 @@ static void root_label(struct via_text *t, const struct remora_snapshot *snap,
 				thread_ident(snap, interp, thread - 1));
 	if (frame) {
 		/* heapy numbers a thread's frames from the oldest, 0 */
-		uint64_t n = thread_frames(snap, where);
+		uint64_t n = remora_snapshot_thread_frames(snap, where);
 		via_text_printf(t, "f%" PRIu64, n - frame);
 		edge_label(t, snap, via, in_path);
 		return;

@@ -13,14 +13,15 @@ GIVEN targets/holders_target.py, stopped with markers held ONLY by: a module
       (counted f_back by f_back from the innermost frame), and
       checked every "held only by" with sys.getrefcount,
 WHEN  gdb attaches and runs, for each marker, hp.iso(ADDR).count,
-      .referrers.addresses, .byvia, .byrcs, .referrers.byrcs and .sp
-      (gdb_holders.py) on the heap captured by the agent, then again read
+      .referrers.addresses, .byvia, .byrcs, .referrers.byrcs and .sp, and
+      h.byvia once (gdb_holders.py) on the heap captured by the agent, then again read
       from outside (-no-inject), then on a gcore of the same state,
 THEN  the marker is one object, its referrers are exactly its holder, its
       byvia row is heapy's label for that holder, its byrcs row is the
       holder's kind, its referrers' byrcs row is the kinds of the holder's
       referrers, and .sp prints the one shortest path heapy would print;
-      the three captures answer alike (DESIGN.md invariant 5).
+      the whole heap's byvia (every root labelled) has one row for each
+      thread local, its label naming the frame; the three captures answer alike (DESIGN.md invariant 5).
 The labels and paths expected are heapy's (guppy3's Path.py relations and
 RootState member names); the ones a reader may need to adjust are each in
 one function below.
@@ -149,6 +150,13 @@ def check_capture(tap, it, name, wdir, target, facts, how, command, core=None):
     if c.step("capture") is not None:
         for tag, m in sorted(facts["markers"].items()):
             check_marker(c, tag, m)
+        c.name = label
+        ok, got = c.value("heap/byvia thread locals")
+        if ok:
+            want = sorted(([thread_local_expected(facts["markers"][tag])["via"]], 1)
+                          for tag in ("thread local", "deep thread local"))
+            c.equal("h.byvia (the whole heap): one row per thread local, its frame's",
+                    sorted((via_parts(label), n) for label, n in got), want)
     c.name = label
     return c
 
