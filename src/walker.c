@@ -1146,11 +1146,18 @@ static void walk_code_edges(struct walker *w, uint64_t obj)
 	walk_field(w, obj, RL_CO_CODE, REMORA_FIELD_CO_CODE);
 }
 
-/* The visit function handed to tp_traverse: it only records. */
+/* The visit function handed to tp_traverse: it only records.  What it
+ * is given with a reference count of 0 is no object but a dead one a
+ * type keeps on a free list of its own, which its traverse visits (3.12's
+ * _asyncio: the future iterators its module state keeps): not a
+ * reference, and not a fault of the snapshot. */
 static int walk_traverse_visit(void *obj, void *arg)
 {
 	struct walker *w = arg;
 	uint64_t target = (uint64_t)(uintptr_t)obj;
+	int64_t refcnt = -1;
+	if (rd(w, target, &refcnt, sizeof(refcnt)) && refcnt == 0)
+		return 0;
 	if (w->nvisited < sizeof(w->visited) / sizeof(w->visited[0]))
 		w->visited[w->nvisited++] = target;
 	else
