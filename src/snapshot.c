@@ -1141,7 +1141,9 @@ remora_snapshot_reverse(const struct remora_snapshot *snap,
 static struct remora_error *snapshot_map(struct remora_snapshot *snap,
 					 const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO without a writer must not hold the open (it
+	 * is refused below); a regular file ignores the flag. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return remora_error_create_os(errno, path, "cannot open snapshot");
 	struct remora_error *err = NULL;

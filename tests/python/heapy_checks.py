@@ -11,7 +11,10 @@ character for character (numbers checked by hand: e.g. 3000/10376 is
 import json
 import os
 import random
+import re
+import subprocess
 import sys
+import time
 import traceback
 import types
 
@@ -161,6 +164,37 @@ def write_rounding(path):
             w.node(addr, t, 100)
             addr += 16
     return w.close()
+
+
+def load_in_fresh_gdb(path, timeout=20):
+    """`py-heap hp.load(PATH)` in a new gdb (killed after timeout seconds).
+    Returns (output lines, seconds, timed out)."""
+    argv = [os.environ.get("GDB") or "gdb", "-batch", "-nx",
+            "-ex", "source " + os.path.join(TOP, "remora.py"),
+            "-ex", "py-heap hp.load(%r)" % path]
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, universal_newlines=True,
+                         start_new_session=True)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, 9)
+        out, _ = p.communicate()
+        timed_out = True
+    return [ln for ln in out.splitlines() if ln.strip()], time.monotonic() - t0, timed_out
+
+
+def check_bad_files():
+    """hp.load of what is no snapshot: one line, and gdb goes on."""
+    fifo = os.path.join(WORK, "fifo.remora")
+    os.mkfifo(fifo)
+    lines, secs, timed_out = load_in_fresh_gdb(fifo)
+    check(not timed_out and len(lines) == 1
+          and re.match(r"^remora: snapshot .*fifo\.remora: not a regular file$", lines[0]),
+          "hp.load of a FIFO (no writer) refuses it in one line, without waiting",
+          "%s after %.1fs: %r" % ("killed" if timed_out else "done", secs, lines))
 
 
 def write_long(path):
@@ -609,6 +643,8 @@ Partition of a set of 2 objects. Total size = 144 bytes.
     except remora.RemoraError as exc:
         check("snapshot %s:" % bad in str(exc) and "\n" not in str(exc),
               "a truncated file is a one-line RemoraError", exc)
+
+    check_bad_files()
 
     # -- py-heap ---------------------------------------------------------------
     captures = []
