@@ -1160,6 +1160,19 @@ static struct remora_error *snapshot_map(struct remora_snapshot *snap,
 	snap->map_size = (size_t)st.st_size;
 	if (snap->map_size < REMORA_SNAPSHOT_HEADER_SIZE)
 		goto out; /* loader_check_header reports it, nothing to map */
+	/* The header, from a small read, before anything is mapped: a big
+	 * file that is no snapshot (or not this version's) costs 32 bytes,
+	 * not a populated map of its whole length. */
+	uint8_t head[REMORA_SNAPSHOT_HEADER_SIZE];
+	struct loader probe = { .snap = snap, .map = head, .size = snap->map_size };
+	if (pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head)) {
+		err = remora_error_create_os(errno ? errno : EIO, path,
+					     "cannot read snapshot");
+		goto out;
+	}
+	err = loader_check_header(&probe);
+	if (err)
+		goto out;
 	void *map = mmap(NULL, snap->map_size, PROT_READ,
 			 MAP_PRIVATE | MAP_POPULATE, fd, 0);
 	if (map == MAP_FAILED) {

@@ -12,6 +12,7 @@ import json
 import os
 import random
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -166,16 +167,20 @@ def write_rounding(path):
     return w.close()
 
 
-def load_in_fresh_gdb(path, timeout=20):
-    """`py-heap hp.load(PATH)` in a new gdb (killed after timeout seconds).
-    Returns (output lines, seconds, timed out)."""
+def load_in_fresh_gdb(path, timeout=20, address_space=None):
+    """`py-heap hp.load(PATH)` in a new gdb (killed after timeout seconds;
+    address_space: its RLIMIT_AS).  Returns (output lines, seconds,
+    timed out)."""
+    def limit():
+        if address_space:
+            resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     argv = [os.environ.get("GDB") or "gdb", "-batch", "-nx",
             "-ex", "source " + os.path.join(TOP, "remora.py"),
             "-ex", "py-heap hp.load(%r)" % path]
     t0 = time.monotonic()
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, universal_newlines=True,
-                         start_new_session=True)
+                         preexec_fn=limit, start_new_session=True)
     try:
         out, _ = p.communicate(timeout=timeout)
         timed_out = False
@@ -194,6 +199,19 @@ def check_bad_files():
     check(not timed_out and len(lines) == 1
           and re.match(r"^remora: snapshot .*fifo\.remora: not a regular file$", lines[0]),
           "hp.load of a FIFO (no writer) refuses it in one line, without waiting",
+          "%s after %.1fs: %r" % ("killed" if timed_out else "done", secs, lines))
+    big = os.path.join(WORK, "big.remora")
+    with open(big, "wb") as f:
+        f.write(b"GARBAGE!" * 4)
+        f.truncate(3 << 30)   # sparse: 3 GiB that take no disk
+    # a 2 GiB address space: mapping the file before reading its header
+    # fails (it did, with MAP_POPULATE: 8 s and 3.1 GB resident)
+    lines, secs, timed_out = load_in_fresh_gdb(big, timeout=120, address_space=2 << 30)
+    os.unlink(big)
+    check(not timed_out and len(lines) == 1 and re.match(
+        r"^remora: snapshot .*big\.remora: not a remora snapshot \(bad magic\)$", lines[0]),
+          "hp.load of a 3 GiB file with a garbage header: its header is read before "
+          "anything is mapped (%.1fs)" % secs,
           "%s after %.1fs: %r" % ("killed" if timed_out else "done", secs, lines))
 
 
