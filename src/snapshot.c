@@ -379,7 +379,7 @@ static struct remora_error *loader_check_header(struct loader *l)
 		return loader_error(l, 24, "pointer size %llu, expected 8",
 				    (unsigned long long)ptr_size);
 	l->snap->python_version = py_version;
-	l->snap->flags = flags;
+	l->snap->flags = flags & ~REMORA_SNAPSHOT_SIZES_CLAMPED;
 	return NULL;
 }
 
@@ -951,7 +951,9 @@ static struct remora_error *loader_gather(struct loader *l)
 			prev = id;
 			snap->edge_start[id] = (uint32_t)e;
 			snap->size[id] = node->size;
-			snap->total_size += node->size;
+			if (__builtin_add_overflow(snap->total_size, node->size,
+						   &snap->total_size))
+				snap->flags |= REMORA_SNAPSHOT_SIZES_CLAMPED;
 			snap->rec[id] = off;
 			if (node->type != l->last_type ||
 			    l->last_type_index == REMORA_NO_NODE) {
@@ -1052,6 +1054,43 @@ static struct remora_error *loader_resolve(struct loader *l)
 		return &remora_error_no_memory;
 	memset(snap->owner, 0xff, n * sizeof(*snap->owner)); /* REMORA_NO_NODE */
 	return loader_gather(l);
+}
+
+/* Whether the sizes, each lowered to cap, add up to at most UINT64_MAX. */
+static bool sizes_fit(const struct remora_snapshot *snap, uint64_t cap)
+{
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < snap->node_count; i++) {
+		uint64_t size = snap->size[i] < cap ? snap->size[i] : cap;
+		if (__builtin_add_overflow(total, size, &total))
+			return false;
+	}
+	return true;
+}
+
+/* Sizes that add up past UINT64_MAX (the gather saw the total overflow)
+ * would wrap every sum of them: the largest are lowered to the highest
+ * cap under which they fit, found by bisection (64 passes, on this rare
+ * path only); smaller sizes are kept.  After this, every sum of sizes
+ * fits in 64 bits. */
+static void loader_clamp_sizes(struct remora_snapshot *snap)
+{
+	if (!(snap->flags & REMORA_SNAPSHOT_SIZES_CLAMPED))
+		return;
+	uint64_t fits = 0, overflows = UINT64_MAX;
+	while (overflows - fits > 1) {
+		uint64_t cap = fits + (overflows - fits) / 2;
+		if (sizes_fit(snap, cap))
+			fits = cap;
+		else
+			overflows = cap;
+	}
+	snap->total_size = 0;
+	for (uint32_t i = 0; i < snap->node_count; i++) {
+		if (snap->size[i] > fits)
+			snap->size[i] = fits;
+		snap->total_size += snap->size[i];
+	}
 }
 
 /* Invariant 4: of the lowest holders through a __dict__ field that the
@@ -1246,6 +1285,7 @@ struct remora_error *remora_snapshot_open(const char *path,
 	err = loader_resolve(&l);
 	if (err)
 		goto out_loader;
+	loader_clamp_sizes(snap);
 	loader_owners(snap);
 
 out_loader:

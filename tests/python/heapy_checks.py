@@ -167,6 +167,24 @@ def write_rounding(path):
     return w.close()
 
 
+ABSURD = 1 << 63
+
+
+def write_absurd(path):
+    """GIVEN two objects of 2^63 bytes each (the sizes a damaged heap or a
+    corrupt file can claim), one of 100 and one of 7: their true total,
+    2^64 + 107, does not fit in 64 bits."""
+    w = SnapshotWriter(path)
+    w.type(0x10, "Huge", "m")
+    w.type(0x20, "Small", "m")
+    w.type(0x30, "Tiny", "m")
+    w.node(0x1000, 0x10, ABSURD)
+    w.node(0x1010, 0x10, ABSURD)
+    w.node(0x1020, 0x20, 100)
+    w.node(0x1030, 0x30, 7)
+    return w.close()
+
+
 def load_in_fresh_gdb(path, timeout=20, address_space=None):
     """`py-heap hp.load(PATH)` in a new gdb (killed after timeout seconds;
     address_space: its RLIMIT_AS).  Returns (output lines, seconds,
@@ -213,6 +231,24 @@ def check_bad_files():
           "hp.load of a 3 GiB file with a garbage header: its header is read before "
           "anything is mapped (%.1fs)" % secs,
           "%s after %.1fs: %r" % ("killed" if timed_out else "done", secs, lines))
+
+
+def check_absurd_sizes(hp):
+    """Sizes that add up past 2^64 do not wrap any total: the loader
+    lowers the absurd ones, keeps the others, and says so."""
+    path = write_absurd(os.path.join(WORK, "absurd.remora"))
+    note = run("python import remora; h_absurd = remora.hpy().load(%r)" % path)
+    h = sys.modules["__main__"].h_absurd
+    check(2 ** 63 <= h.size < 2 ** 64,
+          "sizes adding up past 2^64: the total is at least the largest object's, "
+          "not wrapped (%d)" % h.size)
+    rows = {r.label: r.size for r in h.bytype.partition.rows}
+    check((rows.get("m.Small"), rows.get("m.Tiny")) == (100, 7),
+          "and the objects of sane sizes keep theirs", rows)
+    check(rows.get("m.Huge", 0) + 107 == h.size,
+          "the rows add up to the total", rows)
+    check(re.match(r"^remora: .*sizes.*\n$", note) is not None,
+          "hp.load says the sizes were absurd, in one line", repr(note))
 
 
 def write_long(path):
@@ -663,6 +699,7 @@ Partition of a set of 2 objects. Total size = 144 bytes.
               "a truncated file is a one-line RemoraError", exc)
 
     check_bad_files()
+    check_absurd_sizes(hp)
 
     # -- py-heap ---------------------------------------------------------------
     captures = []
