@@ -379,7 +379,7 @@ static struct remora_error *loader_check_header(struct loader *l)
 		return loader_error(l, 24, "pointer size %llu, expected 8",
 				    (unsigned long long)ptr_size);
 	l->snap->python_version = py_version;
-	l->snap->flags = flags;
+	l->snap->flags = flags & ~REMORA_SNAPSHOT_SIZES_CLAMPED;
 	return NULL;
 }
 
@@ -858,6 +858,67 @@ static struct remora_error *loader_node_type(struct loader *l,
 }
 
 
+/* ---- frame counts (snapshot.h invariant 9) ----------------------------- */
+
+static uint64_t frames_slot(const struct remora_snapshot *snap, uint64_t key)
+{
+	uint64_t s = hash_address(key) >> snap->frames_shift;
+	while (snap->frames[s].key && snap->frames[s].key != key)
+		s = (s + 1) & snap->frames_mask;
+	return s;
+}
+
+static struct remora_error *frames_grow(struct remora_snapshot *snap)
+{
+	struct remora_snapshot_frames *old = snap->frames;
+	uint64_t old_cap = old ? snap->frames_mask + 1 : 0;
+	uint64_t cap = old ? old_cap * 2 : 16;
+	struct remora_snapshot_frames *frames = calloc(cap, sizeof(*frames));
+	if (!frames)
+		return &remora_error_no_memory;
+	snap->frames = frames;
+	snap->frames_mask = cap - 1;
+	snap->frames_shift = 64 - (unsigned)__builtin_ctzll(cap);
+	for (uint64_t s = 0; s < old_cap; s++) {
+		if (old[s].key)
+			frames[frames_slot(snap, old[s].key)] = old[s];
+	}
+	free(old);
+	return NULL;
+}
+
+/* Counts a root's frame in its thread's entry (gather). */
+static struct remora_error *loader_frame(struct remora_snapshot *snap,
+					 uint64_t where)
+{
+	uint64_t frame = remora_where_frame(where);
+	if (!frame)
+		return NULL;
+	uint64_t key = (where & UINT64_C(0xffffffff)) + 1;
+	if (!snap->frames || (uint64_t)(snap->frames_used + 1) * 2 > snap->frames_mask + 1) {
+		struct remora_error *err = frames_grow(snap);
+		if (err)
+			return err;
+	}
+	struct remora_snapshot_frames *f = &snap->frames[frames_slot(snap, key)];
+	if (!f->key) {
+		f->key = key;
+		snap->frames_used++;
+	}
+	if (frame > f->frames)
+		f->frames = frame;
+	return NULL;
+}
+
+uint64_t remora_snapshot_thread_frames(const struct remora_snapshot *snap,
+				       uint64_t where)
+{
+	if (!snap->frames)
+		return 0;
+	uint64_t key = (where & UINT64_C(0xffffffff)) + 1;
+	return snap->frames[frames_slot(snap, key)].frames;
+}
+
 /* ---- gather ----------------------------------------------------------- */
 
 /* In file order (sequential reads; edge and root writes sequential too):
@@ -890,7 +951,9 @@ static struct remora_error *loader_gather(struct loader *l)
 			prev = id;
 			snap->edge_start[id] = (uint32_t)e;
 			snap->size[id] = node->size;
-			snap->total_size += node->size;
+			if (__builtin_add_overflow(snap->total_size, node->size,
+						   &snap->total_size))
+				snap->flags |= REMORA_SNAPSHOT_SIZES_CLAMPED;
 			snap->rec[id] = off;
 			if (node->type != l->last_type ||
 			    l->last_type_index == REMORA_NO_NODE) {
@@ -933,6 +996,9 @@ static struct remora_error *loader_gather(struct loader *l)
 				snap->root_via[roots] = ent[k].via;
 				snap->root_where[roots] = ent[k].where;
 				roots++;
+				err = loader_frame(snap, ent[k].where);
+				if (err)
+					return err;
 			}
 			break;
 		}
@@ -988,6 +1054,43 @@ static struct remora_error *loader_resolve(struct loader *l)
 		return &remora_error_no_memory;
 	memset(snap->owner, 0xff, n * sizeof(*snap->owner)); /* REMORA_NO_NODE */
 	return loader_gather(l);
+}
+
+/* Whether the sizes, each lowered to cap, add up to at most UINT64_MAX. */
+static bool sizes_fit(const struct remora_snapshot *snap, uint64_t cap)
+{
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < snap->node_count; i++) {
+		uint64_t size = snap->size[i] < cap ? snap->size[i] : cap;
+		if (__builtin_add_overflow(total, size, &total))
+			return false;
+	}
+	return true;
+}
+
+/* Sizes that add up past UINT64_MAX (the gather saw the total overflow)
+ * would wrap every sum of them: the largest are lowered to the highest
+ * cap under which they fit, found by bisection (64 passes, on this rare
+ * path only); smaller sizes are kept.  After this, every sum of sizes
+ * fits in 64 bits. */
+static void loader_clamp_sizes(struct remora_snapshot *snap)
+{
+	if (!(snap->flags & REMORA_SNAPSHOT_SIZES_CLAMPED))
+		return;
+	uint64_t fits = 0, overflows = UINT64_MAX;
+	while (overflows - fits > 1) {
+		uint64_t cap = fits + (overflows - fits) / 2;
+		if (sizes_fit(snap, cap))
+			fits = cap;
+		else
+			overflows = cap;
+	}
+	snap->total_size = 0;
+	for (uint32_t i = 0; i < snap->node_count; i++) {
+		if (snap->size[i] > fits)
+			snap->size[i] = fits;
+		snap->total_size += snap->size[i];
+	}
 }
 
 /* Invariant 4: of the lowest holders through a __dict__ field that the
@@ -1077,7 +1180,9 @@ remora_snapshot_reverse(const struct remora_snapshot *snap,
 static struct remora_error *snapshot_map(struct remora_snapshot *snap,
 					 const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO without a writer must not hold the open (it
+	 * is refused below); a regular file ignores the flag. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return remora_error_create_os(errno, path, "cannot open snapshot");
 	struct remora_error *err = NULL;
@@ -1094,6 +1199,19 @@ static struct remora_error *snapshot_map(struct remora_snapshot *snap,
 	snap->map_size = (size_t)st.st_size;
 	if (snap->map_size < REMORA_SNAPSHOT_HEADER_SIZE)
 		goto out; /* loader_check_header reports it, nothing to map */
+	/* The header, from a small read, before anything is mapped: a big
+	 * file that is no snapshot (or not this version's) costs 32 bytes,
+	 * not a populated map of its whole length. */
+	uint8_t head[REMORA_SNAPSHOT_HEADER_SIZE];
+	struct loader probe = { .snap = snap, .map = head, .size = snap->map_size };
+	if (pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head)) {
+		err = remora_error_create_os(errno ? errno : EIO, path,
+					     "cannot read snapshot");
+		goto out;
+	}
+	err = loader_check_header(&probe);
+	if (err)
+		goto out;
 	void *map = mmap(NULL, snap->map_size, PROT_READ,
 			 MAP_PRIVATE | MAP_POPULATE, fd, 0);
 	if (map == MAP_FAILED) {
@@ -1167,6 +1285,7 @@ struct remora_error *remora_snapshot_open(const char *path,
 	err = loader_resolve(&l);
 	if (err)
 		goto out_loader;
+	loader_clamp_sizes(snap);
 	loader_owners(snap);
 
 out_loader:
@@ -1200,6 +1319,7 @@ void remora_snapshot_destroy(struct remora_snapshot *snap)
 	free(snap->root_target);
 	free(snap->root_via);
 	free(snap->root_where);
+	free(snap->frames);
 	free(snap->saved_set);
 	free(snap->threads);
 	free(snap->edge_target);

@@ -38,6 +38,12 @@
  *  8. So is the dominator tree (graph.h), the same way: built on first use
  *     by remora_snapshot_dominator_tree(), published once with an atomic
  *     compare-and-swap, and freed only by remora_snapshot_destroy().
+ *  9. frames[] holds, for every thread some root names a frame of (a
+ *     where word's interpreter and thread bits), its deepest frame + 1
+ *     (snapshot_format.h ROOTS): the thread's number of frames, which
+ *     heapy's frame numbers (from the oldest, via.c) need for every root
+ *     label.  An open-addressing table, at most half full, on key + 1
+ *     (0: an empty slot).
  * Public accessors: include/remora/remora.h.  Readers: idset.c,
  * partition.c, graph.c.
  */
@@ -73,6 +79,12 @@ struct remora_snapshot_chunk {
 	struct remora_snapshot_word *words; /* [2048], or NULL: sparse */
 };
 
+/* A slot of the frame counts of invariant 9. */
+struct remora_snapshot_frames {
+	uint64_t key;            /* where & 0xffffffff, + 1; 0: empty */
+	uint64_t frames;         /* the deepest frame's depth + 1 */
+};
+
 /* The reverse CSR of invariant 7: 4 B/node + 4 B/edge. */
 struct remora_snapshot_reverse {
 	uint32_t *start;         /* [node_count + 1]; start[node_count] = edges */
@@ -106,6 +118,10 @@ struct remora_snapshot {
 	uint32_t *root_target;   /* [root_count] */
 	uint64_t *root_via;      /* [root_count] */
 	uint64_t *root_where;    /* [root_count], snapshot_format.h ROOTS */
+	struct remora_snapshot_frames *frames; /* [frames_mask + 1], invariant 9 */
+	uint64_t frames_mask;
+	unsigned frames_shift;   /* slot = hash(key) >> frames_shift */
+	uint32_t frames_used;
 
 	/* The SET records: the set the file was saved from, ids in file
 	 * order; has_saved_set false: the file stands for all its objects. */
@@ -143,6 +159,11 @@ struct remora_snapshot {
  * pages where the system allows them, which spares a TLB miss on most
  * accesses.  Freed with free(). */
 void *remora_big_alloc(size_t n, size_t size);
+
+/* The number of frames of the thread a ROOTS where word names (invariant
+ * 9); 0 if no root names a frame of it. */
+uint64_t remora_snapshot_thread_frames(const struct remora_snapshot *snap,
+				       uint64_t where);
 
 /* The reverse edges (invariant 7), built on the first call: one counting
  * pass over the edge rows, prefix sums, one filling pass; O(nodes + edges)

@@ -1,4 +1,4 @@
-/* snapshot_format.h — the remora snapshot file format, version 3: the
+/* snapshot_format.h — the remora snapshot file format, version 4: the
  * contract between capture (the walker, which streams it) and query (the
  * engine, which maps it).  Bump REMORA_SNAPSHOT_VERSION on every change.
  * History: version 1 had NODE records of 48 bytes before the repr
@@ -6,7 +6,9 @@
  * only); version 2 moved the flags into the head and made extra optional:
  * 32 bytes for most objects; version 3 added the `where` word to ROOTS
  * entries (which thread and frame a root belongs to), frame roots with
- * FIELD/LOCAL/STACK vias, int reprs, and the SET record.
+ * FIELD/LOCAL/STACK vias, int reprs, and the SET record; version 4
+ * widened a where word's frame depth from 16 bits (bits 32..47, which
+ * saturated at 65535 frames) to 32 (bits 32..63).
  *
  * Everything is little-endian; every record starts 8-aligned and its length
  * is a multiple of 8.  A file is a header followed by records:
@@ -55,7 +57,7 @@
  *   ROOTS (n = number of root edges)
  *         n x { u64 target address; u64 via; u64 where }
  *         where: bits 0..15 the interpreter's index, bits 16..31 the
- *         thread's index + 1 (0: not a thread's root), bits 32..47 the
+ *         thread's index + 1 (0: not a thread's root), bits 32..63 the
  *         frame's depth + 1 (0: not a frame's; 1: the innermost).  A
  *         frame's roots have the vias its object would have (FIELD
  *         F_CODE/F_FUNC/F_GLOBALS/F_BUILTINS/F_LOCALS/F_OBJECT, LOCAL,
@@ -95,7 +97,7 @@
 #include <stdint.h>
 
 static const char REMORA_SNAPSHOT_MAGIC[8] = "\x89RMRSNP\n";
-enum { REMORA_SNAPSHOT_VERSION = 3, REMORA_SNAPSHOT_HEADER_SIZE = 32 };
+enum { REMORA_SNAPSHOT_VERSION = 4, REMORA_SNAPSHOT_HEADER_SIZE = 32 };
 
 enum remora_snap_flag {
 	REMORA_SNAP_PARTIAL = 1u << 0, /* set by the walker on any skipped read */
@@ -319,7 +321,8 @@ struct remora_rec_root {
 };
 
 /* A ROOTS entry's where word (see ROOTS above); thread and frame are
- * 0-based, -1 for none. */
+ * 0-based, -1 for none.  The walker numbers at most MAX_FRAMES (walker.c)
+ * frames, far below the field's saturation. */
 static inline uint64_t remora_root_where(uint64_t interp, int64_t thread,
 					 int64_t frame)
 {
@@ -327,9 +330,26 @@ static inline uint64_t remora_root_where(uint64_t interp, int64_t thread,
 	uint64_t f = frame < 0 ? 0 : (uint64_t)frame + 1;
 	if (t > 0xffff)
 		t = 0xffff;
-	if (f > 0xffff)
-		f = 0xffff;
+	if (f > 0xffffffff)
+		f = 0xffffffff;
 	return (interp & 0xffff) | t << 16 | f << 32;
+}
+
+/* The parts of a where word: interpreter index, thread index + 1 and
+ * frame depth + 1 (0: none). */
+static inline uint64_t remora_where_interp(uint64_t where)
+{
+	return where & 0xffff;
+}
+
+static inline uint64_t remora_where_thread(uint64_t where)
+{
+	return where >> 16 & 0xffff;
+}
+
+static inline uint64_t remora_where_frame(uint64_t where)
+{
+	return where >> 32;
 }
 
 struct remora_rec_thread {

@@ -410,32 +410,19 @@ static uint64_t thread_ident(const struct remora_snapshot *snap,
 	return index;
 }
 
-/* The number of frames of a thread: one more than the deepest frame any
- * root of it names. */
-static uint64_t thread_frames(const struct remora_snapshot *snap, uint64_t where)
-{
-	uint64_t key = where & UINT64_C(0xffffffff), deepest = 0;
-	for (uint32_t r = 0; r < snap->root_count; r++) {
-		uint64_t w = snap->root_where[r];
-		if ((w & UINT64_C(0xffffffff)) == key && (w >> 32 & 0xffff) > deepest)
-			deepest = w >> 32 & 0xffff;
-	}
-	return deepest;
-}
-
 static void root_label(struct via_text *t, const struct remora_snapshot *snap,
 		       uint64_t via, uint64_t where, bool in_path)
 {
-	uint64_t interp = where & 0xffff;
-	uint64_t thread = where >> 16 & 0xffff;
-	uint64_t frame = where >> 32 & 0xffff;
+	uint64_t interp = remora_where_interp(where);
+	uint64_t thread = remora_where_thread(where);
+	uint64_t frame = remora_where_frame(where);
 	via_text_printf(t, ".i%" PRIu64 "_", interp);
 	if (thread)
 		via_text_printf(t, "t%" PRIu64 "_",
 				thread_ident(snap, interp, thread - 1));
 	if (frame) {
 		/* heapy numbers a thread's frames from the oldest, 0 */
-		uint64_t n = thread_frames(snap, where);
+		uint64_t n = remora_snapshot_thread_frames(snap, where);
 		via_text_printf(t, "f%" PRIu64, n - frame);
 		edge_label(t, snap, via, in_path);
 		return;

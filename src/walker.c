@@ -105,7 +105,7 @@ enum {
 	STACK_INITIAL = 1 << 17,     /* entries: 1 MiB */
 	TYPES_INITIAL = 1 << 12,
 	REPR_MAX = 64,
-	MAX_FRAMES = 1 << 20,
+	MAX_FRAMES = 1 << 24,        /* a thread's; a where word holds 2^32 */
 	MAX_THREADS = 1 << 16,
 	MAX_INTERPS = 1 << 12,
 	T_OBJECT = 6,
@@ -1148,11 +1148,18 @@ static void walk_code_edges(struct walker *w, uint64_t obj)
 	walk_field(w, obj, RL_CO_CODE, REMORA_FIELD_CO_CODE);
 }
 
-/* The visit function handed to tp_traverse: it only records. */
+/* The visit function handed to tp_traverse: it only records.  What it
+ * is given with a reference count of 0 is no object but a dead one a
+ * type keeps on a free list of its own, which its traverse visits (3.12's
+ * _asyncio: the future iterators its module state keeps): not a
+ * reference, and not a fault of the snapshot. */
 static int walk_traverse_visit(void *obj, void *arg)
 {
 	struct walker *w = arg;
 	uint64_t target = (uint64_t)(uintptr_t)obj;
+	int64_t refcnt = -1;
+	if (rd(w, target, &refcnt, sizeof(refcnt)) && refcnt == 0)
+		return 0;
 	if (w->nvisited < sizeof(w->visited) / sizeof(w->visited[0]))
 		w->visited[w->nvisited++] = target;
 	else
@@ -1699,14 +1706,27 @@ static void walk_root_field(struct walker *w, uint64_t base,
 
 /* A thread's frames, innermost first: each frame's references are roots
  * whose where word names the thread and depth, with the vias the frame's
- * object would give them (snapshot_format.h, ROOTS). */
+ * object would give them (snapshot_format.h, ROOTS).  A chain damaged
+ * into a cycle is cut where Brent's method finds it (as in
+ * walk_gc_chain), one longer than MAX_FRAMES after MAX_FRAMES frames;
+ * either makes the snapshot partial. */
 static void walk_frames(struct walker *w, uint64_t frame, uint64_t ii, uint64_t ti)
 {
 	const uint64_t code_via = remora_via(REMORA_VIA_FIELD, REMORA_FIELD_F_CODE);
 	/* depth counts the frames Python shows (sys._getframe()), which
 	 * leave the shims out */
-	int depth = 0;
-	for (int n = 0; frame && n < MAX_FRAMES; n++) {
+	int64_t depth = 0;
+	uint64_t seen = 0, power = 1, steps = 0;
+	for (int64_t n = 0; frame; n++) {
+		if (frame == seen || n == MAX_FRAMES) {
+			walk_partial(w);
+			break;
+		}
+		if (++steps == power) {
+			seen = frame;
+			power *= 2;
+			steps = 0;
+		}
 		bool ok = true;
 		/* 3.12 shim frames owned by the C stack hold only f_code and
 		 * previous; their other fields are garbage.  Their code is a
@@ -1818,25 +1838,47 @@ static bool walk_marked(struct walker *w, uint64_t addr)
 	return w->bitmap[bit >> 3] & (1u << (bit & 7));
 }
 
-/* Every object on a GC list that the interpreter's roots did not reach
- * becomes a root of its own (heapy counts what the GC holds).  A list is
- * circular through its head; a corrupt list is cut short after `limit`
- * steps. */
-static void walk_gc_list(struct walker *w, uint64_t head, uint64_t via)
+/* Follows a GC list from head through the link at byte `link` of each
+ * PyGC_Head (0: _gc_next, 8: _gc_prev; their low 2 bits are flags), making
+ * every object not reached yet a root.  Returns true if the chain came
+ * back to head.  A damaged chain ends at an unreadable or NULL link, or
+ * runs into a cycle that misses head: Brent's method finds that within
+ * about twice the chain's length, with no memory (invariant: the walker
+ * does not allocate), and the walk stops there. */
+static bool walk_gc_chain(struct walker *w, uint64_t head, uint64_t link,
+			  uint64_t via)
 {
 	uint64_t gch = (uint64_t)lv(w, RL_SIZEOF_GC_HEAD);
-	uint64_t limit = UINT64_C(1) << 34;
+	uint64_t seen = head, power = 1, steps = 0;
 	bool ok = true;
-	uint64_t g = rd_u64(w, head, &ok) & ~UINT64_C(3);
-	while (ok && g && g != head && limit--) {
+	uint64_t g = rd_u64(w, head + link, &ok) & ~UINT64_C(3);
+	while (ok && g && g != head && g != seen) {
 		if (!walk_marked(w, g + gch)) {
 			walk_ref(w, g + gch, via, true);
 			walk_drain(w);
 		}
-		g = rd_u64(w, g, &ok) & ~UINT64_C(3);
+		if (++steps == power) {
+			seen = g;
+			power *= 2;
+			steps = 0;
+		}
+		g = rd_u64(w, g + link, &ok) & ~UINT64_C(3);
 	}
-	if (!ok || !g || !limit)
-		walk_partial(w);
+	return ok && g == head;
+}
+
+/* Every object on a GC list that the interpreter's roots did not reach
+ * becomes a root of its own (heapy counts what the GC holds).  A list is
+ * doubly linked and circular through its head: when the forward chain is
+ * damaged, the backward one, from the tail, still reaches the objects
+ * past the damage (those before it are met twice, harmlessly: they are
+ * marked), and the snapshot is partial either way. */
+static void walk_gc_list(struct walker *w, uint64_t head, uint64_t via)
+{
+	if (walk_gc_chain(w, head, 0, via))
+		return;
+	walk_partial(w);
+	walk_gc_chain(w, head, 8, via);
 }
 
 static void walk_interp(struct walker *w, uint64_t interp, uint64_t ii)

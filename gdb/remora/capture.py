@@ -147,6 +147,64 @@ def _is_interpreter_image(path, exe_name, has_libpython):
     return not has_libpython and base == exe_name
 
 
+def _core_program(files):
+    """The NT_FILE path of the program the core ran: the file mapped at
+    its entry point (AT_ENTRY, as gdb's `info auxv` reads the core), or
+    None."""
+    try:
+        text = gdb.execute("info auxv", to_string=True)
+    except gdb.error:
+        return None
+    m = re.search(r"^\s*\d+\s+AT_ENTRY\s.*?(0x[0-9a-fA-F]+)\s*$", text, re.M)
+    entry = int(m.group(1), 16) if m else None
+    return next((p for _i, s, e, _o, p in files if entry is not None and s <= entry < e),
+                None)
+
+
+def _symbols_file():
+    """The file gdb reads the interpreter's symbols from (the one defining
+    _PyRuntime, not its separate debug file), or None."""
+    sym = gdb.lookup_global_symbol("_PyRuntime") or gdb.lookup_static_symbol("_PyRuntime")
+    if sym is None or sym.symtab is None:
+        return None
+    objfile = sym.symtab.objfile
+    return (objfile.owner or objfile).filename
+
+
+def _same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _check_interpreter(files, core_path):
+    """RemoraError, in one line, when gdb does not read the interpreter
+    the core ran (libpython, or the program itself when it is linked in):
+    gdb was given another program than the core's, so it read the wrong
+    interpreter's symbols, or none.  Both programs are named."""
+    program = _core_program(files)
+    images = ([(s, p) for _i, s, _e, _o, p in files
+               if os.path.basename(p).startswith("libpython")]
+              or [(s, p) for _i, s, _e, _o, p in files if p == program])
+    exe = gdb.current_progspace().filename or ""
+    symbols = _symbols_file()
+    if symbols is None and (not program or _same_file(exe, _clean(program))):
+        return  # the layout says what is missing (not CPython, no debug info)
+    for start, path in images:
+        local = _local_file(start, path)
+        if symbols and local and _same_file(local, symbols):
+            return
+    made_by = _clean(program or (images[0][1] if images else "?"))
+    raise RemoraError("remora: the core was made by %s, not by %s, the executable gdb "
+                      "was given: open it with `gdb %s %s`"
+                      % (made_by, exe or "(none)", made_by, core_path))
+
+
+def _clean(path):
+    return path[:-len(" (deleted)")] if path.endswith(" (deleted)") else path
+
+
 def capture_core(core_path=None):
     """Capture the heap saved in the core file gdb examines.  Returns the
     path of a new snapshot file; RemoraError with one line on failure (not
@@ -180,6 +238,7 @@ def capture_core(core_path=None):
                 raise RemoraError("%s: the interpreter the core ran is not this one"
                                   % exc) from None
             continue
+    _check_interpreter(files, core_path)
     version, descriptor = layout.build()
     fd, path = _new_sink()
     stats = _Stats()

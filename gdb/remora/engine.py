@@ -279,6 +279,7 @@ class AgentImage:
 
 
 CORE_ALLOW_TRUNCATED = 1   # REMORA_CORE_ALLOW_TRUNCATED
+SIZES_CLAMPED = 1 << 31    # REMORA_SNAPSHOT_SIZES_CLAMPED
 
 
 class Core:
@@ -361,6 +362,12 @@ class Snapshot:
     def partial(self):
         """True if the walk that wrote the snapshot skipped something."""
         return bool(self.flags & 1)
+
+    @property
+    def sizes_clamped(self):
+        """True if the objects' sizes added up past 2^64 - 1 and the loader
+        lowered the largest (REMORA_SNAPSHOT_SIZES_CLAMPED)."""
+        return bool(self.flags & SIZES_CLAMPED)
 
     def node_address(self, node):
         return self._lib.remora_snapshot_node_address(self._h, node)

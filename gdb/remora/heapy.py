@@ -432,7 +432,7 @@ class Hpy:
         from . import capture  # needs gdb: imported only when used
         path = capture.capture_auto(inject=inject)
         try:
-            snapshot = engine.Snapshot(path)
+            snapshot = _open(path)
         finally:
             # the engine keeps its mapping; the file itself is not needed
             # (and in /dev/shm it would hold memory until reboot)
@@ -460,7 +460,7 @@ class Hpy:
     def load(self, path):
         """The set saved to path by IdSet.dump(), or all the objects of a
         snapshot file; no target is needed."""
-        self._last = IdSet(self, engine.Snapshot(path).saved())
+        self._last = IdSet(self, _open(path).saved())
         return self._last
 
     def _heap_for_addresses(self):
@@ -503,6 +503,17 @@ class Hpy:
                 if value is self and not name.startswith("_"):
                     return name + "."
         return "hpy()."
+
+
+def _open(path):
+    """The snapshot at path, after a line about it if its sizes were
+    absurd."""
+    snapshot = engine.Snapshot(path)
+    if snapshot.sizes_clamped:
+        sys.stdout.write("remora: the objects' sizes add up past 2^64 bytes (absurd sizes: "
+                         "damaged memory or a corrupt file); the largest were lowered so "
+                         "that no total wraps\n")
+    return snapshot
 
 
 def _address_of(obj):

@@ -74,8 +74,14 @@ REMORA_EXPORT const char *remora_snapshot_path(const struct remora_snapshot *sna
 /* The target's PY_VERSION_HEX. */
 REMORA_EXPORT uint32_t
 remora_snapshot_python_version(const struct remora_snapshot *snap);
-/* REMORA_SNAP_* flags from the header (1: partial walk). */
+/* REMORA_SNAP_* flags from the header (1: partial walk), and
+ * REMORA_SNAPSHOT_SIZES_CLAMPED if the loader set it. */
 REMORA_EXPORT uint32_t remora_snapshot_flags(const struct remora_snapshot *snap);
+/* Set by the loader, never read from a file: the objects' sizes added up
+ * past 2^64 - 1 (absurd sizes: a damaged heap or file), so the largest
+ * were lowered to the one cap that makes them fit; no total, row or
+ * retained size can then wrap.  Sizes below the cap are kept. */
+static const uint32_t REMORA_SNAPSHOT_SIZES_CLAMPED = UINT32_C(1) << 31;
 REMORA_EXPORT uint32_t remora_snapshot_node_count(const struct remora_snapshot *snap);
 /* Edges kept (those whose target has a NODE record). */
 REMORA_EXPORT uint64_t remora_snapshot_edge_count(const struct remora_snapshot *snap);

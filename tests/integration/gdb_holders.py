@@ -5,7 +5,8 @@ $REMORA_TEST_CAPTURE (default `py-heap h = hp.heap()`), then for each
 marker of its facts
 ($REMORA_TEST_FACTS) asks what a user would: hp.iso(ADDR).count,
 .referrers.addresses, .byvia, .byrcs, .referrers.byrcs (-json) and .sp
-(text).  What each printed, or the error it raised, goes to
+(text), and once the rows of h.byvia (the whole heap) whose label
+names a thread's local_marker.  What each printed, or the error it raised, goes to
 $REMORA_TEST_OUT as JSON: {"steps": {"<marker>/<what>": step}} (steps as in
 gdb_session.py).
 """
@@ -35,6 +36,10 @@ def main():
         with open(os.environ["REMORA_TEST_FACTS"]) as f:
             markers = json.load(f)["markers"]
         s.run("capture", os.environ.get("REMORA_TEST_CAPTURE", "py-heap h = hp.heap()"))
+        # the whole heap by via: every root labelled, 70,000 frames' too
+        s.value("heap/byvia thread locals",
+                "sorted((r.label, r.count) for r in h.byvia.partition.rows "
+                "if 'local_marker' in r.label)")
         for tag, m in sorted(markers.items()):
             for what, form, expr in QUERIES:
                 key = "%s/%s" % (tag, what)

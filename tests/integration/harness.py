@@ -136,7 +136,7 @@ def _has_debug_info(exe):
     elf = _libpython_of(exe)
     try:
         r = subprocess.run([GDB, "-nx", "-batch", "-ex", "ptype struct _ts", elf],
-                           capture_output=True, text=True, timeout=120)
+                           capture_output=True, text=True, timeout=120, env=gdb_env())
     except (OSError, subprocess.SubprocessError) as exc:
         return False, "gdb failed: %s" % exc
     if "interp" in r.stdout and "type = struct _ts" in r.stdout:
@@ -381,6 +381,10 @@ def gdb_env(extra=None):
     env = dict(os.environ)
     for k in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP"):
         env.pop(k, None)
+    # gdb run by root writes __pycache__ next to its own modules, in its
+    # system data directory, and next to remora's, in the source tree:
+    # the tests write neither (test_install checks the first)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
     if os.path.realpath(TOP_SRCDIR) != os.path.realpath(TOP_BUILDDIR):
         # VPATH build: remora.py is in the source tree, the .so files here.
         env["REMORA_LIBDIR"] = os.path.join(TOP_BUILDDIR, ".libs")

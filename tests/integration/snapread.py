@@ -1,4 +1,4 @@
-"""snapread.py — an independent reader of remora snapshot files (format 2,
+"""snapread.py — an independent reader of remora snapshot files (format 4,
 src/snapshot_format.h) for the integration tests: written from the format
 description, not from the engine, so that tests comparing snapshots do not
 trust the code they test.
@@ -22,8 +22,8 @@ class Snapshot:
         if b[:8] != MAGIC:
             raise ValueError("%s: not a remora snapshot" % path)
         version, header_size, self.python, self.flags = struct.unpack_from("<IIII", b, 8)
-        if version != 3:
-            raise ValueError("%s: format %d, this reader knows 3" % (path, version))
+        if version != 4:
+            raise ValueError("%s: format %d, this reader knows 4" % (path, version))
         self.nodes, self.edges, self.roots, self.types = {}, {}, [], {}
         off, last = header_size, None
         while off < len(b):

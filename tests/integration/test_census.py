@@ -6,10 +6,13 @@ GIVEN targets/census_target.py, stopped after listing every object its
       own gc.get_objects() + gc.get_referents() closure reaches, with id()
       and sys.getsizeof() (a varied heap: classes plain, slotted and with
       a __dict__, builtin containers and their subclasses, str of every
-      kind, ints of both signs, generators, deques, closures),
+      kind, ints of both signs, generators, deques, closures, and what
+      asyncio.run(asyncio.sleep(0.01)) leaves: on 3.12, dead future
+      iterators on the free list _asyncio's module state keeps and its
+      traverse visits),
 WHEN  gdb attaches and captures the heap,
 THEN  every listed address is a node of the snapshot, the snapshot is
-      not partial, and every node's size equals the target's getsizeof —
+      not partial (no dead object taken for one), and every node's size equals the target's getsizeof —
       except for the extension types whose C __sizeof__ counts memory
       outside the object, which README lists (_io.Buffered*,
       _struct.Struct): those may differ, and nothing else may.

@@ -30,6 +30,13 @@ THEN  py-heap prints one line naming the missing file.
 GIVEN a core opened with another build of its libpython in its place
       (`set sysroot`; where a second build with the same name exists),
 THEN  py-heap refuses in one line naming both build-ids.
+GIVEN each interpreter's core opened with the executable of each
+      interpreter of another version (a 3.12 core with python3.11, ...),
+THEN  where either program has the interpreter linked in (so gdb reads
+      another interpreter's symbols, or none), py-heap says in one line
+      that the core was made by its own program, naming it and the
+      executable gdb was given; where both load a shared libpython (gdb
+      then takes the core's own libpython), py-heap prints the partition.
 """
 
 import collections
@@ -38,6 +45,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import time
 
 import harness
@@ -64,7 +72,7 @@ def one_line(tap, name, g, section, pattern):
            not any(s in g.out for s in NO_TRACEBACK), g.report)
 
 
-def run(tap, it, first):
+def run(tap, it, first, cores):
     name = "core %s" % it.name
     wdir = harness.workdir("core", it.name)
     env = {"REMORA_CORE_DIR": wdir}
@@ -87,6 +95,8 @@ def run(tap, it, first):
         tap.equal("%s: target exits 0" % name, target.wait_exit(60), 0, target.output)
 
     core = os.path.join(wdir, "target.core")
+    if os.path.exists(core):
+        cores.append((it, core))
     g = harness.run_gdb(["source " + os.path.join(HERE, "gdb_core_dead.py")]
                         + harness.marked("py-heap", "py-heap"),
                         args=[it.path, core], env=env)
@@ -244,6 +254,36 @@ def mismatched_libpython(tap, it, lib, other):
              r"the core ran is not this one$")
 
 
+def python_version(it):
+    """(major, minor) of an interpreter, as it says."""
+    out = subprocess.run([it.path, "-c", "import sys; print(*sys.version_info[:2])"],
+                         capture_output=True, text=True, timeout=60).stdout.split()
+    return tuple(int(x) for x in out)
+
+
+def other_executable(tap, it, core, other):
+    """GIVEN it's core, WHEN gdb opens it with other's executable (another
+    version) and py-heap runs, THEN one line says the core was made by
+    it's program, not by the executable gdb was given, naming both;
+    unless both load a shared libpython: then gdb reads the core's own,
+    and py-heap prints the partition."""
+    name = "%s core with %s's executable" % (it.name, other.name)
+    g = harness.run_gdb(harness.marked("py-heap", "py-heap"), args=[other.path, core])
+    if shared_libpython(it) and shared_libpython(other):
+        text = g.section("py-heap") or ""
+        tap.ok("%s: both load a shared libpython: py-heap prints the partition" % name,
+               g.ok() and text.startswith("Partition of a set of")
+               and not any(x in g.out for x in NO_TRACEBACK), g.report)
+        return
+    pattern = (r"^remora: the core was made by (/\S+), not by (/\S+), the executable "
+               r"gdb was given")
+    one_line(tap, name, g, "py-heap", pattern)
+    m = re.search(pattern, g.section("py-heap") or "", re.M)
+    tap.equal("%s: the line names the core's program and gdb's executable" % name,
+              m and tuple(os.path.realpath(p) for p in m.groups()),
+              (os.path.realpath(it.path), os.path.realpath(other.path)), g.report)
+
+
 def not_python_core(tap):
     name = "core of /bin/sleep"
     sleep = shutil.which("sleep") or "/bin/sleep"
@@ -267,8 +307,19 @@ def main():
     interps = harness.interpreters()
     harness.report_interpreters(tap, interps)
     usable = [it for it in interps if not it.skip]
+    cores = []
     harness.each_interpreter(tap, interps, "core",
-                             lambda tap, it: run(tap, it, it is usable[0]))
+                             lambda tap, it: run(tap, it, it is usable[0], cores))
+    versions = {it.name: harness.guarded(tap, "version of %s" % it.name, python_version, it)
+                for it in usable}
+    for it, core in cores:
+        others = [o for o in usable if versions[o.name] != versions[it.name]]
+        if not others:
+            tap.skip("%s core with another version's executable" % it.name,
+                     "no interpreter of another version here")
+        for other in others:
+            harness.guarded(tap, "%s core with %s's executable" % (it.name, other.name),
+                            other_executable, tap, it, core, other)
     with_lib = [it for it in interps if not it.skip and shared_libpython(it)]
     if not with_lib:
         tap.skip("core without its libpython", "no interpreter here has a shared libpython")

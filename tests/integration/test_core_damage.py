@@ -15,6 +15,12 @@ GIVEN targets/census_target.py captured from outside (so the objects'
                    and values pointers aimed at unmapped space, the kernel
                    half, the last word of a segment, misaligned and
                    mid-object addresses;
+        gc-cycle   the longest GC list met links its first three objects
+                   into a cycle of their own (the third's _gc_next to
+                   the first): its head is never met again;
+        frame-cycle  a thread's second interpreter frame's `previous`
+                   points back to its first (the frames' addresses from
+                   gdb and CPython's debug info, gdb_core_frames.py);
         truncated  the core without its last 3 MiB (gcore writes its notes
                    last, so they go too, and gdb cannot open it);
         cut-kernel the core laid out as the kernel writes one (notes
@@ -32,6 +38,10 @@ THEN  gdb runs every command (no signal, no timeout, no "Fatal signal")
       was zeroed, whose ob_type is no address at all, or that lies in
       memory a truncated core lost, and names a type record for every
       object; for cut-kernel py-heap also says the core is truncated;
+      for gc-cycle, py-heap finishes (within the 60 s a damaged core's
+      gdb run is given) and the snapshot holds every object of the
+      undamaged core (only a link between objects was damaged); for
+      frame-cycle, it has no more roots than the undamaged core's;
       for `truncated`, which gdb refuses, py-heap prints one line saying
       gdb could not open the core and why (remora's core reader: the
       notes are cut short), and the capture fails the same way.
@@ -69,7 +79,9 @@ OB_REFCNT, OB_TYPE, OB_SIZE = 0, 8, 16     # OB_SIZE: a dict's ma_used
 LIST_ITEMS, LIST_ALLOCATED = 24, 32
 TUPLE_ITEMS = 24
 DICT_KEYS, DICT_VALUES = 32, 40
+NODE_GC = 1 << 0        # snapshot_format.h: REMORA_NODE_GC
 NODE_TYPE = 1 << 4      # snapshot_format.h: REMORA_NODE_TYPE
+GC_HEAD = 16            # sizeof(PyGC_Head): _gc_next, then _gc_prev
 SNAP_PARTIAL = 1        # REMORA_SNAP_PARTIAL
 HUGE = (1 << 62, (1 << 63) - 1, 1 << 35, 1 << 33)
 
@@ -100,6 +112,12 @@ class Damage:
         self.expect_error = None    # regex of the one-line error, if one is
                                     # expected; else the capture must succeed
         self.expect_note = None     # regex of a note py-heap must print
+        self.keep_all = False       # every object of the undamaged core must
+                                    # be in the snapshot (no object's memory
+                                    # was damaged, only a link between them)
+        self.fewer_roots = False    # no more ROOTS entries than the
+                                    # undamaged core's snapshot has
+        self.undamaged = None       # the undamaged core's snapshot (run())
 
 
 def objects(snap, core, type_name=None):
@@ -242,6 +260,73 @@ def damage_wild(snap, src, wdir):
     return d
 
 
+def gc_list_of(snap, core, obj):
+    """[head, first, second, ...] of the GC list holding obj: the GC
+    heads' addresses (an object's head is the GC_HEAD bytes before it),
+    in _gc_next order; the head is the one element that is no object's.
+    None if the list cannot be followed in the core."""
+    chain, g = [], obj - GC_HEAD
+    for _ in range(len(snap.nodes) + 2):
+        if not core.saved(g, 8):
+            return None
+        chain.append(g)
+        if g + GC_HEAD not in snap.nodes:
+            break
+        g = core.u64(g) & ~3
+    else:
+        return None
+    head = chain[-1]
+    order, g = [head], core.u64(head) & ~3
+    while g != head and len(order) <= len(snap.nodes) + 1:
+        if not core.saved(g, 8):
+            return None
+        order.append(g)
+        g = core.u64(g) & ~3
+    return order if g == head else None
+
+
+def damage_gc_cycle(snap, src, wdir):
+    """A GC list whose first three objects link into a cycle of their own
+    (_gc_next of the third back to the first): the list's head is never
+    met again."""
+    d = Damage("gc-cycle", os.path.join(wdir, "gc-cycle.core"), "")
+    d.strict = True
+    d.keep_all = True
+    rnd = random.Random(SEED + 2)
+    with coredamage.Core(src, d.path) as core:
+        tracked = [a for a, (_t, _s, flags) in snap.nodes.items()
+                   if flags & NODE_GC and core.saved(a - GC_HEAD, GC_HEAD)
+                   and core.u64(a - GC_HEAD) != 0]
+        lists = []
+        for a in rnd.sample(tracked, min(20, len(tracked))):
+            order = gc_list_of(snap, core, a)
+            if order and len(order) > 4 and order[0] not in (o[0] for o in lists):
+                lists.append(order)
+        order = max(lists, key=len)
+        head, first, _second, third = order[:4]
+        core.put_u64(third, first, "_gc_next of the third object: the first")
+        d.what = ("the GC list with head 0x%x (%d objects, the longest of %d met) "
+                  "cycles through its first three objects" % (head, len(order) - 1, len(lists)))
+        d.edits = core.describe_edits()
+    return d
+
+
+def damage_frame_cycle(src, wdir, frames):
+    """A thread's second frame whose `previous` is its first: the chain
+    of frames never ends.  frames: what gdb_core_frames.py found."""
+    d = Damage("frame-cycle", os.path.join(wdir, "frame-cycle.core"), "")
+    d.strict = True
+    d.fewer_roots = True
+    chain = max(frames["threads"], key=len)
+    with coredamage.Core(src, d.path) as core:
+        core.put_u64(chain[1] + frames["previous"], chain[0],
+                     "previous of a thread's second frame: its first")
+        d.what = "a thread's frames 0x%x and 0x%x (of %d) linked into a cycle" % (
+            chain[0], chain[1], len(chain))
+        d.edits = core.describe_edits()
+    return d
+
+
 def damage_truncated(src, wdir):
     d = Damage("truncated", os.path.join(wdir, "truncated.core"), "")
     d.strict = True
@@ -274,7 +359,7 @@ def damage_cut_kernel(src, wdir):
 
 # ------------------------------------------------------------------- gdb
 
-def gdb_capture(it, core, out, extra=()):
+def gdb_capture(it, core, out, extra=(), env=None):
     """A fresh gdb on core: py-heap, then gdb_core_damage.py.  Returns
     (GdbRun, the script's JSON or None)."""
     if os.path.exists(out):
@@ -282,7 +367,7 @@ def gdb_capture(it, core, out, extra=()):
     g = harness.run_gdb(harness.marked("py-heap", "py-heap")
                         + ["source " + os.path.join(HERE, "gdb_core_damage.py")]
                         + list(extra),
-                        args=[it.path, core], env={"REMORA_DAMAGE_OUT": out},
+                        args=[it.path, core], env=dict(env or {}, REMORA_DAMAGE_OUT=out),
                         timeout=min(harness.GDB_TIMEOUT, 60))
     return g, load_json(out)
 
@@ -355,6 +440,15 @@ def check_damaged(tap, d, base_nodes, g, res):
         kept = [a for a in d.no_type if a in s.nodes]
         tap.equal("%s: no object recorded whose ob_type is no address" % name, len(kept), 0,
                   lambda: "first %s" % [(hex(a), hex(s.nodes[a][0])) for a in kept[:10]])
+    base = snapread.Snapshot(d.undamaged)
+    if d.fewer_roots:
+        tap.ok("%s: no more roots than the undamaged core's (%d)" % (name, len(base.roots)),
+               len(s.roots) <= len(base.roots), lambda: "%d roots" % len(s.roots))
+    if d.keep_all:
+        lost = sorted(set(base.nodes) - set(s.nodes))
+        tap.equal("%s: every object of the undamaged core is there (%d)" % (name, len(base.nodes)),
+                  len(lost), 0, lambda: "%d lost, first %s" % (
+                      len(lost), [(hex(a), base.type_name(a)) for a in lost[:10]]))
     if d.self_typed:
         tap.diag("%s: %d of %d objects typed as themselves recorded" % (
             name, sum(1 for a in d.self_typed if a in s.nodes), len(d.self_typed)))
@@ -526,12 +620,20 @@ def run(tap, it, asan, timings, cores_made):
     t = time.monotonic()
     base = Damage("undamaged", src, "the core as gcore wrote it")
     base.out = os.path.join(wdir, "undamaged.json")
+    frames_out = os.path.join(wdir, "frames.json")
     g, res = gdb_capture(it, src, base.out, [
-        "python from remora import layout as _l; open(%r, 'wb').write(_l.build()[1])" % layout])
+        "python from remora import layout as _l; open(%r, 'wb').write(_l.build()[1])" % layout,
+        "source " + os.path.join(HERE, "gdb_core_frames.py")], env={"REMORA_FRAMES_OUT": frames_out})
     if not tap.ok("damage %s: the undamaged core captures, not partial" % it.name,
                   res is not None and res["ok"] and not res["flags"] & SNAP_PARTIAL
                   and os.path.exists(layout),
                   lambda: "%r\n%s" % (res, g.report())):
+        return
+    frames = load_json(frames_out) or {}
+    if not tap.ok("damage %s: gdb lists a thread's frames in the core" % it.name,
+                  max(map(len, frames.get("threads") or [[]])) >= 2
+                  and frames.get("previous") is not None,
+                  lambda: "%r\n%s" % (frames, g.report())):
         return
     base_nodes = res["nodes"]
     results = {"undamaged": res}
@@ -539,13 +641,16 @@ def run(tap, it, asan, timings, cores_made):
 
     t = time.monotonic()
     cores = [damage_zeroed(live_snap, src, wdir), damage_headers(live_snap, src, wdir),
-             damage_wild(live_snap, src, wdir), damage_truncated(src, wdir),
+             damage_wild(live_snap, src, wdir), damage_gc_cycle(live_snap, src, wdir),
+             damage_frame_cycle(src, wdir, frames),
+             damage_truncated(src, wdir),
              damage_cut_kernel(src, wdir)]
     timings["damaging"] = time.monotonic() - t
     cores_made.extend(d.path for d in cores)
     for d in cores:
         t = time.monotonic()
         d.out = os.path.join(wdir, d.name + ".json")
+        d.undamaged = base.out + ".remora"
         g, res = gdb_capture(it, d.path, d.out)
         results[d.name] = res
         check_damaged(tap, d, base_nodes, g, res)

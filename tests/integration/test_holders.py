@@ -4,21 +4,24 @@ held in each of the ways Python holds objects.
 For each interpreter:
 GIVEN targets/holders_target.py, stopped with markers held ONLY by: a module
       global, a class attribute, a closure cell, a list in a tuple in a
-      dict, a set member (holders_mod, reached through sys.modules only) and
-      a local of a non-main thread's innermost frame; the target wrote each
+      dict, a set member (holders_mod, reached through sys.modules only), a
+      local of a non-main thread's innermost frame, and one of a thread's
+      innermost frame 70,000 Python calls deep; the target wrote each
       marker's id(), its holder's id(), the holder's heapy kind and its
       referrers' kinds (gc.get_referrers), the set member's position
-      list(s).index(m), the thread's ident and the frame's number, and
+      list(s).index(m), the threads' idents and the frames' numbers
+      (counted f_back by f_back from the innermost frame), and
       checked every "held only by" with sys.getrefcount,
 WHEN  gdb attaches and runs, for each marker, hp.iso(ADDR).count,
-      .referrers.addresses, .byvia, .byrcs, .referrers.byrcs and .sp
-      (gdb_holders.py) on the heap captured by the agent, then again read
+      .referrers.addresses, .byvia, .byrcs, .referrers.byrcs and .sp, and
+      h.byvia once (gdb_holders.py) on the heap captured by the agent, then again read
       from outside (-no-inject), then on a gcore of the same state,
 THEN  the marker is one object, its referrers are exactly its holder, its
       byvia row is heapy's label for that holder, its byrcs row is the
       holder's kind, its referrers' byrcs row is the kinds of the holder's
       referrers, and .sp prints the one shortest path heapy would print;
-      the three captures answer alike (DESIGN.md invariant 5).
+      the whole heap's byvia (every root labelled) has one row for each
+      thread local, its label naming the frame; the three captures answer alike (DESIGN.md invariant 5).
 The labels and paths expected are heapy's (guppy3's Path.py relations and
 RootState member names); the ones a reader may need to adjust are each in
 one function below.
@@ -68,7 +71,7 @@ def expected(tag, m):
     """What gdb must show for marker TAG: its referrers' addresses, byvia
     label, byrcs kind (the holder's), shortest path, and the kinds of the
     holder's referrers (None: not asserted)."""
-    if tag == "thread local":
+    if tag in ("thread local", "deep thread local"):
         return thread_local_expected(m)
     via, path = {
         "global": ("['x']", MODULE_DICT + "['x']"),
@@ -147,6 +150,13 @@ def check_capture(tap, it, name, wdir, target, facts, how, command, core=None):
     if c.step("capture") is not None:
         for tag, m in sorted(facts["markers"].items()):
             check_marker(c, tag, m)
+        c.name = label
+        ok, got = c.value("heap/byvia thread locals")
+        if ok:
+            want = sorted(([thread_local_expected(facts["markers"][tag])["via"]], 1)
+                          for tag in ("thread local", "deep thread local"))
+            c.equal("h.byvia (the whole heap): one row per thread local, its frame's",
+                    sorted((via_parts(label), n) for label, n in got), want)
     c.name = label
     return c
 

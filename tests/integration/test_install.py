@@ -8,9 +8,11 @@ THEN  libremora.so and remora-agent.so land in one directory, the package
       `make uninstall DESTDIR=...` removes every file again.
 GIVEN an install into a scratch prefix whose gdb Python directory is a copy
       of the system gdb data directory (symlinks) plus remora,
-WHEN  gdb starts with that data directory and no `source` command,
-THEN  `py-heap` exists, remora.paths names the installed libraries, and
-      `py-heap` on a Python process prints a partition.
+WHEN  gdb starts with that data directory and no `source` command, free
+      to write Python bytecode (PYTHONDONTWRITEBYTECODE empty),
+THEN  `py-heap` exists, remora.paths names the installed libraries,
+      `py-heap` on a Python process prints a partition, and gdb's system
+      data directory gains no file (no __pycache__ of remora's or gdb's).
 """
 
 import os
@@ -77,29 +79,34 @@ def destdir_install(tap, wdir):
 
 
 def fake_data_directory(wdir):
-    """A gdb data directory: the system one by symlinks, with real
-    python/ and python/gdb/command/ directories to install into."""
+    """(a gdb data directory, the system one): the system one by
+    symlinks, but for a copy of its python/ directory (without
+    __pycache__) to install into, where gdb writes what bytecode it
+    writes: through a symlinked directory it would land in the system's.
+    """
     r = subprocess.run([harness.GDB, "-nx", "-batch", "-ex", "python print(gdb.PYTHONDIR)"],
-                       capture_output=True, text=True, timeout=60)
+                       capture_output=True, text=True, timeout=60, env=harness.gdb_env())
     sys_python = r.stdout.strip().splitlines()[-1]
     sys_data = os.path.dirname(sys_python)
     fake = os.path.join(wdir, "gdb-data")
+    os.makedirs(fake)
+    for name in os.listdir(sys_data):
+        if name == os.path.basename(sys_python):
+            shutil.copytree(sys_python, os.path.join(fake, name), symlinks=True,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            os.symlink(os.path.join(sys_data, name), os.path.join(fake, name))
+    return fake, sys_data
 
-    def mirror(src, dst, real):
-        os.makedirs(dst)
-        for name in os.listdir(src):
-            if name in real:
-                mirror(os.path.join(src, name), os.path.join(dst, name), real[name])
-            else:
-                os.symlink(os.path.join(src, name), os.path.join(dst, name))
 
-    mirror(sys_data, fake, {"python": {"gdb": {"command": {}}}})
-    return fake
+# gdb as a user runs it: free to write bytecode next to what it imports
+WRITES_BYTECODE = {"REMORA_LIBDIR": "", "PYTHONDONTWRITEBYTECODE": ""}
 
 
 def prefix_install(tap, wdir):
     prefix = os.path.join(wdir, "prefix")
-    fake = fake_data_directory(wdir)
+    fake, sys_data = fake_data_directory(wdir)
+    sys_files = set(files_under(sys_data))
     pydir = os.path.join(fake, "python")
     rc, log = make("install", "prefix=" + prefix, "gdbpythondir=" + pydir)
     if not tap.ok("installed: make install prefix=... gdbpythondir=... succeeds", rc == 0, log):
@@ -108,8 +115,7 @@ def prefix_install(tap, wdir):
     g = harness.run_gdb(
         ["python import remora.paths as p; print('ENGINE=' + p.engine_library()); "
          "print('AGENT=' + p.agent_library())"] + harness.marked("help", "help py-heap"),
-        load_remora=False, args=["-data-directory", fake],
-        env={"REMORA_LIBDIR": ""})
+        load_remora=False, args=["-data-directory", fake], env=WRITES_BYTECODE)
     tap.ok("installed: every gdb command succeeded", g.ok(), g.report)
     engine = re.search(r"^ENGINE=(.*)$", g.out, re.M)
     agent = re.search(r"^AGENT=(.*)$", g.out, re.M)
@@ -139,7 +145,7 @@ def prefix_install(tap, wdir):
                 g = harness.run_gdb(harness.marked("py-heap", "py-heap") + ["detach"],
                                     pid=target.pid, load_remora=False,
                                     args=["-data-directory", fake],
-                                    env={"REMORA_LIBDIR": ""})
+                                    env=WRITES_BYTECODE)
                 tap.ok("installed: py-heap on a Python process prints a partition",
                        g.ok() and "Partition of a set of" in (g.section("py-heap") or ""),
                        g.report)
@@ -148,6 +154,9 @@ def prefix_install(tap, wdir):
                           target.wait_exit(60), 0, target.output)
     rc, log = make("uninstall", "prefix=" + prefix, "gdbpythondir=" + pydir)
     tap.ok("installed: make uninstall succeeds", rc == 0, log)
+    gained = sorted(set(files_under(sys_data)) - sys_files)
+    tap.ok("installed: gdb's system data directory %s gains no file" % sys_data,
+           not gained, "\n".join(gained))
 
 
 def main():

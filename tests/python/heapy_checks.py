@@ -11,7 +11,11 @@ character for character (numbers checked by hand: e.g. 3000/10376 is
 import json
 import os
 import random
+import re
+import resource
+import subprocess
 import sys
+import time
 import traceback
 import types
 
@@ -161,6 +165,90 @@ def write_rounding(path):
             w.node(addr, t, 100)
             addr += 16
     return w.close()
+
+
+ABSURD = 1 << 63
+
+
+def write_absurd(path):
+    """GIVEN two objects of 2^63 bytes each (the sizes a damaged heap or a
+    corrupt file can claim), one of 100 and one of 7: their true total,
+    2^64 + 107, does not fit in 64 bits."""
+    w = SnapshotWriter(path)
+    w.type(0x10, "Huge", "m")
+    w.type(0x20, "Small", "m")
+    w.type(0x30, "Tiny", "m")
+    w.node(0x1000, 0x10, ABSURD)
+    w.node(0x1010, 0x10, ABSURD)
+    w.node(0x1020, 0x20, 100)
+    w.node(0x1030, 0x30, 7)
+    return w.close()
+
+
+def load_in_fresh_gdb(path, timeout=20, address_space=None):
+    """`py-heap hp.load(PATH)` in a new gdb (killed after timeout seconds;
+    address_space: its RLIMIT_AS).  Returns (output lines, seconds,
+    timed out)."""
+    def limit():
+        if address_space:
+            resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    argv = [os.environ.get("GDB") or "gdb", "-batch", "-nx",
+            "-ex", "source " + os.path.join(TOP, "remora.py"),
+            "-ex", "py-heap hp.load(%r)" % path]
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, universal_newlines=True,
+                         preexec_fn=limit, start_new_session=True)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, 9)
+        out, _ = p.communicate()
+        timed_out = True
+    return [ln for ln in out.splitlines() if ln.strip()], time.monotonic() - t0, timed_out
+
+
+def check_bad_files():
+    """hp.load of what is no snapshot: one line, and gdb goes on."""
+    fifo = os.path.join(WORK, "fifo.remora")
+    os.mkfifo(fifo)
+    lines, secs, timed_out = load_in_fresh_gdb(fifo)
+    check(not timed_out and len(lines) == 1
+          and re.match(r"^remora: snapshot .*fifo\.remora: not a regular file$", lines[0]),
+          "hp.load of a FIFO (no writer) refuses it in one line, without waiting",
+          "%s after %.1fs: %r" % ("killed" if timed_out else "done", secs, lines))
+    big = os.path.join(WORK, "big.remora")
+    with open(big, "wb") as f:
+        f.write(b"GARBAGE!" * 4)
+        f.truncate(3 << 30)   # sparse: 3 GiB that take no disk
+    # a 2 GiB address space: mapping the file before reading its header
+    # fails (it did, with MAP_POPULATE: 8 s and 3.1 GB resident)
+    lines, secs, timed_out = load_in_fresh_gdb(big, timeout=120, address_space=2 << 30)
+    os.unlink(big)
+    check(not timed_out and len(lines) == 1 and re.match(
+        r"^remora: snapshot .*big\.remora: not a remora snapshot \(bad magic\)$", lines[0]),
+          "hp.load of a 3 GiB file with a garbage header: its header is read before "
+          "anything is mapped (%.1fs)" % secs,
+          "%s after %.1fs: %r" % ("killed" if timed_out else "done", secs, lines))
+
+
+def check_absurd_sizes(hp):
+    """Sizes that add up past 2^64 do not wrap any total: the loader
+    lowers the absurd ones, keeps the others, and says so."""
+    path = write_absurd(os.path.join(WORK, "absurd.remora"))
+    note = run("python import remora; h_absurd = remora.hpy().load(%r)" % path)
+    h = sys.modules["__main__"].h_absurd
+    check(2 ** 63 <= h.size < 2 ** 64,
+          "sizes adding up past 2^64: the total is at least the largest object's, "
+          "not wrapped (%d)" % h.size)
+    rows = {r.label: r.size for r in h.bytype.partition.rows}
+    check((rows.get("m.Small"), rows.get("m.Tiny")) == (100, 7),
+          "and the objects of sane sizes keep theirs", rows)
+    check(rows.get("m.Huge", 0) + 107 == h.size,
+          "the rows add up to the total", rows)
+    check(re.match(r"^remora: .*sizes.*\n$", note) is not None,
+          "hp.load says the sizes were absurd, in one line", repr(note))
 
 
 def write_long(path):
@@ -609,6 +697,9 @@ Partition of a set of 2 objects. Total size = 144 bytes.
     except remora.RemoraError as exc:
         check("snapshot %s:" % bad in str(exc) and "\n" not in str(exc),
               "a truncated file is a one-line RemoraError", exc)
+
+    check_bad_files()
+    check_absurd_sizes(hp)
 
     # -- py-heap ---------------------------------------------------------------
     captures = []

@@ -1,5 +1,5 @@
 """snapfile.py — writes remora snapshot files (src/snapshot_format.h,
-version 3) from Python, for tests that need hand-made heaps.
+version 4) from Python, for tests that need hand-made heaps.
 
     w = SnapshotWriter(path, python_version=0x030b04f0)
     w.type(0x10, "dict", "builtins")
@@ -15,7 +15,7 @@ when close() is called.
 import struct
 
 MAGIC = b"\x89RMRSNP\n"
-VERSION = 3
+VERSION = 4
 HEADER_SIZE = 32
 REC_NODE, REC_EDGES, REC_ROOTS, REC_TYPE, REC_END = 1, 2, 3, 4, 0x454E44
 

@@ -27,7 +27,10 @@ def main():
         print("1..0 # SKIP gdb not found")
         return 0
     work = tempfile.mkdtemp(prefix="remora-heapy-")
-    env = dict(os.environ, REMORA_TOP_SRCDIR=TOP, REMORA_WORKDIR=work)
+    # no __pycache__ from gdb (as root, into its system data directory;
+    # test_install checks that directory gains no file)
+    env = dict(os.environ, REMORA_TOP_SRCDIR=TOP, REMORA_WORKDIR=work,
+               PYTHONDONTWRITEBYTECODE="1")
     env.setdefault("REMORA_LIBDIR", os.path.join(BUILD, ".libs"))
     try:
         proc = subprocess.run(

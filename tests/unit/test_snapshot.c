@@ -577,23 +577,31 @@ static void test_bad_header(void)
 	expect_error(bad, REMORA_ERROR_FORMAT, "bad magic");
 
 	memcpy(copy, data, len);
-	patch32(copy, 8, 4);
+	patch32(copy, 8, 5);
 	unit_write_file(bad, copy, len);
-	expect_error(bad, REMORA_ERROR_FORMAT, "format version 4");
+	expect_error(bad, REMORA_ERROR_FORMAT, "format version 5");
+
+	/* a version-3 file (16-bit frame depths in where words) is refused
+	 * by its header */
+	memcpy(copy, data, len);
+	patch32(copy, 8, 3);
+	unit_write_file(bad, copy, len);
+	expect_error(bad, REMORA_ERROR_FORMAT,
+		     "format version 3, this remora reads version 4");
 
 	/* a version-2 file (16-byte ROOTS entries) is refused by its header */
 	memcpy(copy, data, len);
 	patch32(copy, 8, 2);
 	unit_write_file(bad, copy, len);
 	expect_error(bad, REMORA_ERROR_FORMAT,
-		     "format version 2, this remora reads version 3");
+		     "format version 2, this remora reads version 4");
 
 	/* a version-1 file (48-byte NODE payloads) is refused by its header */
 	memcpy(copy, data, len);
 	patch32(copy, 8, 1);
 	unit_write_file(bad, copy, len);
 	expect_error(bad, REMORA_ERROR_FORMAT,
-		     "format version 1, this remora reads version 3");
+		     "format version 1, this remora reads version 4");
 
 	memcpy(copy, data, len);
 	patch32(copy, 12, 40);

@@ -4,14 +4,18 @@ snapshot against it object by object.
 
 It builds a varied heap (classes plain, slotted and with a materialized
 __dict__, dict/list/set subclasses, every builtin container, strings of
-each kind, ints of each sign, generators, a deque, closures), then walks
-gc.get_objects() + gc.get_referents() to a closure and writes
+each kind, ints of each sign, generators, a deque, closures), runs
+asyncio.run(asyncio.sleep(0.01)) (which leaves dead future iterators on
+_asyncio's free list: 3.12 keeps it in the module's state and its
+traverse visits them), then walks gc.get_objects() + gc.get_referents()
+to a closure and writes
 WORKDIR/census.json: {"objects": [[address, module.qualname, size], ...]}.
 It drops what it used for the walk, creates WORKDIR/ready, and waits for
 SIGUSR1; then it checks that its data holds what it was built with and
 exits 0 (1 if not).
 """
 
+import asyncio
 import collections
 import gc
 import json
@@ -123,6 +127,16 @@ def fingerprint(keep):
     return repr([(k, [(type(o).__name__, value(o)) for o in v]) for k, v in sorted(keep.items())])
 
 
+def referents(o):
+    """gc.get_referents(o); of the _asyncio module, its __dict__ only: on
+    3.12 its traverse also visits the dead future iterators on its free
+    list, which get_referents would bring back to life, and freeing them
+    again corrupts the free list (the interpreter then loops at exit)."""
+    if o is sys.modules.get("_asyncio"):
+        return [vars(o)]
+    return gc.get_referents(o)
+
+
 def census():
     """Objects the gc reaches, leaving out this function's own working
     state (its frame, `seen`, `todo`): what they alone hold dies when it
@@ -137,7 +151,7 @@ def census():
         if id(o) in seen or id(o) in mine:
             continue
         seen[id(o)] = o
-        todo.extend(gc.get_referents(o))
+        todo.extend(referents(o))
     rows = []
     for addr, o in seen.items():
         t = type(o)
@@ -148,6 +162,7 @@ def census():
 def main():
     wdir = sys.argv[1]
     keep = build()
+    asyncio.run(asyncio.sleep(0.01))
     rows = census()
     with open(os.path.join(wdir, "census.json.tmp"), "w") as f:
         json.dump({"objects": rows}, f)

@@ -4,7 +4,9 @@ facts about them, for test_holders.py.
 holders_mod.build() makes markers held ONLY by a module global, a class
 attribute, a closure cell, a list in a tuple in a dict and a set member; a
 worker thread holds one more in a local of its innermost frame (it blocks
-in a C lock acquire, so no Python frame is above it).  holders_mod is
+in a C lock acquire, so no Python frame is above it); a second one does
+the same DEEP calls down a pure-Python recursion (deeper than the 16 bits
+remora's snapshot format 3 gave a frame's depth).  holders_mod is
 imported here without binding it to a global, so nothing in __main__ (the
 f_globals of this thread's frames) leads to it: every path goes through
 sys.modules.
@@ -12,8 +14,9 @@ sys.modules.
 For each marker the target writes (facts.json): the marker's id(), its one
 holder's id(), the Clodo kind of the holder and the kinds of the holder's
 own referrers (from gc.get_referrers), and, for the set member, its
-position list(s).index(m); for the thread local, the thread's ident and
-the frame's number counted from the thread's oldest frame.  Every "held
+position list(s).index(m); for the thread locals, the thread's ident and
+the frame's number counted from the thread's oldest frame (f_back by
+f_back).  Every "held
 only by" is checked with sys.getrefcount.  Then it creates `ready` and
 waits for SIGUSR1, releases the worker and exits 0.
 """
@@ -104,8 +107,19 @@ def facts(thread_facts):
     return f
 
 
-def worker(gate, started, out, make_marker):
-    local_marker = make_marker("thread local")
+DEEP = 70000
+
+
+def descend(n, gate, started, out, make_marker):
+    """DEEP Python frames down (3.11+ makes no C call for a Python one),
+    then a worker's innermost frame."""
+    if n:
+        return descend(n - 1, gate, started, out, make_marker)
+    return worker(gate, started, out, make_marker, "deep thread local")
+
+
+def worker(gate, started, out, make_marker, tag="thread local"):
+    local_marker = make_marker(tag)
     me = sys._getframe()  # materialized, as heapy would; alive while it runs
     frameno = 0
     up = me.f_back
@@ -120,31 +134,47 @@ def worker(gate, started, out, make_marker):
     started.release()
     gate.acquire()  # C: no Python frame above this one while it blocks
     out["released"] = local_marker.tag
+    return None
 
 
 def main(wdir):
     sys.dont_write_bytecode = True  # no __pycache__ in the source tree
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})  # threads inherit it
     importlib.import_module("holders_mod").build()
-    gate, started = threading.Lock(), threading.Lock()
+    sys.setrecursionlimit(DEEP + 1000)
+    gate, deep_gate, started = threading.Lock(), threading.Lock(), threading.Lock()
     gate.acquire()
+    deep_gate.acquire()
     started.acquire()
-    shared = {}
+    shared, deep = {}, {}
+    marker_type = importlib.import_module("holders_mod").Marker
     t = threading.Thread(target=worker, name="holder", args=(
-        gate, started, shared, importlib.import_module("holders_mod").Marker))
+        gate, started, shared, marker_type))
     t.start()
     started.acquire()
-    if shared.get("refcount") != 2:
-        raise SystemExit("holders_target: thread local has %r references"
-                         % shared.get("refcount"))
-    write_atomically(os.path.join(wdir, "facts.json"),
-                     json.dumps(facts(dict(shared)), indent=1))
+    d = threading.Thread(target=descend, name="deep", args=(
+        DEEP, deep_gate, started, deep, marker_type))
+    d.start()
+    started.acquire()
+    for tag, got in (("thread local", shared), ("deep thread local", deep)):
+        if got.get("refcount") != 2:
+            raise SystemExit("holders_target: %s has %r references"
+                             % (tag, got.get("refcount")))
+    if deep["frameno"] < DEEP:
+        raise SystemExit("holders_target: the deep thread is %d frames deep"
+                         % deep["frameno"])
+    f = facts(dict(shared))
+    f["markers"]["deep thread local"] = dict(deep)
+    write_atomically(os.path.join(wdir, "facts.json"), json.dumps(f, indent=1))
     gc.collect()
     write_atomically(os.path.join(wdir, "ready"), "ready\n")
     signal.sigwait({signal.SIGUSR1})
     gate.release()
+    deep_gate.release()
     t.join()
-    ok = shared.get("released") == "thread local"
+    d.join()
+    ok = (shared.get("released"), deep.get("released")) == ("thread local",
+                                                            "deep thread local")
     print("holders_target: done, ok=%s" % ok)
     return 0 if ok else 1
 
