@@ -13,10 +13,12 @@
 #include "agent.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 
 #include "reader.h"
 #include "snapshot_writer.h"
+#include "sys.h"
 #include "walker.h"
 
 #define AGENT_EXPORT __attribute__((visibility("default")))
@@ -27,6 +29,12 @@ AGENT_EXPORT struct remora_agent_regs remora_agent_saved;
 AGENT_EXPORT uint32_t remora_agent_xsave_mode;      /* 1: xsave, 0: fxsave */
 AGENT_EXPORT struct remora_agent_ctl remora_agent_ctl;
 
+/* agent_entry.S's: the thread's signal mask while the agent runs, and its
+ * extended register state, saved at entry (any XSAVE layout fits) */
+uint64_t agent_mask_all = UINT64_MAX;
+uint64_t agent_mask_saved;
+__attribute__((aligned(64))) uint8_t agent_xstate[16384];
+
 /* The sink the writer streams into: the buffer in the scratch area,
  * handed to gdb at each yield. */
 struct agent_sink {
@@ -34,11 +42,19 @@ struct agent_sink {
 	struct remora_agent_ctl *ctl;
 };
 
-AGENT_EXPORT __attribute__((noinline)) void remora_agent_yield(struct remora_agent_ctl *ctl)
+void remora_agent_stop(struct remora_agent_ctl *ctl, enum remora_agent_state state)
 {
-	/* gdb's hardware breakpoint is on this function's first instruction;
-	 * the barrier keeps the stores before the call, the loads after */
-	__asm__ volatile("" : : "r"(ctl) : "memory");
+	ctl->state = state;
+	uint32_t sig = ctl->stop_signal;
+	if (sig < 1 || sig > 64)
+		return;
+	uint64_t only = ~(UINT64_C(1) << (sig - 1));
+	remora_sys_sigprocmask(SIG_SETMASK, &only, NULL);
+	/* delivered as this system call returns: gdb stops the thread there,
+	 * and resumes it without the signal */
+	remora_sys_tgkill(remora_sys_getpid(), remora_sys_gettid(), (int)sig);
+	remora_sys_sigprocmask(SIG_SETMASK, &agent_mask_all, NULL);
+	__asm__ volatile("" : : : "memory");    /* gdb wrote while stopped */
 }
 
 static int agent_sink_write(struct remora_sink *sink, const void *buf, size_t len)
@@ -46,7 +62,7 @@ static int agent_sink_write(struct remora_sink *sink, const void *buf, size_t le
 	struct remora_agent_ctl *ctl = ((struct agent_sink *)sink)->ctl;
 	ctl->buf_len = len;
 	ctl->yields++;
-	remora_agent_yield(ctl);
+	remora_agent_stop(ctl, REMORA_AGENT_YIELD);
 	/* gdb counts each buffer it copies out; a count left behind means gdb
 	 * is gone (its breakpoint with it): nobody reads any more */
 	if (ctl->drained != ctl->yields || ctl->abort)
@@ -137,4 +153,146 @@ void remora_agent_run(struct remora_agent_ctl *ctl)
 		result->status = REMORA_AGENT_WRITE;
 		result->errnum = werr;
 	}
+}
+
+/* ---- the way out: an rt_sigreturn frame (agent.h, step 5) ---------------
+ *
+ * The x86-64 Linux frame rt_sigreturn reads at rsp - 8 (the kernel's
+ * struct rt_sigframe), laid out on the thread's stack below its red zone:
+ *
+ *   frame  +0    pretcode: __restore_rt (libc's `ret` consumes it)
+ *          +8    ucontext: uc_flags, uc_link, uc_stack (24 bytes),
+ *          +40     uc_mcontext (struct sigcontext, 256 bytes:
+ *                    r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp,
+ *                    rip, eflags, cs/gs/fs/ss, err, trapno, oldmask, cr2,
+ *                    fpstate, reserved[8]),
+ *          +296    uc_sigmask
+ *          +304  siginfo (128 bytes, unused)
+ *   fp     (64-byte aligned, above the frame) the extended state: the
+ *          XSAVE image saved at entry, with the software bytes the kernel
+ *          checks (magic1 in the legacy area's reserved bytes, magic2
+ *          after the image); or a plain FXSAVE image.
+ */
+enum {
+	AGENT_RED_ZONE = 128,
+	AGENT_UC_FP_XSTATE = 1,
+	AGENT_UC_SIGCONTEXT_SS = 2,
+	AGENT_USER_CS = 0x33,
+	AGENT_USER_DS = 0x2b,
+	AGENT_FP_XSTATE_MAGIC1 = 0x46505853,
+	AGENT_FP_XSTATE_MAGIC2 = 0x46505845,
+	AGENT_FXSAVE_SIZE = 512,
+	AGENT_SW_BYTES = 464,             /* the legacy area's software-reserved bytes */
+	AGENT_SYS_SIGALTSTACK_NR = 131,
+};
+
+struct agent_sigcontext {
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+	uint16_t cs, gs, fs, ss;
+	uint64_t err, trapno, oldmask, cr2, fpstate, reserved[8];
+};
+
+struct agent_stack_t {
+	uint64_t ss_sp;
+	int32_t ss_flags;
+	int32_t pad;
+	uint64_t ss_size;
+};
+
+struct agent_sigframe {
+	uint64_t pretcode;
+	uint64_t uc_flags;
+	uint64_t uc_link;
+	struct agent_stack_t uc_stack;
+	struct agent_sigcontext mc;
+	uint64_t uc_sigmask;
+	uint8_t info[128];
+};
+
+_Static_assert(sizeof(struct agent_sigcontext) == 256, "struct sigcontext");
+_Static_assert(__builtin_offsetof(struct agent_sigframe, mc) == 8 + 40, "uc_mcontext");
+_Static_assert(__builtin_offsetof(struct agent_sigframe, uc_sigmask) == 8 + 296, "uc_sigmask");
+_Static_assert(sizeof(struct agent_sigframe) == 8 + 304 + 128, "rt_sigframe");
+
+struct agent_fx_sw_bytes {
+	uint32_t magic1;
+	uint32_t extended_size;
+	uint64_t xfeatures;
+	uint32_t xstate_size;
+	uint32_t padding[7];
+};
+
+static void agent_cpuid(uint32_t leaf, uint32_t sub, uint32_t *b)
+{
+	uint32_t a, c, d;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(*b), "=c"(c), "=d"(d) : "a"(leaf), "c"(sub));
+}
+
+static uint64_t agent_xgetbv0(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+uint64_t remora_agent_leave(struct remora_agent_ctl *ctl)
+{
+	(void)ctl;
+	const struct remora_agent_regs *r = &remora_agent_saved;
+	uint32_t xsize = AGENT_FXSAVE_SIZE;
+	if (remora_agent_xsave_mode) {
+		agent_cpuid(0xd, 0, &xsize);
+		if (xsize < AGENT_FXSAVE_SIZE + 64 || xsize > sizeof(agent_xstate))
+			xsize = sizeof(agent_xstate);
+	}
+	uint64_t fp = (r->rsp - AGENT_RED_ZONE - xsize - 4) & ~(uint64_t)63;
+	uint64_t at = (fp - sizeof(struct agent_sigframe)) & ~(uint64_t)15;
+	uint8_t *x = (uint8_t *)(uintptr_t)fp;
+	struct agent_sigframe *f = (struct agent_sigframe *)(uintptr_t)at;
+
+	memcpy(x, agent_xstate, xsize);
+	memset(f, 0, sizeof(*f));
+	if (remora_agent_xsave_mode) {
+		struct agent_fx_sw_bytes sw = {
+			.magic1 = AGENT_FP_XSTATE_MAGIC1,
+			.extended_size = xsize + 4,
+			.xfeatures = agent_xgetbv0(),
+			.xstate_size = xsize,
+		};
+		memcpy(x + AGENT_SW_BYTES, &sw, sizeof(sw));
+		uint32_t magic2 = AGENT_FP_XSTATE_MAGIC2;
+		memcpy(x + xsize, &magic2, 4);
+		f->uc_flags = AGENT_UC_FP_XSTATE;
+	} else {
+		memset(x + AGENT_SW_BYTES, 0, AGENT_FXSAVE_SIZE - AGENT_SW_BYTES);
+	}
+	f->uc_flags |= AGENT_UC_SIGCONTEXT_SS;
+	f->pretcode = remora_agent_ctl.restore_rt;
+	/* the alternate signal stack as it is: rt_sigreturn sets it from here */
+	register long r10 __asm__("r10") = 0;
+	long ret;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(AGENT_SYS_SIGALTSTACK_NR), "D"(0), "S"(&f->uc_stack), "r"(r10)
+			 : "rcx", "r11", "memory");
+	if (ret < 0)
+		f->uc_stack.ss_flags = 2;    /* SS_DISABLE */
+	f->mc = (struct agent_sigcontext){
+		.r8 = r->r8, .r9 = r->r9, .r10 = r->r10, .r11 = r->r11,
+		.r12 = r->r12, .r13 = r->r13, .r14 = r->r14, .r15 = r->r15,
+		.rdi = r->rdi, .rsi = r->rsi, .rbp = r->rbp, .rbx = r->rbx,
+		.rdx = r->rdx, .rax = r->rax, .rcx = r->rcx, .rsp = r->rsp,
+		.rip = r->rip, .eflags = r->rflags,
+		.cs = AGENT_USER_CS, .ss = AGENT_USER_DS,
+		.fpstate = fp,
+	};
+	f->uc_sigmask = agent_mask_saved;
+	/* gdb wants the thread stopped at home: a signal raised now, with
+	 * everything blocked, is delivered when rt_sigreturn restores the
+	 * thread's own mask, before its first instruction */
+	uint32_t sig = remora_agent_ctl.home_signal;
+	if (sig >= 1 && sig <= 64 && !(agent_mask_saved & (UINT64_C(1) << (sig - 1))))
+		remora_sys_tgkill(remora_sys_getpid(), remora_sys_gettid(), (int)sig);
+	return at;
 }

@@ -19,24 +19,36 @@
  * How a capture runs (gdb/remora/capture.py drives it):
  *   1. gdb stops every thread (scheduler-locking), disables the user's
  *      breakpoints, maps the scratch area with one system call made by
- *      the chosen thread, writes the image, the control block and the
- *      thread's registers (remora_agent_saved), and puts hardware
- *      breakpoints on remora_agent_yield and remora_agent_done;
+ *      the chosen thread, and writes the image, the control block and the
+ *      thread's registers (remora_agent_saved);
  *   2. gdb points the thread at remora_agent_enter (agent_entry.S) with
  *      rsp at the top of the agent's stack and rdi at the control block,
  *      and lets it (and only it) run;
  *   3. remora_agent_enter blocks every signal, saves the extended
  *      register state, and calls remora_agent_run(), which walks the heap
  *      and streams the snapshot into the buffer; whenever the buffer is
- *      full it stops at remora_agent_yield() and gdb copies the buffer out
- *      (from outside: /proc/PID/mem), counts it in `drained`, and resumes;
- *   4. remora_agent_run() returns; the entry restores the extended state
- *      and the signal mask and reaches remora_agent_done, where gdb puts
- *      the thread's registers back and unmaps the scratch area.
- * If gdb dies at any point (its breakpoints vanish with it), the thread
- * runs on: remora_agent_yield() finds `drained` behind and the walk stops
- * early, the walker unmaps its memory, and remora_agent_done puts the
- * thread back where it was by itself (only the scratch area stays).
+ *      full it stops for gdb (YIELD: see stop_signal) and gdb copies the
+ *      buffer out (from outside: process_vm_readv), counts it in
+ *      `drained`, and resumes it;
+ *   4. remora_agent_run() returns and the agent stops for gdb once more
+ *      (DONE), where gdb reads the result;
+ *   5. the thread goes back by itself: remora_agent_leave() writes, on
+ *      the thread's own stack below its red zone, the frame rt_sigreturn
+ *      takes (every register as gdb saved it, the extended state, the
+ *      signal mask, the alternate stack), and the entry jumps into libc's
+ *      syscall() wrapper to munmap the scratch area — the code that runs
+ *      after that lies outside it — whose `ret` lands on __restore_rt,
+ *      and rt_sigreturn puts the thread exactly back where it was.  gdb
+ *      stops it there with a last hardware breakpoint.
+ * The agent's stops are signals, not breakpoints: a thread sitting in a
+ * breakpoint's stop when its debugger is killed gets SIGTRAP, which kills
+ * the process; one sitting in a stop for SIGURG gets SIGURG, which it
+ * ignores (or its handler runs, once).  So if gdb dies at any point the
+ * thread runs on: the agent finds `drained` behind and the walk stops
+ * early, the walker unmaps its memory, and step 5 takes it back: nothing
+ * of the capture stays in the target.  (Without the two libc pieces,
+ * gdb puts the thread back itself; if it dies then, the thread still
+ * goes back, and only the scratch area stays.)
  */
 #ifndef REMORA_AGENT_H
 #define REMORA_AGENT_H
@@ -106,8 +118,34 @@ struct remora_agent_ctl {
 	uint64_t yields;                 /* agent: stops at remora_agent_yield */
 	uint64_t drained;                /* gdb: buffers copied out */
 	uint64_t abort;                  /* gdb: stop the walk at the next yield */
+	/* the way out (agent_entry.S, remora_agent_leave()): the scratch area
+	 * to unmap, and two instructions of the target's libc to do it from
+	 * outside the area: its syscall() wrapper's `syscall; cmp; jae; ret`
+	 * and __restore_rt's `mov $15, %rax; syscall` (0: gdb puts the
+	 * thread back itself) */
+	uint64_t scratch;
+	uint64_t scratch_size;
+	uint64_t libc_syscall;
+	uint64_t restore_rt;
+	uint64_t text_size;              /* make [scratch, +text_size) r-x at
+					  * entry; 0: gdb did */
+	/* how the agent stops for gdb: it raises stop_signal to itself
+	 * (default action: ignore), with `state` saying why; gdb takes the
+	 * signal, handles the stop, clears `state` and resumes without it */
+	uint32_t stop_signal;            /* gdb: SIGURG */
+	uint32_t state;                  /* agent: enum remora_agent_state */
+	uint32_t home_signal;            /* gdb, at the DONE stop: raise it on
+					  * the way home, so that the thread
+					  * stops there (0: gdb is gone) */
+	uint32_t reserved2;
 	struct remora_agent_result result;
 	struct remora_layout layout;
+};
+
+enum remora_agent_state {
+	REMORA_AGENT_RUNNING = 0,
+	REMORA_AGENT_YIELD = 1,          /* buf[0 .. buf_len) is full */
+	REMORA_AGENT_DONE = 2,           /* result is written */
 };
 
 /* The interrupted thread's registers, written by gdb before the thread
@@ -123,8 +161,12 @@ struct remora_agent_regs {
 /* C side of the entry (agent_entry.S calls it): the whole capture. */
 void remora_agent_run(struct remora_agent_ctl *ctl);
 
-/* Where the agent stops for gdb to drain the buffer: does nothing itself
- * (gdb's breakpoint is the point). */
-void remora_agent_yield(struct remora_agent_ctl *ctl);
+/* Stops for gdb: sets ctl->state and raises ctl->stop_signal to this
+ * thread, the only signal let through meanwhile. */
+void remora_agent_stop(struct remora_agent_ctl *ctl, enum remora_agent_state state);
+
+/* Writes the rt_sigreturn frame of step 5 on the thread's own stack and
+ * returns its address (the entry loads it into rsp). */
+uint64_t remora_agent_leave(struct remora_agent_ctl *ctl);
 
 #endif

@@ -1,18 +1,18 @@
-/* agent_entry.S — the way into the agent and back out (agent.h, steps 2-4).
+/* agent_entry.S — the way into the agent and back out (agent.h, steps 2-5).
  *
  * gdb enters remora_agent_enter with rsp at the top of the agent's stack
  * (16-byte aligned) and rdi = &remora_agent_ctl, the thread's own
  * registers saved in remora_agent_saved.  Everything here addresses the
- * agent's globals relative to rip: no relocation, no register but the
- * ones it restores.
+ * agent's globals relative to rip: no relocation.  rbx keeps the control
+ * block throughout (callee-saved: the C calls leave it).
  *
  * Signals are blocked for the whole walk (the walk must not run a signal
- * handler's code, and a stop in the middle must not come from one); the
- * thread's own mask is put back before remora_agent_done, so a signal
- * that arrived meanwhile is delivered there, on the agent's stack, like
- * any signal in any code.  The extended register state (x87, SSE, AVX...)
- * is saved first and restored last: the agent's code, and the target's
- * tp_traverse functions it calls, may use vector registers.
+ * handler's code) but for the agent's own stop signal at its stops; the
+ * thread's own mask comes back with rt_sigreturn, and a signal that
+ * arrived meanwhile is delivered then, at home.  The extended register
+ * state (x87, SSE, AVX...) is saved first and goes home in the same
+ * frame: the agent's code, and the target's tp_traverse functions it
+ * calls, may use vector registers.
  */
 	.text
 
@@ -37,6 +37,16 @@
 	.equ R_RIP, 128
 	.equ R_RFLAGS, 136
 
+	/* struct remora_agent_ctl (agent.h) */
+	.equ C_SCRATCH, 80
+	.equ C_SCRATCH_SIZE, 88
+	.equ C_LIBC_SYSCALL, 96
+	.equ C_TEXT_SIZE, 112
+	.equ SYS_mprotect, 10
+	.equ SYS_munmap, 11
+	.equ PROT_READ_EXEC, 5
+	.equ REMORA_AGENT_DONE, 2
+
 	.globl remora_agent_enter
 	.type remora_agent_enter, @function
 remora_agent_enter:
@@ -47,7 +57,14 @@ remora_agent_enter:
 	lea agent_mask_saved(%rip), %rdx
 	mov $8, %r10d
 	syscall
-	cmpl $0, remora_agent_xsave_mode(%rip)
+	mov C_TEXT_SIZE(%rbx), %rsi             /* mapped writable and executable */
+	test %rsi, %rsi                         /* to be written: now only r-x */
+	jz 0f
+	mov $SYS_mprotect, %eax
+	mov C_SCRATCH(%rbx), %rdi
+	mov $PROT_READ_EXEC, %edx
+	syscall
+0:	cmpl $0, remora_agent_xsave_mode(%rip)
 	je 1f
 	mov $-1, %eax
 	mov $-1, %edx
@@ -57,6 +74,23 @@ remora_agent_enter:
 2:	cld
 	mov %rbx, %rdi
 	call remora_agent_run
+	mov %rbx, %rdi
+	mov $REMORA_AGENT_DONE, %esi            /* gdb reads the result */
+	call remora_agent_stop
+	cmpq $0, C_LIBC_SYSCALL(%rbx)
+	je 5f
+	/* home by rt_sigreturn (agent.h, step 5); every signal is blocked
+	 * until it restores the thread's own mask */
+	mov %rbx, %rdi
+	call remora_agent_leave
+	mov C_SCRATCH(%rbx), %rdi
+	mov C_SCRATCH_SIZE(%rbx), %rsi
+	mov C_LIBC_SYSCALL(%rbx), %rcx
+	mov %rax, %rsp                          /* the frame: libc's ret takes */
+	mov $SYS_munmap, %eax                   /* its first word, __restore_rt */
+	jmp *%rcx
+5:	/* no libc pieces: gdb puts the thread back at the DONE stop; only
+	 * gdb being gone brings it here, and the scratch area stays */
 	cmpl $0, remora_agent_xsave_mode(%rip)
 	je 3f
 	mov $-1, %eax
@@ -70,13 +104,6 @@ remora_agent_enter:
 	xor %edx, %edx
 	mov $8, %r10d
 	syscall
-
-	.globl remora_agent_done
-	.type remora_agent_done, @function
-remora_agent_done:
-	/* gdb's hardware breakpoint: gdb puts the thread back itself.  What
-	 * follows runs only if gdb is gone. */
-	nop
 	pushq remora_agent_saved+R_RFLAGS(%rip)
 	popfq
 	mov remora_agent_saved+R_RAX(%rip), %rax
@@ -96,19 +123,6 @@ remora_agent_done:
 	mov remora_agent_saved+R_R15(%rip), %r15
 	mov remora_agent_saved+R_RSP(%rip), %rsp
 	jmp *remora_agent_saved+R_RIP(%rip)
-	.size remora_agent_done, . - remora_agent_done
 	.size remora_agent_enter, . - remora_agent_enter
-
-	.data
-	.balign 8
-agent_mask_all:
-	.quad -1
-agent_mask_saved:
-	.quad 0
-
-	.bss
-	.balign 64
-agent_xstate:
-	.zero 16384                             /* any XSAVE layout fits */
 
 	.section .note.GNU-stack,"",@progbits

@@ -204,3 +204,29 @@ int remora_capture_clear_debug_status(int tid)
 			(void *)(offsetof(struct user, u_debugreg) + 6 * sizeof(long)), (void *)0);
 	return r < 0 ? -errno : 0;
 }
+
+uint64_t remora_capture_find(int pid, uint64_t start, uint64_t end, const void *pattern,
+			     size_t len)
+{
+	if (!len || len > 64 || end < start)
+		return 0;
+	uint8_t *buf = malloc(DRAIN_CHUNK + 64);
+	if (!buf)
+		return 0;
+	uint64_t found = 0;
+	/* chunks overlap by len - 1 bytes, so no match straddles two unseen */
+	for (uint64_t at = start; at < end && !found; at += DRAIN_CHUNK) {
+		size_t n = end - at < DRAIN_CHUNK + len - 1 ? (size_t)(end - at)
+							   : DRAIN_CHUNK + len - 1;
+		struct iovec local = { .iov_base = buf, .iov_len = n };
+		struct iovec remote = { .iov_base = (void *)(uintptr_t)at, .iov_len = n };
+		ssize_t r = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+		if (r < (ssize_t)len)
+			break;
+		uint8_t *hit = memmem(buf, (size_t)r, pattern, len);
+		if (hit)
+			found = at + (uint64_t)(hit - buf);
+	}
+	free(buf);
+	return found;
+}

@@ -59,3 +59,23 @@ long remora_sys_close(int fd)
 {
 	return sys6(SYS_close, fd, 0, 0, 0, 0, 0);
 }
+
+long remora_sys_getpid(void)
+{
+	return sys6(SYS_getpid, 0, 0, 0, 0, 0, 0);
+}
+
+long remora_sys_gettid(void)
+{
+	return sys6(SYS_gettid, 0, 0, 0, 0, 0, 0);
+}
+
+long remora_sys_tgkill(long tgid, long tid, int sig)
+{
+	return sys6(SYS_tgkill, tgid, tid, sig, 0, 0, 0);
+}
+
+long remora_sys_sigprocmask(int how, const uint64_t *set, uint64_t *old)
+{
+	return sys6(SYS_rt_sigprocmask, how, (long)set, (long)old, 8, 0, 0);
+}

@@ -27,5 +27,10 @@ long remora_sys_read(int fd, void *buf, size_t len);
 long remora_sys_write(int fd, const void *buf, size_t len);
 long remora_sys_pwrite(int fd, const void *buf, size_t len, long off);
 long remora_sys_close(int fd);
+long remora_sys_getpid(void);
+long remora_sys_gettid(void);
+long remora_sys_tgkill(long tgid, long tid, int sig);
+/* rt_sigprocmask on a 64-signal mask: old may be NULL. */
+long remora_sys_sigprocmask(int how, const uint64_t *set, uint64_t *old);
 
 #endif

@@ -299,7 +299,12 @@ def capture_auto(inferior=None, inject=True):
         return path
     inf = _live_inferior(inferior)
     _warn_if_finalizing()
-    path = capture(inf) if inject else capture_outside(inf)
+    try:
+        path = capture(inf) if inject else capture_outside(inf)
+    except KeyboardInterrupt:
+        # before the agent ran, or while reading from outside: nothing to
+        # undo (capture() itself says so when it stopped the agent)
+        raise RemoraError("remora: capture interrupted; the process is as it was") from None
     _warn_if_partial()
     return path
 
@@ -382,6 +387,38 @@ def _capture_thread(inf, version):
     return gdb.selected_thread()
 
 
+def _take_sigint(inf, thread):
+    """inject.take_pending_sigint(), through a Ctrl-C still pending in gdb
+    (returned: whether one came)."""
+    interrupted = False
+    for _attempt in range(3):
+        try:
+            inject.take_pending_sigint(inf, thread)
+            return interrupted
+        except KeyboardInterrupt:
+            interrupted = True
+    return interrupted
+
+
+def _reselect(thread, frame):
+    """Selects thread and frame again, as the user had them.  A Ctrl-C
+    that interrupted the capture may still be pending in gdb and come out
+    here: returns whether one did (the selection is made anyway)."""
+    interrupted = False
+    for _attempt in range(3):
+        try:
+            if thread is not None and thread.is_valid():
+                thread.switch()
+                if frame is not None and frame.is_valid():
+                    frame.select()
+            return interrupted
+        except KeyboardInterrupt:
+            interrupted = True
+        except gdb.error:
+            return interrupted
+    return interrupted
+
+
 def capture(inferior=None, options=0):
     """Capture the heap of a stopped live inferior by injecting the agent;
     returns the path of a new in-memory snapshot file.  Raises RemoraError
@@ -404,18 +441,26 @@ def capture(inferior=None, options=0):
         frame0 = None
     fd, path = _new_sink()
     t0 = time.perf_counter()
+    interrupted = False
+    thread = _capture_thread(inf, version)
     try:
         with inject.HeldStill():
-            job = inject.Capture(inf, _capture_thread(inf, version), descriptor, fd, options)
-            fields = job.run()
+            try:
+                job = inject.Capture(inf, thread, descriptor, fd, options)
+                fields = job.run()
+            except KeyboardInterrupt:
+                interrupted = True
+            finally:
+                interrupted = _take_sigint(inf, thread) or interrupted
     except BaseException:
         discard(path)
         raise
     finally:
-        if selected is not None and selected.is_valid():
-            selected.switch()
-            if frame0 is not None and frame0.is_valid():
-                frame0.select()
+        interrupted = _reselect(selected, frame0) or interrupted
+    if interrupted:
+        discard(path)
+        raise RemoraError("remora: capture interrupted; the agent stopped and the process "
+                          "is as it was")
     (status, errnum, nodes, edges, roots, types, bad, faults, traversed,
      segments, peak, written, flags, _reserved) = fields
     last_result = {

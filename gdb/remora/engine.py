@@ -48,6 +48,7 @@ _PROTOTYPES = {
     "remora_capture_drain": (_c_err, [ctypes.c_int, _u64, _u64, ctypes.c_int]),
     "remora_capture_patch_flags": (_c_err, [ctypes.c_int, _u32]),
     "remora_capture_clear_debug_status": (ctypes.c_int, [ctypes.c_int]),
+    "remora_capture_find": (_u64, [ctypes.c_int, _u64, _u64, ctypes.c_char_p, _size]),
     "remora_capture_segments": (_c_err, [ctypes.c_int, ctypes.POINTER(_u64), _size,
                                          ctypes.POINTER(_size)]),
     "remora_agent_image_open": (_c_err, [ctypes.c_char_p, _pp]),
@@ -234,6 +235,12 @@ def clear_debug_status(tid):
     if r < 0:
         raise RemoraError("remora: cannot clear the debug status of thread %d: %s"
                           % (tid, os.strerror(-r)), errno=-r)
+
+
+def find_bytes(pid, start, end, pattern):
+    """Address of pattern in process pid's [start, end), or None."""
+    at = lib().remora_capture_find(pid, start, end, pattern, len(pattern))
+    return at or None
 
 
 def patch_flags(fd, flags):

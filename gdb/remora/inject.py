@@ -55,7 +55,11 @@ SYS_RESTART_SYSCALL = 219
 
 # struct remora_agent_ctl (src/agent.h): the fixed head, the result, then
 # the layout descriptor
-CTL_HEAD = struct.Struct("<IIII8Q")
+CTL_HEAD = struct.Struct("<IIII13QIIII")
+CTL_LEN_YIELDS, CTL_DRAINED, CTL_ABORT = 48, 64, 72
+CTL_STATE, CTL_HOME_SIGNAL = 124, 128
+STATE_YIELD, STATE_DONE = 1, 2
+STOP_SIGNAL, STOP_SIGNAL_NAME = 23, "SIGURG"   # default action: ignore
 RESULT = struct.Struct("<ii10QII")
 STATUS_TEXT = {
     1: "the agent rejected its arguments (version mismatch?)",
@@ -68,8 +72,8 @@ STATUS_TEXT = {
 }
 
 
-AGENT_SYMBOLS = ("remora_agent_enter", "remora_agent_done", "remora_agent_yield",
-                 "remora_agent_ctl", "remora_agent_saved", "remora_agent_xsave_mode")
+AGENT_SYMBOLS = ("remora_agent_enter", "remora_agent_ctl", "remora_agent_saved",
+                 "remora_agent_xsave_mode")
 
 
 _image = {}   # path -> (mtime, Image): the file is read once per build
@@ -131,10 +135,32 @@ def resume_context(regs):
     return rip, rax
 
 
+# libc's syscall() after its `syscall`: cmp $-4095,%rax; jae <error>; ret.
+# The way out (src/agent.h, step 5) needs exactly that: the `ret` takes
+# the frame's first word.
+SYSCALL_TAIL = bytes.fromhex("0f05483d01f0ffff7301c3")
+# glibc's __restore_rt: mov $15,%rax (rt_sigreturn); syscall
+RESTORE_RT = bytes.fromhex("48c7c00f0000000f05")
+
+
+def _libc_text(pid):
+    """(start, end) of libc's executable mapping in pid, or None."""
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            parts = line.split(None, 5)
+            if (len(parts) == 6 and parts[1].startswith("r-x")
+                    and os.path.basename(parts[5].strip()).startswith(("libc.so", "libc-"))):
+                lo, hi = (int(x, 16) for x in parts[0].split("-"))
+                return lo, hi
+    return None
+
+
 class Stepper:
     """System calls made by the selected thread running one `syscall`
     instruction of libc's, up to a hardware breakpoint just after it:
-    nothing called, nothing locked, nothing printed."""
+    nothing called, nothing locked, nothing printed.  Also finds the two
+    pieces of libc the way out of the agent uses (.libc_syscall and
+    .restore_rt; 0 if libc is not as expected)."""
 
     def __init__(self, pid):
         addr = (elfsyms.libc_functions(pid, ("syscall",)) or {}).get("syscall")
@@ -146,6 +172,11 @@ class Stepper:
             raise RemoraError("remora: libc's syscall() has no syscall instruction "
                               "where remora looks")
         self.insn = addr + i
+        self.libc_syscall = self.restore_rt = 0
+        text = _libc_text(pid)
+        if code[i:i + len(SYSCALL_TAIL)] == SYSCALL_TAIL and text:
+            self.restore_rt = engine.find_bytes(pid, text[0], text[1], RESTORE_RT) or 0
+            self.libc_syscall = self.insn if self.restore_rt else 0
 
     def call(self, nr, *args):
         saved = read_registers()
@@ -194,6 +225,88 @@ def run_to(addrs):
 _SIGNAL_ROW = re.compile(r"^(SIG\w+|EXC_\w+|\d+)\s+(Yes|No)\s+(Yes|No)\s+(Yes|No)", re.M)
 
 
+def _blocked(tid):
+    """The thread's blocked-signal mask, from /proc."""
+    try:
+        with open("/proc/%d/status" % tid) as f:
+            for line in f:
+                if line.startswith("SigBlk:"):
+                    return int(line.split()[1], 16)
+    except OSError:
+        pass
+    return 2 ** 64 - 1
+
+
+def _pending(pid, tid=None):
+    """Signals pending for the process (ShdPnd), or for thread tid (SigPnd)."""
+    path = "/proc/%d/status" % pid if tid is None else "/proc/%d/task/%d/status" % (pid, tid)
+    key = "ShdPnd:" if tid is None else "SigPnd:"
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith(key):
+                    return int(line.split()[1], 16)
+    except OSError:
+        pass
+    return 0
+
+
+SIGINT_BIT = 1 << 1
+
+
+def take_pending_sigint(inf, prefer):
+    """A Ctrl-C while a capture ran the target made gdb send the target's
+    process group SIGINT (as it does to interrupt a running program).
+    The capture's thread blocks it, so it stays pending for another one,
+    and a `detach` would hand it to the program: a KeyboardInterrupt the
+    user never meant for it.  A thread that does not block SIGINT takes it
+    now, under gdb (one `stepi` stops at the signal before any
+    instruction runs), and gdb keeps it from the program as `handle
+    SIGINT nopass` (its default) says.  Returns whether one was taken."""
+    pid = inf.pid
+    if not (_pending(pid) & SIGINT_BIT):
+        return False
+    threads = [prefer] + [t for t in inf.threads() if t != prefer]
+    for t in threads:
+        tid = t.ptid[1]
+        if t.is_valid() and not (_blocked(tid) & SIGINT_BIT):
+            t.switch()
+            pc = int(_frame().pc())
+            catch = signal_catchpoint("SIGINT")
+            try:
+                gdb.execute("stepi", to_string=True)
+            finally:
+                for b in catch:
+                    b.delete()
+            if int(_frame().pc()) != pc:
+                raise RemoraError("remora: taking a pending SIGINT moved thread %d" % t.num)
+            return True
+    return False
+
+
+def signal_catchpoint(name):
+    """A silent catchpoint on signal name (gdb's Python cannot make one)."""
+    before = {b.number for b in gdb.breakpoints()}
+    gdb.execute("catch signal %s" % name, to_string=True)
+    new = [b for b in gdb.breakpoints() if b.number not in before]
+    for b in new:
+        b.silent = True
+    return new
+
+
+def _despite_ctrl_c(command):
+    """gdb.execute(command), again if a pending Ctrl-C interrupts it;
+    returns whether one did."""
+    interrupted = False
+    for _attempt in range(3):
+        try:
+            gdb.execute(command, to_string=True)
+            return interrupted
+        except KeyboardInterrupt:
+            interrupted = True
+    return interrupted
+
+
 class HeldStill:
     """While in effect: only the selected thread runs, when gdb lets it;
     none of the user's breakpoints, watchpoints or catchpoints can stop it
@@ -218,25 +331,37 @@ class HeldStill:
                     b.enabled = False
                     self._disabled.append(b)
             for m in _SIGNAL_ROW.finditer(gdb.execute("info signals", to_string=True)):
-                name, stop, printed = m.group(1), m.group(2), m.group(3)
-                if name in ("SIGINT", "SIGTRAP") or (stop, printed) == ("No", "No"):
+                name, stop, printed, passed = m.groups()
+                if name in (STOP_SIGNAL_NAME, "SIGINT"):
+                    # the agent's own stops, and the SIGINT a Ctrl-C makes
+                    # gdb send: catchpoints see them, the target never does
+                    gdb.execute("handle %s nostop noprint nopass" % name, to_string=True)
+                elif name == "SIGTRAP" or (stop, printed) == ("No", "No"):
                     continue
-                gdb.execute("handle %s nostop noprint" % name, to_string=True)
-                self._signals.append((name, stop == "Yes", printed == "Yes"))
+                else:
+                    gdb.execute("handle %s nostop noprint" % name, to_string=True)
+                self._signals.append((name, stop == "Yes", printed == "Yes", passed == "Yes"))
         except BaseException:
             self.__exit__(None, None, None)
             raise
         return self
 
     def __exit__(self, *exc):
-        for name, stop, printed in self._signals:
-            gdb.execute("handle %s %s %s" % (name, "print" if printed else "noprint",
-                                             "stop" if stop else "nostop"), to_string=True)
+        """Restores everything, even through a Ctrl-C (gdb raises it at
+        its next command): one that comes is raised at the end."""
+        interrupted = False
+        for name, stop, printed, passed in self._signals:
+            interrupted |= _despite_ctrl_c(
+                "handle %s %s %s %s" % (name, "print" if printed else "noprint",
+                                        "stop" if stop else "nostop",
+                                        "pass" if passed else "nopass"))
         for b in self._disabled:
             if b.is_valid():
                 b.enabled = True
-        gdb.execute("set backtrace limit %s" % (self._limit or "unlimited"), to_string=True)
-        gdb.execute("set scheduler-locking %s" % self._sched, to_string=True)
+        interrupted |= _despite_ctrl_c("set backtrace limit %s" % (self._limit or "unlimited"))
+        interrupted |= _despite_ctrl_c("set scheduler-locking %s" % self._sched)
+        if interrupted and not exc[0]:
+            raise KeyboardInterrupt()
 
 
 # ------------------------------------------------------------ the capture
@@ -264,6 +389,7 @@ class Capture:
         self.total = 0
         self.breakpoints = []
         self.yields = 0
+        self.last_state = None
         self.seconds = {}
 
     def run(self):
@@ -279,40 +405,61 @@ class Capture:
         regs = read_registers()
         stepper = Stepper(pid)
         self.seconds["prepare"] = time.perf_counter() - t0
+        entered = False
         try:
-            base = stepper.call(SYS_MMAP, 0, self.total, PROT_READ | PROT_WRITE,
+            # writable and executable at first, so that the agent's entry
+            # makes its code read-only itself: one system call from gdb
+            # rather than two; where W+X is refused, two
+            base = stepper.call(SYS_MMAP, 0, self.total, PROT_READ | PROT_WRITE | PROT_EXEC,
                                 MAP_PRIVATE_ANON_NORESERVE, 2 ** 64 - 1, 0)
+            text_size = img.text_size
+            if base < 0:
+                text_size = 0
+                base = stepper.call(SYS_MMAP, 0, self.total, PROT_READ | PROT_WRITE,
+                                    MAP_PRIVATE_ANON_NORESERVE, 2 ** 64 - 1, 0)
             if base < 0:
                 raise RemoraError("remora: the target could not map %d bytes for the "
                                   "capture (%s)" % (self.total, os.strerror(-base)))
             self.scratch = base
-            self._write(base, regs, seg_words, nsegs, segs_off, buf_off)
-            r = stepper.call(SYS_MPROTECT, base, img.text_size, PROT_READ | PROT_EXEC)
-            if r < 0:
-                raise RemoraError("remora: the target could not make the agent's code "
-                                  "executable (%s)" % os.strerror(-r))
+            self._write(base, regs, seg_words, nsegs, segs_off, buf_off, stepper, text_size)
+            if not text_size:
+                r = stepper.call(SYS_MPROTECT, base, img.text_size, PROT_READ | PROT_EXEC)
+                if r < 0:
+                    raise RemoraError("remora: the target could not make the agent's code "
+                                      "executable (%s)" % os.strerror(-r))
             self.seconds["inject"] = time.perf_counter() - t0
+            entered = True
             result = self._walk(base, buf_off)
             self.seconds["walk"] = time.perf_counter() - t0 - self.seconds["inject"]
+            if stepper.libc_syscall:
+                # step 5: the thread unmaps the area and sigreturns home
+                self._leave(resume_context(regs)[0])
+                entered = False
             return result
         finally:
             try:
                 self.thread.switch()
+                if entered:
+                    # an error (or Ctrl-C) mid-walk: the agent stops at its
+                    # next yield, and the thread goes home as usual
+                    self._abort(resume_context(regs)[0], stepper.libc_syscall)
                 delete_hbreaks(self.breakpoints)
-                write_registers(regs)
                 if self.scratch:
+                    write_registers(regs)
                     stepper.call(SYS_MUNMAP, self.scratch, self.total)
                     self.scratch = 0
             finally:
-                write_registers(regs)
+                if self.scratch or not stepper.libc_syscall or entered:
+                    write_registers(regs)
 
-    def _write(self, base, regs, seg_words, nsegs, segs_off, buf_off):
+    def _write(self, base, regs, seg_words, nsegs, segs_off, buf_off, stepper, text_size):
         img, inf = self.img, self.inf
         inf.write_memory(base, img.render(base))
         ctl = base + img.sym["remora_agent_ctl"]
         head = CTL_HEAD.pack(AGENT_ABI, CTL_HEAD.size + RESULT.size + len(self.descriptor),
                              self.options, 0, base + segs_off, nsegs, base + buf_off,
-                             BUFFER, 0, 0, 0, 0)
+                             BUFFER, 0, 0, 0, 0, base, self.total, stepper.libc_syscall,
+                             stepper.restore_rt, text_size, STOP_SIGNAL, 0, 0, 0)
         inf.write_memory(ctl, head + bytes(RESULT.size) + self.descriptor)
         inf.write_memory(base + segs_off, bytes(seg_words)[:nsegs * 16])
         rip, rax = resume_context(regs)
@@ -323,24 +470,67 @@ class Capture:
         inf.write_memory(base + img.sym["remora_agent_xsave_mode"],
                          struct.pack("<I", _xsave_mode()))
 
+    def _ctl(self, off, fmt):
+        ctl = self.scratch + self.img.sym["remora_agent_ctl"]
+        return struct.unpack(fmt, bytes(self.inf.read_memory(ctl + off, struct.calcsize(fmt))))
+
+    def _set_ctl(self, off, fmt, *values):
+        ctl = self.scratch + self.img.sym["remora_agent_ctl"]
+        self.inf.write_memory(ctl + off, struct.pack(fmt, *values))
+
+    def _next_stop(self):
+        """Lets the thread run to the agent's next stop; its state."""
+        gdb.execute("continue", to_string=True)
+        (state,) = self._ctl(CTL_STATE, "<I")
+        if state not in (STATE_YIELD, STATE_DONE):
+            raise RemoraError("remora: the thread running the capture stopped at 0x%x, "
+                              "not where the agent stops" % int(_frame().pc()))
+        self._set_ctl(CTL_STATE, "<I", 0)
+        self.last_state = state
+        return state
+
     def _walk(self, base, buf_off):
         img, inf = self.img, self.inf
-        ctl = base + img.sym["remora_agent_ctl"]
-        yield_at = base + img.sym["remora_agent_yield"]
-        done_at = base + img.sym["remora_agent_done"]
-        self.breakpoints += [silent_hbreak(yield_at), silent_hbreak(done_at)]
+        self.breakpoints += signal_catchpoint(STOP_SIGNAL_NAME)
         top = (base + img.size + AGENT_STACK) & ~15
         write_registers({"rip": base + img.sym["remora_agent_enter"], "rsp": top,
-                         "rdi": ctl})
-        while True:
-            pc = run_to((yield_at, done_at))
-            if pc == yield_at:
-                (length, yields) = struct.unpack(
-                    "<QQ", bytes(inf.read_memory(ctl + 48, 16)))
-                engine.drain(inf.pid, base + buf_off, length, self.fd)
-                self.yields = yields
-                inf.write_memory(ctl + 64, struct.pack("<Q", yields))
-            else:
-                break
-        raw = bytes(inf.read_memory(ctl + CTL_HEAD.size, RESULT.size))
-        return RESULT.unpack(raw)
+                         "rdi": base + img.sym["remora_agent_ctl"]})
+        sigint_before = _pending(inf.pid) & SIGINT_BIT
+        while self._next_stop() == STATE_YIELD:
+            length, yields = self._ctl(CTL_LEN_YIELDS, "<QQ")
+            engine.drain(inf.pid, base + buf_off, length, self.fd)
+            self.yields = yields
+            self._set_ctl(CTL_DRAINED, "<Q", yields)
+            # a Ctrl-C while the thread ran reaches the target as the
+            # SIGINT gdb sends it, not always as a quit in gdb: either way
+            # the user asked to stop
+            if _pending(inf.pid) & SIGINT_BIT and not sigint_before:
+                raise KeyboardInterrupt()
+        return self._ctl(CTL_HEAD.size, RESULT.format)
+
+    def _leave(self, home):
+        """Step 5, from the DONE stop: the thread unmaps the scratch area
+        and sigreturns to where it was (home), where its own SIGURG, raised
+        on the way and let through by its restored mask, stops it; or a
+        last hardware breakpoint, if its mask blocks SIGURG."""
+        tid = self.thread.ptid[1]
+        if _blocked(tid) & (1 << (STOP_SIGNAL - 1)):
+            self.breakpoints.append(silent_hbreak(home))
+        else:
+            self._set_ctl(CTL_HOME_SIGNAL, "<I", STOP_SIGNAL)
+        gdb.execute("continue", to_string=True)
+        self.scratch = 0
+        pc = int(_frame().pc())
+        if pc != home:
+            raise RemoraError("remora: the thread going home from the capture stopped "
+                              "at 0x%x, not at 0x%x" % (pc, home))
+
+    def _abort(self, home, leaves):
+        """The walk must stop: ask the agent to (it stops at its next
+        yield), let it reach its DONE stop, then go home."""
+        self._set_ctl(CTL_ABORT, "<Q", 1)
+        while self.last_state != STATE_DONE and self._next_stop() == STATE_YIELD:
+            (yields,) = self._ctl(CTL_LEN_YIELDS + 8, "<Q")
+            self._set_ctl(CTL_DRAINED, "<Q", yields)
+        if leaves:
+            self._leave(home)

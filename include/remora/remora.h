@@ -495,6 +495,12 @@ remora_capture_drain(int pid, uint64_t addr, uint64_t len, int fd);
  * drained. */
 REMORA_EXPORT struct remora_error *remora_capture_patch_flags(int fd, uint32_t flags);
 
+/* The address of the first occurrence of pattern[0 .. len) in process
+ * pid's memory [start, end), or 0 (also when it cannot be read).  gdb
+ * finds libc's __restore_rt with it (agent.h, step 5). */
+REMORA_EXPORT uint64_t remora_capture_find(int pid, uint64_t start, uint64_t end,
+					   const void *pattern, size_t len);
+
 /* Clears the debug status register (DR6) of thread tid, which the caller
  * traces (gdb: its Python runs on the tracing thread).  gdb 13 leaves the
  * bit of a hardware breakpoint that was hit and then deleted in DR6, and

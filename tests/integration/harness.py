@@ -393,16 +393,8 @@ def gdb_env(extra=None):
     return env
 
 
-def run_gdb(commands, pid=None, load_remora=True, timeout=None, args=(), env=None,
-            batch=True):
-    """Run gdb (-nx -batch) with the given -ex commands; never hangs.
-
-    With load_remora, `source <top>/remora.py` runs first.  Each command
-    runs through gdb_steps.py's test-step, so the GdbRun knows which
-    failed (gdb's exit status tells only of the last).  The gdb process
-    runs in its own session and is killed (with its children) on timeout.
-    """
-    timeout = timeout or GDB_TIMEOUT
+def gdb_argv(commands, pid=None, load_remora=True, args=(), batch=True):
+    """gdb's command line for run_gdb() and start_gdb()."""
     argv = [GDB, "-nx"] + (["-batch"] if batch else []) + list(args)
     if pid is not None:
         argv += ["-p", str(pid)]
@@ -413,6 +405,31 @@ def run_gdb(commands, pid=None, load_remora=True, timeout=None, args=(), env=Non
     for c in pre + list(commands):
         argv += ["-ex", "test-step " + c]
     argv += ["-ex", "test-steps-verdict"]
+    return argv
+
+
+def start_gdb(commands, pid=None, **kw):
+    """gdb as run_gdb() runs it, but returned running (a Popen whose
+    stdout, stderr joined, is a pipe), for tests that signal it mid-run;
+    killed with the test's other processes if the test dies."""
+    p = subprocess.Popen(gdb_argv(commands, pid, **kw), stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         env=gdb_env(), start_new_session=True)
+    _live_gdbs.add(p)
+    return p
+
+
+def run_gdb(commands, pid=None, load_remora=True, timeout=None, args=(), env=None,
+            batch=True):
+    """Run gdb (-nx -batch) with the given -ex commands; never hangs.
+
+    With load_remora, `source <top>/remora.py` runs first.  Each command
+    runs through gdb_steps.py's test-step, so the GdbRun knows which
+    failed (gdb's exit status tells only of the last).  The gdb process
+    runs in its own session and is killed (with its children) on timeout.
+    """
+    timeout = timeout or GDB_TIMEOUT
+    argv = gdb_argv(commands, pid, load_remora, args, batch)
     t0 = time.monotonic()
     # stderr joins stdout so that an error message lands between the
     # markers of the command that printed it (gdb flushes in order).

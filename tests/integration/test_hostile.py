@@ -23,8 +23,17 @@ count, N_KEPT objects whose count and size it wrote itself):
    THEN  every capture is exact and none is partial; the target saw every
          worker thread make progress after every capture, its objects
          intact, received the signals, and exits 0;
-and in 1-3, after detach every thread makes progress, the kept objects
-are intact and the target exits 0.
+5. GIVEN a target of about a million objects, WHEN gdb is killed (SIGKILL)
+         while py-heap captures it, at several moments of the walk (from
+         the moment the agent is mapped),
+   THEN  the target lives on, traced by nobody, with no mapping, fd or
+         file of remora's left in it or on the machine;
+6. GIVEN the same, WHEN gdb gets SIGINT (Ctrl-C) while py-heap captures,
+   THEN  py-heap says in one line that the capture was interrupted, the
+         next py-heap gives the Kept row exactly, the target never saw a
+         SIGINT, and nothing of remora's is left in it;
+and in 1-3, 5 and 6, afterwards every thread makes progress, the kept
+objects are intact and the target exits 0.
 Once: GIVEN a process that is not Python (/bin/sleep), py-heap says so in
 one line and the process goes on.
 """
@@ -33,6 +42,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import threading
 import time
 
@@ -41,6 +51,8 @@ from harness import Tap, Target, TargetError, find_row, parse_partition
 
 NO_TRACEBACK = ("Traceback", "Python Exception", "Error occurred in Python")
 STORM_CAPTURES = 30
+BIG_RECORDS = 150000            # about a million objects: a capture takes a while
+KILL_DELAYS = (0.0, 0.05, 0.15)  # seconds into the walk
 USER_BREAKS = ["break malloc", "break free", "break mmap", "break open64", "break write",
                "break dlclose", "catch syscall openat", "catch syscall mmap"]
 
@@ -174,6 +186,110 @@ def storm(tap, it):
                % (name, r["signals"], sent[0]), r["signals"] > 0, str(r))
 
 
+def remora_files():
+    """What a capture could leave on the machine: /dev/shm and /tmp entries
+    named remora*."""
+    out = []
+    for d in ("/dev/shm", "/tmp"):
+        try:
+            out += [os.path.join(d, n) for n in os.listdir(d) if n.startswith("remora")]
+        except OSError:
+            pass
+    return sorted(out)
+
+
+def remora_traces(pid):
+    """Anonymous executable mappings (the agent's code would be one) and
+    the bytes of anonymous read-write ones (its stack and buffer)."""
+    execs, anon = [], 0
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 5:      # no path: anonymous
+                lo, hi = (int(x, 16) for x in parts[0].split("-"))
+                if "x" in parts[1]:
+                    execs.append("%s %s" % (parts[0], parts[1][:3]))
+                elif parts[1].startswith("rw"):
+                    anon += hi - lo
+    return execs, anon
+
+
+def interrupted(tap, it, how, delay):
+    """gdb gets SIGKILL or SIGINT delay seconds into py-heap's capture."""
+    name = "gdb %s mid-capture %s (%.2fs in)" % (how, it.name, delay)
+    wdir = harness.workdir("hostile-" + how, it.name)
+    with Target.python(it, "busy_target.py", wdir, "sleep",
+                       "records=%d" % BIG_RECORDS) as target:
+        try:
+            target.wait_ready(timeout=180)
+        except TargetError as exc:
+            tap.fail("%s: target starts" % name, str(exc))
+            return
+        facts = target.json("facts.json")
+        files, execs = remora_files(), remora_traces(target.pid)
+        fds = sorted(os.listdir("/proc/%d/fd" % target.pid))
+        # the layout and gdb's first frame, slow once, made beforehand: the
+        # delay then falls inside the walk
+        cmds = (["python import gdb, remora.layout as l; l.build(); gdb.selected_frame()",
+                 "echo CAPTURING\\n"]
+                + harness.marked("py-heap", "py-heap")
+                + harness.marked("again", "py-heap -json -- h.bytype") + ["detach"])
+        g = harness.start_gdb(cmds, pid=target.pid)
+        out = b""
+        while b"CAPTURING" not in out:
+            chunk = g.stdout.read1(4096)
+            if not chunk:
+                break
+            out += chunk
+        # the walk has begun when the agent, entered, has made its code
+        # read-only (r-x; gdb maps it rwx).  README says why the few
+        # milliseconds before, while gdb maps and writes it, are not safe.
+        deadline = time.monotonic() + 30
+        while (not any(m.endswith("r-x") for m in remora_traces(target.pid)[0])
+               and time.monotonic() < deadline):
+            time.sleep(0.0005)
+        time.sleep(delay)
+        g.send_signal(signal.SIGKILL if how == "killed" else signal.SIGINT)
+        try:
+            out += g.communicate(timeout=120)[0]
+        except subprocess.TimeoutExpired:
+            g.kill()
+            out += g.communicate()[0]
+        harness._live_gdbs.discard(g)
+        text = out.decode("utf-8", "replace")
+        run = harness.GdbRun(g.args, g.returncode, text, "", 0, False)
+        if how == "killed":
+            tap.ok("%s: gdb died during the capture (no partition printed)" % name,
+                   "Partition of a set" not in text, text[-3000:])
+        else:
+            lines = [ln for ln in (run.section("py-heap") or "").splitlines() if ln.strip()]
+            tap.equal("%s: py-heap says in one line that it stopped the agent" % name, lines,
+                      ["remora: capture interrupted; the agent stopped and the process "
+                       "is as it was"], run.report)
+            tap.equal("%s: the next py-heap gives the Kept row exactly" % name,
+                      kept_row(run.section("again") or ""),
+                      (facts["kept_count"], facts["kept_size"]), run.report)
+            tap.ok("%s: gdb ran to its end; only the interrupted py-heap failed" % name,
+                   run.ok(may_fail=("py-heap",)), run.report)
+        time.sleep(0.3)
+        tap.ok("%s: the target lives on" % name, target.alive(), target.output)
+        with open("/proc/%d/status" % target.pid) as f:
+            tracer = [ln.split()[1] for ln in f if ln.startswith("TracerPid:")]
+        tap.equal("%s: nobody traces it any more" % name, tracer, ["0"])
+        now_execs, now_anon = remora_traces(target.pid)
+        tap.equal("%s: no executable anonymous mapping of remora's stays" % name,
+                  now_execs, execs[0])
+        tap.ok("%s: the anonymous read-write mappings did not grow by the agent's "
+               "(%+d bytes)" % (name, now_anon - execs[1]),
+               now_anon - execs[1] < (1 << 20))
+        tap.equal("%s: the target's fd table is unchanged" % name,
+                  sorted(os.listdir("/proc/%d/fd" % target.pid)), fds)
+        tap.equal("%s: no file of remora's on the machine" % name, remora_files(), files)
+        res = finish(tap, name, target)
+        if res is not None and how == "interrupted":
+            tap.equal("%s: the target never saw the SIGINT" % name, res["sigints"], 0)
+
+
 def not_python(tap):
     name = "non-Python process"
     sleep = shutil.which("sleep") or "/bin/sleep"
@@ -203,6 +319,9 @@ def run(tap, it):
     one_case(tap, it, "another thread's breakpoint", "sleep", ["break time_sleep"],
              thread_break_kept)
     storm(tap, it)
+    for delay in KILL_DELAYS:
+        interrupted(tap, it, "killed", delay)
+    interrupted(tap, it, "interrupted", KILL_DELAYS[1])
 
 
 def main():

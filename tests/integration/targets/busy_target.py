@@ -1,5 +1,6 @@
-"""busy_target.py WORKDIR MODE [checkpoints] — a program that keeps busy
-while gdb captures it, and can tell whether every thread kept going.
+"""busy_target.py WORKDIR MODE [checkpoints] [records=N] — a program that
+keeps busy while gdb captures it, and can tell whether every thread kept
+going.
 
 MODE sets what its N_WORKERS threads do:
   alloc   allocate 64 KiB bytearrays in a loop (pymalloc hands them to the C
@@ -8,8 +9,10 @@ MODE sets what its N_WORKERS threads do:
           one of them in the middle of a capture, if anything runs them).
 Each worker counts its iterations.  The program keeps N_KEPT objects of a
 class of its own and writes their count and total sys.getsizeof to
-WORKDIR/facts.json; it counts the SIGUSR2 signals it receives.  Then it
-creates WORKDIR/ready.
+WORKDIR/facts.json; with records=N it also holds N records of six
+objects each (a heap big enough for a capture to take a while).  It counts
+the SIGUSR2 and SIGINT signals it receives.  Then it creates
+WORKDIR/ready.
 
 With `checkpoints`, until SIGUSR1 comes, it waits 50 ms, calls
 os.sched_yield() (gdb breaks on libc's sched_yield there: only this thread
@@ -20,7 +23,7 @@ intact.  Without, it waits for SIGUSR1.  Either way it then checks once
 more that every worker goes on, stops the workers and writes
 WORKDIR/result.json:
   {"progress_ok": bool, "stalled": [...], "kept_ok": bool,
-   "iterations": [...], "signals": n, "checkpoints": n}
+   "iterations": [...], "signals": n, "sigints": n, "checkpoints": n}
 and exits 0.
 """
 
@@ -71,12 +74,18 @@ class Workers:
 
 
 signals = 0
+sigints = 0
 got_usr1 = False
 
 
 def on_usr2(signum, frame):
     global signals
     signals += 1
+
+
+def on_int(signum, frame):
+    global sigints
+    sigints += 1
 
 
 def on_usr1(signum, frame):
@@ -88,13 +97,22 @@ def intact(kept):
     return all(k.i == i and k.tag == "kept-%d" % i for i, k in enumerate(kept))
 
 
-def main(wdir, mode, checkpoints):
+class Record:
+    def __init__(self, i):
+        self.name = "name-%09d" % i
+        self.note = "note-%09d" % i
+        self.tags = {"tag-%09d" % i: "value-%09d" % i}
+
+
+def main(wdir, mode, checkpoints, records):
     kept = [Kept(i) for i in range(N_KEPT)]
+    bulk = [Record(i) for i in range(records)]
     with open(os.path.join(wdir, "facts.json"), "w") as f:
         json.dump({"kept_count": len(kept),
                    "kept_size": sum(sys.getsizeof(k) for k in kept)}, f)
     signal.signal(signal.SIGUSR1, on_usr1)
     signal.signal(signal.SIGUSR2, on_usr2)
+    signal.signal(signal.SIGINT, on_int)
     workers = Workers(mode)
     for t in workers.threads:
         t.start()
@@ -126,10 +144,13 @@ def main(wdir, mode, checkpoints):
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2})
     with open(os.path.join(wdir, "result.json"), "w") as f:
         json.dump({"progress_ok": not stalled, "stalled": stalled, "kept_ok": kept_ok,
-                   "iterations": workers.counts, "signals": signals,
+                   "iterations": workers.counts, "signals": signals, "sigints": sigints,
+                   "bulk": len(bulk),
                    "checkpoints": done}, f)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2], sys.argv[3:] == ["checkpoints"]))
+    opts = sys.argv[3:]
+    records = [int(o.split("=", 1)[1]) for o in opts if o.startswith("records=")]
+    sys.exit(main(sys.argv[1], sys.argv[2], "checkpoints" in opts, records[0] if records else 0))
