@@ -386,12 +386,16 @@ static void test_select_kind(void)
 	CU_ASSERT_EQUAL(select_count(part, none, 1, "<="), 1); /* I42 */
 	CU_ASSERT_EQUAL(select_count(part, NULL, 0, "=="), 1); /* I42 */
 	struct remora_idset *sel = NULL;
-	CU_ASSERT_PTR_NOT_NULL(remora_partition_select_kind(part, key, 1, "<>", &sel));
+	struct remora_error *err = remora_partition_select_kind(part, key, 1, "<>", &sel);
+	CU_ASSERT_EQUAL(remora_error_code(err), REMORA_ERROR_INVALID_ARGUMENT);
+	remora_error_destroy(err);
 	remora_partition_destroy(part);
 
 	/* not a byvia or byrcs partition */
 	part = partition(members, 5, REMORA_BY_TYPE);
-	CU_ASSERT_PTR_NOT_NULL(remora_partition_select_kind(part, key, 1, "==", &sel));
+	err = remora_partition_select_kind(part, key, 1, "==", &sel);
+	CU_ASSERT_EQUAL(remora_error_code(err), REMORA_ERROR_INVALID_ARGUMENT);
+	remora_error_destroy(err);
 	remora_partition_destroy(part);
 }
 
@@ -424,7 +428,9 @@ static void test_combined(void)
 	remora_partition_destroy(part);
 
 	/* one part only is refused */
-	CU_ASSERT_PTR_NOT_NULL(remora_partition_create_and(all, by, 1, &part));
+	struct remora_error *err = remora_partition_create_and(all, by, 1, &part);
+	CU_ASSERT_EQUAL(remora_error_code(err), REMORA_ERROR_INVALID_ARGUMENT);
+	remora_error_destroy(err);
 	remora_idset_destroy(all);
 }
 
