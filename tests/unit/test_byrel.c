@@ -354,6 +354,25 @@ static void test_byrcs(void)
 	remora_partition_destroy(part);
 }
 
+/* GIVEN a set whose only member nothing refers to WHEN partitioned
+ * byvia and byrcs THEN one row of the empty kind (the first kind made
+ * has no atoms: found by fuzz_snapshot, regressions/snapshot/
+ * byrel-no-referrers). */
+static void test_no_referrers_only(void)
+{
+	uint64_t members[] = { I42 };
+	struct remora_partition *part = partition(members, 1, REMORA_BY_VIA);
+	CU_ASSERT_EQUAL(remora_partition_num_rows(part), 1);
+	CU_ASSERT_STRING_EQUAL(remora_partition_row_label(part, 0), "");
+	CU_ASSERT_EQUAL(remora_partition_row_atom_count(part, 0), 0);
+	remora_partition_destroy(part);
+	part = partition(members, 1, REMORA_BY_RCS);
+	CU_ASSERT_EQUAL(remora_partition_num_rows(part), 1);
+	CU_ASSERT_STRING_EQUAL(remora_partition_row_label(part, 0), "<Nothing>");
+	CU_ASSERT_EQUAL(remora_partition_row_size(part, 0), size_of(I42));
+	remora_partition_destroy(part);
+}
+
 static uint64_t select_count(struct remora_partition *part, const char *const *atoms,
 			     size_t n, const char *op)
 {
@@ -1074,6 +1093,7 @@ int main(void)
 		{ "path steps", test_path_steps },
 		{ "byvia", test_byvia },
 		{ "byrcs and selection", test_byrcs },
+		{ "byvia and byrcs of objects nothing refers to", test_no_referrers_only },
 		{ "selection by kind", test_select_kind },
 		{ "combined classifier", test_combined },
 		{ "byid", test_byid },
