@@ -88,6 +88,7 @@ struct walker {
 	size_t types_len;
 
 	uint64_t mapped;
+	uint64_t threads;     /* THREAD records written */
 	uint32_t snap_flags;
 	int nomem;
 
@@ -144,6 +145,30 @@ static void walk_unmap(struct walker *w, void *p, size_t bytes)
 static void walk_partial(struct walker *w)
 {
 	w->snap_flags |= REMORA_SNAP_PARTIAL;
+}
+
+/* The lists the target links through its own memory (interpreters,
+ * thread states, frames, exception states, GC lists) are followed once
+ * around at most, whatever a corrupt image makes of them: Brent's cycle
+ * detection, O(1) memory, stops within two laps of any loop.  Start
+ * with { .power = 1 } and pass every element, the first included. */
+struct walk_chain {
+	uint64_t mark;        /* an element met before */
+	uint64_t lap;         /* elements since mark */
+	uint64_t power;       /* lap length at which mark moves on */
+};
+
+/* Whether elem was met before (the list loops). */
+static bool walk_chain_loops(struct walk_chain *c, uint64_t elem)
+{
+	if (elem == c->mark)
+		return true;
+	if (++c->lap == c->power) {
+		c->mark = elem;
+		c->power *= 2;
+		c->lap = 0;
+	}
+	return false;
 }
 
 /* ---- reads ---- */
@@ -1704,7 +1729,12 @@ static void walk_frames(struct walker *w, uint64_t frame, uint64_t ii, uint64_t 
 	/* depth counts the frames Python shows (sys._getframe()), which
 	 * leave the shims out */
 	int depth = 0;
+	struct walk_chain chain = { .power = 1 };
 	for (int n = 0; frame && n < MAX_FRAMES; n++) {
+		if (walk_chain_loops(&chain, frame)) {
+			walk_partial(w);
+			break;
+		}
 		bool ok = true;
 		/* 3.12 shim frames owned by the C stack hold only f_code and
 		 * previous; their other fields are garbage.  Their code is a
@@ -1799,7 +1829,12 @@ static void walk_thread(struct walker *w, uint64_t ts, uint64_t ii, uint64_t ti)
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		walk_root_field(w, ts, fields[i].field, root_via(fields[i].kind, ii, ti));
 	uint64_t item = rd_ptr(w, ts, RL_TSTATE_EXC_INFO);
+	struct walk_chain chain = { .power = 1 };
 	for (int i = 0; item && i < MAX_FRAMES; i++) {
+		if (walk_chain_loops(&chain, item)) {
+			walk_partial(w);
+			break;
+		}
 		walk_root_field(w, item, RL_EXCITEM_VALUE,
 				root_via(REMORA_ROOT_EXC_VALUE, ii, ti));
 		item = rd_ptr(w, item, RL_EXCITEM_PREVIOUS);
@@ -1826,7 +1861,12 @@ static void walk_gc_list(struct walker *w, uint64_t head, uint64_t via)
 	uint64_t limit = UINT64_C(1) << 34;
 	bool ok = true;
 	uint64_t g = rd_u64(w, head, &ok) & ~UINT64_C(3);
+	struct walk_chain chain = { .power = 1 };
 	while (ok && g && g != head && limit--) {
+		if (walk_chain_loops(&chain, g)) {
+			ok = false;
+			break;
+		}
 		if (!walk_marked(w, g + gch)) {
 			walk_ref(w, g + gch, via, true);
 			walk_drain(w);
@@ -1859,7 +1899,14 @@ static void walk_interp(struct walker *w, uint64_t interp, uint64_t ii)
 			root_via(REMORA_ROOT_MODULES_BY_INDEX, ii, 0));
 
 	uint64_t ts = rd_ptr(w, interp, RL_INTERP_THREADS_HEAD);
+	struct walk_chain chain = { .power = 1 };
 	for (uint64_t ti = 0; ts && ti < MAX_THREADS; ti++) {
+		/* the loader takes MAX_THREADS THREAD records in all */
+		if (walk_chain_loops(&chain, ts) || w->threads == MAX_THREADS) {
+			walk_partial(w);
+			break;
+		}
+		w->threads++;
 		walk_thread(w, ts, ii, ti);
 		ts = rd_ptr(w, ts, RL_TSTATE_NEXT);
 	}
@@ -1924,13 +1971,20 @@ enum remora_walk_status remora_walk(struct remora_reader *reader,
 	/* Interpreter and thread roots first, so that the first path found
 	 * to an object is through them; then what only the GC lists hold. */
 	uint64_t ii = 0;
+	struct walk_chain chain = { .power = 1 };
 	for (uint64_t it = interp; it && ii < MAX_INTERPS; ii++) {
+		if (walk_chain_loops(&chain, it)) {
+			walk_partial(&w);
+			break;
+		}
 		walk_interp(&w, it, ii);
 		walk_drain(&w);
 		it = rd_ptr(&w, it, RL_INTERP_NEXT);
 	}
+	/* the GC lists of the interpreters met above, no more */
+	uint64_t interps = ii;
 	ii = 0;
-	for (uint64_t it = interp; it && ii < MAX_INTERPS; ii++) {
+	for (uint64_t it = interp; it && ii < interps; ii++) {
 		walk_interp_gc(&w, it, ii);
 		walk_drain(&w);
 		it = rd_ptr(&w, it, RL_INTERP_NEXT);
