@@ -148,10 +148,11 @@ static void walk_partial(struct walker *w)
 }
 
 /* The lists the target links through its own memory (interpreters,
- * thread states, frames, exception states, GC lists) are followed once
- * around at most, whatever a corrupt image makes of them: Brent's cycle
- * detection, O(1) memory, stops within two laps of any loop.  Start
- * with { .power = 1 } and pass every element, the first included. */
+ * thread states, frames, exception states, GC lists) end, whatever a
+ * corrupt image makes of them: Brent's cycle detection, O(1) memory,
+ * says a list loops before it has gone about twice through the loop and
+ * what leads to it (elements of the loop may be met twice).  Start with
+ * { .power = 1 } and pass every element, the first included. */
 struct walk_chain {
 	uint64_t mark;        /* an element met before */
 	uint64_t lap;         /* elements since mark */
