@@ -32,6 +32,9 @@ enum {
 
 static int in_fd = -1;
 static char in_path[64];
+/* REMORA_FUZZ_STRICT: an input the reader refuses with and without
+ * ALLOW_TRUNCATED is an error (run-fuzz runs the real seeds so). */
+static bool strict;
 
 static void die(const char *what)
 {
@@ -41,6 +44,7 @@ static void die(const char *what)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	strict = getenv("REMORA_FUZZ_STRICT") != NULL;
 	in_fd = memfd_create("remora-fuzz-core", MFD_CLOEXEC);
 	if (in_fd < 0)
 		die("memfd_create failed");
@@ -153,6 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += (size_t)w;
 	}
 	static const unsigned flags[] = { 0, REMORA_CORE_ALLOW_TRUNCATED };
+	bool opened = false;
 	for (size_t f = 0; f < 2; f++) {
 		struct remora_core *core = NULL;
 		struct remora_error *err = remora_core_open_flags(in_path, flags[f], &core);
@@ -160,9 +165,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			drop(err);
 			continue;
 		}
+		opened = true;
 		read_core(core);
 		remora_core_destroy(core);
 	}
+	if (strict && !opened)
+		die("a real seed no longer opens: remake the seeds with "
+		    "tests/fuzz/make-seeds");
 	uint8_t id[64];
 	size_t len = 0;
 	drop(remora_elf_file_build_id(in_path, id, sizeof(id), &len));

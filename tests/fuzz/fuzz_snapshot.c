@@ -28,6 +28,10 @@ enum {
 static int in_fd = -1;
 static char in_path[64];
 static char save_path[256];
+/* REMORA_FUZZ_STRICT: an input the loader refuses is an error (run-fuzz
+ * runs the seeds cut from a real capture so, to notice when a format
+ * change leaves them behind). */
+static bool strict;
 
 static void die(const char *what)
 {
@@ -37,6 +41,7 @@ static void die(const char *what)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	strict = getenv("REMORA_FUZZ_STRICT") != NULL;
 	in_fd = memfd_create("remora-fuzz-snapshot", MFD_CLOEXEC);
 	if (in_fd < 0)
 		die("memfd_create failed");
@@ -259,7 +264,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += (size_t)w;
 	}
 	struct remora_snapshot *snap = NULL;
-	if (!done(remora_snapshot_open(in_path, &snap)))
+	struct remora_error *err = remora_snapshot_open(in_path, &snap);
+	if (err && strict) {
+		fprintf(stderr, "fuzz_snapshot: a real seed no longer loads (%s): "
+			"remake the seeds with tests/fuzz/make-seeds\n",
+			remora_error_message(err));
+		abort();
+	}
+	if (!done(err))
 		return 0;
 	check_objects(snap);
 	struct remora_idset *all = NULL, *saved = NULL;

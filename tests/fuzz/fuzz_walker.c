@@ -58,6 +58,10 @@ static uint8_t writer_buf[WRITER_BUFFER];
 static int out_fd = -1;
 static char out_path[64];
 static bool verbose;          /* REMORA_FUZZ_VERBOSE: say what each walk did */
+/* REMORA_FUZZ_STRICT: a walk that finds no object is an error (run-fuzz
+ * runs the seeds cut from a real core so, to notice when a layout or
+ * walker change leaves them behind). */
+static bool strict;
 
 static void die(const char *what)
 {
@@ -104,6 +108,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	layout_load();
 	verbose = getenv("REMORA_FUZZ_VERBOSE") != NULL;
+	strict = getenv("REMORA_FUZZ_STRICT") != NULL;
 	out_fd = memfd_create("remora-fuzz-walker", MFD_CLOEXEC);
 	if (out_fd < 0)
 		die("memfd_create failed");
@@ -209,6 +214,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    status == REMORA_WALK_WRITE)
 		die("the walk failed on something other than the image");
 	check_output(status, &stats);
+	if (strict && stats.nodes == 0)
+		die("a real seed no longer walks to any object: remake the "
+		    "seeds with tests/fuzz/make-seeds");
 	if (verbose)
 		fprintf(stderr, "fuzz_walker: %zu segments: status %d, %llu objects, "
 			"%llu edges, %llu roots, %llu bad, %llu faults, flags %u\n",
