@@ -3,10 +3,9 @@
  *
  * Memory: everything comes from mmap (MAP_NORESERVE, so untouched pages
  * cost nothing) and goes back with munmap before returning; the snapshot
- * is streamed through a 1 MiB buffer.  The only libc calls are thin
- * system-call wrappers (open, read, write, pwrite, close, mmap, mremap,
- * munmap) and memcpy/memset/memcmp/strlen; tests check the agent's
- * undefined symbols against that list.
+ * is streamed through a 1 MiB buffer.  No libc: system calls are raw
+ * (sys.h) and the memory primitives are the agent's own (agent_mem.c);
+ * tests check that the built agent imports nothing at all.
  */
 #include "agent.h"
 
@@ -14,10 +13,10 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include "reader.h"
 #include "snapshot_writer.h"
+#include "sys.h"
 #include "walker.h"
 
 enum {
@@ -28,9 +27,9 @@ enum {
 
 static void *agent_map(size_t bytes)
 {
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+	long r = remora_sys_mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return remora_sys_failed(r) ? NULL : (void *)r;
 }
 
 static uint64_t parse_hex(const char **p, const char *end)
@@ -56,28 +55,27 @@ static uint64_t parse_hex(const char **p, const char *end)
 static long agent_segments(char *buf, size_t cap, struct remora_segment *segs,
 			   size_t max)
 {
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	long fd = remora_sys_open("/proc/self/maps", O_RDONLY | O_CLOEXEC, 0);
+	if (remora_sys_failed(fd))
+		return fd;
 	size_t len = 0;
 	for (;;) {
 		if (len == cap) {
-			close(fd);
+			remora_sys_close((int)fd);
 			return -EOVERFLOW;
 		}
-		ssize_t r = read(fd, buf + len, cap - len);
-		if (r < 0 && errno == EINTR)
+		long r = remora_sys_read((int)fd, buf + len, cap - len);
+		if (r == -EINTR)
 			continue;
-		if (r < 0) {
-			int e = errno;
-			close(fd);
-			return -e;
+		if (remora_sys_failed(r)) {
+			remora_sys_close((int)fd);
+			return r;
 		}
 		if (r == 0)
 			break;
 		len += (size_t)r;
 	}
-	close(fd);
+	remora_sys_close((int)fd);
 
 	size_t n = 0;
 	const char *p = buf, *end = buf + len;
@@ -150,12 +148,13 @@ int remora_agent_capture(const struct remora_agent_args *args,
 	remora_reader_sort(segs, (size_t)nsegs);
 	remora_reader_init(&reader, segs, (size_t)nsegs);
 
-	fd = open(args->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
+	long opened = remora_sys_open(args->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (remora_sys_failed(opened)) {
 		result->status = REMORA_AGENT_OPEN;
-		result->errnum = errno;
+		result->errnum = (int32_t)-opened;
 		goto out;
 	}
+	fd = (int)opened;
 
 	struct remora_writer writer;
 	remora_writer_init(&writer, fd, wbuf, WRITE_BUF,
@@ -201,12 +200,12 @@ int remora_agent_capture(const struct remora_agent_args *args,
 	}
 out:
 	if (fd >= 0)
-		close(fd);
+		remora_sys_close(fd);
 	if (wbuf)
-		munmap(wbuf, WRITE_BUF);
+		remora_sys_munmap(wbuf, WRITE_BUF);
 	if (segs)
-		munmap(segs, SEGS_MAX * sizeof(*segs));
+		remora_sys_munmap(segs, SEGS_MAX * sizeof(*segs));
 	if (maps)
-		munmap(maps, MAPS_BUF);
+		remora_sys_munmap(maps, MAPS_BUF);
 	return result->status;
 }

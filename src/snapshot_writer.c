@@ -12,9 +12,46 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
-#include <unistd.h>
 
-static void writer_flush(struct remora_writer *w);
+#include "sys.h"
+
+static int fd_sink_write(struct remora_sink *sink, const void *buf, size_t len)
+{
+	struct remora_fd_sink *s = (struct remora_fd_sink *)sink;
+	const uint8_t *p = buf;
+	while (len) {
+		long r = remora_sys_write(s->fd, p, len);
+		if (r == -EINTR)
+			continue;
+		if (remora_sys_failed(r))
+			return (int)-r;
+		if (r == 0)
+			return EIO;
+		p += r;
+		len -= (size_t)r;
+	}
+	return 0;
+}
+
+static int fd_sink_patch(struct remora_sink *sink, uint64_t off, const void *buf,
+			 size_t len)
+{
+	struct remora_fd_sink *s = (struct remora_fd_sink *)sink;
+	for (;;) {
+		long r = remora_sys_pwrite(s->fd, buf, len, (long)off);
+		if (r == (long)len)
+			return 0;
+		if (r != -EINTR)
+			return remora_sys_failed(r) ? (int)-r : EIO;
+	}
+}
+
+void remora_fd_sink_init(struct remora_fd_sink *s, int fd)
+{
+	s->sink.write = fd_sink_write;
+	s->sink.patch = fd_sink_patch;
+	s->fd = fd;
+}
 
 static void writer_close_run(struct remora_writer *w)
 {
@@ -31,19 +68,10 @@ static void writer_close_run(struct remora_writer *w)
 static void writer_flush(struct remora_writer *w)
 {
 	writer_close_run(w);
-	size_t off = 0;
-	while (off < w->len && !w->errnum) {
-		ssize_t r = write(w->fd, w->buf + off, w->len - off);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			w->errnum = errno;
-		} else if (r == 0) {
-			w->errnum = EIO;
-		} else {
-			off += (size_t)r;
-			w->written += (uint64_t)r;
-		}
+	if (w->len && !w->errnum) {
+		w->errnum = w->sink->write(w->sink, w->buf, w->len);
+		if (!w->errnum)
+			w->written += w->len;
 	}
 	w->len = 0;
 }
@@ -79,8 +107,16 @@ static void writer_head(struct remora_writer *w, uint32_t tag, uint32_t n)
 void remora_writer_init(struct remora_writer *w, int fd, void *buf, size_t cap,
 			uint32_t python_version)
 {
+	remora_writer_init_sink(w, NULL, buf, cap, python_version);
+	remora_fd_sink_init(&w->fd_sink, fd);
+	w->sink = &w->fd_sink.sink;
+}
+
+void remora_writer_init_sink(struct remora_writer *w, struct remora_sink *sink,
+			     void *buf, size_t cap, uint32_t python_version)
+{
 	memset(w, 0, sizeof(*w));
-	w->fd = fd;
+	w->sink = sink;
 	w->buf = buf;
 	w->cap = cap & ~(size_t)7;
 	w->run_head = SIZE_MAX;
@@ -216,13 +252,8 @@ int remora_writer_finish(struct remora_writer *w, uint32_t flags)
 	}
 	writer_flush(w);
 	w->flags = flags;
-	while (!w->errnum) {
-		ssize_t r = pwrite(w->fd, &flags, sizeof(flags), 20);
-		if (r == (ssize_t)sizeof(flags))
-			break;
-		if (r < 0 && errno == EINTR)
-			continue;
-		w->errnum = r < 0 ? errno : EIO;
-	}
+	if (!w->errnum && w->sink->patch)
+		w->errnum = w->sink->patch(w->sink, REMORA_SNAPSHOT_FLAGS_OFFSET, &flags,
+					   sizeof(flags));
 	return w->errnum;
 }

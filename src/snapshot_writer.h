@@ -1,10 +1,12 @@
-/* snapshot_writer.h — streams a snapshot (snapshot_format.h) to a file
- * descriptor through a caller-supplied buffer.
+/* snapshot_writer.h — streams a snapshot (snapshot_format.h) through a
+ * caller-supplied buffer to a sink: a file descriptor, or whatever takes
+ * the buffer when it is full (the agent hands it to gdb).
  *
- * Invariants: calls no allocator and takes no lock (it runs inside the
- * target, DESIGN.md invariant 2); the only system calls are write() and
- * one pwrite() in remora_writer_finish().  After the first failed write
- * every call is a no-op and remora_writer_finish() reports the errno.
+ * Invariants: calls no allocator, no libc and takes no lock (it runs
+ * inside the target, DESIGN.md invariant 2); its only system calls are
+ * the fd sink's raw write() and pwrite() (sys.h).  After the first failed
+ * write every call is a no-op and remora_writer_finish() reports the
+ * errno.
  */
 #ifndef REMORA_SNAPSHOT_WRITER_H
 #define REMORA_SNAPSHOT_WRITER_H
@@ -14,22 +16,48 @@
 
 #include "snapshot_format.h"
 
-struct remora_writer {
+/* Where full buffers go.  Both return 0 or an errno value. */
+struct remora_sink {
+	/* takes buf[0 .. len); the buffer is reused once this returns */
+	int (*write)(struct remora_sink *sink, const void *buf, size_t len);
+	/* overwrites len bytes at offset off of what write() took; NULL:
+	 * the sink cannot, and the caller patches the header itself */
+	int (*patch)(struct remora_sink *sink, uint64_t off, const void *buf,
+		     size_t len);
+};
+
+/* A sink writing to a file descriptor (raw system calls). */
+struct remora_fd_sink {
+	struct remora_sink sink;
 	int fd;
+};
+
+void remora_fd_sink_init(struct remora_fd_sink *s, int fd);
+
+/* Where the header's flags word lies, for sinks that cannot patch. */
+enum { REMORA_SNAPSHOT_FLAGS_OFFSET = 20 };
+
+struct remora_writer {
+	struct remora_sink *sink;
+	struct remora_fd_sink fd_sink;  /* the sink of remora_writer_init() */
 	uint8_t *buf;        /* caller's memory, valid until finish */
 	size_t cap;          /* multiple of 8, at least 64 KiB */
 	size_t len;          /* bytes buffered */
 	size_t run_head;     /* offset of the open EDGES/ROOTS head, or SIZE_MAX */
 	uint32_t run_tag;    /* tag of the open run */
 	int errnum;          /* first write error, 0 if none */
-	uint64_t written;    /* bytes handed to write() so far */
+	uint64_t written;    /* bytes the sink took so far */
 	uint64_t nodes, edges, types, roots;
 	uint32_t flags;      /* REMORA_SNAP_* for the header */
 };
 
-/* Writes the header.  buf must stay valid until remora_writer_finish(). */
+/* Writes the header, for fd.  buf must stay valid until
+ * remora_writer_finish(). */
 void remora_writer_init(struct remora_writer *w, int fd, void *buf, size_t cap,
 			uint32_t python_version);
+/* The same for any sink, which must outlive the writer. */
+void remora_writer_init_sink(struct remora_writer *w, struct remora_sink *sink,
+			     void *buf, size_t cap, uint32_t python_version);
 
 /* A NODE record: node->extra is written only if node->flags has
  * REMORA_NODE_INLINE_VALUES; flags above bit 23 and repr bytes past 255
@@ -53,8 +81,9 @@ void remora_writer_type(struct remora_writer *w, uint64_t address,
 			uint64_t tp_flags, const char *name, size_t name_len,
 			const char *module, size_t module_len);
 
-/* Writes END, flushes, and patches the header flags.  Returns 0 or an
- * errno value (the first write error, ENOSPC included). */
+/* Writes END, flushes, and patches the header flags (when the sink can:
+ * else the caller writes flags at REMORA_SNAPSHOT_FLAGS_OFFSET).  Returns
+ * 0 or an errno value (the first write error, ENOSPC included). */
 int remora_writer_finish(struct remora_writer *w, uint32_t flags);
 
 #endif

@@ -23,9 +23,10 @@
  */
 #include "walker.h"
 
-#include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+
+#include "sys.h"
 
 enum walk_kind {
 	WK_OBJECT,     /* no referents known (plain object base) */
@@ -122,12 +123,13 @@ enum {
 
 static void *walk_map(struct walker *w, size_t bytes)
 {
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED) {
+	long r = remora_sys_mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (remora_sys_failed(r)) {
 		w->nomem = 1;
 		return NULL;
 	}
+	void *p = (void *)r;
 	w->mapped += bytes;
 	if (w->mapped > w->stats->peak_mapped)
 		w->stats->peak_mapped = w->mapped;
@@ -138,7 +140,7 @@ static void walk_unmap(struct walker *w, void *p, size_t bytes)
 {
 	if (!p)
 		return;
-	munmap(p, bytes);
+	remora_sys_munmap(p, bytes);
 	w->mapped -= bytes;
 }
 
@@ -268,12 +270,12 @@ static bool walk_stack_grow(struct walker *w)
 {
 	size_t old = w->stack_cap * sizeof(uint64_t);
 	size_t new = old * 2;
-	void *p = mremap(w->stack, old, new, MREMAP_MAYMOVE);
-	if (p == MAP_FAILED) {
+	long r = remora_sys_mremap(w->stack, old, new, MREMAP_MAYMOVE);
+	if (remora_sys_failed(r)) {
 		w->nomem = 1;
 		return false;
 	}
-	w->stack = p;
+	w->stack = (void *)r;
 	w->stack_cap *= 2;
 	w->mapped += new - old;
 	if (w->mapped > w->stats->peak_mapped)
