@@ -335,7 +335,9 @@ static struct remora_error *byrel_class_hashed(struct byrel *b,
 					return &remora_error_no_memory;
 				b->class_cap = cap;
 			}
-			if (b->pool_len + n > b->pool_cap) {
+			/* allocated even for an empty kind (n = 0, no
+			 * referrers): pool + offset needs a pool */
+			if (!b->pool || b->pool_len + n > b->pool_cap) {
 				uint64_t cap = b->pool_cap ? b->pool_cap * 2 : 4096;
 				while (cap < b->pool_len + n)
 					cap *= 2;

@@ -89,6 +89,7 @@ struct walker {
 	size_t types_len;
 
 	uint64_t mapped;
+	uint64_t threads;     /* THREAD records written */
 	uint32_t snap_flags;
 	int nomem;
 
@@ -146,6 +147,31 @@ static void walk_unmap(struct walker *w, void *p, size_t bytes)
 static void walk_partial(struct walker *w)
 {
 	w->snap_flags |= REMORA_SNAP_PARTIAL;
+}
+
+/* The lists the target links through its own memory (interpreters,
+ * thread states, frames, exception states, GC lists) end, whatever a
+ * corrupt image makes of them: Brent's cycle detection, O(1) memory,
+ * says a list loops before it has gone about twice through the loop and
+ * what leads to it (elements of the loop may be met twice).  Start with
+ * { .power = 1 } and pass every element, the first included. */
+struct walk_chain {
+	uint64_t mark;        /* an element met before */
+	uint64_t lap;         /* elements since mark */
+	uint64_t power;       /* lap length at which mark moves on */
+};
+
+/* Whether elem was met before (the list loops). */
+static bool walk_chain_loops(struct walk_chain *c, uint64_t elem)
+{
+	if (elem == c->mark)
+		return true;
+	if (++c->lap == c->power) {
+		c->mark = elem;
+		c->power *= 2;
+		c->lap = 0;
+	}
+	return false;
 }
 
 /* ---- reads ---- */
@@ -1716,16 +1742,11 @@ static void walk_frames(struct walker *w, uint64_t frame, uint64_t ii, uint64_t 
 	/* depth counts the frames Python shows (sys._getframe()), which
 	 * leave the shims out */
 	int64_t depth = 0;
-	uint64_t seen = 0, power = 1, steps = 0;
+	struct walk_chain chain = { .power = 1 };
 	for (int64_t n = 0; frame; n++) {
-		if (frame == seen || n == MAX_FRAMES) {
+		if (n == MAX_FRAMES || walk_chain_loops(&chain, frame)) {
 			walk_partial(w);
 			break;
-		}
-		if (++steps == power) {
-			seen = frame;
-			power *= 2;
-			steps = 0;
 		}
 		bool ok = true;
 		/* 3.12 shim frames owned by the C stack hold only f_code and
@@ -1821,7 +1842,12 @@ static void walk_thread(struct walker *w, uint64_t ts, uint64_t ii, uint64_t ti)
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		walk_root_field(w, ts, fields[i].field, root_via(fields[i].kind, ii, ti));
 	uint64_t item = rd_ptr(w, ts, RL_TSTATE_EXC_INFO);
+	struct walk_chain chain = { .power = 1 };
 	for (int i = 0; item && i < MAX_FRAMES; i++) {
+		if (walk_chain_loops(&chain, item)) {
+			walk_partial(w);
+			break;
+		}
 		walk_root_field(w, item, RL_EXCITEM_VALUE,
 				root_via(REMORA_ROOT_EXC_VALUE, ii, ti));
 		item = rd_ptr(w, item, RL_EXCITEM_PREVIOUS);
@@ -1849,18 +1875,13 @@ static bool walk_gc_chain(struct walker *w, uint64_t head, uint64_t link,
 			  uint64_t via)
 {
 	uint64_t gch = (uint64_t)lv(w, RL_SIZEOF_GC_HEAD);
-	uint64_t seen = head, power = 1, steps = 0;
+	struct walk_chain chain = { .power = 1, .mark = head };
 	bool ok = true;
 	uint64_t g = rd_u64(w, head + link, &ok) & ~UINT64_C(3);
-	while (ok && g && g != head && g != seen) {
+	while (ok && g && g != head && !walk_chain_loops(&chain, g)) {
 		if (!walk_marked(w, g + gch)) {
 			walk_ref(w, g + gch, via, true);
 			walk_drain(w);
-		}
-		if (++steps == power) {
-			seen = g;
-			power *= 2;
-			steps = 0;
 		}
 		g = rd_u64(w, g + link, &ok) & ~UINT64_C(3);
 	}
@@ -1903,7 +1924,14 @@ static void walk_interp(struct walker *w, uint64_t interp, uint64_t ii)
 			root_via(REMORA_ROOT_MODULES_BY_INDEX, ii, 0));
 
 	uint64_t ts = rd_ptr(w, interp, RL_INTERP_THREADS_HEAD);
+	struct walk_chain chain = { .power = 1 };
 	for (uint64_t ti = 0; ts && ti < MAX_THREADS; ti++) {
+		/* the loader takes MAX_THREADS THREAD records in all */
+		if (walk_chain_loops(&chain, ts) || w->threads == MAX_THREADS) {
+			walk_partial(w);
+			break;
+		}
+		w->threads++;
 		walk_thread(w, ts, ii, ti);
 		ts = rd_ptr(w, ts, RL_TSTATE_NEXT);
 	}
@@ -1968,13 +1996,20 @@ enum remora_walk_status remora_walk(struct remora_reader *reader,
 	/* Interpreter and thread roots first, so that the first path found
 	 * to an object is through them; then what only the GC lists hold. */
 	uint64_t ii = 0;
+	struct walk_chain chain = { .power = 1 };
 	for (uint64_t it = interp; it && ii < MAX_INTERPS; ii++) {
+		if (walk_chain_loops(&chain, it)) {
+			walk_partial(&w);
+			break;
+		}
 		walk_interp(&w, it, ii);
 		walk_drain(&w);
 		it = rd_ptr(&w, it, RL_INTERP_NEXT);
 	}
+	/* the GC lists of the interpreters met above, no more */
+	uint64_t interps = ii;
 	ii = 0;
-	for (uint64_t it = interp; it && ii < MAX_INTERPS; ii++) {
+	for (uint64_t it = interp; it && ii < interps; ii++) {
 		walk_interp_gc(&w, it, ii);
 		walk_drain(&w);
 		it = rd_ptr(&w, it, RL_INTERP_NEXT);

@@ -354,6 +354,25 @@ static void test_byrcs(void)
 	remora_partition_destroy(part);
 }
 
+/* GIVEN a set whose only member nothing refers to WHEN partitioned
+ * byvia and byrcs THEN one row of the empty kind (the first kind made
+ * has no atoms: found by fuzz_snapshot, regressions/snapshot/
+ * byrel-no-referrers). */
+static void test_no_referrers_only(void)
+{
+	uint64_t members[] = { I42 };
+	struct remora_partition *part = partition(members, 1, REMORA_BY_VIA);
+	CU_ASSERT_EQUAL(remora_partition_num_rows(part), 1);
+	CU_ASSERT_STRING_EQUAL(remora_partition_row_label(part, 0), "");
+	CU_ASSERT_EQUAL(remora_partition_row_atom_count(part, 0), 0);
+	remora_partition_destroy(part);
+	part = partition(members, 1, REMORA_BY_RCS);
+	CU_ASSERT_EQUAL(remora_partition_num_rows(part), 1);
+	CU_ASSERT_STRING_EQUAL(remora_partition_row_label(part, 0), "<Nothing>");
+	CU_ASSERT_EQUAL(remora_partition_row_size(part, 0), size_of(I42));
+	remora_partition_destroy(part);
+}
+
 static uint64_t select_count(struct remora_partition *part, const char *const *atoms,
 			     size_t n, const char *op)
 {
@@ -386,12 +405,16 @@ static void test_select_kind(void)
 	CU_ASSERT_EQUAL(select_count(part, none, 1, "<="), 1); /* I42 */
 	CU_ASSERT_EQUAL(select_count(part, NULL, 0, "=="), 1); /* I42 */
 	struct remora_idset *sel = NULL;
-	CU_ASSERT_PTR_NOT_NULL(remora_partition_select_kind(part, key, 1, "<>", &sel));
+	struct remora_error *err = remora_partition_select_kind(part, key, 1, "<>", &sel);
+	CU_ASSERT_EQUAL(remora_error_code(err), REMORA_ERROR_INVALID_ARGUMENT);
+	remora_error_destroy(err);
 	remora_partition_destroy(part);
 
 	/* not a byvia or byrcs partition */
 	part = partition(members, 5, REMORA_BY_TYPE);
-	CU_ASSERT_PTR_NOT_NULL(remora_partition_select_kind(part, key, 1, "==", &sel));
+	err = remora_partition_select_kind(part, key, 1, "==", &sel);
+	CU_ASSERT_EQUAL(remora_error_code(err), REMORA_ERROR_INVALID_ARGUMENT);
+	remora_error_destroy(err);
 	remora_partition_destroy(part);
 }
 
@@ -424,7 +447,9 @@ static void test_combined(void)
 	remora_partition_destroy(part);
 
 	/* one part only is refused */
-	CU_ASSERT_PTR_NOT_NULL(remora_partition_create_and(all, by, 1, &part));
+	struct remora_error *err = remora_partition_create_and(all, by, 1, &part);
+	CU_ASSERT_EQUAL(remora_error_code(err), REMORA_ERROR_INVALID_ARGUMENT);
+	remora_error_destroy(err);
 	remora_idset_destroy(all);
 }
 
@@ -1068,6 +1093,7 @@ int main(void)
 		{ "path steps", test_path_steps },
 		{ "byvia", test_byvia },
 		{ "byrcs and selection", test_byrcs },
+		{ "byvia and byrcs of objects nothing refers to", test_no_referrers_only },
 		{ "selection by kind", test_select_kind },
 		{ "combined classifier", test_combined },
 		{ "byid", test_byid },

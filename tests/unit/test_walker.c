@@ -1,0 +1,232 @@
+/* test_walker.c — the walker on hand-made images whose linked lists loop
+ * (found by tests/fuzz/fuzz_walker: the walk hung, or wrote a snapshot the
+ * loader refused), and on lists that do not, which it must follow whole.
+ *
+ * The image is a few 4 KiB pages of zeros, one per structure, at
+ * PAGE_BASE + i * PAGE: runtime, interpreter, thread states, frames,
+ * exception-state items.  The layout puts every field it does not name
+ * here at FILL, an offset that reads zeros (NULL, 0) in any page, so the
+ * walk meets no object: only the lists are exercised.  A walk that loops
+ * forever is cut by alarm() and fails the test.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/CUnit.h>
+
+#include "layout.h"
+#include "reader.h"
+#include "snapshot.h"
+#include "snapshot_writer.h"
+#include "unit.h"
+#include "walker.h"
+
+enum {
+	PAGE = 0x1000,
+	PAGES = 24,
+	FILL = 0xf00,          /* zeros in every page */
+	WALK_SECONDS = 30,     /* a walk that takes longer hangs */
+};
+static const uint64_t PAGE_BASE = 0x100000;
+
+/* Page numbers of the structures. */
+enum { P_RUNTIME = 0, P_INTERP = 1, P_TSTATE = 2, P_FRAME = 10, P_ITEM = 18 };
+
+static uint8_t pages[PAGES][PAGE];
+static struct remora_layout layout;
+
+static uint64_t at(unsigned page)
+{
+	return PAGE_BASE + (uint64_t)page * PAGE;
+}
+
+static void put(unsigned page, int64_t off, uint64_t value)
+{
+	memcpy(&pages[page][off], &value, 8);
+}
+
+static void image_reset(void)
+{
+	memset(pages, 0, sizeof(pages));
+	memset(&layout, 0, sizeof(layout));
+	layout.magic = REMORA_LAYOUT_MAGIC;
+	layout.field_count = RL_FIELD_COUNT;
+	layout.python_version = 0x030b02f0;
+	for (unsigned i = 0; i < RL_FIELD_COUNT; i++)
+		layout.v[i] = FILL;
+	layout.v[RL_TSTATE_CURRENT_FRAME] = REMORA_LAYOUT_ABSENT; /* 3.11: cframe */
+	layout.v[RL_RUNTIME_ADDR] = (int64_t)at(P_RUNTIME);
+	layout.v[RL_RUNTIME_INTERP_HEAD] = 0;
+	layout.v[RL_INTERP_NEXT] = 0x10;
+	layout.v[RL_INTERP_THREADS_HEAD] = 0x18;
+	layout.v[RL_INTERP_GC_GENERATIONS] = 0x100;
+	layout.v[RL_SIZEOF_GC_GENERATION] = 24;
+	layout.v[RL_INTERP_GC_PERMANENT] = 0x200;
+	layout.v[RL_SIZEOF_GC_HEAD] = 16;
+	layout.v[RL_TSTATE_NEXT] = 0x10;
+	layout.v[RL_TSTATE_CFRAME] = 0x20;   /* the cframe is in the same page */
+	layout.v[RL_CFRAME_CURRENT] = 0x8;
+	layout.v[RL_TSTATE_EXC_INFO] = 0x28;
+	layout.v[RL_EXCITEM_PREVIOUS] = 0x8;
+	layout.v[RL_IFRAME_PREVIOUS] = 0x8;
+	CU_ASSERT_EQUAL(remora_layout_check(&layout), -1);
+	put(P_RUNTIME, 0, at(P_INTERP));
+	/* empty GC lists: each head points at itself */
+	for (int64_t g = 0; g < 3; g++)
+		put(P_INTERP, 0x100 + 24 * g, at(P_INTERP) + 0x100 + 24 * (uint64_t)g);
+	put(P_INTERP, 0x200, at(P_INTERP) + 0x200);
+}
+
+/* A thread state in page p; its _PyCFrame is at 0x800 of the page. */
+static void tstate(unsigned p, uint64_t next, uint64_t frame, uint64_t item)
+{
+	put(p, 0x10, next);
+	put(p, 0x20, at(p) + 0x800);
+	put(p, 0x808, frame);
+	put(p, 0x28, item);
+}
+
+struct walked {
+	enum remora_walk_status status;
+	uint32_t flags;
+	uint32_t threads;   /* THREAD records in the snapshot */
+	bool loaded;
+};
+
+/* Walks the image, loads what it wrote. */
+static struct walked walk(void)
+{
+	static struct remora_segment segs[PAGES];
+	for (unsigned i = 0; i < PAGES; i++)
+		segs[i] = (struct remora_segment){
+			.start = at(i), .end = at(i) + PAGE, .host = pages[i],
+		};
+	struct remora_reader reader;
+	remora_reader_init(&reader, segs, PAGES);
+	struct unit_writer *u = malloc(sizeof(*u));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(u);
+	unit_writer_begin(u, "walk.remora");
+	struct remora_walk_options options = { .self = false };
+	struct remora_walk_stats stats;
+	alarm(WALK_SECONDS);
+	struct walked out = {
+		.status = remora_walk(&reader, &layout, &u->w, &options, &stats),
+		.flags = stats.snapshot_flags,
+	};
+	alarm(0);
+	const char *path = unit_writer_end(u, stats.snapshot_flags);
+	free(u);
+	struct remora_snapshot *snap = NULL;
+	struct remora_error *err = remora_snapshot_open(path, &snap);
+	if (err) {
+		fprintf(stderr, "\n    %s\n", remora_error_message(err));
+		remora_error_destroy(err);
+		return out;
+	}
+	out.loaded = true;
+	out.threads = snap->thread_count;
+	remora_snapshot_destroy(snap);
+	return out;
+}
+
+/* GIVEN five thread states in a row, thread t with a chain of t + 1
+ * frames and of t + 1 exception states (frame t's previous is frame
+ * t - 1: the chains share their tails) WHEN walked THEN every thread is
+ * met once and nothing is cut: no list that ends is taken for a loop. */
+static void test_lists_that_end(void)
+{
+	image_reset();
+	put(P_INTERP, 0x18, at(P_TSTATE));
+	for (unsigned t = 0; t < 5; t++) {
+		tstate(P_TSTATE + t, t < 4 ? at(P_TSTATE + t + 1) : 0,
+		       at(P_FRAME + t), at(P_ITEM + t));
+		put(P_FRAME + t, 0x8, t ? at(P_FRAME + t - 1) : 0);
+		put(P_ITEM + t, 0x8, t ? at(P_ITEM + t - 1) : 0);
+	}
+	struct walked w = walk();
+	CU_ASSERT_EQUAL(w.status, REMORA_WALK_OK);
+	CU_ASSERT(w.loaded);
+	CU_ASSERT_EQUAL(w.threads, 5);
+	CU_ASSERT_EQUAL(w.flags & REMORA_SNAP_PARTIAL, 0);
+}
+
+/* GIVEN a thread-state list that loops (the last points back at the
+ * second) WHEN walked THEN the walk ends having met each thread state,
+ * none more than twice (Brent), the snapshot loads and says it is
+ * partial. */
+static void test_thread_list_loops(void)
+{
+	image_reset();
+	put(P_INTERP, 0x18, at(P_TSTATE));
+	tstate(P_TSTATE, at(P_TSTATE + 1), 0, 0);
+	tstate(P_TSTATE + 1, at(P_TSTATE + 2), 0, 0);
+	tstate(P_TSTATE + 2, at(P_TSTATE + 1), 0, 0);
+	struct walked w = walk();
+	CU_ASSERT_EQUAL(w.status, REMORA_WALK_OK);
+	CU_ASSERT(w.loaded);
+	CU_ASSERT(w.threads >= 3 && w.threads <= 6);
+	CU_ASSERT(w.flags & REMORA_SNAP_PARTIAL);
+}
+
+/* GIVEN a thread whose frame chain and exception-state chain each loop
+ * on themselves, in a thread list that loops too WHEN walked THEN the
+ * walk ends (it took 2^16 x 2^20 steps before), partial. */
+static void test_frames_and_items_loop(void)
+{
+	image_reset();
+	put(P_INTERP, 0x18, at(P_TSTATE));
+	tstate(P_TSTATE, at(P_TSTATE), at(P_FRAME), at(P_ITEM));
+	put(P_FRAME, 0x8, at(P_FRAME));
+	put(P_ITEM, 0x8, at(P_ITEM));
+	struct walked w = walk();
+	CU_ASSERT_EQUAL(w.status, REMORA_WALK_OK);
+	CU_ASSERT(w.loaded);
+	CU_ASSERT_EQUAL(w.threads, 1);
+	CU_ASSERT(w.flags & REMORA_SNAP_PARTIAL);
+}
+
+/* GIVEN an interpreter that lists itself as the next one WHEN walked
+ * THEN its threads are walked once, partial. */
+static void test_interpreters_loop(void)
+{
+	image_reset();
+	put(P_INTERP, 0x10, at(P_INTERP));
+	put(P_INTERP, 0x18, at(P_TSTATE));
+	tstate(P_TSTATE, 0, 0, 0);
+	struct walked w = walk();
+	CU_ASSERT_EQUAL(w.status, REMORA_WALK_OK);
+	CU_ASSERT(w.loaded);
+	CU_ASSERT_EQUAL(w.threads, 1);
+	CU_ASSERT(w.flags & REMORA_SNAP_PARTIAL);
+}
+
+/* GIVEN a GC generation whose list runs head -> A -> B -> A ..., never
+ * back to its head WHEN walked THEN the walk ends (2^34 steps before),
+ * partial. */
+static void test_gc_list_loops(void)
+{
+	image_reset();
+	uint64_t a = at(P_ITEM) + 0x400, b = at(P_ITEM) + 0x440;
+	put(P_INTERP, 0x100, a);
+	put(P_ITEM, 0x400, b);
+	put(P_ITEM, 0x440, a);
+	struct walked w = walk();
+	CU_ASSERT_EQUAL(w.status, REMORA_WALK_OK);
+	CU_ASSERT(w.loaded);
+	CU_ASSERT(w.flags & REMORA_SNAP_PARTIAL);
+}
+
+int main(void)
+{
+	static const struct unit_test tests[] = {
+		{ "lists that end are followed whole", test_lists_that_end },
+		{ "a thread-state list that loops", test_thread_list_loops },
+		{ "frames and exception states that loop", test_frames_and_items_loop },
+		{ "interpreters that loop", test_interpreters_loop },
+		{ "a GC list that loops", test_gc_list_loops },
+		{ NULL, NULL },
+	};
+	return unit_run("walker", tests);
+}
