@@ -353,6 +353,12 @@ def _live_inferior(inferior):
         _raise_if_core_refused()
         raise RemoraError("remora: nothing to capture: no live process and no "
                           "core file (gdb -p PID, or gdb PROGRAM CORE)")
+    running = [t.num for t in inf.threads() if t.is_valid() and t.is_running()]
+    if running:
+        # non-stop mode: a thread that runs changes the heap while it is
+        # read, and no snapshot of it could be exact
+        raise RemoraError("remora: %d of the process's threads are running (gdb's non-stop "
+                          "mode): stop them all first (interrupt -a)" % len(running))
     return inf
 
 
@@ -426,13 +432,6 @@ def capture(inferior=None, options=0):
     outside would (tests)."""
     global last_result
     inf = _live_inferior(inferior)
-    try:
-        running = gdb.selected_thread().is_running()
-    except (gdb.error, AttributeError):
-        running = False
-    if running:
-        raise RemoraError("remora: the process is running: stop it first "
-                          "(Ctrl-C or a breakpoint)")
     version, descriptor = layout.build()
     selected = gdb.selected_thread()
     try:

@@ -186,13 +186,18 @@ def storm(tap, it):
                % (name, r["signals"], sent[0]), r["signals"] > 0, str(r))
 
 
+# scratch files other tests running beside this one make and remove
+OTHER_TESTS = ("remora-unit-", "remora-fuzz-", "remora-seeds-")
+
+
 def remora_files():
     """What a capture could leave on the machine: /dev/shm and /tmp entries
-    named remora*."""
+    named remora*, but other tests' scratch."""
     out = []
     for d in ("/dev/shm", "/tmp"):
         try:
-            out += [os.path.join(d, n) for n in os.listdir(d) if n.startswith("remora")]
+            out += [os.path.join(d, n) for n in os.listdir(d)
+                    if n.startswith("remora") and not n.startswith(OTHER_TESTS)]
         except OSError:
             pass
     return sorted(out)
@@ -290,6 +295,38 @@ def interrupted(tap, it, how, delay):
             tap.equal("%s: the target never saw the SIGINT" % name, res["sigints"], 0)
 
 
+def non_stop(tap, it):
+    """GIVEN gdb in non-stop mode with the target's threads running
+    (`continue -a &`), WHEN py-heap and py-heap -no-inject run, THEN each
+    refuses in one line (a batch gdb cannot wait for `interrupt -a`'s
+    stops, so no capture follows here)."""
+    name = "non-stop %s" % it.name
+    wdir = harness.workdir("hostile-nonstop", it.name)
+    with Target.python(it, "busy_target.py", wdir, "sleep") as target:
+        try:
+            target.wait_ready()
+        except TargetError as exc:
+            tap.fail("%s: target starts" % name, str(exc))
+            return
+        cmds = (["continue -a &", "shell sleep 0.3"]
+                + harness.marked("outside", "py-heap -no-inject")
+                + harness.marked("inject", "py-heap") + ["detach"])
+        g = harness.run_gdb(cmds, pid=target.pid, args=["-iex", "set non-stop on"])
+        want = re.compile(r"^remora: \d+ of the process's threads are running \(gdb's "
+                          r"non-stop mode\): stop them all first \(interrupt -a\)$")
+        for section in ("outside", "inject"):
+            lines = [ln for ln in (g.section(section) or "").splitlines() if ln.strip()]
+            tap.ok("%s: %s refuses in one line while threads run" % (
+                name, "py-heap -no-inject" if section == "outside" else "py-heap"),
+                len(lines) == 1 and want.match(lines[0]), g.report)
+        tap.ok("%s: gdb ran to its end; only the two refusals failed" % name,
+               g.ok(may_fail=("py-heap -no-inject", "py-heap")), g.report)
+        # a batch gdb in non-stop mode detaches running threads leaving the
+        # process group-stopped (so does gdb without remora): wake it
+        target.send(signal.SIGCONT)
+        finish(tap, name, target)
+
+
 def not_python(tap):
     name = "non-Python process"
     sleep = shutil.which("sleep") or "/bin/sleep"
@@ -319,6 +356,7 @@ def run(tap, it):
     one_case(tap, it, "another thread's breakpoint", "sleep", ["break time_sleep"],
              thread_break_kept)
     storm(tap, it)
+    non_stop(tap, it)
     for delay in KILL_DELAYS:
         interrupted(tap, it, "killed", delay)
     interrupted(tap, it, "interrupted", KILL_DELAYS[1])

@@ -23,6 +23,7 @@ by how much.
 """
 
 import array
+import ctypes
 import gc
 import json
 import os
@@ -171,6 +172,30 @@ def fds():
     return out
 
 
+class MallInfo2(ctypes.Structure):
+    """glibc's struct mallinfo2 (2.33+)."""
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+        "uordblks", "fordblks", "keepcost")]
+
+
+try:
+    _mallinfo2 = ctypes.CDLL(None).mallinfo2
+    _mallinfo2.restype = MallInfo2
+    _mallinfo2.argtypes = []
+except (AttributeError, OSError):
+    _mallinfo2 = None
+
+
+def malloc_figures():
+    """C malloc's bytes in use and its heap's size (dlopen in the target
+    would move them); None where glibc has no mallinfo2."""
+    if _mallinfo2 is None:
+        return None
+    m = _mallinfo2()
+    return {"in_use": m.uordblks, "heap": m.arena, "mmapped": m.hblkhd}
+
+
 def measure(population, workers, path):
     """Write everything that remora must not move to PATH.
 
@@ -188,6 +213,7 @@ def measure(population, workers, path):
     counts = gc.get_count()
     stats = gc.get_stats()
     blocks = sys.getallocatedblocks()
+    mall = malloc_figures()
     n_gc = len(gc.get_objects())
     garbage = len(gc.garbage)
     # an array, not a list: each count's int is freed at once, so the
@@ -197,6 +223,7 @@ def measure(population, workers, path):
     write_atomically(path, json.dumps({
         "gc_count": counts, "gc_stats": stats, "gc_objects": n_gc, "gc_garbage": garbage,
         "allocated_blocks": blocks, "refcounts": refs.tolist(), "maps": maps,
+        "malloc": mall,
         "signals": sig, "fds": fdt}))
 
 
