@@ -111,6 +111,15 @@ class Interp:
     def __repr__(self):
         return "Interp(%s, %s, skip=%r)" % (self.name, self.path, self.skip)
 
+    @property
+    def version(self):
+        """(major, minor), asked of the interpreter itself."""
+        if not hasattr(self, "_version"):
+            out = subprocess.run([self.path, "-c", "import sys; print(*sys.version_info[:2])"],
+                                 capture_output=True, text=True, timeout=60).stdout.split()
+            self._version = tuple(int(x) for x in out)
+        return self._version
+
 
 DEFAULT_PYTHONS = [
     ("debian-3.11", "/usr/bin/python3.11",

@@ -6,7 +6,12 @@ MODE sets what its N_WORKERS threads do:
   alloc   allocate 64 KiB bytearrays in a loop (pymalloc hands them to the C
           malloc, so `break malloc` catches one inside malloc);
   sleep   time.sleep(0.005); dict(a=k) in a loop (`break time_sleep` stops
-          one of them in the middle of a capture, if anything runs them).
+          one of them in the middle of a capture, if anything runs them);
+  nap     the same with 2 ms sleeps (at a checkpoint no thread holds the
+          GIL, and any thread that ran would take it and allocate);
+  subinterp  (3.12 and later) the first worker runs a subinterpreter with a
+          GIL of its own that replaces dicts and lists among
+          100,000 it holds without pause; it counts in a file both interpreters map.
 Each worker counts its iterations.  The program keeps N_KEPT objects of a
 class of its own and writes their count and total sys.getsizeof to
 WORKDIR/facts.json; with records=N it also holds N records of six
@@ -28,8 +33,10 @@ and exits 0.
 """
 
 import json
+import mmap
 import os
 import signal
+import struct
 import sys
 import threading
 import time
@@ -48,29 +55,75 @@ class Kept:
         self.tag = "kept-%d" % i
 
 
+# what the subinterpreter runs: count in the shared page's first word
+# until the second is set
+SUBINTERP_CODE = """
+import mmap, struct
+with open(%r, "r+b") as f:
+    page = mmap.mmap(f.fileno(), 16)
+keep = [None] * 100000
+n = 0
+while not struct.unpack_from("q", page, 8)[0]:
+    keep[n %% len(keep)] = {"n": n, "l": [n] * 8}
+    n += 1
+    struct.pack_into("q", page, 0, n)
+page.close()
+"""
+
+
 class Workers:
-    def __init__(self, mode):
+    def __init__(self, mode, wdir):
         self.mode = mode
         self.counts = [0] * N_WORKERS
         self.stop = threading.Event()
         self.threads = [threading.Thread(target=self.run, args=(i,), name="worker-%d" % i)
                         for i in range(N_WORKERS)]
+        self.page = None
+        if mode == "subinterp":
+            import _xxsubinterpreters as interpreters
+            path = os.path.join(wdir, "subinterp.count")
+            with open(path, "wb") as f:
+                f.write(bytes(16))
+            with open(path, "r+b") as f:
+                self.page = mmap.mmap(f.fileno(), 16)
+            # isolated: the interpreter has a GIL of its own (PEP 684)
+            self.interp = interpreters.create(isolated=True)
+            self.threads[0] = threading.Thread(
+                target=interpreters.run_string, name="subinterp",
+                args=(self.interp, SUBINTERP_CODE % path))
 
     def run(self, i):
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
         k = 0
+        pause = 0.002 if self.mode == "nap" else 0.005
         while not self.stop.is_set():
             if self.mode == "alloc":
                 buf = bytearray(CHUNK)
                 buf[-1] = 1
             else:
-                time.sleep(0.005)
+                time.sleep(pause)
                 d = dict(a=k)
                 k = d["a"] + 1
             self.counts[i] += 1
 
+    def snapshot(self):
+        if self.page is not None:
+            self.counts[0] = struct.unpack_from("q", self.page, 0)[0]
+        return list(self.counts)
+
     def stalled(self, before):
-        return [i for i, (a, b) in enumerate(zip(before, self.counts)) if b <= a]
+        return [i for i, (a, b) in enumerate(zip(before, self.snapshot())) if b <= a]
+
+    def finish(self):
+        self.stop.set()
+        if self.page is not None:
+            struct.pack_into("q", self.page, 8, 1)
+        for t in self.threads:
+            t.join()
+        self.snapshot()
+        if self.page is not None:
+            import _xxsubinterpreters as interpreters
+            interpreters.destroy(self.interp)
 
 
 signals = 0
@@ -113,7 +166,7 @@ def main(wdir, mode, checkpoints, records):
     signal.signal(signal.SIGUSR1, on_usr1)
     signal.signal(signal.SIGUSR2, on_usr2)
     signal.signal(signal.SIGINT, on_int)
-    workers = Workers(mode)
+    workers = Workers(mode, wdir)
     for t in workers.threads:
         t.start()
     with open(os.path.join(wdir, "ready.tmp"), "w") as f:
@@ -121,24 +174,22 @@ def main(wdir, mode, checkpoints, records):
     os.rename(os.path.join(wdir, "ready.tmp"), os.path.join(wdir, "ready"))
     stalled, kept_ok, done = [], True, 0
     if checkpoints:
-        last = list(workers.counts)
+        last = workers.snapshot()
         while not got_usr1:
             time.sleep(0.05)
             os.sched_yield()            # gdb stops here and captures
             time.sleep(0.05)            # then every thread must go on
             stalled += [(done, i) for i in workers.stalled(last)]
             kept_ok = kept_ok and intact(kept)
-            last = list(workers.counts)
+            last = workers.snapshot()
             done += 1
     while not got_usr1:
         signal.pause()
-    last = list(workers.counts)
+    last = workers.snapshot()
     time.sleep(0.2)
     stalled += workers.stalled(last)
     kept_ok = kept_ok and intact(kept)
-    workers.stop.set()
-    for t in workers.threads:
-        t.join()
+    workers.finish()
     # the storm may still be blowing: finalization puts SIGUSR2 back to its
     # default action (terminate), so from here on it stays pending
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2})
