@@ -227,7 +227,9 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_METHODWRAPPER_SELF, "off wrapperobject self"),
 	F(RL_SUBTYPE_DEALLOC, "addr subtype_dealloc"),
 	F(RL_STRUCTSEQ_TRAVERSE, "?addr structseq_traverse"),
-	F(RL_EMPTY_KEYS, "?addr empty_keys_struct | addr _Py_EmptyKeysStruct"),
+	/* unused (dict sizes never needed it); kept so that no field moves */
+	F(RL_EMPTY_KEYS, "?const -1"),
+	F(RL_RUNTIME_FINALIZING, "?off _PyRuntimeState _finalizing"),
 };
 
 #undef F

@@ -251,7 +251,8 @@ enum remora_layout_field {
 	RL_METHODWRAPPER_SELF,
 	RL_SUBTYPE_DEALLOC,       /* tp_dealloc of classes made by `class` */
 	RL_STRUCTSEQ_TRAVERSE,    /* never called: needs a thread state in 3.12 */
-	RL_EMPTY_KEYS,           /* Py_EMPTY_KEYS, never counted in sizes */
+	RL_EMPTY_KEYS,           /* unused, always ABSENT (its index stays) */
+	RL_RUNTIME_FINALIZING,   /* _PyRuntime._finalizing (gdb's side only) */
 	RL_FIELD_COUNT
 };
 

@@ -162,13 +162,18 @@ def _core_program(files):
 
 
 def _symbols_file():
-    """The file gdb reads the interpreter's symbols from (the one defining
-    _PyRuntime, not its separate debug file), or None."""
-    sym = gdb.lookup_global_symbol("_PyRuntime") or gdb.lookup_static_symbol("_PyRuntime")
-    if sym is None or sym.symtab is None:
+    """The file gdb reads the interpreter's symbols from: the one whose
+    memory holds _PyRuntime (not a separate debug file, nor an executable
+    whose DWARF merely declares it), or None."""
+    try:
+        where = gdb.execute("info symbol (unsigned long)&'_PyRuntime'", to_string=True)
+    except gdb.error:
         return None
-    objfile = sym.symtab.objfile
-    return (objfile.owner or objfile).filename
+    m = re.search(r" of (/.*)$", where.strip())
+    if m:
+        return m.group(1)
+    # gdb names no file for the main program's own sections
+    return gdb.current_progspace().filename if where.startswith("_PyRuntime") else None
 
 
 def _same_file(a, b):
@@ -262,7 +267,15 @@ def finalizing():
             return int(gdb.parse_and_eval(expr)) != 0
         except (gdb.error, RuntimeError):
             continue
-    return False
+    # no debug info: the layout table's offset
+    try:
+        off = layout.field("RL_RUNTIME_FINALIZING")
+        if off < 0:
+            return False
+        addr = layout.field("RL_RUNTIME_ADDR") + off
+        return any(bytes(gdb.selected_inferior().read_memory(addr, 8)))
+    except (gdb.error, gdb.MemoryError, RemoraError, ValueError):
+        return False
 
 
 def _warn_if_partial():

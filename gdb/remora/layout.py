@@ -3,14 +3,18 @@
 The walker knows CPython only through the descriptor (src/layout.h): one
 int64 per field, each resolved here from the spec string that
 src/layout.c gives for it (read through the engine library, so the field
-list exists in exactly one place).  Nothing here reads target memory
-except the interpreter version.
+list exists in exactly one place).  Without debug info, the offsets
+and sizes come from the table generated from the same version's headers
+(src/layout_tables.c), the symbols from the ELF symbol tables, and the few
+static ones a stripped file hides from memory (nodwarf.py).
 
 Errors are RemoraError with one line a user can act on: not a CPython
-process, or CPython without debug info (and which package adds it).
+process, or a CPython without debug info remora has no table for (and
+which package adds the debug info).
 """
 
 import ctypes
+import re
 import struct
 
 import gdb
@@ -24,6 +28,14 @@ LAYOUT_MAGIC = 0x52454D4F4C415931
 
 class _Spec(ctypes.Structure):
     _fields_ = [("name", ctypes.c_char_p), ("spec", ctypes.c_char_p)]
+
+
+class _Table(ctypes.Structure):
+    _fields_ = [("version_hex", ctypes.c_uint32), ("free_threaded", ctypes.c_int),
+                ("headers", ctypes.c_char_p), ("values", ctypes.POINTER(ctypes.c_int64))]
+
+
+AT_RUN_TIME = -2
 
 
 def specs():
@@ -197,7 +209,11 @@ def _resolve_one(alt):
     if kind == "addr":
         return _symbol_address(rest)
     if kind == "ptr":
-        return int(gdb.parse_and_eval("(unsigned long)%s" % rest))
+        try:
+            return int(gdb.parse_and_eval("(unsigned long)%s" % rest))
+        except gdb.error:
+            # a minimal symbol: no type to cast from
+            return int(gdb.parse_and_eval("*(unsigned long *)&'%s'" % rest))
     if kind == "const":
         return int(rest, 0)
     raise ValueError("bad layout spec %r" % alt)
@@ -219,29 +235,100 @@ def resolve(spec):
     raise KeyError(spec)
 
 
+def _minimal_address(name):
+    """The address of an ELF (minimal) symbol, or None."""
+    try:
+        return int(gdb.parse_and_eval("(unsigned long)&'%s'" % name))
+    except gdb.error:
+        return None
+
+
 def python_version():
     """PY_VERSION_HEX of the target, or raise RemoraError explaining why
     this is not a CPython we can read."""
     has_runtime = (gdb.lookup_global_symbol("_PyRuntime") is not None or
-                   gdb.lookup_static_symbol("_PyRuntime") is not None)
+                   gdb.lookup_static_symbol("_PyRuntime") is not None or
+                   _minimal_address("_PyRuntime") is not None)
+    if has_runtime:
+        for expr in ("(unsigned int)Py_Version", "*(unsigned int *)&'Py_Version'"):
+            try:
+                return int(gdb.parse_and_eval(expr)) & 0xFFFFFFFF
+            except (gdb.error, gdb.MemoryError):
+                continue
+    # before 3.11 there is no Py_Version (and before 3.7 no _PyRuntime):
+    # the file that holds the interpreter names its version
+    older = _version_from_file()
+    if older is not None:
+        raise RemoraError("remora: CPython %d.%d is not supported%s (%s are)"
+                          % (older + (" yet" if older >= (3, 8) else "", SUPPORTED)))
     if not has_runtime:
-        try:
-            gdb.parse_and_eval("(unsigned long)&'_PyRuntime'")
-        except gdb.error:
-            raise RemoraError("remora: this process is not running CPython "
-                              "(no _PyRuntime symbol)") from None
-        raise RemoraError("remora: CPython found but without debug info: "
-                          "install its debug symbols (Debian: apt install "
-                          "python3.11-dbg) or use a CPython built with -g")
+        raise RemoraError("remora: this process is not running CPython "
+                          "(no _PyRuntime symbol)")
+    raise RemoraError("remora: cannot read the interpreter's version "
+                      "(Py_Version); CPython %s are supported" % SUPPORTED)
+
+
+SUPPORTED = "3.11 and 3.12"
+
+
+def _version_from_file():
+    """(major, minor) from the name of the file holding CPython's
+    _Py_NoneStruct (libpython3.10.so.1.0, python2.7), or None."""
+    if _minimal_address("_Py_NoneStruct") is None:
+        return None
     try:
-        return int(gdb.parse_and_eval("Py_Version")) & 0xFFFFFFFF
+        where = gdb.execute("info symbol (unsigned long)&'_Py_NoneStruct'", to_string=True)
     except gdb.error:
-        pass
+        return None
+    m = re.search(r"python(\d)\.(\d+)[^/\s]*\s*$", where.strip())
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def tables():
+    """[(version_hex, free_threaded, headers, values)] of the layout tables
+    generated from CPython's headers (src/layout_tables.c)."""
     try:
-        return int(gdb.parse_and_eval("(unsigned int)Py_Version")) & 0xFFFFFFFF
+        lib = ctypes.CDLL(paths.engine_library())
+    except OSError as e:
+        raise RemoraError("remora: cannot load the engine: %s" % e) from None
+    fn = lib.remora_layout_table_get
+    fn.restype = ctypes.POINTER(_Table)
+    fn.argtypes = [ctypes.c_uint]
+    n = len(specs())
+    out = []
+    i = 0
+    while True:
+        p = fn(i)
+        if not p:
+            return out
+        t = p.contents
+        out.append((t.version_hex, bool(t.free_threaded), t.headers.decode(),
+                    [t.values[k] for k in range(n)]))
+        i += 1
+
+
+def table_for(version, free_threaded=False):
+    """(headers, values) of the table for the target's version: the same
+    minor version, the highest patch release not above the target's, else
+    the lowest; None when there is none."""
+    minor = version >> 16
+    same = sorted((t for t in tables() if t[0] >> 16 == minor and t[1] == free_threaded),
+                  key=lambda t: t[0])
+    if not same:
+        return None
+    patch = (version >> 8) & 0xFF
+    below = [t for t in same if (t[0] >> 8) & 0xFF <= patch]
+    chosen = below[-1] if below else same[0]
+    return chosen[2], chosen[3]
+
+
+def has_debug_info():
+    """Whether gdb sees CPython's internal structs in the target's DWARF."""
+    try:
+        gdb.lookup_type("PyDictKeysObject")
+        return True
     except gdb.error:
-        raise RemoraError("remora: cannot read the interpreter's version "
-                          "(Py_Version); CPython 3.11 or later is needed") from None
+        return False
 
 
 def runtime_address():
@@ -278,10 +365,8 @@ def _build():
     version = python_version()
     major, minor = version >> 24, (version >> 16) & 0xFF
     if (major, minor) not in ((3, 11), (3, 12)):
-        raise RemoraError("remora: CPython %d.%d is not supported yet "
-                          "(3.11 and 3.12 are)" % (major, minor))
-    values = []
-    missing = []
+        raise RemoraError("remora: CPython %d.%d is not supported yet (%s are)"
+                          % (major, minor, SUPPORTED))
     all_specs = specs()
     wanted = set()
     for _name, spec in all_specs:
@@ -290,25 +375,110 @@ def _build():
             if kind == "addr":
                 wanted.add(rest.split("@", 1)[0])
     _statics.load(wanted)
+    table = table_for(version)
+    # an executable built against the headers describes the public
+    # structs, not libpython's internal ones: DWARF counts when it gives
+    # every field
+    values, missing = _from_dwarf(all_specs) if has_debug_info() else (None, ["all"])
+    if not missing:
+        if table is not None:
+            _cross_check(all_specs, values, table, version)
+    elif table is None and values is not None:
+        raise RemoraError("remora: cannot find %s in the debug info of CPython "
+                          "%d.%d" % (", ".join(missing[:4]), major, minor))
+    else:
+        if table is None:
+            raise RemoraError(
+                "remora: CPython %s has no debug info and remora has no layout table "
+                "for it: install its debug symbols (Debian: apt install python%d.%d-dbg)"
+                % (_dotted(version), major, minor))
+        values, missing = _from_table(all_specs, table[1])
+        if missing:
+            raise RemoraError("remora: CPython %s has no debug info, and its symbols "
+                              "do not give %s: install its debug symbols (Debian: apt "
+                              "install python%d.%d-dbg)" % (
+                                  _dotted(version), ", ".join(missing[:4]), major, minor))
+    blob = struct.pack("<QII", LAYOUT_MAGIC, len(values), version)
+    blob += struct.pack("<%dq" % len(values), *values)
+    return version, blob
+
+
+def field(name):
+    """The value of descriptor field `name` (RL_...) for the current
+    inferior: ABSENT if it has none."""
+    _version, blob = build()
+    names = [n for n, _s in specs()]
+    (value,) = struct.unpack_from("<q", blob, 16 + 8 * names.index(name))
+    return value
+
+
+def _dotted(version):
+    return "%d.%d.%d" % (version >> 24, (version >> 16) & 0xFF, (version >> 8) & 0xFF)
+
+
+def _from_dwarf(all_specs):
+    values, missing = [], []
     for name, spec in all_specs:
         try:
             values.append(resolve(spec))
         except KeyError:
             missing.append(name)
             values.append(ABSENT)
-    if missing:
+    return values, missing
+
+
+def _symbol_kinds_only(spec):
+    """The spec's symbol alternatives (addr, ptr), keeping its '?'."""
+    alts = [a.strip() for a in spec.lstrip("?").split(" | ")]
+    kept = [a for a in alts if a.split(" ", 1)[0] in ("addr", "ptr")]
+    return ("?" if spec.startswith("?") else "") + " | ".join(kept)
+
+
+def _from_table(all_specs, table):
+    """The descriptor from a layout table: its offsets and sizes, and the
+    symbols from the ELF symbols or, for the static ones a stripped file
+    hides, from the objects that hold them (nodwarf.py)."""
+    from . import nodwarf
+    values, missing = list(table), []
+    by_name = {}
+    pending = []
+    for i, (name, spec) in enumerate(all_specs):
+        if values[i] != AT_RUN_TIME:
+            by_name[name] = values[i]
+            continue
         try:
-            gdb.lookup_type("PyDictKeysObject")
-        except gdb.error:
-            raise RemoraError("remora: CPython %d.%d has no debug info for its "
-                              "internal structs: install its debug symbols "
-                              "(Debian: apt install python%d.%d-dbg)"
-                              % (major, minor, major, minor)) from None
-        raise RemoraError("remora: cannot find %s in the debug info of CPython "
-                          "%d.%d" % (", ".join(missing[:4]), major, minor))
-    blob = struct.pack("<QII", LAYOUT_MAGIC, len(values), version)
-    blob += struct.pack("<%dq" % len(values), *values)
-    return version, blob
+            values[i] = resolve(_symbol_kinds_only(spec).lstrip("?"))
+            by_name[name] = values[i]
+        except KeyError:
+            pending.append((i, name, spec))
+    for i, name, spec in pending:
+        found = nodwarf.find(name, by_name)
+        if found is not None:
+            values[i] = found
+        elif spec.startswith("?"):
+            values[i] = ABSENT
+        else:
+            missing.append(name)
+            values[i] = ABSENT
+    return values, missing
+
+
+_warned = set()
+
+
+def _cross_check(all_specs, values, table, version):
+    """DWARF wins; a table that disagrees (a custom build, or a patch
+    release that moved a field) is said once, in one line."""
+    headers, tvalues = table
+    differ = [name for (name, _spec), v, t in zip(all_specs, values, tvalues)
+              if t != AT_RUN_TIME and v != t]
+    key = (version, headers, tuple(differ))
+    if differ and key not in _warned:
+        _warned.add(key)
+        gdb.write("remora: CPython %s's debug info differs from the %s headers in %s "
+                  "(a custom build?): using the debug info\n"
+                  % (_dotted(version), headers, ", ".join(differ[:3])
+                     + (" and %d more" % (len(differ) - 3) if len(differ) > 3 else "")))
 
 
 gdb.events.new_objfile.connect(forget)

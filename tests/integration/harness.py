@@ -105,8 +105,14 @@ class Tap:
 # ------------------------------------------------------------ interpreters
 
 class Interp:
-    def __init__(self, name, path, skip=None):
+    """An interpreter to test.  env: what its targets' environment adds
+    (a stripped libpython's directory); gdb_args: what gdb's command line
+    adds whenever it reads this interpreter's processes or cores (hiding
+    the debug files); debug_info: whether gdb sees its DWARF."""
+
+    def __init__(self, name, path, skip=None, env=None, gdb_args=(), debug_info=True):
         self.name, self.path, self.skip = name, path, skip
+        self.env, self.gdb_args, self.debug_info = dict(env or {}), list(gdb_args), debug_info
 
     def __repr__(self):
         return "Interp(%s, %s, skip=%r)" % (self.name, self.path, self.skip)
@@ -127,13 +133,43 @@ DEFAULT_PYTHONS = [
     ("pyenv-3.11.7", "~/.pyenv/versions/3.11.7/bin/python3", "pyenv install 3.11.7"),
     ("pyenv-3.12.1", "~/.pyenv/versions/3.12.1/bin/python3", "pyenv install 3.12.1"),
 ]
+# The same interpreters without debug info, as production runs them:
+# Debian's with its -dbg files hidden from gdb (the package not installed),
+# pyenv's with a copy of libpython stripped by `strip --strip-all`.
+NO_DEBUG_INFO = [
+    ("debian-3.11-nodbg", "debian-3.11", "hide"),
+    ("pyenv-3.11.7-stripped", "pyenv-3.11.7", "strip"),
+    ("pyenv-3.12.1-stripped", "pyenv-3.12.1", "strip"),
+]
+HIDE_DEBUG_FILES = ["-iex", "set debug-file-directory /nonexistent"]
+STRIPPED_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "remora", "stripped")
 
 
-def _libpython_of(exe):
-    """The ELF file holding the interpreter's code: libpython if shared."""
+def stripped_libpython_dir(exe):
+    """A directory holding a `strip --strip-all` copy of exe's libpython
+    (made once, under ~/.cache/remora/stripped), or raise OSError."""
+    lib = _libpython_of(exe)
+    if os.path.realpath(lib) == os.path.realpath(exe):
+        raise OSError("%s has no shared libpython to strip" % exe)
+    st = os.stat(lib)
+    d = os.path.join(STRIPPED_CACHE, "%s-%d-%d" % (
+        os.path.basename(lib), st.st_size, int(st.st_mtime)))
+    out = os.path.join(d, os.path.basename(lib))
+    if not os.path.exists(out):
+        os.makedirs(d, exist_ok=True)
+        tmp = out + ".tmp%d" % os.getpid()
+        subprocess.run(["strip", "--strip-all", "-o", tmp, lib], check=True,
+                       capture_output=True)
+        os.rename(tmp, out)
+    return d
+
+
+def _libpython_of(exe, env=None):
+    """The ELF file holding the interpreter's code: libpython if shared
+    (as the dynamic loader finds it with env added to the environment)."""
     try:
         out = subprocess.run(["ldd", exe], capture_output=True, text=True,
-                             timeout=30).stdout
+                             env=dict(os.environ, **(env or {})), timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
         return exe
     m = re.search(r"libpython\S*\s+=>\s+(\S+)", out)
@@ -174,7 +210,32 @@ def interpreters():
             ok, why = _has_debug_info(path)
             found.append(Interp(name, path, None if ok else "%s%s" % (
                 why, " (%s)" % how if how else "")))
+    if not spec and os.environ.get("REMORA_TEST_NO_DEBUG_INFO", "1") != "0":
+        found += _without_debug_info(found, only)
     return found
+
+
+def _without_debug_info(found, only):
+    out = []
+    by_name = {it.name: it for it in found}
+    for name, base_name, how in NO_DEBUG_INFO:
+        base = by_name.get(base_name)
+        if only and name not in only:
+            out.append(Interp(name, "", "not selected (REMORA_TEST_ONLY)"))
+            continue
+        if base is None or not os.access(base.path, os.X_OK):
+            out.append(Interp(name, "", "%s is not installed" % base_name))
+            continue
+        if how == "hide":
+            out.append(Interp(name, base.path, gdb_args=HIDE_DEBUG_FILES, debug_info=False))
+            continue
+        try:
+            d = stripped_libpython_dir(base.path)
+        except (OSError, subprocess.SubprocessError) as exc:
+            out.append(Interp(name, base.path, "cannot strip its libpython: %s" % exc))
+            continue
+        out.append(Interp(name, base.path, env={"LD_LIBRARY_PATH": d}, debug_info=False))
+    return out
 
 
 def report_interpreters(tap, interps):
@@ -184,7 +245,11 @@ def report_interpreters(tap, interps):
         if it.skip:
             tap.diag("interpreter %s SKIPPED: %s" % (it.name, it.skip))
         else:
-            tap.diag("interpreter %s: %s" % (it.name, it.path))
+            how = ""
+            if not it.debug_info:
+                how = (" (libpython stripped: LD_LIBRARY_PATH=%s)" % it.env["LD_LIBRARY_PATH"]
+                       if "LD_LIBRARY_PATH" in it.env else " (gdb %s)" % " ".join(it.gdb_args))
+            tap.diag("interpreter %s: %s%s" % (it.name, it.path, how))
     if all(it.skip for it in interps):
         tap.fail("%s: at least one interpreter to test" % tap.name,
                  "every interpreter was skipped (scripts/install-deps installs "
@@ -258,7 +323,7 @@ class Target:
     @classmethod
     def python(cls, interp, script, wdir, *args, env=None):
         return cls([interp.path, os.path.join(TARGETS, script), wdir] + list(args),
-                   wdir, env)
+                   wdir, dict(interp.env, **(env or {})))
 
     def path(self, name):
         return os.path.join(self.wdir, name)
@@ -404,7 +469,8 @@ def gdb_env(extra=None):
 
 def gdb_argv(commands, pid=None, load_remora=True, args=(), batch=True):
     """gdb's command line for run_gdb() and start_gdb()."""
-    argv = [GDB, "-nx"] + (["-batch"] if batch else []) + list(args)
+    extra = current_interp.gdb_args if current_interp is not None else []
+    argv = [GDB, "-nx"] + (["-batch"] if batch else []) + extra + list(args)
     if pid is not None:
         argv += ["-p", str(pid)]
     pre = ["set pagination off", "set width 0", "set confirm off"]
@@ -489,12 +555,22 @@ def guarded(tap, label, fn, *args):
 def each_interpreter(tap, interps, label, fn):
     """fn(tap, it) for every usable interpreter, guarded; the others are
     skipped by name with their reason."""
+    global current_interp
     for it in interps:
         name = "%s %s" % (label, it.name)
         if it.skip:
             tap.skip(name, it.skip)
-        else:
+            continue
+        current_interp = it
+        try:
             guarded(tap, name, fn, tap, it)
+        finally:
+            current_interp = None
+
+
+# The interpreter each_interpreter() is testing: gdb's command line gets
+# its gdb_args, whatever the test passes.
+current_interp = None
 
 
 def run_per_interpreter(test, label, fn):

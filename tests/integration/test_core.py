@@ -152,7 +152,7 @@ def run(tap, it, first, cores):
 
 def shared_libpython(it):
     """The interpreter's shared libpython, or None if it is linked in."""
-    lib = harness._libpython_of(it.path)
+    lib = harness._libpython_of(it.path, it.env)
     return lib if lib and os.path.realpath(lib) != os.path.realpath(it.path) else None
 
 

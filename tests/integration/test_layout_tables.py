@@ -1,0 +1,236 @@
+"""test_layout_tables.py — the layout tables generated from CPython's
+headers are what the headers say, agree with the interpreters' own debug
+info, and stand in for it (issue 10: CPython without debug info).
+
+1. GIVEN the include directory of a CPython whose table
+   src/layout_tables.c holds (pyenv's, Debian's libpython3.X-dev, those
+   tests/pythons/build made),
+   WHEN scripts/gen-layouts regenerates that version's table,
+   THEN it is the committed one, character for character.
+2. For each interpreter with debug info, GIVEN a live target
+   (targets/census_target.py: a deque, struct sequences, classes),
+   WHEN gdb builds the descriptor from the DWARF and again from the table
+   of its version (offsets and sizes from the table; the static symbols
+   a stripped file hides — subtype_dealloc, structseq_traverse,
+   deque_traverse — found through the objects that hold them),
+   THEN every field agrees.
+3. For each interpreter without debug info (harness: Debian's with its
+   -dbg files hidden, pyenv's with libpython stripped),
+   GIVEN the same target,
+   THEN gdb sees no DWARF for CPython's internal structs (the variant
+   tests what it claims), the descriptor is built from the table, and
+   it equals the descriptor of the same interpreter with debug info,
+   addresses taken relative to the ELF object that holds them.
+"""
+
+import glob
+import json
+import os
+import re
+import subprocess
+import tempfile
+
+import harness
+from harness import Tap, Target, TargetError
+
+TABLES = os.path.join(harness.TOP_SRCDIR, "src", "layout_tables.c")
+GEN = os.path.join(harness.TOP_SRCDIR, "scripts", "gen-layouts")
+BLOCK = re.compile(r"/\* from the headers of CPython (\S+)( \(free-threaded\))? \*/\n"
+                   r"static const int64_t \w+\[RL_FIELD_COUNT\] = \{\n.*?\n\};\n", re.S)
+
+GDB_DESCRIPTOR = r"""
+python
+import json, os
+from remora import layout, nodwarf
+version = layout.python_version()
+all_specs = layout.specs()
+names = [n for n, _s in all_specs]
+table = layout.table_for(version)
+out = {"version": version, "table": table and table[0],
+       "dwarf_complete": False, "dwarf": None, "from_table": None, "finders": {}}
+if layout.has_debug_info():
+    values, missing = layout._from_dwarf(all_specs)
+    out["dwarf_complete"] = not missing
+    if not missing:
+        out["dwarf"] = dict(zip(names, values))
+if table:
+    values, missing = layout._from_table(all_specs, table[1])
+    out["from_table"] = dict(zip(names, values))
+    out["table_missing"] = missing
+    by_name = dict(zip(names, values))
+    for field in nodwarf.FINDERS:
+        out["finders"][field] = nodwarf.find(field, by_name)
+objfile = gdb.execute("info symbol (unsigned long)&'_PyRuntime'", to_string=True)
+out["runtime_in"] = objfile.strip().rsplit(" of ", 1)[-1]
+with open(os.environ["REMORA_TEST_OUT"], "w") as f:
+    json.dump(out, f)
+end
+"""
+
+
+def blocks(text):
+    return {(m.group(1), bool(m.group(2))): m.group(0) for m in BLOCK.finditer(text)}
+
+
+def header_dirs():
+    """{(version, free-threaded): include dir} for every CPython's headers
+    this machine has."""
+    cands = (glob.glob(os.path.expanduser("~/.pyenv/versions/*/include/python3.*"))
+             + glob.glob("/usr/include/python3.*")
+             + glob.glob(os.path.expanduser("~/.cache/remora/pythons/*/include/python3.*"))
+             + glob.glob(os.path.expanduser(
+                 "~/.cache/remora/roots/sid/usr/include/python3.*")))
+    out = {}
+    for d in cands:
+        try:
+            with open(os.path.join(d, "patchlevel.h")) as f:
+                version = re.search(r'#define\s+PY_VERSION\s+"([^"]+)"', f.read()).group(1)
+            ft = False
+            cfg = os.path.join(d, "pyconfig.h")
+            if os.path.exists(cfg):
+                with open(cfg) as f:
+                    ft = re.search(r"^#define\s+Py_GIL_DISABLED\s+1", f.read(), re.M) is not None
+        except (OSError, AttributeError):
+            continue
+        # python3.Xd: Debian's headers of its debug (Py_DEBUG) build
+        if os.path.exists(os.path.join(d, "internal")) and not d.endswith("d"):
+            out.setdefault((version, ft), d)
+    return out
+
+
+def regenerate(tap):
+    with open(TABLES) as f:
+        committed = blocks(f.read())
+    tap.ok("src/layout_tables.c holds tables (%s)" % ", ".join(
+        v + ("t" if ft else "") for v, ft in sorted(committed)), len(committed) > 0)
+    dirs = header_dirs()
+    for key in sorted(committed):
+        label = key[0] + ("t" if key[1] else "")
+        d = dirs.get(key)
+        if d is None:
+            tap.skip("the %s table regenerates unchanged" % label,
+                     "no include directory of CPython %s here" % label)
+            continue
+        with tempfile.TemporaryDirectory(prefix="remora-gen-layouts-test-") as tmp:
+            out = os.path.join(tmp, "tables.c")
+            r = subprocess.run([GEN, "--gdb", harness.GDB, "--out", out, d],
+                               capture_output=True, text=True, env=harness.gdb_env())
+            if r.returncode != 0:
+                tap.fail("the %s table regenerates unchanged" % label,
+                         "gen-layouts failed:\n%s%s" % (r.stdout, r.stderr))
+                continue
+            with open(out) as f:
+                fresh = blocks(f.read()).get(key)
+        tap.equal("the %s table regenerates unchanged (from %s)" % (label, d),
+                  fresh, committed[key])
+
+
+def descriptor(it, wdir):
+    """What GDB_DESCRIPTOR finds in a census target of interpreter it, and
+    the load address of the object holding _PyRuntime."""
+    with Target.python(it, "census_target.py", wdir) as target:
+        target.wait_ready()
+        out = os.path.join(wdir, "descriptor.json")
+        script = os.path.join(wdir, "descriptor.gdb")
+        with open(script, "w") as f:
+            f.write(GDB_DESCRIPTOR)
+        g = harness.run_gdb(["source " + script, "detach"], pid=target.pid,
+                            env={"REMORA_TEST_OUT": out})
+        if not g.ok() or not os.path.exists(out):
+            raise TargetError("gdb failed:\n%s" % g.report())
+        res = harness.load_json(out)
+        res["base"] = load_base(target.pid, res["runtime_in"])
+        target.send(__import__("signal").SIGUSR1)
+        target.wait_exit(60)
+        return res
+
+
+def load_base(pid, path):
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 6 and parts[5] == path and int(parts[2], 16) == 0:
+                return int(parts[0].split("-")[0], 16)
+    return None
+
+
+ADDRESS_KINDS = ("addr", "ptr")
+
+
+def address_fields():
+    """The fields whose values are symbol addresses."""
+    spec_of = dict(harness_specs())
+    return {n for n, s in spec_of.items()
+            if all(a.strip().split(" ", 1)[0] in ADDRESS_KINDS
+                   for a in s.lstrip("?").split(" | "))}
+
+
+_specs = []
+
+
+def harness_specs():
+    if not _specs:
+        src = open(os.path.join(harness.TOP_SRCDIR, "src", "layout.c")).read()
+        _specs.extend(re.findall(r'F\((RL_\w+), "([^"]*)"\)', src))
+    return _specs
+
+
+def with_debug_info(tap, it):
+    name = "layout %s" % it.name
+    res = descriptor(it, harness.workdir("layout", it.name))
+    tap.ok("%s: gdb sees the DWARF of every field" % name, res["dwarf_complete"], str(res))
+    if not res["table"]:
+        tap.fail("%s: a layout table for this version" % name, "no table for 0x%08x"
+                 % res["version"])
+        return
+    tap.equal("%s: the table (%s headers) leaves no field unresolved" % (
+        name, res["table"]), res.get("table_missing"), [])
+    dw, tb = res["dwarf"] or {}, res["from_table"] or {}
+    differ = {k: (dw.get(k), tb.get(k)) for k in dw if dw.get(k) != tb.get(k)}
+    tap.equal("%s: descriptor from the %s table = descriptor from DWARF (%d fields)"
+              % (name, res["table"], len(dw)), differ, {})
+    for field, found in sorted(res["finders"].items()):
+        tap.equal("%s: %s found through memory = DWARF's" % (name, field), found, dw.get(field))
+
+
+def without_debug_info(tap, it, interps):
+    name = "layout %s" % it.name
+    res = descriptor(it, harness.workdir("layout", it.name))
+    tap.ok("%s: gdb sees no DWARF for CPython's internal structs" % name,
+           not res["dwarf_complete"], str(res))
+    tap.equal("%s: the %s table and the symbols resolve every field" % (
+        name, res["table"]), res.get("table_missing"), [])
+    base_name = it.name.rsplit("-", 1)[0]
+    base = next((b for b in interps if b.name == base_name and not b.skip), None)
+    if base is None:
+        tap.skip("%s: equals %s's descriptor" % (name, base_name), "%s not tested" % base_name)
+        return
+    saved, harness.current_interp = harness.current_interp, base
+    try:
+        ref = descriptor(base, harness.workdir("layout", base.name))
+    finally:
+        harness.current_interp = saved
+    addrs = address_fields()
+
+    def rel(values, b):
+        return {k: (v - b if k in addrs and v not in (-1, None) and v >= b else v)
+                for k, v in values.items()}
+    ours, theirs = rel(res["from_table"] or {}, res["base"]), rel(ref["dwarf"] or {}, ref["base"])
+    differ = {k: (ours.get(k), theirs.get(k)) for k in theirs if ours.get(k) != theirs.get(k)}
+    tap.equal("%s: descriptor from the table = %s's from DWARF (addresses relative "
+              "to their object)" % (name, base_name), differ, {})
+
+
+def main():
+    tap = Tap("test_layout_tables")
+    regenerate(tap)
+    interps = harness.interpreters()
+    harness.report_interpreters(tap, interps)
+    harness.each_interpreter(tap, interps, "layout", lambda tap, it: (
+        with_debug_info if it.debug_info else
+        lambda t, i: without_debug_info(t, i, interps))(tap, it))
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
