@@ -222,7 +222,9 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_DEQUE_BLOCK_RIGHTLINK, "?off block@_collectionsmodule.c rightlink"),
 	F(RL_TYPE_PROPERTY, "addr PyProperty_Type"),
 	F(RL_PROPERTY_NAME, "?off propertyobject prop_name"),
-	F(RL_TYPE_METHODWRAPPER, "addr _PyMethodWrapper_Type"),
+	/* exported up to 3.12; without debug info 3.13's is found through
+	 * types.MethodWrapperType (gdb/remora/nodwarf.py) */
+	F(RL_TYPE_METHODWRAPPER, "?addr _PyMethodWrapper_Type"),
 	F(RL_METHODWRAPPER_DESCR, "off wrapperobject descr"),
 	F(RL_METHODWRAPPER_SELF, "off wrapperobject self"),
 	F(RL_SUBTYPE_DEALLOC, "addr subtype_dealloc"),
@@ -230,6 +232,10 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	/* unused (dict sizes never needed it); kept so that no field moves */
 	F(RL_EMPTY_KEYS, "?const -1"),
 	F(RL_RUNTIME_FINALIZING, "?off _PyRuntimeState _finalizing"),
+	F(RL_DICTVALUES_VALUES, "off struct _dictvalues values"),
+	F(RL_DICTVALUES_CAPACITY, "?off struct _dictvalues capacity"),
+	F(RL_DICTVALUES_VALID, "?off struct _dictvalues valid"),
+	F(RL_DICTVALUES_EMBEDDED, "?off struct _dictvalues embedded"),
 };
 
 #undef F

@@ -253,6 +253,10 @@ enum remora_layout_field {
 	RL_STRUCTSEQ_TRAVERSE,    /* never called: needs a thread state in 3.12 */
 	RL_EMPTY_KEYS,           /* unused, always ABSENT (its index stays) */
 	RL_RUNTIME_FINALIZING,   /* _PyRuntime._finalizing (gdb's side only) */
+	RL_DICTVALUES_VALUES,    /* PyDictValues.values: 0, 8 from 3.13 */
+	RL_DICTVALUES_CAPACITY,  /* 3.13+: the values' header */
+	RL_DICTVALUES_VALID,
+	RL_DICTVALUES_EMBEDDED,
 	RL_FIELD_COUNT
 };
 
@@ -266,8 +270,9 @@ struct remora_layout {
 	int64_t v[RL_FIELD_COUNT];
 };
 
-/* Type flags the walker tests (stable across 3.11-3.13). */
+/* Type flags the walker tests (stable across 3.11-3.13, bar INLINE_VALUES). */
 enum remora_tpflags {
+	RTPF_INLINE_VALUES = 1ul << 2,    /* 3.13+ */
 	RTPF_MANAGED_WEAKREF = 1ul << 3,  /* 3.12+ */
 	RTPF_MANAGED_DICT = 1ul << 4,
 	RTPF_HEAPTYPE = 1ul << 9,

@@ -571,11 +571,19 @@ static bool walk_keys_entry(struct walker *w, const struct walk_keys *k,
 	return true;
 }
 
+/* Where a split dict's value pointers start (its PyDictValues' values:
+ * 3.13 puts a header first), or 0 for a combined dict. */
+static uint64_t walk_dict_values(struct walker *w, uint64_t dict)
+{
+	uint64_t values = rd_ptr(w, dict, RL_DICT_VALUES);
+	return values ? values + (uint64_t)lv(w, RL_DICTVALUES_VALUES) : 0;
+}
+
 /* The value stored under the ASCII key t in the dict at dict, or 0. */
 static uint64_t walk_dict_lookup(struct walker *w, uint64_t dict, const char *t)
 {
 	uint64_t keys = rd_ptr(w, dict, RL_DICT_KEYS);
-	uint64_t values = rd_ptr(w, dict, RL_DICT_VALUES);
+	uint64_t values = walk_dict_values(w, dict);
 	struct walk_keys k;
 	if (!keys || !walk_keys_read(w, keys, &k))
 		return 0;
@@ -1028,8 +1036,12 @@ static uint64_t walk_size(struct walker *w, uint64_t obj,
 		break;
 	}
 	case WK_TYPE:
-		/* 3.11/3.12 add the pre-header even for static types */
+		/* 3.11/3.12 add the pre-header even for static types; 3.13
+		 * only for objects the collector tracks, which a static type
+		 * is not (type's tp_is_gc) */
 		size = walk_type_obj_size(w, obj);
+		if (w->py_minor >= 13 && !(rd_ptr(w, obj, RL_TP_FLAGS) & RTPF_HEAPTYPE))
+			return size;
 		break;
 	case WK_CODE:
 		size = walk_code_size(w, obj, t);
@@ -1051,13 +1063,24 @@ static uint64_t walk_size(struct walker *w, uint64_t obj,
 static void walk_dict_edges(struct walker *w, uint64_t obj)
 {
 	uint64_t keys = rd_ptr(w, obj, RL_DICT_KEYS);
-	uint64_t values = rd_ptr(w, obj, RL_DICT_VALUES);
+	uint64_t values = walk_dict_values(w, obj);
 	struct walk_keys k;
 	if (!keys)
 		return;
 	if (!walk_keys_read(w, keys, &k)) {
 		walk_partial(w);
 		return;
+	}
+	/* 3.13: values embedded in their object are its referents */
+	if (values && lv(w, RL_DICTVALUES_EMBEDDED) >= 0) {
+		uint8_t embedded = 0;
+		uint64_t head = values - (uint64_t)lv(w, RL_DICTVALUES_VALUES);
+		if (!rd(w, head + (uint64_t)lv(w, RL_DICTVALUES_EMBEDDED), &embedded, 1)) {
+			walk_partial(w);
+			return;
+		}
+		if (embedded)
+			return;
 	}
 	uint64_t live = 0;
 	for (int64_t i = 0; i < k.nentries; i++) {
@@ -1442,11 +1465,54 @@ struct walk_values {
 	uint64_t bytes;    /* bytes of the values block (prefix included) */
 };
 
+/* 3.13: the dict pointer sits where 3.12's dict-or-values word did; the
+ * values live in the object itself, after tp_basicsize bytes: a
+ * PyDictValues (a header with capacity and valid, then capacity
+ * pointers), then the insertion order (capacity bytes, rounded up to 8).
+ * While they are valid they are the object's referents, as its traverse
+ * says, even when a __dict__ was made over them (the dict is then a
+ * referent too, holding them "embedded"); once not, the dict owns its
+ * own values. */
+static void walk_inline_values(struct walker *w, uint64_t obj,
+			       const struct walk_type *t, struct walk_values *v)
+{
+	bool ok = true;
+	v->dict = rd_u64(w, obj - 24, &ok);
+	if (!ok) {
+		v->dict = 0;
+		walk_partial(w);
+		return;
+	}
+	if (!(t->flags & RTPF_INLINE_VALUES))
+		return;
+	uint8_t capacity = 0, valid = 0;
+	uint64_t at = obj + (uint64_t)t->basicsize;
+	uint64_t first = (uint64_t)lv(w, RL_DICTVALUES_VALUES);
+	v->keys = rd_ptr(w, t->addr, RL_HT_CACHED_KEYS);
+	struct walk_keys k;
+	if (lv(w, RL_DICTVALUES_CAPACITY) < 0 || lv(w, RL_DICTVALUES_VALID) < 0 ||
+	    !v->keys || !walk_keys_read(w, v->keys, &k) ||
+	    !rd(w, at + (uint64_t)lv(w, RL_DICTVALUES_CAPACITY), &capacity, 1) ||
+	    !rd(w, at + (uint64_t)lv(w, RL_DICTVALUES_VALID), &valid, 1)) {
+		walk_partial(w);
+		return;
+	}
+	v->bytes = first + (uint64_t)capacity * 8 + (((uint64_t)capacity + 7) & ~UINT64_C(7));
+	if (!valid)             /* a materialized dict owns them */
+		return;
+	v->values = at + first;
+	v->count = (uint64_t)k.nentries < capacity ? (uint64_t)k.nentries : capacity;
+}
+
 static void walk_managed(struct walker *w, uint64_t obj,
 			 const struct walk_type *t, struct walk_values *v)
 {
 	bool ok = true;
 	memset(v, 0, sizeof(*v));
+	if (w->py_minor >= 13) {
+		walk_inline_values(w, obj, t, v);
+		return;
+	}
 	if (w->py_minor == 11) {
 		v->values = rd_u64(w, obj - 32, &ok);
 		v->dict = rd_u64(w, obj - 24, &ok);
@@ -1520,9 +1586,10 @@ static void walk_instance_edges(struct walker *w, uint64_t obj,
 	/* __dict__ or inline values, unless a static base owns the dict
 	 * (its tp_traverse or layout covers it). */
 	if (t->flags & RTPF_MANAGED_DICT) {
-		if (v->dict) {
+		/* 3.11/3.12 have one or the other; 3.13 may have both */
+		if (v->dict)
 			walk_edge(w, v->dict, remora_via(REMORA_VIA_FIELD, REMORA_FIELD_DICT));
-		} else if (v->values) {
+		if (v->values) {
 			struct walk_keys k;
 			if (!walk_keys_read(w, v->keys, &k))
 				return;
@@ -1978,7 +2045,7 @@ enum remora_walk_status remora_walk(struct remora_reader *reader,
 	    layout->field_count != RL_FIELD_COUNT ||
 	    remora_layout_check(layout) >= 0 ||
 	    (layout->python_version >> 24) != 3 || w.py_minor < 11 ||
-	    w.py_minor > 12)
+	    w.py_minor > 13)
 		return REMORA_WALK_BAD_LAYOUT;
 
 	uint64_t runtime = (uint64_t)lv(&w, RL_RUNTIME_ADDR);

@@ -268,7 +268,7 @@ def python_version():
                       "(Py_Version); CPython %s are supported" % SUPPORTED)
 
 
-SUPPORTED = "3.11 and 3.12"
+SUPPORTED = "3.11, 3.12 and 3.13"
 
 
 def _version_from_file():
@@ -364,7 +364,7 @@ def _build():
     forget()
     version = python_version()
     major, minor = version >> 24, (version >> 16) & 0xFF
-    if (major, minor) not in ((3, 11), (3, 12)):
+    if (major, minor) not in ((3, 11), (3, 12), (3, 13)):
         raise RemoraError("remora: CPython %d.%d is not supported yet (%s are)"
                           % (major, minor, SUPPORTED))
     all_specs = specs()

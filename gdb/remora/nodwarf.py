@@ -11,7 +11,9 @@ offsets the layout table already gave:
   _frozen_importlib (interp->importlib) always holds several;
 - structseq_traverse: the tp_traverse of sys.flags's type;
 - deque_traverse: the tp_traverse of _collections.deque, if _collections
-  was imported (if not, there is no deque to recognise).
+  was imported (if not, there is no deque to recognise);
+- 3.13's method-wrapper type (no longer exported): types.MethodWrapperType,
+  if the types module was imported.
 
 Reads go through gdb (live process or core); nothing runs in the target.
 """
@@ -114,11 +116,21 @@ def deque_traverse(r):
     return r.ptr(deque, "RL_TP_TRAVERSE") if deque and r.is_type(deque) else None
 
 
+def method_wrapper_type(r):
+    """types.MethodWrapperType, if the types module was imported (3.13
+    no longer exports _PyMethodWrapper_Type)."""
+    modules = r.ptr(_interp(r), "RL_INTERP_MODULES")
+    mod = r.lookup(modules, "types")
+    t = mod and r.lookup(r.ptr(mod, "RL_MODULE_DICT"), "MethodWrapperType")
+    return t if t and r.is_type(t) else None
+
+
 # field name -> how to find it; tried after the ELF symbols fail
 FINDERS = {
     "RL_SUBTYPE_DEALLOC": subtype_dealloc,
     "RL_STRUCTSEQ_TRAVERSE": structseq_traverse,
     "RL_DEQUE_TRAVERSE": deque_traverse,
+    "RL_TYPE_METHODWRAPPER": method_wrapper_type,
 }
 
 

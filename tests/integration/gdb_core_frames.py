@@ -19,7 +19,10 @@ try:
     ts = gdb.parse_and_eval("_PyRuntime.interpreters.head->threads.head")
     while int(ts):
         frames = []
-        f = ts["cframe"]["current_frame"]
+        try:
+            f = ts["cframe"]["current_frame"]      # 3.11, 3.12
+        except gdb.error:
+            f = ts["current_frame"]                # 3.13
         while int(f) and len(frames) < 16:
             frames.append(int(f))
             f = f["previous"]

@@ -276,9 +276,11 @@ def session(s, gdb):
 
     if i_dict is not None:
         s.json("hdict_byrcs", "h[%d].byrcs" % i_dict)
-        k = s.pick("h[dict].byrcs dict of package", "hdict_byrcs", by_rcs("dict of package"),
-                   "of referrers {dict of package}")
-        if k is not None:
+        held_by = facts["data_held_by"]
+        k = s.pick("h[dict].byrcs " + held_by, "hdict_byrcs", by_rcs(held_by),
+                   "of referrers {%s}" % held_by)
+        # the tutorial's chain runs through the package dicts
+        if k is not None and held_by == "dict of package":
             s.run("t_text", "py-heap h[%d].byrcs[%d].referrers.byrcs" % (i_dict, k))
             s.run("t_bind", "py-heap t = _")
             s.json("t", "t")

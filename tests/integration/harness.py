@@ -132,6 +132,7 @@ DEFAULT_PYTHONS = [
      "apt-get install python3.11 python3.11-dbg"),
     ("pyenv-3.11.7", "~/.pyenv/versions/3.11.7/bin/python3", "pyenv install 3.11.7"),
     ("pyenv-3.12.1", "~/.pyenv/versions/3.12.1/bin/python3", "pyenv install 3.12.1"),
+    ("pyenv-3.13.0", "~/.pyenv/versions/3.13.0/bin/python3", "pyenv install 3.13.0"),
 ]
 # The same interpreters without debug info, as production runs them:
 # Debian's with its -dbg files hidden from gdb (the package not installed),
@@ -140,6 +141,7 @@ NO_DEBUG_INFO = [
     ("debian-3.11-nodbg", "debian-3.11", "hide"),
     ("pyenv-3.11.7-stripped", "pyenv-3.11.7", "strip"),
     ("pyenv-3.12.1-stripped", "pyenv-3.12.1", "strip"),
+    ("pyenv-3.13.0-stripped", "pyenv-3.13.0", "strip"),
 ]
 HIDE_DEBUG_FILES = ["-iex", "set debug-file-directory /nonexistent"]
 STRIPPED_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "remora", "stripped")

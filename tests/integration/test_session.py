@@ -77,6 +77,9 @@ class Checker:
     def equal(self, desc, got, want, extra=""):
         return self.tap.equal("%s: %s" % (self.name, desc), got, want, self.detail(extra))
 
+    def skip(self, desc, reason):
+        self.tap.skip("%s: %s" % (self.name, desc), reason)
+
     def step(self, key, what=None):
         """The step if it ran and succeeded; else one failed assertion
         (the error in full the first time a step is asked for)."""
@@ -303,8 +306,20 @@ def check_stage2(c, facts, facts1):
         c.figures("h[str].byrcs[{CPV}] ^ byrcs[{CPV, list}] (disjoint: the union)", part, both)
 
     # t = h[0].byrcs[0].referrers.byrcs: the package dicts.
-    c.row("hdict_byrcs", "of referrers {dict of package} (the data dicts)",
-          lambda lb: rcs_parts(lb) == ["dict of package"], facts["data_dicts"])
+    held_by = facts["data_held_by"]
+    c.row("hdict_byrcs", "of referrers {%s} (the data dicts)" % held_by,
+          lambda lb: rcs_parts(lb) == [held_by], facts["data_dicts"])
+    if held_by != "dict of package":
+        c.skip("the tutorial's chain through the package dicts",
+               "the target's packages hold their attributes inline even with a __dict__ "
+               "made (CPython 3.13): the package dicts hold nothing")
+        check_held(c, facts, facts1)
+        return
+    check_chain(c, facts)
+    check_held(c, facts, facts1)
+
+
+def check_chain(c, facts):
     c.header_agrees("t_text", "t")
     part = c.partition("t")
     if part is not None:
@@ -337,6 +352,9 @@ def check_stage2(c, facts, facts1):
         c.equal("refs.byvia[['cpv']].addresses are the CPVs' id()s", got,
                 facts["cpv_addresses"])
 
+
+
+def check_held(c, facts, facts1):
     # h[0].byid[0].sp
     ok, got = c.value("pkg_byid0_addresses")
     st = c.step("pkg_sp")
@@ -362,8 +380,9 @@ def check_stage2(c, facts, facts1):
                                             sorted(set(got or []) - set(want))))
     ok, got = c.value("cpv_referrers")
     if ok:
-        c.equal("a CPV's only referrer is its package's dict (the WeakValueDictionary's "
-                "KeyedRef does not count)", got, [chosen["pkgdict_address"]])
+        c.equal("a CPV's only referrer is its %s (the WeakValueDictionary's "
+                "KeyedRef does not count)" % facts["data_held_by"].replace(" of package", ""),
+                got, [chosen["holder_address"]])
 
     check_modules(c, facts, facts1)
     check_diff(c, facts, facts1)

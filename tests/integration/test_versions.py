@@ -1,8 +1,8 @@
 """test_versions.py — a CPython remora cannot read says so in one line,
 naming its version (issue 10).
 
-For every CPython under ~/.pyenv/versions (2.7, 3.6 to 3.10, 3.13 on
-these machines) whose major.minor remora does not read,
+For every CPython under ~/.pyenv/versions (2.7, 3.6 to 3.10 on these
+machines) whose major.minor remora does not read,
 GIVEN a live process of it (time.sleep in the main thread),
 WHEN  py-heap runs,
 THEN  it prints exactly one line, "remora: CPython X.Y is not supported
@@ -19,7 +19,7 @@ import subprocess
 import harness
 from harness import Tap, Target
 
-READ = ((3, 11), (3, 12))
+READ = ((3, 11), (3, 12), (3, 13))
 
 
 def pythons():

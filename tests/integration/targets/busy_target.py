@@ -71,6 +71,15 @@ page.close()
 """
 
 
+def subinterpreters():
+    try:
+        import _interpreters            # 3.13
+        return _interpreters
+    except ImportError:
+        import _xxsubinterpreters       # 3.12
+        return _xxsubinterpreters
+
+
 class Workers:
     def __init__(self, mode, wdir):
         self.mode = mode
@@ -80,14 +89,18 @@ class Workers:
                         for i in range(N_WORKERS)]
         self.page = None
         if mode == "subinterp":
-            import _xxsubinterpreters as interpreters
+            interpreters = subinterpreters()
             path = os.path.join(wdir, "subinterp.count")
             with open(path, "wb") as f:
                 f.write(bytes(16))
             with open(path, "r+b") as f:
                 self.page = mmap.mmap(f.fileno(), 16)
-            # isolated: the interpreter has a GIL of its own (PEP 684)
-            self.interp = interpreters.create(isolated=True)
+            # isolated: the interpreter has a GIL of its own (PEP 684);
+            # 3.13 names the module _interpreters, isolated by default
+            try:
+                self.interp = interpreters.create(isolated=True)
+            except TypeError:
+                self.interp = interpreters.create("isolated")
             self.threads[0] = threading.Thread(
                 target=interpreters.run_string, name="subinterp",
                 args=(self.interp, SUBINTERP_CODE % path))
@@ -122,8 +135,7 @@ class Workers:
             t.join()
         self.snapshot()
         if self.page is not None:
-            import _xxsubinterpreters as interpreters
-            interpreters.destroy(self.interp)
+            subinterpreters().destroy(self.interp)
 
 
 signals = 0

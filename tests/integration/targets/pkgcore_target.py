@@ -236,6 +236,13 @@ def facts(wdir):
     objs, index, rev = g.objs, g.index, g.rev
     pkgs = [index[id(p)] for p in mod.PKGS]
     pkgdicts = [index[id(objs[k].__dict__)] for k in pkgs]
+    if sys.version_info >= (3, 13):
+        # 3.13's traverse of an instance whose values are inline visits
+        # the values even once its __dict__ is made, never the dict: the
+        # package's reference to its dict is one gc does not report
+        for k, d in zip(pkgs, pkgdicts):
+            if k not in rev[d]:
+                rev[d].append(k)
     datas = [index[id(objs[k].data)] for k in pkgs]
     cpvs = [index[id(objs[k].cpv)] for k in pkgs]
     cpvset = set(cpvs)
@@ -314,9 +321,20 @@ def facts(wdir):
     f["not_via_key"] = g.figures([k for k in only_cpv if vias(k) != key_only])
     f["via_key_only"] = g.figures(by_via.get(key_only, []))
 
+    # Who holds the data dicts, as gc sees it: the package dicts where a
+    # made __dict__ owns the attributes (3.11, 3.12), the packages where
+    # they stay inline even then (3.13).
+    pkgset, pdset = set(pkgs), set(pkgdicts)
+    for held_by, holders in (("dict of package", pdset), ("package", pkgset)):
+        if all(rev[k] and all(r in holders for r in rev[k]) for k in datas + cpvs):
+            f["data_held_by"] = held_by
+            break
+    else:
+        raise SystemExit("pkgcore_target: the data dicts and CPVs are held neither by the "
+                         "package dicts alone nor by the packages alone")
+
     # t = h[dict (no owner)].byrcs[dict of package].referrers.byrcs: the
     # package dicts, referred to by their packages as '.__dict__'.
-    pkgset = set(pkgs)
     if not all(len(rev[k]) == 1 and rev[k][0] in pkgset for k in pkgdicts):
         raise SystemExit("pkgcore_target: a package dict has a referrer besides its package")
     dom = g.dominated(pkgdicts)
@@ -324,7 +342,6 @@ def facts(wdir):
     f["t0_dominos_count"] = len(dom)
     # t[0].referents.byvia rows "['data']" and "['cpv']": referred to only
     # by package dicts, under that key.
-    pdset = set(pkgdicts)
     rows = {}
     for k in sorted({index[id(v)] for d in pkgdicts for v in objs[d].values()}):
         if rev[k] and all(r in pdset for r in rev[k]):
@@ -349,6 +366,9 @@ def facts(wdir):
     f["chosen"] = {"index": CHOSEN_PKG, "data_address": id(objs[chosen]),
                    "cpv_address": id(objs[cpvs[CHOSEN_PKG]]),
                    "pkgdict_address": id(objs[pkgdicts[CHOSEN_PKG]]),
+                   "holder_address": id(objs[pkgdicts[CHOSEN_PKG]]
+                                        if f["data_held_by"] == "dict of package"
+                                        else objs[pkgs[CHOSEN_PKG]]),
                    "domisize": g.size(dom),
                    "dominos": sorted(id(objs[k]) for k in dom),
                    "dominos_types": sorted(type(objs[k]).__name__ for k in dom)}
