@@ -10,8 +10,10 @@ baseline, on one ~1.2M-object target, in one run.  `make bench` runs it.
    (and the agent's own peak mapped bytes, from remora.capture.last_result).
 5. SIGUSR1: the target runs the baseline (gc.get_objects + get_referents
    closure + sys.getsizeof by type) on itself and reports its time.
-Prints both times and their ratio; writes bench/results.json in the build
-tree.  Exits non-zero if either side failed.
+Prints both times and their ratio; then the same heap's py-heap on every
+interpreter the tests find, each against 3.12's (REMORA_BENCH_VERSIONS=0
+skips that); writes bench/results.json in the build tree.  Exits non-zero
+if either side failed.
 """
 
 import json
@@ -184,8 +186,55 @@ def main():
         print("         agent's own peak mapped bytes: %s" % mib(lr["peak_mapped"] / 1024.0))
     print("         target VmRSS after detach: %s; gdb peak RSS: %s"
           % (mib(rss1), mib(remora.get("gdb_maxrss_kib"))))
+    versions = per_version()
+    results["versions"] = versions
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(results, f, indent=1, default=str)
     print("bench: results in %s" % os.path.join(out_dir, "results.json"))
     return 0 if remora.get("ok") and base else 1
+
+
+REFERENCE = "pyenv-3.12.1"      # issue 10: no version 1.5x slower than 3.12
+
+
+def per_version():
+    """The same heap on every interpreter the tests find (with and without
+    debug info): py-heap's warm time each, and its ratio to 3.12's, all
+    measured in this run."""
+    if os.environ.get("REMORA_BENCH_VERSIONS", "1") == "0":
+        return {}
+    rows = {}
+    for it in harness.interpreters():
+        if it.skip:
+            print("versions %-24s skipped: %s" % (it.name, it.skip))
+            continue
+        wdir = harness.workdir("bench-versions", it.name)
+        gout = os.path.join(wdir, "gdb.json")
+        with harness.Target.python(it, os.path.join(HERE, "target.py"), wdir,
+                                   str(RECORDS)) as target:
+            target.wait_ready(timeout=600)
+            harness.current_interp = it
+            try:
+                harness.run_gdb(["source " + os.path.join(HERE, "gdb_versions.py"), "detach"],
+                                pid=target.pid, timeout=1800, env={"REMORA_BENCH_OUT": gout})
+            finally:
+                harness.current_interp = None
+        rows[it.name] = harness.load_json(gout) if os.path.exists(gout) else {
+            "ok": False, "error": "gdb wrote nothing"}
+    ref = rows.get(REFERENCE, {})
+    ref_t = min(ref["warm"]) if ref.get("ok") else None
+    print("versions py-heap (capture + default partition) on the same heap, warm best of 3:")
+    for name, r in rows.items():
+        if not r.get("ok"):
+            print("         %-24s FAILED: %s" % (name, r.get("error")))
+            continue
+        t = min(r["warm"])
+        ratio = t / ref_t if ref_t else None
+        print("         %-24s %6.2f s (capture %5.2f s, cold %5.2f s)%s" % (
+            name, t, min(r["capture"]), r["cold"],
+            "  %.2fx %s%s" % (ratio, REFERENCE, "  > 1.5x: explain" if ratio > 1.5 else "")
+            if ratio else ""))
+    return rows
 
 
 if __name__ == "__main__":

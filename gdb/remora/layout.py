@@ -59,15 +59,9 @@ def specs():
 
 def _find_field(t, name):
     """(offset in bytes, field type) of member `name`, looking through
-    anonymous structs and unions."""
-    key = (str(t), name)
-    hit = _fields.get(key)
-    if hit is None:
-        hit = _fields[key] = _find_field_uncached(t, name)
-    return hit
-
-
-def _find_field_uncached(t, name):
+    anonymous structs and unions.  Not cached by type: gdb names every
+    anonymous struct "struct {...}" (3.14's tuple and list both are one,
+    with ob_item at different offsets); _resolve_one caches by spec."""
     for f in t.fields():
         if f.name == name:
             return f.bitpos // 8, f.type
@@ -196,14 +190,17 @@ def _symbol_address(name):
 def _resolve_one(alt):
     kind, _, rest = alt.partition(" ")
     if kind == "off":
-        tname, _, path = rest.rpartition(" ")
-        t = _type(tname)
-        off = 0
-        for part in path.split("."):
-            o, ft = _find_field(t, part)
-            off += o
-            t = ft.strip_typedefs()
-        return off
+        hit = _fields.get(rest)
+        if hit is None:
+            tname, _, path = rest.rpartition(" ")
+            t = _type(tname)
+            off = 0
+            for part in path.split("."):
+                o, ft = _find_field(t, part)
+                off += o
+                t = ft.strip_typedefs()
+            hit = _fields[rest] = off
+        return hit
     if kind == "size":
         return _type(rest).sizeof
     if kind == "addr":

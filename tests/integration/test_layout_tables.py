@@ -9,6 +9,8 @@ info, and stand in for it (issue 10: CPython without debug info).
    THEN it is the committed one, character for character.
 2. For each interpreter with debug info, GIVEN a live target
    (targets/census_target.py: a deque, struct sequences, classes),
+   THEN every offset and size layout.py reads from the DWARF equals what
+   gdb's own C expression (&((T *)0)->a.b, sizeof(T)) gives;
    WHEN gdb builds the descriptor from the DWARF and again from the table
    of its version (offsets and sizes from the table; the static symbols
    a stripped file hides — subtype_dealloc, structseq_traverse,
@@ -60,6 +62,29 @@ if table:
     by_name = dict(zip(names, values))
     for field in nodwarf.FINDERS:
         out["finders"][field] = nodwarf.find(field, by_name)
+# gdb's own C expressions for the same offsets and sizes: an oracle
+# independent of layout.py's walk over the types' fields
+oracle, checked = {}, 0
+if out["dwarf_complete"]:
+    for name, spec in all_specs:
+        for alt in spec.lstrip("?").split(" | "):
+            kind, _, rest = alt.strip().partition(" ")
+            if kind not in ("off", "size") or "@" in rest:
+                continue
+            if kind == "off":
+                tname, _, path = rest.rpartition(" ")
+                expr = "(long)&((%s *)0)->%s" % (tname, path)
+            else:
+                expr = "(long)sizeof(%s)" % rest
+            try:
+                want = int(gdb.parse_and_eval(expr))
+            except gdb.error:
+                continue
+            got = layout.resolve(alt.strip())
+            checked += 1
+            if got != want:
+                oracle[alt.strip()] = [got, want]
+out["oracle_mismatches"], out["oracle_checked"] = oracle, checked
 objfile = gdb.execute("info symbol (unsigned long)&'_PyRuntime'", to_string=True)
 out["runtime_in"] = objfile.strip().rsplit(" of ", 1)[-1]
 with open(os.environ["REMORA_TEST_OUT"], "w") as f:
@@ -179,6 +204,8 @@ def with_debug_info(tap, it):
     name = "layout %s" % it.name
     res = descriptor(it, harness.workdir("layout", it.name))
     tap.ok("%s: gdb sees the DWARF of every field" % name, res["dwarf_complete"], str(res))
+    tap.equal("%s: every offset and size equals gdb's own C expression for it (%d checked)"
+              % (name, res.get("oracle_checked", 0)), res.get("oracle_mismatches"), {})
     if not res["table"]:
         tap.fail("%s: a layout table for this version" % name, "no table for 0x%08x"
                  % res["version"])
