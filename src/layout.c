@@ -121,7 +121,7 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_IFRAME_LOCALS, "off _PyInterpreterFrame f_locals"),
 	F(RL_IFRAME_FRAME_OBJ, "off _PyInterpreterFrame frame_obj"),
 	F(RL_IFRAME_PREVIOUS, "off _PyInterpreterFrame previous"),
-	F(RL_IFRAME_STACKTOP, "off _PyInterpreterFrame stacktop"),
+	F(RL_IFRAME_STACKTOP, "?off _PyInterpreterFrame stacktop"),
 	F(RL_IFRAME_OWNER, "off _PyInterpreterFrame owner"),
 	F(RL_IFRAME_LOCALSPLUS, "off _PyInterpreterFrame localsplus"),
 	F(RL_RUNTIME_ADDR, "addr _PyRuntime"),
@@ -236,6 +236,7 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_DICTVALUES_CAPACITY, "?off struct _dictvalues capacity"),
 	F(RL_DICTVALUES_VALID, "?off struct _dictvalues valid"),
 	F(RL_DICTVALUES_EMBEDDED, "?off struct _dictvalues embedded"),
+	F(RL_IFRAME_STACKPOINTER, "?off _PyInterpreterFrame stackpointer"),
 };
 
 #undef F

@@ -257,6 +257,7 @@ enum remora_layout_field {
 	RL_DICTVALUES_CAPACITY,  /* 3.13+: the values' header */
 	RL_DICTVALUES_VALID,
 	RL_DICTVALUES_EMBEDDED,
+	RL_IFRAME_STACKPOINTER,  /* 3.14+: replaces stacktop */
 	RL_FIELD_COUNT
 };
 

@@ -322,6 +322,54 @@ static inline void walk_field(struct walker *w, uint64_t obj,
 	walk_edge(w, rd_ptr(w, obj, f), remora_via(REMORA_VIA_FIELD, name));
 }
 
+/* ---- interpreter frames ----
+ * 3.14 keeps a frame's code, function and slots as _PyStackRef: the
+ * object's address with tag bits in the low two (a deferred reference),
+ * or, with both set, a tagged int that is no object. */
+static uint64_t walk_stackref(const struct walker *w, uint64_t bits)
+{
+	if (w->py_minor < 14)
+		return bits;
+	if ((bits & 3) == 3)
+		return 0;
+	return bits & ~UINT64_C(3);
+}
+
+static uint64_t walk_iframe_code(struct walker *w, uint64_t frame)
+{
+	return walk_stackref(w, rd_ptr(w, frame, RL_IFRAME_CODE));
+}
+
+/* How many of the frame's slots hold values: stacktop (3.11 to 3.13),
+ * or where stackpointer points (3.14); -1 if unreadable. */
+static int64_t walk_iframe_top(struct walker *w, uint64_t frame)
+{
+	bool ok = true;
+	if (lv(w, RL_IFRAME_STACKTOP) >= 0) {
+		int32_t top = rd_i32(w, frame, RL_IFRAME_STACKTOP, &ok);
+		return ok ? top : -1;
+	}
+	if (lv(w, RL_IFRAME_STACKPOINTER) < 0)
+		return -1;
+	uint64_t sp = rd_ptr(w, frame, RL_IFRAME_STACKPOINTER);
+	uint64_t base = frame + (uint64_t)lv(w, RL_IFRAME_LOCALSPLUS);
+	if (!sp || sp < base || ((sp - base) & 7))
+		return -1;
+	return (int64_t)((sp - base) / 8);
+}
+
+/* Frames that hold only their code and previous: 3.12 and 3.13's owned
+ * by the C stack (3), 3.14's owned by the interpreter or the C stack
+ * (3, 4). */
+static bool walk_iframe_is_shim(struct walker *w, uint64_t frame)
+{
+	bool ok = true;
+	uint8_t owner = rd_u8(w, frame, RL_IFRAME_OWNER, &ok);
+	if (!ok || w->py_minor < 12)
+		return false;
+	return w->py_minor >= 14 ? owner >= 3 : owner == 3;
+}
+
 /* Edges to n pointers stored contiguously at addr, labelled by kind with
  * the index as argument (starting at first_index). */
 static void walk_array(struct walker *w, uint64_t addr, uint64_t n,
@@ -945,7 +993,7 @@ static uint64_t walk_code_size(struct walker *w, uint64_t obj,
 static uint64_t walk_frame_slots(struct walker *w, uint64_t iframe)
 {
 	bool ok = true;
-	uint64_t code = rd_ptr(w, iframe, RL_IFRAME_CODE);
+	uint64_t code = walk_iframe_code(w, iframe);
 	if (!code)
 		return 0;
 	int32_t n = rd_i32(w, code, RL_CO_NLOCALSPLUS, &ok);
@@ -1071,8 +1119,9 @@ static void walk_dict_edges(struct walker *w, uint64_t obj)
 		walk_partial(w);
 		return;
 	}
-	/* 3.13: values embedded in their object are its referents */
-	if (values && lv(w, RL_DICTVALUES_EMBEDDED) >= 0) {
+	/* 3.13: values embedded in their object are its referents (3.14:
+	 * the dict's, as before) */
+	if (values && w->py_minor == 13 && lv(w, RL_DICTVALUES_EMBEDDED) >= 0) {
 		uint8_t embedded = 0;
 		uint64_t head = values - (uint64_t)lv(w, RL_DICTVALUES_VALUES);
 		if (!rd(w, head + (uint64_t)lv(w, RL_DICTVALUES_EMBEDDED), &embedded, 1)) {
@@ -1270,13 +1319,21 @@ static void walk_iframe_edges(struct walker *w, uint64_t f)
 	bool ok = true;
 	walk_field(w, f, RL_IFRAME_FRAME_OBJ, REMORA_FIELD_OTHER);
 	walk_field(w, f, RL_IFRAME_LOCALS, REMORA_FIELD_F_LOCALS);
-	walk_field(w, f, RL_IFRAME_FUNC, REMORA_FIELD_F_FUNC);
-	walk_field(w, f, RL_IFRAME_CODE, REMORA_FIELD_F_CODE);
-	int32_t top = rd_i32(w, f, RL_IFRAME_STACKTOP, &ok);
-	if (!ok || top < 0 || top > (1 << 20))
+	walk_edge(w, walk_stackref(w, rd_ptr(w, f, RL_IFRAME_FUNC)),
+		  remora_via(REMORA_VIA_FIELD, REMORA_FIELD_F_FUNC));
+	walk_edge(w, walk_iframe_code(w, f), remora_via(REMORA_VIA_FIELD, REMORA_FIELD_F_CODE));
+	int64_t top = walk_iframe_top(w, f);
+	if (top < 0 || top > (1 << 20))
 		return;
-	walk_array(w, f + (uint64_t)lv(w, RL_IFRAME_LOCALSPLUS), (uint64_t)top,
-		   REMORA_VIA_STACK);
+	uint64_t slots = f + (uint64_t)lv(w, RL_IFRAME_LOCALSPLUS);
+	for (int64_t i = 0; i < top; i++) {
+		uint64_t v = rd_u64(w, slots + (uint64_t)i * 8, &ok);
+		if (!ok) {
+			walk_partial(w);
+			return;
+		}
+		walk_edge(w, walk_stackref(w, v), remora_via(REMORA_VIA_STACK, (uint64_t)i));
+	}
 }
 
 static void walk_frame_obj_edges(struct walker *w, uint64_t obj)
@@ -1470,9 +1527,9 @@ struct walk_values {
  * PyDictValues (a header with capacity and valid, then capacity
  * pointers), then the insertion order (capacity bytes, rounded up to 8).
  * While they are valid they are the object's referents, as its traverse
- * says, even when a __dict__ was made over them (the dict is then a
- * referent too, holding them "embedded"); once not, the dict owns its
- * own values. */
+ * says; on 3.13 even when a __dict__ was made over them (the dict is then
+ * a referent too, holding them "embedded"), on 3.14 not then (the dict
+ * holds them).  Once not valid, the dict owns its own values. */
 static void walk_inline_values(struct walker *w, uint64_t obj,
 			       const struct walk_type *t, struct walk_values *v)
 {
@@ -1483,7 +1540,9 @@ static void walk_inline_values(struct walker *w, uint64_t obj,
 		walk_partial(w);
 		return;
 	}
-	if (!(t->flags & RTPF_INLINE_VALUES))
+	/* 3.14 visits the dict once there is one, and the dict its
+	 * embedded values */
+	if (!(t->flags & RTPF_INLINE_VALUES) || (v->dict && w->py_minor >= 14))
 		return;
 	uint8_t capacity = 0, valid = 0;
 	uint64_t at = obj + (uint64_t)t->basicsize;
@@ -1816,22 +1875,22 @@ static void walk_frames(struct walker *w, uint64_t frame, uint64_t ii, uint64_t 
 			break;
 		}
 		bool ok = true;
-		/* 3.12 shim frames owned by the C stack hold only f_code and
-		 * previous; their other fields are garbage.  Their code is a
-		 * root of the thread's, not of a frame's. */
-		if (rd_u8(w, frame, RL_IFRAME_OWNER, &ok) == FRAME_OWNED_BY_CSTACK &&
-		    w->py_minor >= 12) {
+		/* 3.12+ shim frames (owned by the C stack; in 3.14 also by
+		 * the interpreter) hold only f_code and previous; their other
+		 * fields are garbage.  Their code is a root of the thread's,
+		 * not of a frame's. */
+		if (walk_iframe_is_shim(w, frame)) {
 			w->root_where = remora_root_where(ii, (int64_t)ti, -1);
-			walk_ref(w, rd_ptr(w, frame, RL_IFRAME_CODE),
+			walk_ref(w, walk_iframe_code(w, frame),
 				 root_via(REMORA_ROOT_SHIM_CODE, ii, ti), true);
 			frame = rd_ptr(w, frame, RL_IFRAME_PREVIOUS);
 			continue;
 		}
 		w->root_where = remora_root_where(ii, (int64_t)ti, depth++);
-		uint64_t code = rd_ptr(w, frame, RL_IFRAME_CODE);
+		uint64_t code = walk_iframe_code(w, frame);
 		walk_ref(w, code, code_via, true);
-		walk_root_field(w, frame, RL_IFRAME_FUNC,
-				remora_via(REMORA_VIA_FIELD, REMORA_FIELD_F_FUNC));
+		walk_ref(w, walk_stackref(w, rd_ptr(w, frame, RL_IFRAME_FUNC)),
+			 remora_via(REMORA_VIA_FIELD, REMORA_FIELD_F_FUNC), true);
 		walk_root_field(w, frame, RL_IFRAME_GLOBALS,
 				remora_via(REMORA_VIA_FIELD, REMORA_FIELD_F_GLOBALS));
 		walk_root_field(w, frame, RL_IFRAME_BUILTINS,
@@ -1842,7 +1901,7 @@ static void walk_frames(struct walker *w, uint64_t frame, uint64_t ii, uint64_t 
 				remora_via(REMORA_VIA_FIELD, REMORA_FIELD_F_OBJECT));
 		int32_t nlocals = code ? rd_i32(w, code, RL_CO_NLOCALSPLUS, &ok) : 0;
 		int32_t stacksize = code ? rd_i32(w, code, RL_CO_STACKSIZE, &ok) : 0;
-		int32_t top = rd_i32(w, frame, RL_IFRAME_STACKTOP, &ok);
+		int64_t top = walk_iframe_top(w, frame);
 		if (!ok || nlocals < 0 || nlocals > (1 << 20) || stacksize < 0) {
 			walk_partial(w);
 			nlocals = 0;
@@ -1854,7 +1913,7 @@ static void walk_frames(struct walker *w, uint64_t frame, uint64_t ii, uint64_t 
 		uint64_t names = code ? rd_ptr(w, code, RL_CO_LOCALSPLUSNAMES) : 0;
 		uint64_t slots = frame + (uint64_t)lv(w, RL_IFRAME_LOCALSPLUS);
 		for (int32_t i = 0; i < top; i++) {
-			uint64_t v = rd_u64(w, slots + (uint64_t)i * 8, &ok);
+			uint64_t v = walk_stackref(w, rd_u64(w, slots + (uint64_t)i * 8, &ok));
 			if (!ok)
 				break;
 			uint64_t name = 0;
@@ -2045,7 +2104,7 @@ enum remora_walk_status remora_walk(struct remora_reader *reader,
 	    layout->field_count != RL_FIELD_COUNT ||
 	    remora_layout_check(layout) >= 0 ||
 	    (layout->python_version >> 24) != 3 || w.py_minor < 11 ||
-	    w.py_minor > 13)
+	    w.py_minor > 14)
 		return REMORA_WALK_BAD_LAYOUT;
 
 	uint64_t runtime = (uint64_t)lv(&w, RL_RUNTIME_ADDR);

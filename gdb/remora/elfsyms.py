@@ -31,6 +31,32 @@ def _mapping(pid, predicate):
     return None
 
 
+def _read_mapped(pid, start, path, limit=-1):
+    """The bytes of the file mapped at start in process pid: through
+    /proc/PID/map_files (the very file, whatever the process's root or
+    mount namespace), else the path as the process sees it (a mount
+    namespace), else as we do (a chroot: /proc/PID/maps shows the path
+    from our root)."""
+    tries = []
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            for line in f:
+                rng = line.split(None, 1)[0]
+                if int(rng.split("-")[0], 16) == start:
+                    tries.append("/proc/%d/map_files/%s" % (pid, rng))
+                    break
+    except OSError:
+        pass
+    tries += ["/proc/%d/root%s" % (pid, path), path]
+    for candidate in tries:
+        try:
+            with open(candidate, "rb") as f:
+                return f.read(limit)
+        except OSError:
+            continue
+    raise OSError("cannot open %s as process %d maps it" % (path, pid))
+
+
 def _dynsyms(data, wanted):
     """{name: st_value} of the default-version definitions in wanted."""
     if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
@@ -83,9 +109,7 @@ def libc_functions(pid, names):
         if found is None:
             return None
         path, base = found
-        # the target's view of the file system (containers)
-        with open("/proc/%d/root%s" % (pid, path), "rb") as f:
-            data = f.read()
+        data = _read_mapped(pid, base, path)
         syms = _dynsyms(data, set(names))
         if not all(n in syms for n in names):
             return None
@@ -152,6 +176,5 @@ def load_bias(pid, path):
     found = _mapping(pid, lambda p: p == path)
     if found is None:
         return None
-    with open("/proc/%d/root%s" % (pid, path), "rb") as f:
-        head = f.read(1 << 16)
+    head = _read_mapped(pid, found[1], path, 1 << 16)
     return found[1] - _first_load_vaddr(head)

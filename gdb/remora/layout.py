@@ -265,7 +265,8 @@ def python_version():
                       "(Py_Version); CPython %s are supported" % SUPPORTED)
 
 
-SUPPORTED = "3.11, 3.12 and 3.13"
+SUPPORTED_VERSIONS = ((3, 11), (3, 12), (3, 13), (3, 14))
+SUPPORTED = "3.11 to 3.14"
 
 
 def _version_from_file():
@@ -361,7 +362,7 @@ def _build():
     forget()
     version = python_version()
     major, minor = version >> 24, (version >> 16) & 0xFF
-    if (major, minor) not in ((3, 11), (3, 12), (3, 13)):
+    if (major, minor) not in SUPPORTED_VERSIONS:
         raise RemoraError("remora: CPython %d.%d is not supported yet (%s are)"
                           % (major, minor, SUPPORTED))
     all_specs = specs()

@@ -39,7 +39,7 @@ def main():
         # the whole heap by via: every root labelled, 70,000 frames' too
         s.value("heap/byvia thread locals",
                 "sorted((r.label, r.count) for r in h.byvia.partition.rows "
-                "if 'local_marker' in r.label)")
+                "if \".f_locals['local_marker']\" in r.label)")
         for tag, m in sorted(markers.items()):
             for what, form, expr in QUERIES:
                 key = "%s/%s" % (tag, what)

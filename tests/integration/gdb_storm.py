@@ -23,7 +23,9 @@ from pyheap_json import find_row, parse_partition  # noqa: E402
 out = {"captures": []}
 try:
     gdb.execute("handle SIGUSR2 nostop noprint pass", to_string=True)
-    gdb.execute("break sched_yield", to_string=True)
+    # the target's main thread (gdb's thread 1) makes the checkpoints;
+    # an interpreter's own threads may call sched_yield too (3.14 does)
+    gdb.execute("break sched_yield thread 1", to_string=True)
     from remora import capture
     for _ in range(int(os.environ["REMORA_TEST_CAPTURES"])):
         gdb.execute("continue", to_string=True)

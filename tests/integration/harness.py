@@ -110,9 +110,15 @@ class Interp:
     adds whenever it reads this interpreter's processes or cores (hiding
     the debug files); debug_info: whether gdb sees its DWARF."""
 
-    def __init__(self, name, path, skip=None, env=None, gdb_args=(), debug_info=True):
+    def __init__(self, name, path, skip=None, env=None, gdb_args=(), debug_info=True,
+                 root=None, attach_with_exe=False):
         self.name, self.path, self.skip = name, path, skip
         self.env, self.gdb_args, self.debug_info = dict(env or {}), list(gdb_args), debug_info
+        # root: the interpreter's files live under this directory (a
+        # container's); its targets run chrooted there, and path is the
+        # executable as seen from here.  attach_with_exe: gdb gets the
+        # executable before -p (needed with `set sysroot`)
+        self.root, self.attach_with_exe = root, attach_with_exe
 
     def __repr__(self):
         return "Interp(%s, %s, skip=%r)" % (self.name, self.path, self.skip)
@@ -121,8 +127,11 @@ class Interp:
     def version(self):
         """(major, minor), asked of the interpreter itself."""
         if not hasattr(self, "_version"):
-            out = subprocess.run([self.path, "-c", "import sys; print(*sys.version_info[:2])"],
-                                 capture_output=True, text=True, timeout=60).stdout.split()
+            argv = [self.path, "-c", "import sys; print(*sys.version_info[:2])"]
+            if self.root:
+                argv = in_root(self.root, argv)
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                                 env=dict(os.environ, **self.env)).stdout.split()
             self._version = tuple(int(x) for x in out)
         return self._version
 
@@ -214,7 +223,39 @@ def interpreters():
                 why, " (%s)" % how if how else "")))
     if not spec and os.environ.get("REMORA_TEST_NO_DEBUG_INFO", "1") != "0":
         found += _without_debug_info(found, only)
+    if not spec:
+        found += _rooted(only)
     return found
+
+
+# Debian unstable's CPythons, in the root tests/pythons/build makes: run
+# chrooted there, as in a container.  gdb gets the executable under the
+# root and `set sysroot` (so that its own view of libc is right for the
+# tests' breakpoints); with debug info the -dbg files are found under the
+# sysroot, without they are hidden.  test_hostile also attaches with
+# nothing but the pid, as a user would to a container's process.
+SID_ROOT = os.path.join(os.path.expanduser("~"), ".cache", "remora", "roots", "sid")
+ROOTED_PYTHONS = [("sid-3.14", "3.14")]
+
+
+def _rooted(only):
+    out = []
+    for name, version in ROOTED_PYTHONS:
+        exe = os.path.join(SID_ROOT, "usr", "bin", "python" + version)
+        for variant, dbg in ((name, True), (name + "-nodbg", False)):
+            if only and variant not in only:
+                out.append(Interp(variant, exe, "not selected (REMORA_TEST_ONLY)"))
+            elif not os.access(exe, os.X_OK):
+                out.append(Interp(variant, exe, "not installed: %s (tests/pythons/build sid)"
+                                  % exe))
+            elif dbg:
+                out.append(Interp(variant, exe, gdb_args=["-iex", "set sysroot " + SID_ROOT],
+                                  root=SID_ROOT, attach_with_exe=True))
+            else:
+                out.append(Interp(variant, exe, gdb_args=["-iex", "set sysroot " + SID_ROOT]
+                                  + HIDE_DEBUG_FILES, debug_info=False, root=SID_ROOT,
+                                  attach_with_exe=True))
+    return out
 
 
 def _without_debug_info(found, only):
@@ -248,7 +289,9 @@ def report_interpreters(tap, interps):
             tap.diag("interpreter %s SKIPPED: %s" % (it.name, it.skip))
         else:
             how = ""
-            if not it.debug_info:
+            if it.root:
+                how = " (chrooted in %s; gdb %s)" % (it.root, " ".join(it.gdb_args))
+            elif not it.debug_info:
                 how = (" (libpython stripped: LD_LIBRARY_PATH=%s)" % it.env["LD_LIBRARY_PATH"]
                        if "LD_LIBRARY_PATH" in it.env else " (gdb %s)" % " ".join(it.gdb_args))
             tap.diag("interpreter %s: %s%s" % (it.name, it.path, how))
@@ -293,6 +336,22 @@ def workdir(test, interp_name):
     return tempfile.mkdtemp(prefix="%s-%s-" % (test, interp_name), dir=base)
 
 
+# Run argv (whose program is under root) chrooted into root, in a mount
+# namespace of its own where the source and build trees (scripts, work
+# directories) and /proc are mounted at the same paths: one process, the
+# target itself, whose pid the caller gets.
+IN_ROOT = ('R=$1; shift; for d in "$TOP_SRC" "$TOP_BUILD"; do '
+           'mkdir -p "$R$d" && mount --bind "$d" "$R$d" || exit 97; done; '
+           'mount -t proc proc "$R/proc" || exit 97; exec chroot "$R" "$@"')
+
+
+def in_root(root, argv):
+    return (["env", "TOP_SRC=" + TOP_SRCDIR, "TOP_BUILD=" + TOP_BUILDDIR,
+             shutil.which("unshare") or "unshare", "--mount", "sh", "-c", IN_ROOT, "sh", root,
+             argv[0][len(root):] if argv[0].startswith(root + "/") else argv[0]]
+            + argv[1:])
+
+
 class TargetError(Exception):
     pass
 
@@ -324,8 +383,10 @@ class Target:
 
     @classmethod
     def python(cls, interp, script, wdir, *args, env=None):
-        return cls([interp.path, os.path.join(TARGETS, script), wdir] + list(args),
-                   wdir, dict(interp.env, **(env or {})))
+        argv = [interp.path, os.path.join(TARGETS, script), wdir] + list(args)
+        if interp.root:
+            argv = in_root(interp.root, argv)
+        return cls(argv, wdir, dict(interp.env, **(env or {})))
 
     def path(self, name):
         return os.path.join(self.wdir, name)
@@ -471,9 +532,12 @@ def gdb_env(extra=None):
 
 def gdb_argv(commands, pid=None, load_remora=True, args=(), batch=True):
     """gdb's command line for run_gdb() and start_gdb()."""
-    extra = current_interp.gdb_args if current_interp is not None else []
+    it = current_interp
+    extra = it.gdb_args if it is not None else []
     argv = [GDB, "-nx"] + (["-batch"] if batch else []) + extra + list(args)
     if pid is not None:
+        if it is not None and it.attach_with_exe and not args:
+            argv.append(it.path)
         argv += ["-p", str(pid)]
     pre = ["set pagination off", "set width 0", "set confirm off"]
     if load_remora:

@@ -174,6 +174,14 @@ def check_interpreter(tap, it):
         c = None
         for how, command in CAPTURES:
             core = None
+            if how == "core" and it.root and it.version >= (3, 14):
+                # seen here: gdb's gcore of a chrooted 3.14 target saves
+                # a thread's C-stack entry frame as zeros, so the frames
+                # older than it are not in the core (the walk stops
+                # there): frame numbers cannot match the live process
+                tap.skip("%s core" % name, "gcore loses a chrooted 3.14 thread's C-stack "
+                         "entry frame (it reads as zeros in the core)")
+                continue
             if how == "core":
                 core = os.path.join(wdir, "core")
                 harness.run_gdb(["gcore " + core, "detach"], pid=target.pid,

@@ -37,9 +37,12 @@ count, N_KEPT objects whose count and size it wrote itself):
          are empty read-only file systems (a container's),
    WHEN  py-heap runs, THEN it gives the Kept row exactly (the snapshot is
          gdb's file: the target writes none);
-8. GIVEN gdb's non-stop mode with the target's threads running,
+8. GIVEN a target chrooted into another root (a container's) and gdb
+         given its pid only (no sysroot, no debug files),
+   WHEN  py-heap runs, THEN it gives the Kept row exactly;
+9. GIVEN gdb's non-stop mode with the target's threads running,
    WHEN  py-heap and py-heap -no-inject run, THEN each refuses in one line;
-and in 1-3 and 5-8, afterwards every thread makes progress, the kept
+and in 1-3 and 5-9, afterwards every thread makes progress, the kept
 objects are intact and the target exits 0.
 Once: GIVEN a process that is not Python (/bin/sleep), py-heap says so in
 one line and the process goes on.
@@ -418,8 +421,20 @@ def run(tap, it):
     fn = sleep_function(it)
     one_case(tap, it, "another thread's breakpoint", "sleep", ["break " + fn],
              thread_break_kept(fn))
+    if it.root:
+        # a user attaching to a container's process: gdb given the pid
+        # only, so it knows neither the root's libraries nor its -dbg files
+        bare = harness.Interp(it.name, it.path, root=it.root, debug_info=False)
+        saved, harness.current_interp = harness.current_interp, bare
+        try:
+            one_case(tap, it, "attached with the pid only", "sleep", [], no_check)
+        finally:
+            harness.current_interp = saved
     why = own_mounts_work()
-    if why:
+    if it.root:
+        tap.skip("mount namespace %s" % it.name, "its targets run in a mount namespace "
+                 "and a root of their own already")
+    elif why:
         tap.skip("mount namespace %s" % it.name, why)
     else:
         own_mounts_case(tap, it)
