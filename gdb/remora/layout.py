@@ -38,23 +38,27 @@ class _Table(ctypes.Structure):
 AT_RUN_TIME = -2
 
 
-def specs():
-    """[(name, spec)] for every descriptor field, in descriptor order."""
+def _c_table(getter, struct):
+    """The entries of one of the engine's NULL-ended tables, read through
+    its getter (entry i, or NULL past the last)."""
     try:
         lib = ctypes.CDLL(paths.engine_library())
     except OSError as e:
         raise RemoraError("remora: cannot load the engine: %s" % e) from None
-    fn = lib.remora_layout_spec_get
-    fn.restype = ctypes.POINTER(_Spec)
+    fn = getattr(lib, getter)
+    fn.restype = ctypes.POINTER(struct)
     fn.argtypes = [ctypes.c_uint]
     out = []
-    i = 0
     while True:
-        p = fn(i)
+        p = fn(len(out))
         if not p:
             return out
-        out.append((p.contents.name.decode(), p.contents.spec.decode()))
-        i += 1
+        out.append(p.contents)
+
+
+def specs():
+    """[(name, spec)] for every descriptor field, in descriptor order."""
+    return [(e.name.decode(), e.spec.decode()) for e in _c_table("remora_layout_spec_get", _Spec)]
 
 
 def _find_field(t, name):
@@ -285,24 +289,10 @@ def _version_from_file():
 def tables():
     """[(version_hex, free_threaded, headers, values)] of the layout tables
     generated from CPython's headers (src/layout_tables.c)."""
-    try:
-        lib = ctypes.CDLL(paths.engine_library())
-    except OSError as e:
-        raise RemoraError("remora: cannot load the engine: %s" % e) from None
-    fn = lib.remora_layout_table_get
-    fn.restype = ctypes.POINTER(_Table)
-    fn.argtypes = [ctypes.c_uint]
     n = len(specs())
-    out = []
-    i = 0
-    while True:
-        p = fn(i)
-        if not p:
-            return out
-        t = p.contents
-        out.append((t.version_hex, bool(t.free_threaded), t.headers.decode(),
-                    [t.values[k] for k in range(n)]))
-        i += 1
+    return [(t.version_hex, bool(t.free_threaded), t.headers.decode(),
+             [t.values[k] for k in range(n)])
+            for t in _c_table("remora_layout_table_get", _Table)]
 
 
 def table_for(version, free_threaded=False):

@@ -2,13 +2,14 @@
 attached to targets/busy_target.py with checkpoints, while the test sends
 the target a storm of SIGUSR2.
 
-At each of $REMORA_TEST_CAPTURES stops at libc's sched_yield (the target's
-checkpoints), captures the heap with `py-heap -json -- h.bytype` and
+At each of $REMORA_TEST_CAPTURES stops at libc's sched_get_priority_min
+(the target's checkpoints: its argument is 1000 + the checkpoint's
+number), captures the heap with `py-heap -json -- h.bytype` and
 records the row of the target's Kept objects and whether the snapshot was
 partial; then deletes its breakpoint (gdb detaches after).  Writes
 $REMORA_TEST_OUT:
   {"captures": [{"kept": [count, size] | null, "partial": bool,
-                 "error": str | null}]}
+                 "error": str | null, "checkpoint": n}]}
 """
 
 import json
@@ -23,13 +24,13 @@ from pyheap_json import find_row, parse_partition  # noqa: E402
 out = {"captures": []}
 try:
     gdb.execute("handle SIGUSR2 nostop noprint pass", to_string=True)
-    # the target's main thread (gdb's thread 1) makes the checkpoints;
-    # an interpreter's own threads may call sched_yield too (3.14 does)
-    gdb.execute("break sched_yield thread 1", to_string=True)
+    # the target's main thread (gdb's thread 1) makes the checkpoints
+    gdb.execute("break sched_get_priority_min thread 1", to_string=True)
     from remora import capture
     for _ in range(int(os.environ["REMORA_TEST_CAPTURES"])):
         gdb.execute("continue", to_string=True)
-        rec = {"kept": None, "partial": None, "error": None}
+        rec = {"kept": None, "partial": None, "error": None,
+               "checkpoint": int(gdb.parse_and_eval("$rdi")) - 1000}
         try:
             part = parse_partition(gdb.execute("py-heap -json -- h.bytype", to_string=True))
             row = find_row(part, "Kept")

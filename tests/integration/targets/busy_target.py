@@ -19,11 +19,11 @@ objects each (a heap big enough for a capture to take a while).  It counts
 the SIGUSR2 and SIGINT signals it receives.  Then it creates
 WORKDIR/ready.
 
-With `checkpoints`, until SIGUSR1 comes, it waits 50 ms, calls
-os.sched_yield() (gdb breaks on libc's sched_yield there: only this thread
-calls it; gdb may miss a call when a signal arrives with the trap, so the
-checkpoints go on until told), waits 50 ms, and checks that every worker
-counted further since the last checkpoint and that its kept objects are
+With `checkpoints`, until SIGUSR1 comes, it waits 50 ms, calls libc's
+sched_get_priority_min(1000 + the checkpoint's number) (gdb breaks there
+and reads the number; gdb may miss a call when a signal arrives with the
+trap, so the checkpoints go on until told), and checks that every worker
+counted further since the last checkpoint (within a second) and that its kept objects are
 intact.  Without, it waits for SIGUSR1.  Either way it then checks once
 more that every worker goes on, stops the workers and writes
 WORKDIR/result.json:
@@ -58,7 +58,8 @@ class Kept:
 # what the subinterpreter runs: count in the shared page's first word
 # until the second is set
 SUBINTERP_CODE = """
-import mmap, struct
+import gc, mmap, struct
+gc.disable()    # its objects hold no cycles; a collection would pause it
 with open(%r, "r+b") as f:
     page = mmap.mmap(f.fileno(), 16)
 keep = [None] * 100000
@@ -158,6 +159,19 @@ def on_usr1(signum, frame):
     got_usr1 = True
 
 
+CHECKPOINT_BASE = 1000
+
+
+def checkpoint(n):
+    """Calls libc's sched_get_priority_min(CHECKPOINT_BASE + n), where gdb
+    breaks: the argument (an invalid policy: EINVAL) tells gdb which
+    checkpoint it stopped at."""
+    try:
+        os.sched_get_priority_min(CHECKPOINT_BASE + n)
+    except OSError:
+        pass
+
+
 def intact(kept):
     return all(k.i == i and k.tag == "kept-%d" % i for i, k in enumerate(kept))
 
@@ -189,8 +203,13 @@ def main(wdir, mode, checkpoints, records):
         last = workers.snapshot()
         while not got_usr1:
             time.sleep(0.05)
-            os.sched_yield()            # gdb stops here and captures
-            time.sleep(0.05)            # then every thread must go on
+            checkpoint(done)            # gdb stops here and captures
+            # then every thread must go on: within a second (a loaded
+            # machine may not run one for some tens of milliseconds)
+            deadline = time.monotonic() + 1.0
+            time.sleep(0.05)
+            while workers.stalled(last) and time.monotonic() < deadline:
+                time.sleep(0.01)
             stalled += [(done, i) for i in workers.stalled(last)]
             kept_ok = kept_ok and intact(kept)
             last = workers.snapshot()
