@@ -18,6 +18,8 @@ the same name.
 """
 
 import ast
+import functools
+import itertools
 import re
 
 from . import engine
@@ -322,7 +324,23 @@ class _SetKind(Kind):
         return IdSet(idset.hpy, part.select_kind(sorted(self.atoms()), self.op))
 
 
+def _spellings(label):
+    """The labels an instance attribute goes by: "['x']" (kept in a dict:
+    before 3.11, or a __dict__ made) and ".x" (3.11+'s inline values)."""
+    m = _ATTR.match(label)
+    if m:
+        return (label, "[%r]" % m.group(1))
+    if label.startswith("['") and label.endswith("']"):
+        name = ast.literal_eval(label[1:-1])
+        if isinstance(name, str) and name.isidentifier():
+            return (label, "." + name)
+    return (label,)
+
+
 class ViaKind(_SetKind):
+    """hp.Via: the objects referred to by exactly (or, with alt, at most,
+    at least...) these relations.  An attribute matches either spelling,
+    so that hp.Via("['data']") finds what 3.11+ labels .data."""
     by = engine.BY_VIA
     family = "Via"
     ordered = True
@@ -333,6 +351,27 @@ class ViaKind(_SetKind):
 
     def atoms(self):
         return self.labels
+
+    def select(self, idset):
+        spellings = [_spellings(x) for x in sorted(self.labels)]
+        if all(len(sp) == 1 for sp in spellings):
+            return super().select(idset)
+        part = idset._partition_handle(self.by)
+
+        def sel(atoms, op):
+            from .heapy import IdSet
+            return IdSet(idset.hpy, part.select_kind(sorted(set(atoms)), op))
+
+        # every way of writing the set, one spelling per relation; and
+        # every spelling of every relation
+        choices = [set(c) for c in itertools.product(*spellings)]
+        every = set(a for sp in spellings for a in sp)
+        if self.op == "==":
+            return functools.reduce(lambda a, b: a | b, (sel(c, "==") for c in choices))
+        covers = functools.reduce(lambda a, b: a | b, (sel(c, ">=") for c in choices))
+        within = sel(every, "<=")
+        return {">=": covers, "<=": within, "<": within - covers,
+                ">": covers - within}[self.op]
 
     def _rendering(self):
         return ", ".join(sorted(repr(x) for x in self.labels))

@@ -274,6 +274,10 @@ def session(s, gdb):
                 if il is not None:
                     s.json("xor_other", "h[%d].byrcs[%d] ^ byrcs[%d]" % (i_str, j, il))
 
+    # the tutorial's hp.Via("['data']"), and 3.11+'s spelling of the same
+    # relation: either finds the data dicts on every version
+    s.json("via_data", "h & hp.Via(\"['data']\")")
+    s.json("via_dot_data", "h & hp.Via('.data')")
     if i_dict is not None:
         s.json("hdict_byrcs", "h[%d].byrcs" % i_dict)
         held_by = facts["data_held_by"]

@@ -305,6 +305,14 @@ def check_stage2(c, facts, facts1):
         both = {k: rcs[k] + facts["rcs_cpv_list"][k] for k in ("count", "size")}
         c.figures("h[str].byrcs[{CPV}] ^ byrcs[{CPV, list}] (disjoint: the union)", part, both)
 
+    # hp.Via: an attribute matches both spellings, wherever it is kept
+    for key, text in (("via_data", "h & hp.Via(\"['data']\")"),
+                      ("via_dot_data", "h & hp.Via('.data')")):
+        part = c.partition(key)
+        if part is not None:
+            c.figures("%s is the data dicts (held as %s) and CACHE.data"
+                      % (text, facts["data_held_by"]), part, facts["via_data"], part)
+
     # t = h[0].byrcs[0].referrers.byrcs: the package dicts.
     held_by = facts["data_held_by"]
     c.row("hdict_byrcs", "of referrers {%s} (the data dicts)" % held_by,

@@ -321,6 +321,10 @@ def facts(wdir):
     f["not_via_key"] = g.figures([k for k in only_cpv if vias(k) != key_only])
     f["via_key_only"] = g.figures(by_via.get(key_only, []))
 
+    # h & hp.Via("['data']") (or '.data'): the objects held only under
+    # the name data: the packages' data dicts and CACHE's own .data dict
+    f["via_data"] = g.figures(datas + [index[id(mod.CACHE.data)]])
+
     # Who holds the data dicts, as gc sees it: the package dicts where a
     # made __dict__ owns the attributes (3.11, 3.12), the packages where
     # they stay inline even then (3.13).
