@@ -34,7 +34,8 @@ count, N_KEPT objects whose count and size it wrote itself):
          next py-heap gives the Kept row exactly, the target never saw a
          SIGINT, and nothing of remora's is left in it;
 7. GIVEN a target in a mount namespace of its own whose /dev/shm and /tmp
-         are empty read-only file systems (a container's),
+         are empty read-only file systems (a container's; /tmp left as
+         it is when the source tree is under it),
    WHEN  py-heap runs, THEN it gives the Kept row exactly (the snapshot is
          gdb's file: the target writes none);
 8. GIVEN a target chrooted into another root (a container's) and gdb
@@ -124,7 +125,12 @@ def no_check(tap, name, g):
 # the target's own mount namespace, where /dev/shm and /tmp are empty
 # read-only file systems of its own (a container's)
 PRIVATE_MOUNTS = ("mount --make-rprivate / && mount -t tmpfs -o ro remora-test /dev/shm"
-                  " && mount -t tmpfs -o ro remora-test /tmp && exec \"$0\" \"$@\"")
+                  " && %s exec \"$0\" \"$@\"")
+# /tmp too, unless the trees (the target's script and work directory) are
+# there, as in a CI clone under /tmp
+TREES_IN_TMP = any(os.path.realpath(d).startswith("/tmp/")
+                   for d in (harness.TOP_SRCDIR, harness.TOP_BUILDDIR))
+PRIVATE_MOUNTS %= "" if TREES_IN_TMP else "mount -t tmpfs -o ro remora-test /tmp &&"
 
 
 def in_own_mounts(it, script, wdir, *args):
@@ -263,7 +269,7 @@ def repeated(tap, it, label, mode, n, signals):
 
 
 # scratch files other tests running beside this one make and remove
-OTHER_TESTS = ("remora-unit-", "remora-fuzz-", "remora-seeds-")
+OTHER_TESTS = ("remora-unit-", "remora-fuzz-", "remora-seeds-", "remora-gen-layouts-")
 
 
 def remora_files():

@@ -23,7 +23,7 @@ With `checkpoints`, until SIGUSR1 comes, it waits 50 ms, calls libc's
 sched_get_priority_min(1000 + the checkpoint's number) (gdb breaks there
 and reads the number; gdb may miss a call when a signal arrives with the
 trap, so the checkpoints go on until told), and checks that every worker
-counted further since the last checkpoint (within a second) and that its kept objects are
+counted further since the last checkpoint (within PROGRESS_WAIT) and that its kept objects are
 intact.  Without, it waits for SIGUSR1.  Either way it then checks once
 more that every worker goes on, stops the workers and writes
 WORKDIR/result.json:
@@ -122,7 +122,9 @@ class Workers:
 
     def snapshot(self):
         if self.page is not None:
-            self.counts[0] = struct.unpack_from("q", self.page, 0)[0]
+            # struct.pack_into zeroes its bytes before it writes them: a
+            # read can catch the zeros, so the highest of a few reads
+            self.counts[0] = max(struct.unpack_from("q", self.page, 0)[0] for _ in range(4))
         return list(self.counts)
 
     def stalled(self, before):
@@ -160,6 +162,9 @@ def on_usr1(signum, frame):
 
 
 CHECKPOINT_BASE = 1000
+# How long a thread may take to show progress after a checkpoint (a
+# loaded machine may not run one for some tens of milliseconds).
+PROGRESS_WAIT = 1.0
 
 
 def checkpoint(n):
@@ -204,9 +209,8 @@ def main(wdir, mode, checkpoints, records):
         while not got_usr1:
             time.sleep(0.05)
             checkpoint(done)            # gdb stops here and captures
-            # then every thread must go on: within a second (a loaded
-            # machine may not run one for some tens of milliseconds)
-            deadline = time.monotonic() + 1.0
+            # then every thread must go on, within PROGRESS_WAIT
+            deadline = time.monotonic() + PROGRESS_WAIT
             time.sleep(0.05)
             while workers.stalled(last) and time.monotonic() < deadline:
                 time.sleep(0.01)
