@@ -421,6 +421,9 @@ def check_graph_api(hp):
           "hp.Via: the exact set of relations")
     check(count(hp.Via("['a']").alt(">=")) == 1 and count(hp.Via("[1]")) == 1,
           "hp.Via(...).alt('>='): held that way among others")
+    check(count(hp.Via("[1]").alt("<")) ==
+          count(hp.Via("[1]").alt("<=")) - count(hp.Via("[1]")),
+          "hp.Via(...).alt('<'): a proper subset, not the set itself")
     check(count(hp.Rcs("dict (no owner)", "list")) == 1 and
           count(hp.Rcs("list").alt(">=")) == 2 and count(hp.Rcs("RootState")) == 2,
           "hp.Rcs: referrer kinds, RootState for a root")
