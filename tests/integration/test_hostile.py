@@ -269,7 +269,10 @@ def repeated(tap, it, label, mode, n, signals):
 
 
 # scratch files other tests running beside this one make and remove
-OTHER_TESTS = ("remora-unit-", "remora-fuzz-", "remora-seeds-", "remora-gen-layouts-")
+# (every tests/ and scripts/ mkdtemp prefix: unit.c, run-fuzz, make-seeds,
+# gen-layouts and test_layout_tables, test_heapy)
+OTHER_TESTS = ("remora-unit-", "remora-fuzz-", "remora-seeds-", "remora-gen-layouts-",
+               "remora-heapy-")
 
 
 def remora_files():
