@@ -165,15 +165,7 @@ def _symbols_file():
     """The file gdb reads the interpreter's symbols from: the one whose
     memory holds _PyRuntime (not a separate debug file, nor an executable
     whose DWARF merely declares it), or None."""
-    try:
-        where = gdb.execute("info symbol (unsigned long)&'_PyRuntime'", to_string=True)
-    except gdb.error:
-        return None
-    m = re.search(r" of (/.*)$", where.strip())
-    if m:
-        return m.group(1)
-    # gdb names no file for the main program's own sections
-    return gdb.current_progspace().filename if where.startswith("_PyRuntime") else None
+    return layout.symbol_file("_PyRuntime")
 
 
 def _same_file(a, b):

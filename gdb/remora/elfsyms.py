@@ -18,8 +18,8 @@ VERSYM_HIDDEN = 0x8000
 
 
 def _mapping(pid, predicate):
-    """(path, start) of the offset-0 mapping whose path satisfies
-    predicate, from /proc/PID/maps."""
+    """(path, start, "start-end") of the offset-0 mapping whose path
+    satisfies predicate, from /proc/PID/maps."""
     with open("/proc/%d/maps" % pid) as f:
         for line in f:
             parts = line.split(None, 5)
@@ -27,27 +27,18 @@ def _mapping(pid, predicate):
                 continue
             path = parts[5].strip()
             if predicate(path):
-                return path, int(parts[0].split("-")[0], 16)
+                return path, int(parts[0].split("-")[0], 16), parts[0]
     return None
 
 
-def _read_mapped(pid, start, path, limit=-1):
-    """The bytes of the file mapped at start in process pid: through
+def _read_mapped(pid, found, limit=-1):
+    """The bytes of the file _mapping() found in process pid: through
     /proc/PID/map_files (the very file, whatever the process's root or
     mount namespace), else the path as the process sees it (a mount
     namespace), else as we do (a chroot: /proc/PID/maps shows the path
     from our root)."""
-    tries = []
-    try:
-        with open("/proc/%d/maps" % pid) as f:
-            for line in f:
-                rng = line.split(None, 1)[0]
-                if int(rng.split("-")[0], 16) == start:
-                    tries.append("/proc/%d/map_files/%s" % (pid, rng))
-                    break
-    except OSError:
-        pass
-    tries += ["/proc/%d/root%s" % (pid, path), path]
+    path, _start, rng = found
+    tries = ["/proc/%d/map_files/%s" % (pid, rng), "/proc/%d/root%s" % (pid, path), path]
     for candidate in tries:
         try:
             with open(candidate, "rb") as f:
@@ -108,8 +99,8 @@ def libc_functions(pid, names):
         found = _mapping(pid, lambda p: os.path.basename(p).startswith("libc.so"))
         if found is None:
             return None
-        path, base = found
-        data = _read_mapped(pid, base, path)
+        base = found[1]
+        data = _read_mapped(pid, found)
         syms = _dynsyms(data, set(names))
         if not all(n in syms for n in names):
             return None
@@ -176,5 +167,5 @@ def load_bias(pid, path):
     found = _mapping(pid, lambda p: p == path)
     if found is None:
         return None
-    head = _read_mapped(pid, found[1], path, 1 << 16)
+    head = _read_mapped(pid, found, 1 << 16)
     return found[1] - _first_load_vaddr(head)

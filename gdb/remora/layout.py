@@ -14,6 +14,7 @@ which package adds the debug info).
 """
 
 import ctypes
+import functools
 import re
 import struct
 
@@ -56,9 +57,12 @@ def _c_table(getter, struct):
         out.append(p.contents)
 
 
+@functools.lru_cache(maxsize=None)
 def specs():
-    """[(name, spec)] for every descriptor field, in descriptor order."""
-    return [(e.name.decode(), e.spec.decode()) for e in _c_table("remora_layout_spec_get", _Spec)]
+    """[(name, spec)] for every descriptor field, in descriptor order (the
+    engine's, fixed while gdb runs: read once)."""
+    return tuple((e.name.decode(), e.spec.decode())
+                 for e in _c_table("remora_layout_spec_get", _Spec))
 
 
 def _find_field(t, name):
@@ -273,16 +277,25 @@ SUPPORTED_VERSIONS = ((3, 11), (3, 12), (3, 13), (3, 14))
 SUPPORTED = "3.11 to 3.14"
 
 
+def symbol_file(name):
+    """The file whose memory holds symbol name (as `info symbol` says;
+    the main program when gdb names none), or None."""
+    if _minimal_address(name) is None:
+        return None
+    try:
+        where = gdb.execute("info symbol (unsigned long)&'%s'" % name, to_string=True).strip()
+    except gdb.error:
+        return None
+    m = re.search(r" of (/.*)$", where)
+    if m:
+        return m.group(1)
+    return gdb.current_progspace().filename if where.startswith(name) else None
+
+
 def _version_from_file():
     """(major, minor) from the name of the file holding CPython's
     _Py_NoneStruct (libpython3.10.so.1.0, python2.7), or None."""
-    if _minimal_address("_Py_NoneStruct") is None:
-        return None
-    try:
-        where = gdb.execute("info symbol (unsigned long)&'_Py_NoneStruct'", to_string=True)
-    except gdb.error:
-        return None
-    m = re.search(r"python(\d)\.(\d+)[^/\s]*\s*$", where.strip())
+    m = re.search(r"python(\d)\.(\d+)[^/]*$", symbol_file("_Py_NoneStruct") or "")
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 

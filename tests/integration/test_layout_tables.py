@@ -56,6 +56,7 @@ if layout.has_debug_info():
     if not missing:
         out["dwarf"] = dict(zip(names, values))
 if table:
+    out["address_fields"] = [n for n, v in zip(names, table[1]) if v == layout.AT_RUN_TIME]
     values, missing = layout._from_table(all_specs, table[1])
     out["from_table"] = dict(zip(names, values))
     out["table_missing"] = missing
@@ -179,27 +180,6 @@ def load_base(pid, path):
     return None
 
 
-ADDRESS_KINDS = ("addr", "ptr")
-
-
-def address_fields():
-    """The fields whose values are symbol addresses."""
-    spec_of = dict(harness_specs())
-    return {n for n, s in spec_of.items()
-            if all(a.strip().split(" ", 1)[0] in ADDRESS_KINDS
-                   for a in s.lstrip("?").split(" | "))}
-
-
-_specs = []
-
-
-def harness_specs():
-    if not _specs:
-        src = open(os.path.join(harness.TOP_SRCDIR, "src", "layout.c")).read()
-        _specs.extend(re.findall(r'F\((RL_\w+), "([^"]*)"\)', src))
-    return _specs
-
-
 def with_debug_info(tap, it):
     name = "layout %s" % it.name
     res = descriptor(it, harness.workdir("layout", it.name))
@@ -237,7 +217,8 @@ def without_debug_info(tap, it, interps):
         ref = descriptor(base, harness.workdir("layout", base.name))
     finally:
         harness.current_interp = saved
-    addrs = address_fields()
+    # the fields the table leaves to run time: symbol addresses
+    addrs = set(res.get("address_fields") or [])
 
     def rel(values, b):
         return {k: (v - b if k in addrs and v not in (-1, None) and v >= b else v)
