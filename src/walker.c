@@ -1997,6 +1997,22 @@ static bool walk_marked(struct walker *w, uint64_t addr)
  * runs into a cycle that misses head: Brent's method finds that within
  * about twice the chain's length, with no memory (invariant: the walker
  * does not allocate), and the walk stops there. */
+/* An object still on a GC list with its reference count at zero is being
+ * freed: a thread stopped inside its deallocator, before the object left
+ * the list (a thread of an interpreter with a GIL of its own can be
+ * stopped anywhere).  CPython makes every reference to an object go
+ * before the count reaches zero, so nothing live refers to it: it is no
+ * longer part of the heap, and leaving it out is exact.  A zero count
+ * over a type that is no type is damage, left to walk_object. */
+static bool walk_dying(struct walker *w, uint64_t obj)
+{
+	uint64_t head[2];
+	if (!rd(w, obj, head, sizeof(head)) || head[0] != 0)
+		return false;
+	struct walk_type *t = walk_type_get(w, head[1]);
+	return t && t->valid;
+}
+
 static bool walk_gc_chain(struct walker *w, uint64_t head, uint64_t link,
 			  uint64_t via)
 {
@@ -2005,7 +2021,7 @@ static bool walk_gc_chain(struct walker *w, uint64_t head, uint64_t link,
 	bool ok = true;
 	uint64_t g = rd_u64(w, head + link, &ok) & ~UINT64_C(3);
 	while (ok && g && g != head && !walk_chain_loops(&chain, g)) {
-		if (!walk_marked(w, g + gch)) {
+		if (!walk_marked(w, g + gch) && !walk_dying(w, g + gch)) {
 			walk_ref(w, g + gch, via, true);
 			walk_drain(w);
 		}

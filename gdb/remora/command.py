@@ -152,6 +152,8 @@ Usage:
                            its rows, the empty set, or another value's repr.
   py-heap -no-inject       Capture by reading the stopped process from
                            outside (/proc/PID/mem): no code runs in it.
+  py-heap -no-inject [-json] -- EXPR
+                           The same, then EXPR on that capture (as `h`).
                            py-heap does this by itself, after saying why,
                            when a thread is inside malloc or the dynamic
                            loader (injecting could deadlock there).
@@ -229,8 +231,8 @@ Examples:
             inject = False
             argument = argument[len("-no-inject"):].strip()
             if argument and not argument.startswith("-"):
-                raise gdb.GdbError("py-heap: -no-inject captures; it takes no "
-                                   "expression: py-heap -no-inject")
+                raise gdb.GdbError("py-heap: -no-inject captures; an expression "
+                                   "follows -- : py-heap -no-inject [-json] -- EXPR")
         if argument.startswith("-json"):
             as_json = True
             argument = argument[len("-json"):].strip()
@@ -242,9 +244,10 @@ Examples:
         elif argument.startswith("--"):
             argument = argument[2:].strip()
 
-        if not argument:
+        if not inject or not argument:
+            # -no-inject always captures anew; EXPR then sees it as h
             value = _current_heap(inject)
-        else:
+        if argument:
             m = _ASSIGN.match(argument)
             if m and not as_json and not _several(argument):
                 name, expr = m.group(1), m.group(2).strip()

@@ -8,7 +8,7 @@ number), captures the heap with `py-heap -json -- h.bytype` and
 records the row of the target's Kept objects and whether the snapshot was
 partial; then deletes its breakpoint (gdb detaches after).  Writes
 $REMORA_TEST_OUT:
-  {"captures": [{"kept": [count, size] | null, "partial": bool,
+  {"captures": [{"kept": [count, size] | null, "partial": bool, "why": str,
                  "error": str | null, "checkpoint": n}]}
 """
 
@@ -35,7 +35,11 @@ try:
             part = parse_partition(gdb.execute("py-heap -json -- h.bytype", to_string=True))
             row = find_row(part, "Kept")
             rec["kept"] = row and [row["count"], row["size"]]
-            rec["partial"] = bool(capture.last_result["flags"] & 1)
+            r = capture.last_result
+            rec["partial"] = bool(r["flags"] & 1)
+            if rec["partial"]:
+                rec["why"] = "%d addresses were not objects, %d reads failed" % (
+                    r["bad_objects"], r["read_faults"])
         except Exception as exc:  # noqa: BLE001 — reported by the test
             rec["error"] = "%s: %s" % (type(exc).__name__, exc)
         out["captures"].append(rec)

@@ -92,7 +92,7 @@ def finish(tap, name, target):
     return res
 
 
-def one_case(tap, it, label, mode, commands, check, start=None):
+def one_case(tap, it, label, mode, commands, check, start=None, after=()):
     name = "%s %s" % (label, it.name)
     wdir = harness.workdir("hostile-" + label.replace(" ", "-"), it.name)
     target = (start or Target.python)(it, "busy_target.py", wdir, mode)
@@ -104,7 +104,7 @@ def one_case(tap, it, label, mode, commands, check, start=None):
             return
         facts = target.json("facts.json")
         cmds = (list(commands) + harness.marked("py-heap", "py-heap -json -- h.bytype")
-                + harness.marked("breaks", "info breakpoints") + ["detach"])
+                + harness.marked("breaks", "info breakpoints") + list(after) + ["detach"])
         g = harness.run_gdb(cmds, pid=target.pid)
         tap.ok("%s: every gdb command succeeded (%.1fs)" % (name, g.seconds), g.ok(), g.report)
         tap.ok("%s: no Python traceback" % name,
@@ -114,11 +114,11 @@ def one_case(tap, it, label, mode, commands, check, start=None):
         tap.equal("%s: py-heap injects: no refusal, no partial snapshot" % name, notes, [])
         tap.equal("%s: the Kept row is exact" % name, kept_row(text),
                   (facts["kept_count"], facts["kept_size"]), g.report)
-        check(tap, name, g)
+        check(tap, name, g, (facts["kept_count"], facts["kept_size"]))
         finish(tap, name, target)
 
 
-def no_check(tap, name, g):
+def no_check(tap, name, g, kept):
     pass
 
 
@@ -156,7 +156,7 @@ def own_mounts_case(tap, it):
         started.append(in_own_mounts(*args))
         return started[-1]
 
-    def check(tap, name, g):
+    def check(tap, name, g, kept):
         ns = [os.readlink("/proc/%s/ns/mnt" % pid) for pid in ("self", started[0].pid)]
         tap.ok("%s: the target had a mount namespace of its own" % name, ns[0] != ns[1],
                str(ns))
@@ -164,7 +164,7 @@ def own_mounts_case(tap, it):
     one_case(tap, it, "own mount namespace", "sleep", [], check, start)
 
 
-def breaks_kept(tap, name, g):
+def breaks_kept(tap, name, g, kept):
     """Every user breakpoint and catchpoint is still there, enabled, unhit."""
     info = g.section("breaks") or ""
     rows = [ln for ln in info.splitlines() if re.match(r"^\d+\s+(hw )?\w+", ln)]
@@ -183,11 +183,54 @@ def sleep_function(it):
 
 
 def thread_break_kept(fn):
-    def check(tap, name, g):
+    def check(tap, name, g, kept):
         info = g.section("breaks") or ""
         tap.ok("%s: no other thread ran: %s's breakpoint was not hit" % (name, fn),
                fn in info and "already hit" not in info, info)
     return check
+
+
+# where a list dies: list_dealloc, found through PyList_Type's tp_dealloc
+# (offset 48 on every version: no debug info needed), entered with the
+# list's reference count at zero and the list still on its GC list
+LIST_DEALLOC = "*(*(void **)((char *)&PyList_Type + 48))"
+IN_SNAPSHOT = ("python import gdb, remora.command as c; print('in snapshot: %s %s' % tuple("
+               "c.current_heap()._handle.snapshot.find(int(gdb.parse_and_eval(e))) is not "
+               "None for e in ('$dying', '(long) &PyList_Type')))")
+
+
+def dying_case(tap, it):
+    """GIVEN a thread stopped in list_dealloc (a breakpoint there: a
+    thread of an interpreter with a GIL of its own may stop there
+    whenever gdb stops the process), WHEN py-heap and py-heap -no-inject
+    capture, THEN the dying list (reference count 0, still on its GC
+    list) is not in the heap, and neither snapshot is partial."""
+    after = (harness.marked("in-injected", IN_SNAPSHOT)
+             + harness.marked("outside", "py-heap -no-inject -json -- h.bytype")
+             + harness.marked("mode", "python import remora.capture as k; "
+                              "print(k.last_result['mode'])")
+             + harness.marked("in-outside", IN_SNAPSHOT))
+
+    def check(tap, name, g, kept):
+        tap.equal("%s: the stopped thread's list has reference count 0 (the target's "
+                  "own word)" % name, (g.section("dying") or "").split(), ["0", "1"],
+                  g.report)
+        for section in ("in-injected", "in-outside"):
+            tap.equal("%s: %s: the dying list is not in the snapshot; list's type is"
+                      % (name, section), (g.section(section) or "").split(),
+                      ["in", "snapshot:", "False", "True"], g.report)
+        tap.equal("%s: py-heap -no-inject -json -- EXPR captured anew, from outside"
+                  % name, (g.section("mode") or "").split(), ["outside"], g.report)
+        text = g.section("outside") or ""
+        tap.equal("%s: py-heap -no-inject: no partial snapshot" % name,
+                  [ln for ln in text.splitlines() if ln.startswith("remora:")], [], text)
+        tap.equal("%s: py-heap -no-inject: the Kept row is exact" % name, kept_row(text),
+                  kept, g.report)
+
+    commands = ["break " + LIST_DEALLOC, "continue", "delete", "set $dying = $rdi"]
+    commands += harness.marked("dying", 'printf "%ld %d\\n", *(long *)$dying, '
+                               "((void **)$dying)[1] == (void *)&PyList_Type")
+    one_case(tap, it, "inside a deallocator", "drop", commands, check, after=after)
 
 
 def storm(tap, it):
@@ -241,7 +284,7 @@ def repeated(tap, it, label, mode, n, signals):
         bad = [(i, c) for i, c in enumerate(caps) if c["kept"] != want or c["error"]]
         tap.ok("%s: %d captures, each with the Kept row exact" % (name, n),
                len(caps) == n and not bad, "want %r; wrong: %r" % (want, bad[:5]))
-        partial = [i for i, c in enumerate(caps) if c["partial"]]
+        partial = [(i, c.get("why")) for i, c in enumerate(caps) if c["partial"]]
         tap.equal("%s: no capture is partial" % name, partial, [])
         tap.equal("%s: target exits 0" % name, rc, 0, target.output)
         if rc != 0:
@@ -438,6 +481,7 @@ def run(tap, it):
     one_case(tap, it, "inside malloc", "alloc", ["break malloc", "continue", "delete"],
              no_check)
     one_case(tap, it, "user breakpoints", "sleep", USER_BREAKS, breaks_kept)
+    dying_case(tap, it)
     fn = sleep_function(it)
     one_case(tap, it, "another thread's breakpoint", "sleep", ["break " + fn],
              thread_break_kept(fn))

@@ -9,6 +9,9 @@ MODE sets what its N_WORKERS threads do:
           one of them in the middle of a capture, if anything runs them);
   nap     the same with 2 ms sleeps (at a checkpoint no thread holds the
           GIL, and any thread that ran would take it and allocate);
+  drop    the same, but each iteration drops a one-item list (a GC-tracked
+          object that dies in every thread, again and again: gdb breaks
+          in list_dealloc through PyList_Type's tp_dealloc);
   subinterp  (3.12 and later) the first worker runs a subinterpreter with a
           GIL of its own that replaces dicts and lists among
           100,000 it holds without pause; it counts in a file both interpreters map.
@@ -114,6 +117,10 @@ class Workers:
             if self.mode == "alloc":
                 buf = bytearray(CHUNK)
                 buf[-1] = 1
+            elif self.mode == "drop":
+                time.sleep(pause)
+                box = [k]
+                k = box[0] + 1
             else:
                 time.sleep(pause)
                 d = dict(a=k)
