@@ -35,11 +35,22 @@ uint64_t agent_mask_all = UINT64_MAX;
 uint64_t agent_mask_saved;
 __attribute__((aligned(64))) uint8_t agent_xstate[16384];
 
-/* The sink the writer streams into: the buffer in the scratch area,
- * handed to gdb at each yield. */
+/* The sink the writer streams into: the slots of the buffer in the
+ * scratch area, which gdb drains as they fill (agent.h). */
 struct agent_sink {
 	struct remora_sink sink;
 	struct remora_agent_ctl *ctl;
+	uint8_t *buf;
+	uint64_t slot_cap;
+	bool sigint_seen;                /* pending at entry, or reported */
+};
+
+enum {
+	AGENT_SIGINT_BIT = 1u << (SIGINT - 1),
+	/* how long the agent waits for gdb's drainer before it stops for
+	 * gdb: 200 naps of 50 us */
+	AGENT_WAIT_NAPS = 200,
+	AGENT_NAP_NS = 50000,
 };
 
 void remora_agent_stop(struct remora_agent_ctl *ctl, enum remora_agent_state state)
@@ -57,17 +68,54 @@ void remora_agent_stop(struct remora_agent_ctl *ctl, enum remora_agent_state sta
 	__asm__ volatile("" : : : "memory");    /* gdb wrote while stopped */
 }
 
+static uint64_t agent_load(const volatile uint64_t *p)
+{
+	return *p;
+}
+
+/* Whether a SIGINT arrived since the capture began (gdb sends one to
+ * the process on Ctrl-C; the agent's mask holds it pending). */
+static bool agent_new_sigint(struct agent_sink *s)
+{
+	uint64_t pending = 0;
+	if (s->sigint_seen || remora_sys_sigpending(&pending) < 0 ||
+	    !(pending & AGENT_SIGINT_BIT))
+		return false;
+	s->sigint_seen = true;
+	return true;
+}
+
 static int agent_sink_write(struct remora_sink *sink, const void *buf, size_t len)
 {
-	struct remora_agent_ctl *ctl = ((struct agent_sink *)sink)->ctl;
-	ctl->buf_len = len;
-	ctl->yields++;
-	remora_agent_stop(ctl, REMORA_AGENT_YIELD);
-	/* gdb counts each buffer it copies out; a count left behind means gdb
+	struct agent_sink *s = (struct agent_sink *)sink;
+	struct remora_agent_ctl *ctl = s->ctl;
+	(void)buf;
+	uint64_t n = ctl->yields;
+	ctl->slot_len[n % REMORA_AGENT_SLOTS] = len;
+	__asm__ volatile("" : : : "memory");    /* the bytes, the length, the count */
+	*(volatile uint64_t *)&ctl->yields = ++n;
+	bool stopped = false;
+	if (agent_new_sigint(s)) {
+		remora_agent_stop(ctl, REMORA_AGENT_YIELD);
+		stopped = true;
+	}
+	/* the next slot is free once gdb has copied what it held */
+	for (int naps = 0; !stopped && n - agent_load(&ctl->drained) >= REMORA_AGENT_SLOTS;
+	     naps++) {
+		if (agent_load(&ctl->abort))
+			return ECANCELED;
+		if (naps == AGENT_WAIT_NAPS) {
+			remora_agent_stop(ctl, REMORA_AGENT_YIELD);
+			stopped = true;
+		} else {
+			remora_sys_nanosleep(AGENT_NAP_NS);
+		}
+	}
+	/* gdb drains at every stop: a slot still full after one means gdb
 	 * is gone (its breakpoint with it): nobody reads any more */
-	if (ctl->drained != ctl->yields || ctl->abort)
+	if (agent_load(&ctl->abort) || n - agent_load(&ctl->drained) >= REMORA_AGENT_SLOTS)
 		return ECANCELED;
-	ctl->buf_len = 0;
+	s->sink.next_buf = s->buf + (n % REMORA_AGENT_SLOTS) * s->slot_cap;
 	return 0;
 }
 
@@ -76,7 +124,8 @@ void remora_agent_run(struct remora_agent_ctl *ctl)
 	struct remora_agent_result *result = &ctl->result;
 	memset(result, 0, sizeof(*result));
 	if (ctl->abi != REMORA_AGENT_ABI || ctl->ctl_size != sizeof(*ctl) ||
-	    !ctl->buf || ctl->buf_cap < (64 << 10) || ctl->buf_cap % 8 ||
+	    !ctl->buf || ctl->buf_cap < REMORA_AGENT_SLOTS * (64 << 10) ||
+	    ctl->buf_cap % (8 * REMORA_AGENT_SLOTS) ||
 	    ctl->nsegs > (1u << 20)) {
 		result->status = REMORA_AGENT_BAD_ARGS;
 		return;
@@ -108,10 +157,15 @@ void remora_agent_run(struct remora_agent_ctl *ctl)
 	struct agent_sink sink = {
 		.sink = { .write = agent_sink_write, .patch = NULL },
 		.ctl = ctl,
+		.buf = (uint8_t *)(uintptr_t)ctl->buf,
+		.slot_cap = ctl->buf_cap / REMORA_AGENT_SLOTS,
 	};
+	uint64_t pending = 0;
+	sink.sigint_seen = remora_sys_sigpending(&pending) < 0 ||
+			   (pending & AGENT_SIGINT_BIT);
 	struct remora_writer writer;
-	remora_writer_init_sink(&writer, &sink.sink, (void *)(uintptr_t)ctl->buf,
-				(size_t)ctl->buf_cap, ctl->layout.python_version);
+	remora_writer_init_sink(&writer, &sink.sink, sink.buf, (size_t)sink.slot_cap,
+				ctl->layout.python_version);
 	struct remora_walk_options options = {
 		.self = !(ctl->options & REMORA_AGENT_AS_OUTSIDE),
 	};

@@ -58,7 +58,8 @@
 #include "layout.h"
 
 enum {
-	REMORA_AGENT_ABI = 3,
+	REMORA_AGENT_ABI = 4,
+	REMORA_AGENT_SLOTS = 4,            /* the stream buffer's parts */
 	REMORA_AGENT_STACK = 256 << 10,    /* bytes of stack in the scratch area */
 };
 
@@ -101,8 +102,20 @@ struct remora_agent_result {
 	uint32_t reserved;
 };
 
-/* Written by gdb before the thread enters; `drained` and `abort` also at
- * each yield.  The agent writes `yields`, `buf_len` and `result`. */
+/* Written by gdb before the thread enters; `drained` and `abort` also
+ * at any time while the walk runs (gdb's drainer thread writes `drained`
+ * as it copies).  The agent writes `yields`, `slot_len` and `result`.
+ *
+ * The stream buffer is REMORA_AGENT_SLOTS slots of buf_cap / SLOTS
+ * bytes.  The agent fills slot yields % SLOTS, stores its length in
+ * slot_len[], then counts it in `yields` (in that order: x86 keeps
+ * stores in order, so a reader that sees the count sees the bytes), and
+ * goes on in the next slot once gdb has copied it out (yields - drained
+ * < SLOTS): gdb drains while the walk runs.  When every slot is full
+ * for a while, or a SIGINT newly arrived for the process (Ctrl-C in
+ * gdb), the agent stops for gdb (state YIELD); gdb copies what is
+ * published and resumes it.  A slot still not drained after that means
+ * gdb is gone: the agent stops the walk. */
 struct remora_agent_ctl {
 	uint32_t abi;                    /* REMORA_AGENT_ABI */
 	uint32_t ctl_size;               /* sizeof(struct remora_agent_ctl) */
@@ -112,12 +125,10 @@ struct remora_agent_ctl {
 	uint64_t nsegs;
 	uint64_t buf;                    /* address of the stream buffer */
 	uint64_t buf_cap;                /* its size, a multiple of 8 */
-	/* the stream: at each yield and at the end, buf[0 .. buf_len) holds
-	 * the next bytes of the snapshot */
-	uint64_t buf_len;
-	uint64_t yields;                 /* agent: stops at remora_agent_yield */
-	uint64_t drained;                /* gdb: buffers copied out */
-	uint64_t abort;                  /* gdb: stop the walk at the next yield */
+	uint64_t buf_len;                /* unused (0) */
+	uint64_t yields;                 /* agent: slots filled */
+	uint64_t drained;                /* gdb: slots copied out */
+	uint64_t abort;                  /* gdb: stop the walk at the next slot */
 	/* the way out (agent_entry.S, remora_agent_leave()): the scratch area
 	 * to unmap, and two instructions of the target's libc to do it from
 	 * outside the area: its syscall() wrapper's `syscall; cmp; jae; ret`
@@ -138,13 +149,14 @@ struct remora_agent_ctl {
 					  * the way home, so that the thread
 					  * stops there (0: gdb is gone) */
 	uint32_t reserved2;
+	uint64_t slot_len[REMORA_AGENT_SLOTS]; /* agent: bytes in each slot */
 	struct remora_agent_result result;
 	struct remora_layout layout;
 };
 
 enum remora_agent_state {
 	REMORA_AGENT_RUNNING = 0,
-	REMORA_AGENT_YIELD = 1,          /* buf[0 .. buf_len) is full */
+	REMORA_AGENT_YIELD = 1,          /* slots wait to be drained */
 	REMORA_AGENT_DONE = 2,           /* result is written */
 };
 

@@ -11,6 +11,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stddef.h>
@@ -20,6 +23,7 @@
 #include <sys/user.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "error.h"
 #include "layout.h"
 #include "proc_reader.h"
@@ -158,6 +162,168 @@ struct remora_error *remora_capture_drain(int pid, uint64_t addr, uint64_t len, 
 		len -= (uint64_t)r;
 	}
 	free(buf);
+	return err;
+}
+
+/* ---- the drainer: gdb copies the agent's slots while it walks ---------- */
+
+struct remora_drainer {
+	int pid;
+	uint64_t ctl;
+	int fd;
+	uint64_t buf, slot_cap;
+	uint8_t *copy;                   /* [slot_cap] */
+	uint64_t drained;                /* slots copied and counted */
+	pthread_mutex_t lock;            /* one copier at a time */
+	pthread_t thread;
+	bool running;
+	volatile bool stop;
+	struct remora_error *err;        /* the first, not yet returned */
+	bool failed;
+};
+
+static bool drainer_read(struct remora_drainer *d, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { .iov_base = buf, .iov_len = len };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
+	return process_vm_readv(d->pid, &local, 1, &remote, 1, 0) == (ssize_t)len;
+}
+
+static void drainer_fail(struct remora_drainer *d, struct remora_error *err)
+{
+	if (!d->failed)
+		d->err = err;
+	else
+		remora_error_destroy(err);
+	d->failed = true;
+}
+
+/* Copies the slots filled since the last call; the lock held. */
+static void drainer_copy(struct remora_drainer *d)
+{
+	uint64_t yields;
+	if (d->failed)
+		return;
+	if (!drainer_read(d, d->ctl + offsetof(struct remora_agent_ctl, yields), &yields,
+			  sizeof(yields))) {
+		drainer_fail(d, remora_error_create_os(errno ? errno : EIO, "process_vm_readv",
+						       "cannot read the agent's state"));
+		return;
+	}
+	while (d->drained < yields && !d->failed) {
+		unsigned slot = (unsigned)(d->drained % REMORA_AGENT_SLOTS);
+		uint64_t len;
+		if (!drainer_read(d, d->ctl + offsetof(struct remora_agent_ctl, slot_len) +
+					     slot * sizeof(uint64_t), &len, sizeof(len)) ||
+		    len > d->slot_cap ||
+		    !drainer_read(d, d->buf + slot * d->slot_cap, d->copy, (size_t)len)) {
+			drainer_fail(d, remora_error_create(REMORA_ERROR_OTHER,
+							    "cannot read the agent's slot %u", slot));
+			return;
+		}
+		for (size_t off = 0; off < len;) {
+			ssize_t w = write(d->fd, d->copy + off, (size_t)len - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				drainer_fail(d, remora_error_create_os(w < 0 ? errno : EIO,
+								       "(snapshot)",
+								       "cannot write the snapshot"));
+				return;
+			}
+			off += (size_t)w;
+		}
+		d->drained++;
+		struct iovec local = { .iov_base = &d->drained, .iov_len = sizeof(d->drained) };
+		struct iovec remote = {
+			.iov_base = (void *)(uintptr_t)(d->ctl +
+							offsetof(struct remora_agent_ctl, drained)),
+			.iov_len = sizeof(d->drained),
+		};
+		if (process_vm_writev(d->pid, &local, 1, &remote, 1, 0) != sizeof(d->drained))
+			drainer_fail(d, remora_error_create_os(errno ? errno : EIO,
+							       "process_vm_writev",
+							       "cannot count a drained slot"));
+	}
+}
+
+static void *drainer_main(void *arg)
+{
+	struct remora_drainer *d = arg;
+	const struct timespec nap = { .tv_sec = 0, .tv_nsec = 100000 };
+	while (!d->stop) {
+		pthread_mutex_lock(&d->lock);
+		uint64_t before = d->drained;
+		drainer_copy(d);
+		bool idle = d->drained == before;
+		bool failed = d->failed;
+		pthread_mutex_unlock(&d->lock);
+		if (failed)
+			break;
+		if (idle)
+			nanosleep(&nap, NULL);
+	}
+	return NULL;
+}
+
+struct remora_error *remora_drainer_start(int pid, uint64_t ctl, int fd,
+					  struct remora_drainer **ret)
+{
+	*ret = NULL;
+	struct remora_drainer *d = calloc(1, sizeof(*d));
+	if (!d)
+		return &remora_error_no_memory;
+	d->pid = pid;
+	d->ctl = ctl;
+	d->fd = fd;
+	uint64_t buf[2];
+	if (!drainer_read(d, ctl + offsetof(struct remora_agent_ctl, buf), buf, sizeof(buf))) {
+		free(d);
+		return remora_error_create_os(errno ? errno : EIO, "process_vm_readv",
+					      "cannot read the agent's control block");
+	}
+	d->buf = buf[0];
+	d->slot_cap = buf[1] / REMORA_AGENT_SLOTS;
+	d->copy = malloc(d->slot_cap ? (size_t)d->slot_cap : 1);
+	if (!d->copy) {
+		free(d);
+		return &remora_error_no_memory;
+	}
+	pthread_mutex_init(&d->lock, NULL);
+	int e = pthread_create(&d->thread, NULL, drainer_main, d);
+	if (e) {
+		pthread_mutex_destroy(&d->lock);
+		free(d->copy);
+		free(d);
+		return remora_error_create_os(e, "pthread_create", "cannot start the drainer");
+	}
+	d->running = true;
+	*ret = d;
+	return NULL;
+}
+
+struct remora_error *remora_drainer_sync(struct remora_drainer *d, uint64_t *drained)
+{
+	pthread_mutex_lock(&d->lock);
+	drainer_copy(d);
+	*drained = d->drained;
+	struct remora_error *err = d->err;
+	d->err = NULL;
+	pthread_mutex_unlock(&d->lock);
+	return err;
+}
+
+struct remora_error *remora_drainer_stop(struct remora_drainer *d)
+{
+	if (!d)
+		return NULL;
+	d->stop = true;
+	if (d->running)
+		pthread_join(d->thread, NULL);
+	struct remora_error *err = d->err;
+	pthread_mutex_destroy(&d->lock);
+	free(d->copy);
+	free(d);
 	return err;
 }
 

@@ -50,6 +50,7 @@ void remora_fd_sink_init(struct remora_fd_sink *s, int fd)
 {
 	s->sink.write = fd_sink_write;
 	s->sink.patch = fd_sink_patch;
+	s->sink.next_buf = NULL;
 	s->fd = fd;
 }
 
@@ -72,6 +73,8 @@ static void writer_flush(struct remora_writer *w)
 		w->errnum = w->sink->write(w->sink, w->buf, w->len);
 		if (!w->errnum)
 			w->written += w->len;
+		if (w->sink->next_buf)
+			w->buf = w->sink->next_buf;
 	}
 	w->len = 0;
 }

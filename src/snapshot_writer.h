@@ -18,12 +18,15 @@
 
 /* Where full buffers go.  Both return 0 or an errno value. */
 struct remora_sink {
-	/* takes buf[0 .. len); the buffer is reused once this returns */
+	/* takes buf[0 .. len); the buffer is reused once this returns,
+	 * unless write() set next_buf: the writer fills that one next (of
+	 * the same capacity) */
 	int (*write)(struct remora_sink *sink, const void *buf, size_t len);
 	/* overwrites len bytes at offset off of what write() took; NULL:
 	 * the sink cannot, and the caller patches the header itself */
 	int (*patch)(struct remora_sink *sink, uint64_t off, const void *buf,
 		     size_t len);
+	void *next_buf;
 };
 
 /* A sink writing to a file descriptor (raw system calls). */

@@ -79,3 +79,14 @@ long remora_sys_sigprocmask(int how, const uint64_t *set, uint64_t *old)
 {
 	return sys6(SYS_rt_sigprocmask, how, (long)set, (long)old, 8, 0, 0);
 }
+
+long remora_sys_sigpending(uint64_t *set)
+{
+	return sys6(SYS_rt_sigpending, (long)set, 8, 0, 0, 0, 0);
+}
+
+long remora_sys_nanosleep(long ns)
+{
+	long ts[2] = { ns / 1000000000L, ns % 1000000000L };
+	return sys6(SYS_nanosleep, (long)ts, 0, 0, 0, 0, 0);
+}

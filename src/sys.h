@@ -32,5 +32,8 @@ long remora_sys_gettid(void);
 long remora_sys_tgkill(long tgid, long tid, int sig);
 /* rt_sigprocmask on a 64-signal mask: old may be NULL. */
 long remora_sys_sigprocmask(int how, const uint64_t *set, uint64_t *old);
+/* rt_sigpending: the signals pending for the thread or its process. */
+long remora_sys_sigpending(uint64_t *set);
+long remora_sys_nanosleep(long ns);
 
 #endif

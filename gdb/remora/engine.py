@@ -47,6 +47,9 @@ _PROTOTYPES = {
     "remora_capture_sink_create": (ctypes.c_int, []),
     "remora_capture_drain": (_c_err, [ctypes.c_int, _u64, _u64, ctypes.c_int]),
     "remora_capture_patch_flags": (_c_err, [ctypes.c_int, _u32]),
+    "remora_drainer_start": (_c_err, [ctypes.c_int, _u64, ctypes.c_int, _pp]),
+    "remora_drainer_sync": (_c_err, [_p, ctypes.POINTER(_u64)]),
+    "remora_drainer_stop": (_c_err, [_p]),
     "remora_capture_clear_debug_status": (ctypes.c_int, [ctypes.c_int]),
     "remora_capture_find": (_u64, [ctypes.c_int, _u64, _u64, ctypes.c_char_p, _size]),
     "remora_capture_segments": (_c_err, [ctypes.c_int, ctypes.POINTER(_u64), _size,
@@ -227,6 +230,28 @@ def sink_create():
 def drain(pid, addr, length, fd):
     """Append length bytes of process pid's memory at addr to fd."""
     _check(lib().remora_capture_drain(pid, addr, length, fd))
+
+
+class Drainer:
+    """A thread of gdb's that copies the agent's stream slots into fd
+    while the walk runs (src/agent.h); ctl: the agent's control block in
+    process pid."""
+
+    def __init__(self, pid, ctl, fd):
+        handle = ctypes.c_void_p()
+        _check(lib().remora_drainer_start(pid, ctl, fd, ctypes.byref(handle)))
+        self._handle = handle
+
+    def sync(self):
+        """Copies every slot filled so far; the number of slots copied."""
+        n = _u64()
+        _check(lib().remora_drainer_sync(self._handle, ctypes.byref(n)))
+        return n.value
+
+    def stop(self):
+        handle, self._handle = self._handle, None
+        if handle:
+            _check(lib().remora_drainer_stop(handle))
 
 
 def clear_debug_status(tid):

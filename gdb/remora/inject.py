@@ -38,9 +38,9 @@ import gdb
 from . import elfsyms, engine, paths
 from .errors import RemoraError
 
-AGENT_ABI = 3
+AGENT_ABI = 4
 AGENT_STACK = 256 << 10
-BUFFER = 4 << 20
+BUFFER = 4 << 20           # the agent's stream: 4 slots of 1 MiB
 PAGE = 4096
 SEGMENTS_MAX = 1 << 16
 SEGMENT_WORDS = 6          # sizeof(struct remora_segment) / 8: the agent
@@ -55,7 +55,7 @@ SYS_RESTART_SYSCALL = 219
 
 # struct remora_agent_ctl (src/agent.h): the fixed head, the result, then
 # the layout descriptor
-CTL_HEAD = struct.Struct("<IIII13QIIII")
+CTL_HEAD = struct.Struct("<IIII13QIIII4Q")       # ... slot_len[4]
 CTL_LEN_YIELDS, CTL_DRAINED, CTL_ABORT = 48, 64, 72
 CTL_STATE, CTL_HOME_SIGNAL = 124, 128
 STATE_YIELD, STATE_DONE = 1, 2
@@ -459,7 +459,8 @@ class Capture:
         head = CTL_HEAD.pack(AGENT_ABI, CTL_HEAD.size + RESULT.size + len(self.descriptor),
                              self.options, 0, base + segs_off, nsegs, base + buf_off,
                              BUFFER, 0, 0, 0, 0, base, self.total, stepper.libc_syscall,
-                             stepper.restore_rt, text_size, STOP_SIGNAL, 0, 0, 0)
+                             stepper.restore_rt, text_size, STOP_SIGNAL, 0, 0, 0,
+                             0, 0, 0, 0)
         inf.write_memory(ctl, head + bytes(RESULT.size) + self.descriptor)
         inf.write_memory(base + segs_off, bytes(seg_words)[:nsegs * 16])
         rip, rax = resume_context(regs)
@@ -496,16 +497,21 @@ class Capture:
         write_registers({"rip": base + img.sym["remora_agent_enter"], "rsp": top,
                          "rdi": base + img.sym["remora_agent_ctl"]})
         sigint_before = _pending(inf.pid) & SIGINT_BIT
-        while self._next_stop() == STATE_YIELD:
-            length, yields = self._ctl(CTL_LEN_YIELDS, "<QQ")
-            engine.drain(inf.pid, base + buf_off, length, self.fd)
-            self.yields = yields
-            self._set_ctl(CTL_DRAINED, "<Q", yields)
-            # a Ctrl-C while the thread ran reaches the target as the
-            # SIGINT gdb sends it, not always as a quit in gdb: either way
-            # the user asked to stop
-            if _pending(inf.pid) & SIGINT_BIT and not sigint_before:
-                raise KeyboardInterrupt()
+        # gdb's thread copies the slots as the agent fills them; at a
+        # stop (every slot full, or a SIGINT came) gdb copies the rest
+        drainer = engine.Drainer(inf.pid, base + img.sym["remora_agent_ctl"], self.fd)
+        try:
+            while self._next_stop() == STATE_YIELD:
+                self.yields = drainer.sync()
+                # a Ctrl-C while the thread ran reaches the target as the
+                # SIGINT gdb sends it (the agent stops when it sees it),
+                # not always as a quit in gdb: either way the user asked
+                # to stop
+                if _pending(inf.pid) & SIGINT_BIT and not sigint_before:
+                    raise KeyboardInterrupt()
+            self.yields = drainer.sync()
+        finally:
+            drainer.stop()
         return self._ctl(CTL_HEAD.size, RESULT.format)
 
     def _leave(self, home):

@@ -485,10 +485,26 @@ remora_capture_proc(int pid, const void *layout, size_t layout_size,
  * -errno. */
 REMORA_EXPORT int remora_capture_sink_create(void);
 
-/* Appends len bytes of process pid's memory at addr to fd (the agent's
- * stream buffer, drained by gdb at each yield: agent.h). */
+/* Appends len bytes of process pid's memory at addr to fd. */
 REMORA_EXPORT struct remora_error *
 remora_capture_drain(int pid, uint64_t addr, uint64_t len, int fd);
+
+/* gdb's side of the agent's stream (src/agent.h): a thread of this
+ * process that, while the walk runs, copies each slot the agent fills
+ * in process pid into fd and counts it in the agent's control block at
+ * ctl (its struct remora_agent_ctl), so that the walk goes on while its
+ * output is copied. */
+struct remora_drainer;
+REMORA_EXPORT struct remora_error *
+remora_drainer_start(int pid, uint64_t ctl, int fd, struct remora_drainer **ret);
+/* Copies every slot filled so far and counts it (at the agent's stops,
+ * with the thread stopped); *drained: the slots copied in all.  Returns
+ * the first error the drainer met, once. */
+REMORA_EXPORT struct remora_error *
+remora_drainer_sync(struct remora_drainer *d, uint64_t *drained);
+/* Stops the thread and frees d (NULL: nothing); returns an error not
+ * returned yet. */
+REMORA_EXPORT struct remora_error *remora_drainer_stop(struct remora_drainer *d);
 
 /* Writes the snapshot header's flags word (REMORA_SNAP_*) in fd: the
  * agent knows them only at the end, when the header has long been
