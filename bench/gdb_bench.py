@@ -24,6 +24,9 @@ except Exception as exc:  # noqa: BLE001 — reported by run.py
     out["error"] = "%s: %s" % (type(exc).__name__, exc)
 capture = sys.modules.get("remora.capture")
 out["last_result"] = getattr(capture, "last_result", None)
+# gdb's peak after the first py-heap (attach, debug info, capture, load,
+# partition), and after the warm ones
+out["gdb_maxrss_first_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 # Warm runs: what every py-heap after the first costs (gdb has read the
 # debug info it needs; the layout is cached).  Each is a fresh capture,
@@ -45,6 +48,7 @@ if out["ok"]:
                      "partition": t2 - t1})
         del h
     out["warm"] = warm
+    out["gdb_maxrss_warm_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
     # The reference-graph queries of issue 4 on a fresh heap, each timed
     # alone, first (cold) use included: the referrer index is built by the

@@ -107,6 +107,8 @@ def main():
         "remora_error": remora.get("error"),
         "remora_capture": lr, "gdb_session_seconds": g.seconds,
         "gdb_maxrss_kib": remora.get("gdb_maxrss_kib"),
+        "gdb_maxrss_first_kib": remora.get("gdb_maxrss_first_kib"),
+        "gdb_maxrss_warm_kib": remora.get("gdb_maxrss_warm_kib"),
         "target_rss_before_kib": rss0, "target_hwm_during_kib": hwm,
         "target_rss_after_kib": rss1, "hwm_reset": hwm_reset,
         "baseline_seconds": base.get("seconds"), "baseline_objects": base.get("objects"),
@@ -186,6 +188,13 @@ def main():
         print("         agent's own peak mapped bytes: %s" % mib(lr["peak_mapped"] / 1024.0))
     print("         target VmRSS after detach: %s; gdb peak RSS: %s"
           % (mib(rss1), mib(remora.get("gdb_maxrss_kib"))))
+    nodes = lr.get("nodes") or 0
+    for label, key in (("after the first py-heap", "gdb_maxrss_first_kib"),
+                       ("after the warm ones", "gdb_maxrss_warm_kib")):
+        kib = remora.get(key)
+        if kib is not None and nodes:
+            print("         gdb peak RSS %s: %s (%.0f bytes per object)"
+                  % (label, mib(kib), kib * 1024.0 / nodes))
     versions = per_version()
     results["versions"] = versions
     with open(os.path.join(out_dir, "results.json"), "w") as f:

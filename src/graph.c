@@ -212,8 +212,8 @@ void remora_dominators_destroy(struct remora_dominators *dom)
 	if (!dom)
 		return;
 	free(dom->reachable);
-	free(dom->retained);
-	free(dom->idom);
+	remora_big_free(dom->retained);
+	remora_big_free(dom->idom);
 	free(dom);
 }
 
@@ -319,7 +319,7 @@ static struct remora_error *dom_dfs(const struct remora_snapshot *snap,
 			w->pairs[np++] = (struct dom_pair){ .w = v, .q = pu };
 		}
 	}
-	free(stack);
+	remora_big_free(stack);
 	w->m = m;
 	w->n_pairs = np;
 	return NULL;
@@ -408,13 +408,13 @@ static void dom_nca(struct dom_work *w)
 
 static void dom_work_free(struct dom_work *w)
 {
-	free(w->path);
-	free(w->pred);
-	free(w->pred_start);
-	free(w->pairs);
-	free(w->node);
-	free(w->vertex);
-	free(w->pre);
+	remora_big_free(w->path);
+	remora_big_free(w->pred);
+	remora_big_free(w->pred_start);
+	remora_big_free(w->pairs);
+	remora_big_free(w->node);
+	remora_big_free(w->vertex);
+	remora_big_free(w->pre);
 	free(w->seen);
 }
 
@@ -453,9 +453,9 @@ static struct remora_error *dom_build(const struct remora_snapshot *snap,
 	if (!w.pred_start || !w.pred)
 		goto out;
 	dom_group(&w);
-	free(w.pairs);
+	remora_big_free(w.pairs);
 	w.pairs = NULL;
-	free(w.pre);
+	remora_big_free(w.pre);
 	w.pre = NULL;
 
 	w.path = remora_big_alloc(w.m, sizeof(uint32_t));
@@ -694,13 +694,13 @@ static void paths_work_free(struct paths_work *pw)
 	free(pw->frames);
 	free(pw->row_edge);
 	free(pw->row_start);
-	free(pw->slot);
+	remora_big_free(pw->slot);
 	free(pw->list);
 	free(pw->useful);
 	free(pw->u_list);
 	free(pw->in_u);
 	free(pw->queue);
-	free(pw->dist);
+	remora_big_free(pw->dist);
 }
 
 static int paths_compare_ids(const void *a, const void *b)

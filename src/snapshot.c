@@ -38,6 +38,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -124,20 +125,142 @@ static uint64_t hash_address(uint64_t address)
 	return address * UINT64_C(0x9e3779b97f4a7c15);
 }
 
-/* Arrays of a million entries: back them with transparent huge pages
- * where the kernel allows it, which halves the cost of first touching
- * them.  The result is freed with free(); n may be 0. */
+/* ---- big arrays -----------------------------------------------------
+ *
+ * Arrays of a million entries: mapped on 2 MiB boundaries and backed by
+ * transparent huge pages where the kernel allows it, which halves the
+ * cost of first touching them.  First touch is still the bulk of a
+ * load's time on these machines (the kernel zeroes each page, ~1 ms per
+ * MiB), so a freed block is kept for the next capture, which usually
+ * needs blocks of the same sizes: a warm py-heap then touches no new
+ * page.  What is kept is bounded (BIG_KEEP_BYTES, BIG_KEEP_BLOCKS) and
+ * given back by remora_big_trim(). */
+enum {
+	BIG_MIN = 2 << 20,
+	BIG_KEEP_BLOCKS = 64,
+};
+#define BIG_KEEP_BYTES ((size_t)4 << 30)
+
+struct big_block {
+	void *p;
+	size_t bytes;
+	struct big_block *next;
+};
+
+static pthread_mutex_t big_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct big_block *big_live;       /* handed out */
+static struct big_block *big_kept;       /* freed, kept for reuse */
+static size_t big_kept_bytes;
+static unsigned big_kept_count;
+
+static void *big_map(size_t bytes)
+{
+	size_t len = bytes + BIG_MIN;
+	uint8_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			  -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	uint8_t *p = (uint8_t *)(((uintptr_t)m + BIG_MIN - 1) & ~(uintptr_t)(BIG_MIN - 1));
+	if (p > m)
+		munmap(m, (size_t)(p - m));
+	if (m + len > p + bytes)
+		munmap(p + bytes, (size_t)(m + len - (p + bytes)));
+	madvise(p, bytes, MADV_HUGEPAGE);
+	return p;
+}
+
 void *remora_big_alloc(size_t n, size_t size)
 {
-	static const size_t huge = (size_t)2 << 20;
 	size_t bytes = (n ? n : 1) * size;
-	if (bytes < huge)
+	if (bytes < BIG_MIN)
 		return malloc(bytes);
-	bytes = (bytes + huge - 1) & ~(huge - 1);
-	void *p = aligned_alloc(huge, bytes);
-	if (p)
-		madvise(p, bytes, MADV_HUGEPAGE);
-	return p;
+	bytes = (bytes + BIG_MIN - 1) & ~(size_t)(BIG_MIN - 1);
+	pthread_mutex_lock(&big_lock);
+	/* the smallest kept block that fits, if it wastes at most half */
+	struct big_block **best = NULL;
+	for (struct big_block **b = &big_kept; *b; b = &(*b)->next) {
+		if ((*b)->bytes >= bytes && (*b)->bytes / 2 <= bytes &&
+		    (!best || (*b)->bytes < (*best)->bytes))
+			best = b;
+	}
+	struct big_block *blk = NULL;
+	if (best) {
+		blk = *best;
+		*best = blk->next;
+		big_kept_bytes -= blk->bytes;
+		big_kept_count--;
+	}
+	pthread_mutex_unlock(&big_lock);
+	if (!blk) {
+		blk = malloc(sizeof(*blk));
+		if (!blk)
+			return NULL;
+		blk->bytes = bytes;
+		blk->p = big_map(bytes);
+		if (!blk->p) {
+			free(blk);
+			return NULL;
+		}
+	}
+	pthread_mutex_lock(&big_lock);
+	blk->next = big_live;
+	big_live = blk;
+	pthread_mutex_unlock(&big_lock);
+	return blk->p;
+}
+
+void remora_big_free(void *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&big_lock);
+	struct big_block **b = &big_live;
+	while (*b && (*b)->p != p)
+		b = &(*b)->next;
+	struct big_block *blk = *b;
+	if (!blk) {
+		pthread_mutex_unlock(&big_lock);
+		free(p);        /* a small one, from malloc */
+		return;
+	}
+	*b = blk->next;
+	bool keep = big_kept_count < BIG_KEEP_BLOCKS &&
+		    big_kept_bytes + blk->bytes <= BIG_KEEP_BYTES;
+	if (keep) {
+		blk->next = big_kept;
+		big_kept = blk;
+		big_kept_bytes += blk->bytes;
+		big_kept_count++;
+	}
+	pthread_mutex_unlock(&big_lock);
+	if (!keep) {
+		munmap(blk->p, blk->bytes);
+		free(blk);
+	}
+}
+
+void remora_big_trim(void)
+{
+	pthread_mutex_lock(&big_lock);
+	struct big_block *blk = big_kept;
+	big_kept = NULL;
+	big_kept_bytes = 0;
+	big_kept_count = 0;
+	pthread_mutex_unlock(&big_lock);
+	while (blk) {
+		struct big_block *next = blk->next;
+		munmap(blk->p, blk->bytes);
+		free(blk);
+		blk = next;
+	}
+}
+
+uint64_t remora_big_kept_bytes(void)
+{
+	pthread_mutex_lock(&big_lock);
+	size_t n = big_kept_bytes;
+	pthread_mutex_unlock(&big_lock);
+	return n;
 }
 
 __attribute__((format(printf, 3, 4)))
@@ -1109,8 +1232,8 @@ static void reverse_destroy(struct remora_snapshot_reverse *rev)
 {
 	if (!rev)
 		return;
-	free(rev->source);
-	free(rev->start);
+	remora_big_free(rev->source);
+	remora_big_free(rev->start);
 	free(rev);
 }
 
@@ -1322,15 +1445,15 @@ void remora_snapshot_destroy(struct remora_snapshot *snap)
 	free(snap->frames);
 	free(snap->saved_set);
 	free(snap->threads);
-	free(snap->edge_target);
-	free(snap->edge_via);
-	free(snap->edge_start);
-	free(snap->edge_end);
-	free(snap->owner);
-	free(snap->rec);
-	free(snap->type);
-	free(snap->size);
-	free(snap->addr);
+	remora_big_free(snap->edge_target);
+	remora_big_free(snap->edge_via);
+	remora_big_free(snap->edge_start);
+	remora_big_free(snap->edge_end);
+	remora_big_free(snap->owner);
+	remora_big_free(snap->rec);
+	remora_big_free(snap->type);
+	remora_big_free(snap->size);
+	remora_big_free(snap->addr);
 	if (snap->map)
 		munmap((void *)snap->map, snap->map_size);
 	free(snap->path);

@@ -157,8 +157,11 @@ struct remora_snapshot {
 /* n elements of size bytes (at least one), for the engine's large arrays
  * indexed at random: from 2 MiB up, 2 MiB-aligned and on transparent huge
  * pages where the system allows them, which spares a TLB miss on most
- * accesses.  Freed with free(). */
+ * accesses.  Freed with remora_big_free(). */
 void *remora_big_alloc(size_t n, size_t size);
+/* Frees what remora_big_alloc() returned (NULL: nothing), keeping big
+ * blocks for the next remora_big_alloc() (snapshot.c says how much). */
+void remora_big_free(void *p);
 
 /* The number of frames of the thread a ROOTS where word names (invariant
  * 9); 0 if no root names a frame of it. */

@@ -22,7 +22,7 @@ import re
 
 import gdb
 
-from . import heapy
+from . import engine, heapy
 from .errors import RemoraError
 
 _ASSIGN = re.compile(r"^\s*([A-Za-z_][A-Za-z_0-9]*)\s*=(?!=)\s*(.*)$", re.S)
@@ -62,6 +62,12 @@ def _current_heap(inject=True):
     key = _inferior_key()
     if _cache["key"] != key or _cache["heap"] is None or not inject:
         _invalidate()
+        # h (and _, when it is a set or table of it) stand for the
+        # capture this one replaces: they go first, so that its memory,
+        # unless the user kept it under another name, serves the new one
+        for name in ("h", "_"):
+            if isinstance(namespace.get(name), (heapy.IdSet, heapy.Partition)):
+                namespace[name] = None
         heap = hp.heap(inject=inject)
         # Capturing calls into the target, which may fire `cont` events:
         # the cache is filled only once the capture is complete.
@@ -94,6 +100,11 @@ def _connect_events():
         registry = getattr(events, name, None)
         if registry is not None:
             registry.connect(_invalidate)
+    # the memory engine.py keeps for the next capture goes with the process
+    for name in ("exited", "inferior_deleted"):
+        registry = getattr(events, name, None)
+        if registry is not None:
+            registry.connect(lambda *_args: engine.big_trim())
 
 
 def _evaluate(expr):

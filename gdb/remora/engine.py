@@ -47,6 +47,8 @@ _PROTOTYPES = {
     "remora_capture_sink_create": (ctypes.c_int, []),
     "remora_capture_drain": (_c_err, [ctypes.c_int, _u64, _u64, ctypes.c_int]),
     "remora_capture_patch_flags": (_c_err, [ctypes.c_int, _u32]),
+    "remora_big_trim": (None, []),
+    "remora_big_kept_bytes": (_u64, []),
     "remora_drainer_start": (_c_err, [ctypes.c_int, _u64, ctypes.c_int, _pp]),
     "remora_drainer_sync": (_c_err, [_p, ctypes.POINTER(_u64)]),
     "remora_drainer_stop": (_c_err, [_p]),
@@ -230,6 +232,16 @@ def sink_create():
 def drain(pid, addr, length, fd):
     """Append length bytes of process pid's memory at addr to fd."""
     _check(lib().remora_capture_drain(pid, addr, length, fd))
+
+
+def big_trim():
+    """Give back the memory the engine keeps from freed snapshots for the
+    next capture."""
+    lib().remora_big_trim()
+
+
+def big_kept_bytes():
+    return lib().remora_big_kept_bytes()
 
 
 class Drainer:

@@ -27,6 +27,7 @@ Rules kept from heapy (see the research notes in the repository history):
     hpy object is bound to in gdb's __main__ (else "hpy().").
 """
 
+import gc
 import sys
 
 from . import engine, kinds, views
@@ -430,6 +431,12 @@ class Hpy:
         is safe, else (or with inject=False) reads the process from
         outside."""
         from . import capture  # needs gdb: imported only when used
+        # the last heap goes first (unless the user keeps it): its memory
+        # serves this one (a set and its cached table refer to each other:
+        # only the cycle collector frees them)
+        if self._last is not None:
+            self._last = None
+            gc.collect()
         path = capture.capture_auto(inject=inject)
         try:
             snapshot = _open(path)

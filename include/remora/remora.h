@@ -489,6 +489,12 @@ REMORA_EXPORT int remora_capture_sink_create(void);
 REMORA_EXPORT struct remora_error *
 remora_capture_drain(int pid, uint64_t addr, uint64_t len, int fd);
 
+/* The engine keeps the big arrays of a freed snapshot for the next one
+ * (a load then touches no new page): at most 4 GiB.  This gives them
+ * back; remora_big_kept_bytes() says how much is kept. */
+REMORA_EXPORT void remora_big_trim(void);
+REMORA_EXPORT uint64_t remora_big_kept_bytes(void);
+
 /* gdb's side of the agent's stream (src/agent.h): a thread of this
  * process that, while the walk runs, copies each slot the agent fills
  * in process pid into fd and counts it in the agent's control block at
