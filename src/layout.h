@@ -258,6 +258,35 @@ enum remora_layout_field {
 	RL_DICTVALUES_VALID,
 	RL_DICTVALUES_EMBEDDED,
 	RL_IFRAME_STACKPOINTER,  /* 3.14+: replaces stacktop */
+	RL_MODULE_STATE_SIZE,    /* 3.15+: the module's own m_size ... */
+	RL_MODULE_STATE_TRAVERSE, /* ... and m_traverse (md_def is gone) */
+	RL_TYPE_FROZENDICT,      /* 3.15+: a dict with a hash */
+	RL_BYTEARRAY_BYTES_OBJECT, /* 3.15+: the buffer is a bytes object */
+	/* 3.13+: where _PyRuntime's _Py_DebugOffsets lies, and where in it the
+	 * interpreter states its own offsets (layout.py compares them with
+	 * the descriptor's; the walker does not use them) */
+	RL_RUNTIME_DEBUG_OFFSETS,
+	RL_DBG_VERSION,
+	RL_DBG_RUNTIME_FINALIZING,
+	RL_DBG_RUNTIME_INTERP_HEAD,
+	RL_DBG_INTERP_NEXT,
+	RL_DBG_INTERP_THREADS_HEAD,
+	RL_DBG_INTERP_MODULES,
+	RL_DBG_INTERP_SYSDICT,
+	RL_DBG_INTERP_BUILTINS,
+	RL_DBG_TSTATE_NEXT,
+	RL_DBG_TSTATE_CURRENT_FRAME,
+	RL_DBG_IFRAME_PREVIOUS,
+	RL_DBG_IFRAME_CODE,
+	RL_DBG_IFRAME_LOCALSPLUS,
+	RL_DBG_IFRAME_OWNER,
+	RL_DBG_OB_TYPE,
+	RL_DBG_TP_NAME,
+	RL_DBG_TP_FLAGS,
+	RL_DBG_TUPLE_ITEMS,
+	RL_DBG_LIST_ITEMS,
+	RL_DBG_DICT_KEYS,
+	RL_DBG_DICT_VALUES,
 	RL_FIELD_COUNT
 };
 

@@ -676,6 +676,7 @@ static enum walk_kind walk_kind_of_static(struct walker *w, uint64_t t,
 		{ RL_TYPE_TYPE, WK_TYPE },      { RL_TYPE_MODULE, WK_MODULE },
 		{ RL_TYPE_FUNCTION, WK_FUNCTION }, { RL_TYPE_CODE, WK_CODE },
 		{ RL_TYPE_CELL, WK_CELL },      { RL_TYPE_METHOD, WK_METHOD },
+		{ RL_TYPE_FROZENDICT, WK_DICT },
 	};
 	static const struct {
 		enum remora_layout_field field;
@@ -1081,6 +1082,12 @@ static uint64_t walk_size(struct walker *w, uint64_t obj,
 		bool ok = true;
 		int64_t alloc = rd_i64(w, obj, RL_BYTEARRAY_ALLOC, &ok);
 		size = (uint64_t)t->basicsize + (uint64_t)(alloc > 0 ? alloc : 0);
+		/* 3.15 keeps the buffer in a bytes object of its own, which
+		 * __sizeof__ counts whole (its header and NUL too) and nothing
+		 * else refers to */
+		if (alloc > 0 && lv(w, RL_BYTEARRAY_BYTES_OBJECT) >= 0 &&
+		    rd_ptr(w, obj, RL_BYTEARRAY_BYTES_OBJECT))
+			size += (uint64_t)lv(w, RL_BYTES_SVAL) + 1;
 		break;
 	}
 	case WK_TYPE:
@@ -1485,24 +1492,42 @@ static void walk_outside_edges(struct walker *w, uint64_t obj,
 	}
 }
 
+/* A module's m_traverse and m_size: its PyModuleDef's, or (3.15+,
+ * where a module need not have a def) its own copies of them.  False
+ * when it has no m_traverse. */
+static bool walk_module_traverse(struct walker *w, uint64_t obj, uint64_t *fn,
+				 int64_t *size)
+{
+	bool ok = true;
+	if (lv(w, RL_MODULE_STATE_TRAVERSE) >= 0) {
+		*fn = rd_ptr(w, obj, RL_MODULE_STATE_TRAVERSE);
+		*size = rd_i64(w, obj, RL_MODULE_STATE_SIZE, &ok);
+	} else {
+		uint64_t def = rd_ptr(w, obj, RL_MODULE_DEF);
+		if (!def)
+			return false;
+		*fn = rd_ptr(w, def, RL_MODULEDEF_TRAVERSE);
+		*size = rd_i64(w, def, RL_MODULEDEF_SIZE, &ok);
+	}
+	return *fn && ok;
+}
+
 /* Whether the module has state its m_traverse would visit. */
 static bool walk_module_has_state(struct walker *w, uint64_t obj)
 {
-	uint64_t def = rd_ptr(w, obj, RL_MODULE_DEF);
-	return def && rd_ptr(w, def, RL_MODULEDEF_TRAVERSE);
+	uint64_t fn;
+	int64_t size;
+	return walk_module_traverse(w, obj, &fn, &size);
 }
 
-/* What an extension module's state holds (its PyModuleDef's m_traverse,
- * called as module_traverse calls it; agent only). */
+/* What an extension module's state holds (its m_traverse, called as
+ * module_traverse calls it; agent only). */
 static void walk_module_state(struct walker *w, uint64_t obj)
 {
-	uint64_t def = rd_ptr(w, obj, RL_MODULE_DEF);
-	if (!def)
-		return;
-	uint64_t fn = rd_ptr(w, def, RL_MODULEDEF_TRAVERSE);
-	bool ok = true;
-	int64_t size = rd_i64(w, def, RL_MODULEDEF_SIZE, &ok);
-	if (!fn || !ok || (size > 0 && !rd_ptr(w, obj, RL_MODULE_STATE)))
+	uint64_t fn;
+	int64_t size;
+	if (!walk_module_traverse(w, obj, &fn, &size) ||
+	    (size > 0 && !rd_ptr(w, obj, RL_MODULE_STATE)))
 		return;
 	if (!w->self)
 		return; /* the node says so: REMORA_NODE_MEMBERS */
@@ -2120,7 +2145,7 @@ enum remora_walk_status remora_walk(struct remora_reader *reader,
 	    layout->field_count != RL_FIELD_COUNT ||
 	    remora_layout_check(layout) >= 0 ||
 	    (layout->python_version >> 24) != 3 || w.py_minor < 11 ||
-	    w.py_minor > 14)
+	    w.py_minor > 15)
 		return REMORA_WALK_BAD_LAYOUT;
 
 	uint64_t runtime = (uint64_t)lv(&w, RL_RUNTIME_ADDR);

@@ -273,8 +273,8 @@ def python_version():
                       "(Py_Version); CPython %s are supported" % SUPPORTED)
 
 
-SUPPORTED_VERSIONS = ((3, 11), (3, 12), (3, 13), (3, 14))
-SUPPORTED = "3.11 to 3.14"
+SUPPORTED_VERSIONS = ((3, 11), (3, 12), (3, 13), (3, 14), (3, 15))
+SUPPORTED = "3.11 to 3.15"
 
 
 def symbol_file(name):
@@ -381,7 +381,8 @@ def _build():
     # structs, not libpython's internal ones: DWARF counts when it gives
     # every field
     values, missing = _from_dwarf(all_specs) if has_debug_info() else (None, ["all"])
-    if not missing:
+    dwarf = not missing
+    if dwarf:
         if table is not None:
             _cross_check(all_specs, values, table, version)
     elif table is None and values is not None:
@@ -399,6 +400,8 @@ def _build():
                               "do not give %s: install its debug symbols (Debian: apt "
                               "install python%d.%d-dbg)" % (
                                   _dotted(version), ", ".join(missing[:4]), major, minor))
+    _check_debug_offsets(all_specs, values, version, dwarf=dwarf,
+                         headers=table[0] if table is not None else None)
     blob = struct.pack("<QII", LAYOUT_MAGIC, len(values), version)
     blob += struct.pack("<%dq" % len(values), *values)
     return version, blob
@@ -465,6 +468,78 @@ def _from_table(all_specs, table):
 
 
 _warned = set()
+
+# The fields the interpreter states in its _Py_DebugOffsets (3.13+) that
+# the descriptor has too: (where in _Py_DebugOffsets, descriptor field).
+DEBUG_OFFSETS = tuple((n, n.replace("RL_DBG_", "RL_")) for n in (
+    "RL_DBG_RUNTIME_FINALIZING", "RL_DBG_RUNTIME_INTERP_HEAD", "RL_DBG_INTERP_NEXT",
+    "RL_DBG_INTERP_THREADS_HEAD", "RL_DBG_INTERP_MODULES", "RL_DBG_INTERP_SYSDICT",
+    "RL_DBG_INTERP_BUILTINS", "RL_DBG_TSTATE_NEXT", "RL_DBG_TSTATE_CURRENT_FRAME",
+    "RL_DBG_IFRAME_PREVIOUS", "RL_DBG_IFRAME_CODE", "RL_DBG_IFRAME_LOCALSPLUS",
+    "RL_DBG_IFRAME_OWNER", "RL_DBG_OB_TYPE", "RL_DBG_TP_NAME", "RL_DBG_TP_FLAGS",
+    "RL_DBG_TUPLE_ITEMS", "RL_DBG_LIST_ITEMS", "RL_DBG_DICT_KEYS", "RL_DBG_DICT_VALUES"))
+DEBUG_COOKIE = b"xdebugpy"
+
+
+def _say_once(key, text):
+    if key not in _warned:
+        _warned.add(key)
+        gdb.write(text + "\n")
+
+
+def _check_debug_offsets(all_specs, values, version, dwarf, headers):
+    """3.13+: the interpreter's own _Py_DebugOffsets (in _PyRuntime) must
+    carry its cookie and version, and state the offsets the descriptor
+    has.  A disagreement is said in one line; the debug info still wins,
+    but over a table the interpreter's own offsets do (a custom build)."""
+    index = {name: i for i, (name, _spec) in enumerate(all_specs)}
+    base = values[index["RL_RUNTIME_DEBUG_OFFSETS"]]
+    runtime = values[index["RL_RUNTIME_ADDR"]]
+    if base < 0 or runtime <= 0:
+        return
+    at = runtime + base
+    try:
+        mem = bytes(gdb.selected_inferior().read_memory(at, 8))
+        (stated,) = struct.unpack("<Q", bytes(gdb.selected_inferior().read_memory(
+            at + values[index["RL_DBG_VERSION"]], 8)))
+    except (gdb.error, gdb.MemoryError):
+        return      # not in the core: nothing to check against
+    source = "debug info" if dwarf else "%s table" % headers
+    if mem != DEBUG_COOKIE:
+        _say_once(("cookie", version, mem), "remora: CPython %s's _PyRuntime.debug_offsets "
+                  "lacks its cookie (%r, not %r): memory damaged, or not the interpreter "
+                  "the symbols say; using the %s" % (_dotted(version), mem, DEBUG_COOKIE,
+                                                     source))
+        return
+    if stated != version:
+        _say_once(("version", version, stated), "remora: CPython %s's _PyRuntime.debug_"
+                  "offsets says version 0x%08x, Py_Version 0x%08x; using the %s"
+                  % (_dotted(version), stated, version, source))
+        return
+    differ = []
+    for where, name in DEBUG_OFFSETS:
+        off, mine = values[index[where]], values[index[name]]
+        if off < 0 or mine < 0:
+            continue
+        try:
+            (theirs,) = struct.unpack("<Q", bytes(gdb.selected_inferior().read_memory(
+                at + off, 8)))
+        except (gdb.error, gdb.MemoryError):
+            continue
+        if theirs != mine:
+            differ.append((name, mine, theirs))
+    if not differ:
+        return
+    names = ", ".join("%s (%d, its own %d)" % d for d in differ[:3])
+    if len(differ) > 3:
+        names += " and %d more" % (len(differ) - 3)
+    _say_once(("offsets", version, tuple(differ)), "remora: CPython %s's own "
+              "_Py_DebugOffsets differ from the %s in %s: using %s"
+              % (_dotted(version), source, names,
+                 "the debug info" if dwarf else "the interpreter's"))
+    if not dwarf:
+        for name, _mine, theirs in differ:
+            values[index[name]] = theirs
 
 
 def _cross_check(all_specs, values, table, version):

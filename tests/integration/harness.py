@@ -235,7 +235,7 @@ def interpreters():
 # sysroot, without they are hidden.  test_hostile also attaches with
 # nothing but the pid, as a user would to a container's process.
 SID_ROOT = os.path.join(os.path.expanduser("~"), ".cache", "remora", "roots", "sid")
-ROOTED_PYTHONS = [("sid-3.14", "3.14")]
+ROOTED_PYTHONS = [("sid-3.14", "3.14"), ("sid-3.15", "3.15")]
 
 
 def _rooted(only):

@@ -2,7 +2,7 @@
 naming its version (issue 10).
 
 For every CPython under ~/.pyenv/versions (2.7, 3.6 to 3.10 on these
-machines) and in the unstable root tests/pythons/build makes (3.15) whose major.minor remora does not read,
+machines) and in the unstable root tests/pythons/build makes whose major.minor remora does not read,
 GIVEN a live process of it (time.sleep in the main thread),
 WHEN  py-heap runs,
 THEN  it prints exactly one line, "remora: CPython X.Y is not supported
@@ -19,7 +19,7 @@ import subprocess
 import harness
 from harness import Tap, Target
 
-READ = ((3, 11), (3, 12), (3, 13), (3, 14))
+READ = ((3, 11), (3, 12), (3, 13), (3, 14), (3, 15))
 
 
 def pythons():

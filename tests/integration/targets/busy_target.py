@@ -229,6 +229,9 @@ def main(wdir, mode, checkpoints, records):
         signal.pause()
     last = workers.snapshot()
     time.sleep(0.2)
+    deadline = time.monotonic() + PROGRESS_WAIT
+    while workers.stalled(last) and time.monotonic() < deadline:
+        time.sleep(0.01)
     stalled += workers.stalled(last)
     kept_ok = kept_ok and intact(kept)
     workers.finish()
