@@ -83,6 +83,10 @@ struct walker {
 	uint64_t *stack;
 	size_t stack_len;
 	size_t stack_cap;     /* entries */
+	/* big arrays whose items are pushed a chunk at a time (walk_array) */
+	struct walk_resume *resumes;
+	size_t resumes_len;
+	size_t resumes_cap;   /* entries */
 
 	struct walk_type *types;
 	size_t types_cap;     /* power of two */
@@ -102,8 +106,22 @@ struct walker {
 
 static const int64_t ITEMS_MAX = INT64_C(1) << 40; /* no container is bigger */
 
+/* An array of references whose edges are written and whose items are
+ * still to be pushed, from `next` on. */
+struct walk_resume {
+	uint64_t addr;
+	uint64_t n;
+	uint64_t next;
+};
+
 enum {
 	STACK_INITIAL = 1 << 17,     /* entries: 1 MiB */
+	RESUMES_INITIAL = 1 << 12,   /* entries: 96 KiB */
+	/* an array longer than this has its items pushed LAZY_CHUNK at a
+	 * time, when the stack has run dry: the stack then holds at most a
+	 * chunk of any one array, not a 10M-item list's 80 MB */
+	LAZY_MIN = 1 << 12,
+	LAZY_CHUNK = 1 << 10,
 	TYPES_INITIAL = 1 << 12,
 	REPR_MAX = 64,
 	MAX_FRAMES = 1 << 24,        /* a thread's; a where word holds 2^32 */
@@ -266,21 +284,43 @@ static inline bool walk_mark(struct walker *w, const struct remora_segment *s,
 	return true;
 }
 
-static bool walk_stack_grow(struct walker *w)
+/* Doubles an mremap-grown array of *cap entries of size bytes. */
+static bool walk_grow(struct walker *w, void **p, size_t *cap, size_t size)
 {
-	size_t old = w->stack_cap * sizeof(uint64_t);
+	size_t old = *cap * size;
 	size_t new = old * 2;
-	long r = remora_sys_mremap(w->stack, old, new, MREMAP_MAYMOVE);
+	long r = remora_sys_mremap(*p, old, new, MREMAP_MAYMOVE);
 	if (remora_sys_failed(r)) {
 		w->nomem = 1;
 		return false;
 	}
-	w->stack = (void *)r;
-	w->stack_cap *= 2;
+	*p = (void *)r;
+	*cap *= 2;
 	w->mapped += new - old;
 	if (w->mapped > w->stats->peak_mapped)
 		w->stats->peak_mapped = w->mapped;
 	return true;
+}
+
+/* The segment of an object address, or NULL: misaligned or too close to
+ * a segment's end to hold a header. */
+static const struct remora_segment *walk_segment(struct walker *w, uint64_t target)
+{
+	const struct remora_segment *s = NULL;
+	if ((target & 7) == 0)
+		s = remora_reader_find(w->r, target);
+	return s && s->end - target >= 16 ? s : NULL;
+}
+
+/* Schedules target (in segment s) unless it is marked already. */
+static void walk_push(struct walker *w, const struct remora_segment *s, uint64_t target)
+{
+	if (!walk_mark(w, s, target))
+		return;
+	if (w->stack_len == w->stack_cap &&
+	    !walk_grow(w, (void **)&w->stack, &w->stack_cap, sizeof(uint64_t)))
+		return;
+	w->stack[w->stack_len++] = target;
 }
 
 /* Records an edge (or root) to target and schedules target.  Targets that
@@ -290,10 +330,8 @@ static void walk_ref(struct walker *w, uint64_t target, uint64_t via, bool root)
 {
 	if (target == 0)
 		return;
-	const struct remora_segment *s = NULL;
-	if ((target & 7) == 0)
-		s = remora_reader_find(w->r, target);
-	if (!s || s->end - target < 16) {
+	const struct remora_segment *s = walk_segment(w, target);
+	if (!s) {
 		walk_partial(w);
 		w->stats->read_faults++;
 		return;
@@ -302,11 +340,7 @@ static void walk_ref(struct walker *w, uint64_t target, uint64_t via, bool root)
 		remora_writer_root(w->out, target, via, w->root_where);
 	else
 		remora_writer_edge(w->out, target, via);
-	if (!walk_mark(w, s, target))
-		return;
-	if (w->stack_len == w->stack_cap && !walk_stack_grow(w))
-		return;
-	w->stack[w->stack_len++] = target;
+	walk_push(w, s, target);
 }
 
 static inline void walk_edge(struct walker *w, uint64_t target, uint64_t via)
@@ -376,17 +410,58 @@ static void walk_array(struct walker *w, uint64_t addr, uint64_t n,
 		       enum remora_via_kind kind)
 {
 	uint64_t buf[256];
+	bool lazy = n > LAZY_MIN;
 	for (uint64_t i = 0; i < n;) {
 		uint64_t chunk = n - i < 256 ? n - i : 256;
 		if (!rd(w, addr + i * 8, buf, (size_t)chunk * 8)) {
 			walk_partial(w);
 			w->stats->read_faults++;
-			return;
+			n = i;
+			break;
 		}
-		for (uint64_t j = 0; j < chunk; j++)
-			walk_edge(w, buf[j], remora_via(kind, i + j));
+		for (uint64_t j = 0; j < chunk; j++) {
+			if (!lazy) {
+				walk_edge(w, buf[j], remora_via(kind, i + j));
+			} else if (buf[j] && !walk_segment(w, buf[j])) {
+				walk_partial(w);
+				w->stats->read_faults++;
+			} else if (buf[j]) {
+				remora_writer_edge(w->out, buf[j], remora_via(kind, i + j));
+			}
+		}
 		i += chunk;
 	}
+	/* the items, a chunk at a time, once the stack has run dry */
+	if (lazy && n) {
+		if (w->resumes_len == w->resumes_cap &&
+		    !walk_grow(w, (void **)&w->resumes, &w->resumes_cap, sizeof(*w->resumes)))
+			return;
+		w->resumes[w->resumes_len++] = (struct walk_resume){ .addr = addr, .n = n };
+	}
+}
+
+/* Pushes the next chunk of the last lazy array's items (their edges and
+ * damage were recorded when it was walked). */
+static void walk_resume_chunk(struct walker *w)
+{
+	struct walk_resume *r = &w->resumes[w->resumes_len - 1];
+	uint64_t end = r->n - r->next > LAZY_CHUNK ? r->next + LAZY_CHUNK : r->n;
+	uint64_t buf[256];
+	while (r->next < end) {
+		uint64_t chunk = end - r->next < 256 ? end - r->next : 256;
+		if (!rd(w, r->addr + r->next * 8, buf, (size_t)chunk * 8)) {
+			r->next = r->n;
+			break;
+		}
+		for (uint64_t j = 0; j < chunk; j++) {
+			const struct remora_segment *s = buf[j] ? walk_segment(w, buf[j]) : NULL;
+			if (s)
+				walk_push(w, s, buf[j]);
+		}
+		r->next += chunk;
+	}
+	if (r->next >= r->n)
+		w->resumes_len--;
 }
 
 /* A struct's fixed part, read once; fields are picked by layout offset
@@ -2121,8 +2196,13 @@ static void walk_interp_gc(struct walker *w, uint64_t interp, uint64_t ii)
 
 static void walk_drain(struct walker *w)
 {
-	while (w->stack_len > 0 && !w->nomem && !w->out->errnum)
-		walk_object(w, w->stack[--w->stack_len]);
+	for (;;) {
+		while (w->stack_len > 0 && !w->nomem && !w->out->errnum)
+			walk_object(w, w->stack[--w->stack_len]);
+		if (!w->resumes_len || w->nomem || w->out->errnum)
+			return;
+		walk_resume_chunk(w);
+	}
 }
 
 enum remora_walk_status remora_walk(struct remora_reader *reader,
@@ -2157,7 +2237,9 @@ enum remora_walk_status remora_walk(struct remora_reader *reader,
 		goto out_nomem;
 	w.stack_cap = STACK_INITIAL;
 	w.stack = walk_map(&w, w.stack_cap * sizeof(uint64_t));
-	if (!w.stack || !walk_types_grow(&w))
+	w.resumes_cap = RESUMES_INITIAL;
+	w.resumes = walk_map(&w, w.resumes_cap * sizeof(*w.resumes));
+	if (!w.stack || !w.resumes || !walk_types_grow(&w))
 		goto out_nomem;
 
 	/* Interpreter and thread roots first, so that the first path found
@@ -2197,6 +2279,7 @@ out:
 	stats->snapshot_flags = w.snap_flags;
 	walk_unmap(&w, w.types, w.types_cap * sizeof(struct walk_type));
 	walk_unmap(&w, w.stack, w.stack_cap * sizeof(uint64_t));
+	walk_unmap(&w, w.resumes, w.resumes_cap * sizeof(*w.resumes));
 	walk_unmap(&w, w.bitmap, w.bitmap_bytes);
 	return status;
 }

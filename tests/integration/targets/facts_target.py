@@ -20,7 +20,8 @@ import signal
 import sys
 import threading
 
-N_PLAIN = 1237          # instances of a plain class (dict never materialized)
+N_PLAIN = 5237          # instances of a plain class (dict never materialized;
+                        # more than the walker pushes at once from one list)
 N_SLOTTED = 611         # instances of a __slots__ class
 N_MAT = 317             # instances whose __dict__ was materialized
 N_DSUB = 89             # instances of a dict subclass ...
@@ -29,7 +30,8 @@ N_LIST = 47             # lists of exactly LIST_LEN items
 LIST_LEN = 777
 N_STR = 1301            # unique UCS-2 strings of STR_LEN characters
 STR_LEN = 2345
-N_INT = 1103            # unique ints of INT_DIGITS decimal digits
+N_INT = 5103            # unique ints of INT_DIGITS decimal digits (no GC list
+                        # holds them: only their long list leads to them)
 INT_DIGITS = 1000
 THREAD_ONLY_LEN = 77771  # str referenced only by a worker thread's local
 MAIN_ONLY_LEN = 66667    # str referenced only by main()'s local
