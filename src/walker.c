@@ -1995,8 +1995,10 @@ static void walk_frames(struct walker *w, uint64_t frame, uint64_t ii, uint64_t 
 				remora_via(REMORA_VIA_FIELD, REMORA_FIELD_F_GLOBALS));
 		walk_root_field(w, frame, RL_IFRAME_BUILTINS,
 				remora_via(REMORA_VIA_FIELD, REMORA_FIELD_F_BUILTINS));
-		walk_root_field(w, frame, RL_IFRAME_LOCALS,
-				remora_via(REMORA_VIA_FIELD, REMORA_FIELD_F_LOCALS));
+		/* a module-level frame's locals are its globals: named once */
+		if (rd_ptr(w, frame, RL_IFRAME_LOCALS) != rd_ptr(w, frame, RL_IFRAME_GLOBALS))
+			walk_root_field(w, frame, RL_IFRAME_LOCALS,
+					remora_via(REMORA_VIA_FIELD, REMORA_FIELD_F_LOCALS));
 		walk_root_field(w, frame, RL_IFRAME_FRAME_OBJ,
 				remora_via(REMORA_VIA_FIELD, REMORA_FIELD_F_OBJECT));
 		int32_t nlocals = code ? rd_i32(w, code, RL_CO_NLOCALSPLUS, &ok) : 0;

@@ -34,12 +34,15 @@ def main():
     s = Session(gdb)
     try:
         with open(os.environ["REMORA_TEST_FACTS"]) as f:
-            markers = json.load(f)["markers"]
+            facts = json.load(f)
+        markers = facts["markers"]
         s.run("capture", os.environ.get("REMORA_TEST_CAPTURE", "py-heap h = hp.heap()"))
         # the whole heap by via: every root labelled, 70,000 frames' too
         s.value("heap/byvia thread locals",
                 "sorted((r.label, r.count) for r in h.byvia.partition.rows "
                 "if \".f_locals['local_marker']\" in r.label)")
+        # the namespace a module-level frame runs in: how the roots hold it
+        s.json("module frame/byvia", "hp.iso(%d).byvia" % facts["module frame"]["address"])
         for tag, m in sorted(markers.items()):
             for what, form, expr in QUERIES:
                 key = "%s/%s" % (tag, what)

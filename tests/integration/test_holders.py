@@ -151,6 +151,16 @@ def check_capture(tap, it, name, wdir, target, facts, how, command, core=None):
         for tag, m in sorted(facts["markers"].items()):
             check_marker(c, tag, m)
         c.name = label
+        mf = facts["module frame"]
+        part = c.partition("module frame/byvia")
+        if part is not None:
+            mine = ".i0_t%d_f%d." % (mf["thread_ident"], mf["frameno"])
+            labels = [r.get("label", "") for r in part.get("rows", [])]
+            parts = [p for lb in labels for p in via_parts(lb)]
+            c.equal("a module-level frame's f_locals is its f_globals: the roots name "
+                    "that namespace once, as f_globals",
+                    [p for p in parts if p.startswith(mine)], [mine + "f_globals"],
+                    str(labels))
         ok, got = c.value("heap/byvia thread locals")
         if ok:
             want = sorted(([thread_local_expected(facts["markers"][tag])["via"]], 1)

@@ -161,6 +161,29 @@ def worker(gate, started, out, make_marker, tag="thread local"):
     return None
 
 
+# Run by exec() in a thread with a namespace of its own as globals and
+# locals: a module-level frame, whose f_locals is its f_globals.
+MODULE_LEVEL = """
+import sys, threading
+me = sys._getframe()
+n = 0
+up = me.f_back
+while up is not None:
+    n += 1
+    up = up.f_back
+out.update(address=id(me.f_globals), same=me.f_locals is me.f_globals,
+           thread_ident=threading.get_ident(), frameno=n)
+del me, up, n
+started.release()
+gate.acquire()
+"""
+
+
+def module_level(gate, started, out):
+    exec(compile(MODULE_LEVEL, "<module level>", "exec"),
+         {"started": started, "gate": gate, "out": out})
+
+
 def main(wdir):
     sys.dont_write_bytecode = True  # no __pycache__ in the source tree
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})  # threads inherit it
@@ -180,6 +203,15 @@ def main(wdir):
         DEEP, deep_gate, started, deep, marker_type))
     d.start()
     started.acquire()
+    module_gate, module = threading.Lock(), {}
+    module_gate.acquire()
+    mt = threading.Thread(target=module_level, name="module level",
+                          args=(module_gate, started, module))
+    mt.start()
+    started.acquire()
+    if not module.get("same"):
+        raise SystemExit("holders_target: the module-level frame's f_locals is not "
+                         "its f_globals: %r" % module)
     for tag, got in (("thread local", shared), ("deep thread local", deep)):
         if got.get("refcount") != held_by_a_local():
             raise SystemExit("holders_target: %s has %r references, not %d"
@@ -189,14 +221,17 @@ def main(wdir):
                          % deep["frameno"])
     f = facts(dict(shared))
     f["markers"]["deep thread local"] = dict(deep)
+    f["module frame"] = dict(module)
     write_atomically(os.path.join(wdir, "facts.json"), json.dumps(f, indent=1))
     gc.collect()
     write_atomically(os.path.join(wdir, "ready"), "ready\n")
     signal.sigwait({signal.SIGUSR1})
     gate.release()
     deep_gate.release()
+    module_gate.release()
     t.join()
     d.join()
+    mt.join()
     ok = (shared.get("released"), deep.get("released")) == ("thread local",
                                                             "deep thread local")
     print("holders_target: done, ok=%s" % ok)
