@@ -281,6 +281,17 @@ def _without_debug_info(found, only):
     return out
 
 
+def census_gone(target):
+    """{(address, type)} of the census (targets/census_target.py) objects
+    that, by the target's own count after the capture, had gone: read
+    once the target has exited 0 (gone.json)."""
+    try:
+        with open(target.path("gone.json")) as f:
+            return {(a, t) for a, t in json.load(f)}
+    except (OSError, ValueError):
+        return set()
+
+
 def report_interpreters(tap, interps):
     """Say which interpreters run and which are skipped, and why; a run
     that could test none fails rather than passing vacuously."""
