@@ -1986,8 +1986,15 @@ static void walk_frames(struct walker *w, uint64_t frame, uint64_t ii, uint64_t 
 			frame = rd_ptr(w, frame, RL_IFRAME_PREVIOUS);
 			continue;
 		}
-		w->root_where = remora_root_where(ii, (int64_t)ti, depth++);
 		uint64_t code = walk_iframe_code(w, frame);
+		/* every frame, shims too, has its code: one without is damage
+		 * (a core that saved it as zeros), and what the frames past it
+		 * held is lost */
+		if (!code) {
+			walk_partial(w);
+			break;
+		}
+		w->root_where = remora_root_where(ii, (int64_t)ti, depth++);
 		walk_ref(w, code, code_via, true);
 		walk_ref(w, walk_stackref(w, rd_ptr(w, frame, RL_IFRAME_FUNC)),
 			 remora_via(REMORA_VIA_FIELD, REMORA_FIELD_F_FUNC), true);

@@ -1,9 +1,10 @@
 """gdb_core_frames.py — sourced into gdb by test_core_damage.py on the
 undamaged core: writes $REMORA_FRAMES_OUT as JSON {"threads": [[frame
-address, ...], ...], "previous": offset}: for each thread state of the
+address, ...], ...], "previous": offset, "size": bytes}: for each thread state of the
 main interpreter, its interpreter frames innermost first (at most 16,
 through `previous`), and the offset of `previous` in _PyInterpreterFrame
-— what the test needs to link a thread's frames into a cycle.  Read
+and its size — what the test needs to link a thread's frames into a
+cycle, or to zero one.  Read
 through gdb and CPython's debug info, not through remora.
 """
 
@@ -16,6 +17,7 @@ out = {"threads": [], "previous": None}
 try:
     out["previous"] = int(gdb.parse_and_eval(
         "(unsigned long)&((_PyInterpreterFrame *)0)->previous"))
+    out["size"] = int(gdb.parse_and_eval("sizeof(_PyInterpreterFrame)"))
     ts = gdb.parse_and_eval("_PyRuntime.interpreters.head->threads.head")
     while int(ts):
         frames = []

@@ -21,6 +21,9 @@ GIVEN targets/census_target.py captured from outside (so the objects'
         frame-cycle  a thread's second interpreter frame's `previous`
                    points back to its first (the frames' addresses from
                    gdb and CPython's debug info, gdb_core_frames.py);
+        frame-zeroed  a thread's second interpreter frame all zeros (as
+                   gcore saves a chrooted 3.14 thread's C-stack entry
+                   frame): no code, no `previous`;
         truncated  the core without its last 3 MiB (gcore writes its notes
                    last, so they go too, and gdb cannot open it);
         cut-kernel the core laid out as the kernel writes one (notes
@@ -41,7 +44,8 @@ THEN  gdb runs every command (no signal, no timeout, no "Fatal signal")
       for gc-cycle, py-heap finishes (within the 60 s a damaged core's
       gdb run is given) and the snapshot holds every object of the
       undamaged core (only a link between objects was damaged); for
-      frame-cycle, it has no more roots than the undamaged core's;
+      frame-cycle and frame-zeroed, it has no more roots than the
+      undamaged core's;
       for `truncated`, which gdb refuses, py-heap prints one line saying
       gdb could not open the core and why (remora's core reader: the
       notes are cut short), and the capture fails the same way.
@@ -323,6 +327,22 @@ def damage_frame_cycle(src, wdir, frames):
                      "previous of a thread's second frame: its first")
         d.what = "a thread's frames 0x%x and 0x%x (of %d) linked into a cycle" % (
             chain[0], chain[1], len(chain))
+        d.edits = core.describe_edits()
+    return d
+
+
+def damage_frame_zeroed(src, wdir, frames):
+    """A thread's second frame all zeros (seen in gcore's cores of
+    chrooted 3.14 targets: the C stack's entry frame): no code object, no
+    `previous` — the chain seems to end there, and what the older frames
+    held is lost."""
+    d = Damage("frame-zeroed", os.path.join(wdir, "frame-zeroed.core"), "")
+    d.strict = True
+    d.fewer_roots = True
+    chain = max(frames["threads"], key=len)
+    with coredamage.Core(src, d.path) as core:
+        core.write(chain[1], bytes(frames["size"]), "a thread's second frame, zeroed")
+        d.what = "a thread's second frame 0x%x (of %d) zeroed" % (chain[1], len(chain))
         d.edits = core.describe_edits()
     return d
 
@@ -643,6 +663,7 @@ def run(tap, it, asan, timings, cores_made):
     cores = [damage_zeroed(live_snap, src, wdir), damage_headers(live_snap, src, wdir),
              damage_wild(live_snap, src, wdir), damage_gc_cycle(live_snap, src, wdir),
              damage_frame_cycle(src, wdir, frames),
+             damage_frame_zeroed(src, wdir, frames),
              damage_truncated(src, wdir),
              damage_cut_kernel(src, wdir)]
     timings["damaging"] = time.monotonic() - t
