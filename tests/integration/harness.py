@@ -34,7 +34,8 @@ import tempfile
 import time
 import traceback
 
-from pyheap_json import find_row, parse_partition, rows_summary, size_of_label  # noqa: F401
+from pyheap_json import (find_row, parse_partition, row_figures, rows_summary,  # noqa: F401
+                         size_of_label)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP_SRCDIR = os.path.abspath(os.environ.get("REMORA_TOP_SRCDIR")

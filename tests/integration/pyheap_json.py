@@ -39,6 +39,16 @@ def find_row(partition, label):
     return None
 
 
+def row_figures(text, label):
+    """(count, size) of the row LABEL in a `py-heap -json` partition's
+    text; None when the text is no partition or has no such row."""
+    try:
+        row = find_row(parse_partition(text), label)
+    except ValueError:
+        return None
+    return row and (row["count"], row["size"])
+
+
 def size_of_label(label):
     """bysize rows are labelled by the size in bytes; extract it."""
     m = re.search(r"\d+", str(label))

@@ -26,7 +26,7 @@ import subprocess
 
 import harness
 from coredamage import Core
-from harness import Tap, Target, TargetError, find_row, parse_partition
+from harness import Tap, Target, TargetError
 
 WHERE = ("python from remora import layout as l; print('AT %d %d' % ("
          "l.field('RL_RUNTIME_ADDR') + l.field('RL_RUNTIME_DEBUG_OFFSETS'), "
@@ -37,11 +37,7 @@ COOKIE_FACT = ("import ctypes; a = ctypes.addressof(ctypes.c_char.in_dll(ctypes.
 
 
 def kept_row(text):
-    try:
-        row = find_row(parse_partition(text), "Kept")
-    except ValueError:
-        return None
-    return row and (row["count"], row["size"])
+    return harness.row_figures(text, "Kept")
 
 
 def notes(text):

@@ -58,7 +58,7 @@ import threading
 import time
 
 import harness
-from harness import Tap, Target, TargetError, find_row, parse_partition
+from harness import Tap, Target, TargetError
 
 NO_TRACEBACK = ("Traceback", "Python Exception", "Error occurred in Python")
 STORM_CAPTURES = 30
@@ -71,11 +71,7 @@ USER_BREAKS = ["break malloc", "break free", "break mmap", "break open64", "brea
 
 
 def kept_row(text):
-    try:
-        row = find_row(parse_partition(text), "Kept")
-    except ValueError:
-        return None
-    return row and (row["count"], row["size"])
+    return harness.row_figures(text, "Kept")
 
 
 def finish(tap, name, target):
