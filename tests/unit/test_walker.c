@@ -6,8 +6,10 @@
  * PAGE_BASE + i * PAGE: runtime, interpreter, thread states, frames,
  * exception-state items.  The layout puts every field it does not name
  * here at FILL, an offset that reads zeros (NULL, 0) in any page, so the
- * walk meets no object: only the lists are exercised.  A walk that loops
- * forever is cut by alarm() and fails the test.
+ * walk meets one object only, the code object every frame runs (a frame
+ * without one is damage: the walk marks it partial), of a plain type of
+ * its own: only the lists are exercised.  A walk that loops forever is
+ * cut by alarm() and fails the test.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,14 +27,23 @@
 
 enum {
 	PAGE = 0x1000,
-	PAGES = 24,
+	PAGES = 27,
 	FILL = 0xf00,          /* zeros in every page */
 	WALK_SECONDS = 30,     /* a walk that takes longer hangs */
 };
 static const uint64_t PAGE_BASE = 0x100000;
 
 /* Page numbers of the structures. */
-enum { P_RUNTIME = 0, P_INTERP = 1, P_TSTATE = 2, P_FRAME = 10, P_ITEM = 18 };
+enum { P_RUNTIME = 0, P_INTERP = 1, P_TSTATE = 2, P_FRAME = 10, P_ITEM = 18,
+       P_META = 24, P_TYPE = 25, P_CODE = 26 };
+
+enum {
+	OFF_FRAME_CODE = 0x10,
+	OFF_TP_FLAGS = 0x40,
+	OFF_TP_BASICSIZE = 0x48,
+	TPF_READY = 1 << 12,
+	TPF_TYPE_SUBCLASS = 1u << 31,
+};
 
 static uint8_t pages[PAGES][PAGE];
 static struct remora_layout layout;
@@ -71,8 +82,25 @@ static void image_reset(void)
 	layout.v[RL_TSTATE_EXC_INFO] = 0x28;
 	layout.v[RL_EXCITEM_PREVIOUS] = 0x8;
 	layout.v[RL_IFRAME_PREVIOUS] = 0x8;
+	layout.v[RL_IFRAME_CODE] = OFF_FRAME_CODE;
+	layout.v[RL_OB_TYPE] = 0x8;
+	layout.v[RL_TP_FLAGS] = OFF_TP_FLAGS;
+	layout.v[RL_TP_BASICSIZE] = OFF_TP_BASICSIZE;
 	CU_ASSERT_EQUAL(remora_layout_check(&layout), -1);
 	put(P_RUNTIME, 0, at(P_INTERP));
+	/* the code object, of a type whose metatype is a type */
+	put(P_META, 0, 1);
+	put(P_META, 0x8, at(P_META));
+	put(P_META, OFF_TP_FLAGS, TPF_READY | TPF_TYPE_SUBCLASS);
+	put(P_META, OFF_TP_BASICSIZE, 64);
+	put(P_TYPE, 0, 1);
+	put(P_TYPE, 0x8, at(P_META));
+	put(P_TYPE, OFF_TP_FLAGS, TPF_READY);
+	put(P_TYPE, OFF_TP_BASICSIZE, 32);
+	put(P_CODE, 0, 1);
+	put(P_CODE, 0x8, at(P_TYPE));
+	for (unsigned p = P_FRAME; p < P_ITEM; p++)
+		put(p, OFF_FRAME_CODE, at(P_CODE));
 	/* empty GC lists: each head points at itself */
 	for (int64_t g = 0; g < 3; g++)
 		put(P_INTERP, 0x100 + 24 * g, at(P_INTERP) + 0x100 + 24 * (uint64_t)g);
@@ -152,6 +180,26 @@ static void test_lists_that_end(void)
 	CU_ASSERT_EQUAL(w.flags & REMORA_SNAP_PARTIAL, 0);
 }
 
+/* GIVEN the same threads, one of whose frames is all zeros (no code, no
+ * previous: a core that saved it so) WHEN walked THEN the snapshot is
+ * partial: the frames past it are lost. */
+static void test_zeroed_frame(void)
+{
+	image_reset();
+	put(P_INTERP, 0x18, at(P_TSTATE));
+	for (unsigned t = 0; t < 5; t++) {
+		tstate(P_TSTATE + t, t < 4 ? at(P_TSTATE + t + 1) : 0,
+		       at(P_FRAME + t), at(P_ITEM + t));
+		put(P_FRAME + t, 0x8, t ? at(P_FRAME + t - 1) : 0);
+	}
+	memset(pages[P_FRAME + 2], 0, PAGE);
+	struct walked w = walk();
+	CU_ASSERT_EQUAL(w.status, REMORA_WALK_OK);
+	CU_ASSERT(w.loaded);
+	CU_ASSERT_EQUAL(w.threads, 5);
+	CU_ASSERT(w.flags & REMORA_SNAP_PARTIAL);
+}
+
 /* GIVEN a thread-state list that loops (the last points back at the
  * second) WHEN walked THEN the walk ends having met each thread state,
  * none more than twice (Brent), the snapshot loads and says it is
@@ -222,6 +270,7 @@ int main(void)
 {
 	static const struct unit_test tests[] = {
 		{ "lists that end are followed whole", test_lists_that_end },
+		{ "a zeroed frame", test_zeroed_frame },
 		{ "a thread-state list that loops", test_thread_list_loops },
 		{ "frames and exception states that loop", test_frames_and_items_loop },
 		{ "interpreters that loop", test_interpreters_loop },
