@@ -163,11 +163,11 @@ Usage:
                            its rows, the empty set, or another value's repr.
   py-heap -no-inject       Capture by reading the stopped process from
                            outside (/proc/PID/mem): no code runs in it.
-  py-heap -no-inject [-json] -- EXPR
-                           The same, then EXPR on that capture (as `h`).
                            py-heap does this by itself, after saying why,
                            when a thread is inside malloc or the dynamic
                            loader (injecting could deadlock there).
+  py-heap -no-inject [-json] -- EXPR
+                           The same, then EXPR on that capture (as `h`).
 
 A set of objects prints as heapy's partition table.  Useful attributes:
   .count .size             number of objects, total bytes
