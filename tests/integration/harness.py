@@ -282,6 +282,17 @@ def _without_debug_info(found, only):
     return out
 
 
+def target_started(tap, name, target, timeout=READY_TIMEOUT):
+    """Waits for target's `ready`; False, with "NAME: target starts"
+    failed and why, if it never came."""
+    try:
+        target.wait_ready(timeout=timeout)
+    except TargetError as exc:
+        tap.fail("%s: target starts" % name, str(exc))
+        return False
+    return True
+
+
 def census_gone(target):
     """{(address, type)} of the census (targets/census_target.py) objects
     that, by the target's own count after the capture, had gone: read

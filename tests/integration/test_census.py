@@ -23,7 +23,7 @@ import os
 import signal
 
 import harness
-from harness import Target, TargetError
+from harness import Target
 
 GDB_SCRIPT = os.path.join(harness.HERE, "gdb_census.py")
 
@@ -32,10 +32,7 @@ def census(tap, it):
     name = "census %s" % it.name
     wdir = harness.workdir("census", it.name)
     with Target.python(it, "census_target.py", wdir) as target:
-        try:
-            target.wait_ready()
-        except TargetError as exc:
-            tap.fail("%s: target starts" % name, str(exc))
+        if not harness.target_started(tap, name, target):
             return
         out = os.path.join(wdir, "found.json")
         g = harness.run_gdb(["source " + GDB_SCRIPT, "detach"], pid=target.pid,

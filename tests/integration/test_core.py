@@ -77,10 +77,7 @@ def run(tap, it, first, cores):
     wdir = harness.workdir("core", it.name)
     env = {"REMORA_CORE_DIR": wdir}
     with Target.python(it, "census_target.py", wdir) as target:
-        try:
-            target.wait_ready()
-        except TargetError as exc:
-            tap.fail("%s: target starts" % name, str(exc))
+        if not harness.target_started(tap, name, target):
             return
         g = harness.run_gdb(["source " + os.path.join(HERE, "gdb_core_live.py"), "detach"],
                             pid=target.pid, env=env)
@@ -178,10 +175,7 @@ def missing_libpython(tap, it):
     # LD_LIBRARY_PATH wins over RUNPATH: the process maps the copy
     with Target.python(it, "census_target.py", wdir,
                        env={"LD_LIBRARY_PATH": copy_dir, "PYTHONHOME": home}) as target:
-        try:
-            target.wait_ready()
-        except TargetError as exc:
-            tap.fail("%s: target starts" % name, str(exc))
+        if not harness.target_started(tap, name, target):
             return
         harness.run_gdb(["gcore " + core, "detach"], pid=target.pid, load_remora=False)
         target.send(signal.SIGUSR1)
@@ -237,10 +231,7 @@ def mismatched_libpython(tap, it, lib, other):
     wdir = harness.workdir("core", it.name + "-otherlib")
     core = os.path.join(wdir, "c.core")
     with Target.python(it, "census_target.py", wdir) as target:
-        try:
-            target.wait_ready()
-        except TargetError as exc:
-            tap.fail("%s: target starts" % name, str(exc))
+        if not harness.target_started(tap, name, target):
             return
         harness.run_gdb(["gcore " + core, "detach"], pid=target.pid, load_remora=False)
     root = os.path.join(wdir, "sysroot")

@@ -26,7 +26,7 @@ import subprocess
 
 import harness
 from coredamage import Core
-from harness import Tap, Target, TargetError
+from harness import Tap, Target
 
 WHERE = ("python from remora import layout as l; print('AT %d %d' % ("
          "l.field('RL_RUNTIME_ADDR') + l.field('RL_RUNTIME_DEBUG_OFFSETS'), "
@@ -55,10 +55,7 @@ def run(tap, it):
     wdir = harness.workdir("debug-offsets", it.name)
     core = os.path.join(wdir, "target.core")
     with Target.python(it, "busy_target.py", wdir, "sleep") as target:
-        try:
-            target.wait_ready()
-        except TargetError as exc:
-            tap.fail("%s: target starts" % name, str(exc))
+        if not harness.target_started(tap, name, target):
             return
         g = harness.run_gdb(["gcore " + core, "detach"], pid=target.pid, load_remora=False)
         if not tap.ok("%s: gcore made a core" % name, os.path.exists(core), g.report):

@@ -58,7 +58,7 @@ import threading
 import time
 
 import harness
-from harness import Tap, Target, TargetError
+from harness import Tap, Target
 
 NO_TRACEBACK = ("Traceback", "Python Exception", "Error occurred in Python")
 STORM_CAPTURES = 30
@@ -93,10 +93,7 @@ def one_case(tap, it, label, mode, commands, check, start=None, after=()):
     wdir = harness.workdir("hostile-" + label.replace(" ", "-"), it.name)
     target = (start or Target.python)(it, "busy_target.py", wdir, mode)
     with target:
-        try:
-            target.wait_ready()
-        except TargetError as exc:
-            tap.fail("%s: target starts" % name, str(exc))
+        if not harness.target_started(tap, name, target):
             return
         facts = target.json("facts.json")
         cmds = (list(commands) + harness.marked("py-heap", "py-heap -json -- h.bytype")
@@ -239,10 +236,7 @@ def repeated(tap, it, label, mode, n, signals):
     name = "%s %s" % (label, it.name)
     wdir = harness.workdir("hostile-" + label.replace(" ", "-"), it.name)
     with Target.python(it, "busy_target.py", wdir, mode, "checkpoints") as target:
-        try:
-            target.wait_ready()
-        except TargetError as exc:
-            tap.fail("%s: target starts" % name, str(exc))
+        if not harness.target_started(tap, name, target):
             return
         facts = target.json("facts.json")
         stop = threading.Event()
@@ -349,10 +343,7 @@ def interrupted(tap, it, how, delay):
     wdir = harness.workdir("hostile-" + how, it.name)
     with Target.python(it, "busy_target.py", wdir, "sleep",
                        "records=%d" % BIG_RECORDS) as target:
-        try:
-            target.wait_ready(timeout=180)
-        except TargetError as exc:
-            tap.fail("%s: target starts" % name, str(exc))
+        if not harness.target_started(tap, name, target, timeout=180):
             return
         facts = target.json("facts.json")
         files, execs = remora_files(), remora_traces(target.pid)
@@ -427,10 +418,7 @@ def non_stop(tap, it):
     name = "non-stop %s" % it.name
     wdir = harness.workdir("hostile-nonstop", it.name)
     with Target.python(it, "busy_target.py", wdir, "sleep") as target:
-        try:
-            target.wait_ready()
-        except TargetError as exc:
-            tap.fail("%s: target starts" % name, str(exc))
+        if not harness.target_started(tap, name, target):
             return
         cmds = (["continue -a &", "shell sleep 0.3"]
                 + harness.marked("outside", "py-heap -no-inject")

@@ -31,7 +31,7 @@ import signal
 
 import harness
 import snapread
-from harness import Target, TargetError
+from harness import Target
 
 GDB_SCRIPT = os.path.join(harness.HERE, "gdb_outside.py")
 
@@ -109,10 +109,7 @@ def run(tap, it):
     name = "outside %s" % it.name
     wdir = harness.workdir("outside", it.name)
     with Target.python(it, "census_target.py", wdir) as target:
-        try:
-            target.wait_ready()
-        except TargetError as exc:
-            tap.fail("%s: target starts" % name, str(exc))
+        if not harness.target_started(tap, name, target):
             return
         g = harness.run_gdb(["source " + GDB_SCRIPT, "detach"], pid=target.pid,
                             env={"REMORA_OUTSIDE_DIR": wdir})

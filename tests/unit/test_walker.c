@@ -159,13 +159,11 @@ static struct walked walk(void)
 	return out;
 }
 
-/* GIVEN five thread states in a row, thread t with a chain of t + 1
- * frames and of t + 1 exception states (frame t's previous is frame
- * t - 1: the chains share their tails) WHEN walked THEN every thread is
- * met once and nothing is cut: no list that ends is taken for a loop. */
-static void test_lists_that_end(void)
+/* Five thread states in a row, thread t with a chain of t + 1 frames
+ * and of t + 1 exception states (frame t's previous is frame t - 1: the
+ * chains share their tails). */
+static void five_threads(void)
 {
-	image_reset();
 	put(P_INTERP, 0x18, at(P_TSTATE));
 	for (unsigned t = 0; t < 5; t++) {
 		tstate(P_TSTATE + t, t < 4 ? at(P_TSTATE + t + 1) : 0,
@@ -173,6 +171,14 @@ static void test_lists_that_end(void)
 		put(P_FRAME + t, 0x8, t ? at(P_FRAME + t - 1) : 0);
 		put(P_ITEM + t, 0x8, t ? at(P_ITEM + t - 1) : 0);
 	}
+}
+
+/* GIVEN five_threads() WHEN walked THEN every thread is met once and
+ * nothing is cut: no list that ends is taken for a loop. */
+static void test_lists_that_end(void)
+{
+	image_reset();
+	five_threads();
 	struct walked w = walk();
 	CU_ASSERT_EQUAL(w.status, REMORA_WALK_OK);
 	CU_ASSERT(w.loaded);
@@ -180,18 +186,13 @@ static void test_lists_that_end(void)
 	CU_ASSERT_EQUAL(w.flags & REMORA_SNAP_PARTIAL, 0);
 }
 
-/* GIVEN the same threads, one of whose frames is all zeros (no code, no
+/* GIVEN five_threads(), one of whose frames is all zeros (no code, no
  * previous: a core that saved it so) WHEN walked THEN the snapshot is
  * partial: the frames past it are lost. */
 static void test_zeroed_frame(void)
 {
 	image_reset();
-	put(P_INTERP, 0x18, at(P_TSTATE));
-	for (unsigned t = 0; t < 5; t++) {
-		tstate(P_TSTATE + t, t < 4 ? at(P_TSTATE + t + 1) : 0,
-		       at(P_FRAME + t), at(P_ITEM + t));
-		put(P_FRAME + t, 0x8, t ? at(P_FRAME + t - 1) : 0);
-	}
+	five_threads();
 	memset(pages[P_FRAME + 2], 0, PAGE);
 	struct walked w = walk();
 	CU_ASSERT_EQUAL(w.status, REMORA_WALK_OK);
