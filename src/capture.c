@@ -126,45 +126,6 @@ int remora_capture_sink_create(void)
 	return fd < 0 ? -errno : fd;
 }
 
-enum { DRAIN_CHUNK = 1 << 20 };
-
-struct remora_error *remora_capture_drain(int pid, uint64_t addr, uint64_t len, int fd)
-{
-	uint8_t *buf = malloc(DRAIN_CHUNK);
-	if (!buf)
-		return &remora_error_no_memory;
-	struct remora_error *err = NULL;
-	while (len && !err) {
-		size_t n = len < DRAIN_CHUNK ? (size_t)len : DRAIN_CHUNK;
-		struct iovec local = { .iov_base = buf, .iov_len = n };
-		struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = n };
-		ssize_t r = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-		if (r <= 0) {
-			err = r < 0 ? remora_error_create_os(errno, "process_vm_readv",
-							     "cannot read the agent's buffer at 0x%llx",
-							     (unsigned long long)addr)
-				    : remora_error_create(REMORA_ERROR_OTHER,
-							  "the agent's buffer at 0x%llx is short",
-							  (unsigned long long)addr);
-			break;
-		}
-		for (size_t off = 0; off < (size_t)r && !err;) {
-			ssize_t w = write(fd, buf + off, (size_t)r - off);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				err = remora_error_create_os(w < 0 ? errno : EIO, "(snapshot)",
-							     "cannot write the snapshot");
-			else
-				off += (size_t)w;
-		}
-		addr += (uint64_t)r;
-		len -= (uint64_t)r;
-	}
-	free(buf);
-	return err;
-}
-
 /* ---- the drainer: gdb copies the agent's slots while it walks ---------- */
 
 struct remora_drainer {
@@ -371,19 +332,21 @@ int remora_capture_clear_debug_status(int tid)
 	return r < 0 ? -errno : 0;
 }
 
+enum { FIND_CHUNK = 1 << 20 };    /* bytes read at a time */
+
 uint64_t remora_capture_find(int pid, uint64_t start, uint64_t end, const void *pattern,
 			     size_t len)
 {
 	if (!len || len > 64 || end < start)
 		return 0;
-	uint8_t *buf = malloc(DRAIN_CHUNK + 64);
+	uint8_t *buf = malloc(FIND_CHUNK + 64);
 	if (!buf)
 		return 0;
 	uint64_t found = 0;
 	/* chunks overlap by len - 1 bytes, so no match straddles two unseen */
-	for (uint64_t at = start; at < end && !found; at += DRAIN_CHUNK) {
-		size_t n = end - at < DRAIN_CHUNK + len - 1 ? (size_t)(end - at)
-							   : DRAIN_CHUNK + len - 1;
+	for (uint64_t at = start; at < end && !found; at += FIND_CHUNK) {
+		size_t n = end - at < FIND_CHUNK + len - 1 ? (size_t)(end - at)
+							   : FIND_CHUNK + len - 1;
 		struct iovec local = { .iov_base = buf, .iov_len = n };
 		struct iovec remote = { .iov_base = (void *)(uintptr_t)at, .iov_len = n };
 		ssize_t r = process_vm_readv(pid, &local, 1, &remote, 1, 0);

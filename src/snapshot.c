@@ -1177,27 +1177,45 @@ static void *prefault_main(void *arg)
 	return NULL;
 }
 
+/* The arrays loader_gather() fills, for n nodes and e edges: those not
+ * made yet (by prefault_start()); whether all are there. */
+static bool loader_arrays(struct remora_snapshot *snap, size_t n, size_t e)
+{
+	if (!snap->size)
+		snap->size = remora_big_alloc(n, sizeof(*snap->size));
+	if (!snap->type)
+		snap->type = remora_big_alloc(n, sizeof(*snap->type));
+	if (!snap->rec)
+		snap->rec = remora_big_alloc(n, sizeof(*snap->rec));
+	if (!snap->owner)
+		snap->owner = remora_big_alloc(n, sizeof(*snap->owner));
+	if (!snap->edge_start)
+		snap->edge_start = remora_big_alloc(n, sizeof(*snap->edge_start));
+	if (!snap->edge_end)
+		snap->edge_end = remora_big_alloc(n, sizeof(*snap->edge_end));
+	if (!snap->edge_target)
+		snap->edge_target = remora_big_alloc(e, sizeof(*snap->edge_target));
+	if (!snap->edge_via)
+		snap->edge_via = remora_big_alloc(e, sizeof(*snap->edge_via));
+	return snap->size && snap->type && snap->rec && snap->owner && snap->edge_start &&
+	       snap->edge_end && snap->edge_target && snap->edge_via;
+}
+
 static void prefault_start(struct prefault *pf, struct loader *l)
 {
 	struct remora_snapshot *snap = l->snap;
 	size_t n = (size_t)l->end.node_count, e = (size_t)l->end.edge_count;
-	/* small snapshots: not worth a thread */
-	if (n < (1u << 18))
+	/* small snapshots: not worth a thread; on failure loader_resolve()
+	 * tries again, and fails */
+	if (n < (1u << 18) || !loader_arrays(snap, n, e))
 		return;
-	snap->size = remora_big_alloc(n, sizeof(*snap->size));
-	snap->type = remora_big_alloc(n, sizeof(*snap->type));
-	snap->rec = remora_big_alloc(n, sizeof(*snap->rec));
-	snap->owner = remora_big_alloc(n, sizeof(*snap->owner));
-	snap->edge_start = remora_big_alloc(n, sizeof(*snap->edge_start));
-	snap->edge_end = remora_big_alloc(n, sizeof(*snap->edge_end));
-	snap->edge_target = remora_big_alloc(e, sizeof(*snap->edge_target));
-	snap->edge_via = remora_big_alloc(e, sizeof(*snap->edge_via));
 	void *ps[8] = { snap->size, snap->type, snap->rec, snap->owner, snap->edge_start,
 			snap->edge_end, snap->edge_target, snap->edge_via };
-	size_t bytes[8] = { n * 8, n * 4, n * 8, n * 4, n * 4, n * 4, e * 4, e * 8 };
+	size_t bytes[8] = { n * sizeof(*snap->size), n * sizeof(*snap->type),
+			    n * sizeof(*snap->rec), n * sizeof(*snap->owner),
+			    n * sizeof(*snap->edge_start), n * sizeof(*snap->edge_end),
+			    e * sizeof(*snap->edge_target), e * sizeof(*snap->edge_via) };
 	for (size_t a = 0; a < 8; a++) {
-		if (!ps[a])
-			return;         /* loader_resolve() tries again, and fails */
 		pf->arrays[a].p = ps[a];
 		pf->arrays[a].bytes = bytes[a];
 	}
@@ -1215,33 +1233,16 @@ static struct remora_error *loader_resolve(struct loader *l)
 {
 	struct remora_snapshot *snap = l->snap;
 	size_t n = l->nodes;
-	/* made by prefault_start() from END's counts, which the scan has
-	 * checked are these */
-	if (!snap->size)
-		snap->size = remora_big_alloc(n, sizeof(*snap->size));
-	if (!snap->type)
-		snap->type = remora_big_alloc(n, sizeof(*snap->type));
-	if (!snap->rec)
-		snap->rec = remora_big_alloc(n, sizeof(*snap->rec));
-	if (!snap->owner)
-		snap->owner = remora_big_alloc(n, sizeof(*snap->owner));
-	if (!snap->edge_start)
-		snap->edge_start = remora_big_alloc(n, sizeof(*snap->edge_start));
-	if (!snap->edge_end)
-		snap->edge_end = remora_big_alloc(n, sizeof(*snap->edge_end));
-	if (!snap->edge_target)
-		snap->edge_target = remora_big_alloc(l->edges, sizeof(*snap->edge_target));
-	if (!snap->edge_via)
-		snap->edge_via = remora_big_alloc(l->edges, sizeof(*snap->edge_via));
+	/* prefault_start() may have made them from END's counts, which the
+	 * scan has checked are these */
+	bool arrays = loader_arrays(snap, n, l->edges);
 	snap->root_target = malloc((l->roots ? l->roots : 1) * sizeof(uint32_t));
 	snap->root_via = malloc((l->roots ? l->roots : 1) * sizeof(uint64_t));
 	snap->root_where = malloc((l->roots ? l->roots : 1) * sizeof(uint64_t));
 	snap->has_saved_set = l->set_entries != 0;
 	snap->threads = malloc((l->threads ? l->threads : 1) * sizeof(*snap->threads));
 	snap->saved_set = malloc((l->set_entries ? l->set_entries : 1) * sizeof(uint32_t));
-	if (!snap->size || !snap->type || !snap->rec || !snap->owner ||
-	    !snap->edge_start || !snap->edge_end || !snap->edge_target ||
-	    !snap->edge_via || !snap->root_target || !snap->root_via ||
+	if (!arrays || !snap->root_target || !snap->root_via ||
 	    !snap->root_where || !snap->saved_set || !snap->threads)
 		return &remora_error_no_memory;
 	memset(snap->owner, 0xff, n * sizeof(*snap->owner)); /* REMORA_NO_NODE */

@@ -45,7 +45,6 @@ _PROTOTYPES = {
     "remora_capture_reader": (_c_err, [_p, ctypes.c_char_p, ctypes.c_size_t,
                                        ctypes.c_int, _p]),
     "remora_capture_sink_create": (ctypes.c_int, []),
-    "remora_capture_drain": (_c_err, [ctypes.c_int, _u64, _u64, ctypes.c_int]),
     "remora_capture_patch_flags": (_c_err, [ctypes.c_int, _u32]),
     "remora_big_trim": (None, []),
     "remora_big_kept_bytes": (_u64, []),
@@ -227,11 +226,6 @@ def sink_create():
         raise RemoraError("remora: cannot create an in-memory file for the snapshot: %s"
                           % os.strerror(-fd), errno=-fd)
     return fd
-
-
-def drain(pid, addr, length, fd):
-    """Append length bytes of process pid's memory at addr to fd."""
-    _check(lib().remora_capture_drain(pid, addr, length, fd))
 
 
 def big_trim():

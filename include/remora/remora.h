@@ -485,10 +485,6 @@ remora_capture_proc(int pid, const void *layout, size_t layout_size,
  * -errno. */
 REMORA_EXPORT int remora_capture_sink_create(void);
 
-/* Appends len bytes of process pid's memory at addr to fd. */
-REMORA_EXPORT struct remora_error *
-remora_capture_drain(int pid, uint64_t addr, uint64_t len, int fd);
-
 /* The engine keeps the big arrays of a freed snapshot for the next one
  * (a load then touches no new page): at most 4 GiB.  This gives them
  * back; remora_big_kept_bytes() says how much is kept. */
