@@ -184,6 +184,7 @@ void remora_agent_run(struct remora_agent_ctl *ctl)
 	result->peak_mapped = stats.peak_mapped;
 	result->bytes_written = writer.written;
 	result->snapshot_flags = stats.snapshot_flags;
+	result->partial_why = stats.partial_why;
 	switch (ws) {
 	case REMORA_WALK_OK:
 		result->status = REMORA_AGENT_OK;

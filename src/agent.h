@@ -99,7 +99,7 @@ struct remora_agent_result {
 	uint64_t peak_mapped;            /* bytes of work memory, at most */
 	uint64_t bytes_written;
 	uint32_t snapshot_flags;         /* gdb writes them into the header */
-	uint32_t reserved;
+	uint32_t partial_why;            /* enum remora_partial: the first cause */
 };
 
 /* Written by gdb before the thread enters; `drained` and `abort` also

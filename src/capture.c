@@ -88,6 +88,7 @@ struct remora_error *remora_capture_reader(struct remora_reader *reader,
 	stats->peak_mapped = ws.peak_mapped;
 	stats->bytes_written = writer.written;
 	stats->snapshot_flags = ws.snapshot_flags;
+	stats->partial_why = ws.partial_why;
 	if (status != REMORA_WALK_OK && status != REMORA_WALK_WRITE)
 		err = remora_error_create(REMORA_ERROR_OTHER, "capture failed: %s",
 					  walk_status_text(status));
@@ -299,6 +300,28 @@ struct remora_error *remora_capture_patch_flags(int fd, uint32_t flags)
 		return remora_error_create_os(r < 0 ? errno : EIO, "(snapshot)",
 					      "cannot write the snapshot's header");
 	}
+}
+
+const char *remora_partial_text(uint32_t why)
+{
+	static const char *const text[REMORA_PARTIAL_COUNT] = {
+		[REMORA_PARTIAL_REF] = "a reference points outside the process's memory",
+		[REMORA_PARTIAL_READ] = "an array of references could not be read",
+		[REMORA_PARTIAL_DICT] = "a dict's table is damaged",
+		[REMORA_PARTIAL_SET] = "a set's table is damaged",
+		[REMORA_PARTIAL_TRAVERSE] = "an extension object could not be traversed",
+		[REMORA_PARTIAL_DEQUE] = "a deque's blocks are damaged",
+		[REMORA_PARTIAL_VALUES] = "an instance's inline attribute values are damaged",
+		[REMORA_PARTIAL_NOT_OBJECT] = "an address reached is not an object",
+		[REMORA_PARTIAL_SIZE] = "an object is larger than the memory it lies in",
+		[REMORA_PARTIAL_ITEMS] = "a list's or tuple's items are damaged",
+		[REMORA_PARTIAL_FRAME] = "a thread's frame chain is damaged",
+		[REMORA_PARTIAL_EXC] = "a thread's exception states are damaged",
+		[REMORA_PARTIAL_GC_LIST] = "a GC list is damaged",
+		[REMORA_PARTIAL_THREADS] = "an interpreter's thread list is damaged",
+		[REMORA_PARTIAL_INTERPS] = "the interpreter list is damaged",
+	};
+	return why < REMORA_PARTIAL_COUNT ? text[why] : NULL;
 }
 
 struct remora_error *remora_capture_segments(int pid, uint64_t *out, size_t cap,

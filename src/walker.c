@@ -162,9 +162,12 @@ static void walk_unmap(struct walker *w, void *p, size_t bytes)
 	w->mapped -= bytes;
 }
 
-static void walk_partial(struct walker *w)
+/* Marks the snapshot partial; the first cause is the one reported. */
+static void walk_partial(struct walker *w, enum remora_partial why)
 {
 	w->snap_flags |= REMORA_SNAP_PARTIAL;
+	if (!w->stats->partial_why)
+		w->stats->partial_why = why;
 }
 
 /* The lists the target links through its own memory (interpreters,
@@ -332,7 +335,7 @@ static void walk_ref(struct walker *w, uint64_t target, uint64_t via, bool root)
 		return;
 	const struct remora_segment *s = walk_segment(w, target);
 	if (!s) {
-		walk_partial(w);
+		walk_partial(w, REMORA_PARTIAL_REF);
 		w->stats->read_faults++;
 		return;
 	}
@@ -414,7 +417,7 @@ static void walk_array(struct walker *w, uint64_t addr, uint64_t n,
 	for (uint64_t i = 0; i < n;) {
 		uint64_t chunk = n - i < 256 ? n - i : 256;
 		if (!rd(w, addr + i * 8, buf, (size_t)chunk * 8)) {
-			walk_partial(w);
+			walk_partial(w, REMORA_PARTIAL_READ);
 			w->stats->read_faults++;
 			n = i;
 			break;
@@ -423,7 +426,7 @@ static void walk_array(struct walker *w, uint64_t addr, uint64_t n,
 			if (!lazy) {
 				walk_edge(w, buf[j], remora_via(kind, i + j));
 			} else if (buf[j] && !walk_segment(w, buf[j])) {
-				walk_partial(w);
+				walk_partial(w, REMORA_PARTIAL_REF);
 				w->stats->read_faults++;
 			} else if (buf[j]) {
 				remora_writer_edge(w->out, buf[j], remora_via(kind, i + j));
@@ -1198,7 +1201,7 @@ static void walk_dict_edges(struct walker *w, uint64_t obj)
 	if (!keys)
 		return;
 	if (!walk_keys_read(w, keys, &k)) {
-		walk_partial(w);
+		walk_partial(w, REMORA_PARTIAL_DICT);
 		return;
 	}
 	/* 3.13: values embedded in their object are its referents (3.14:
@@ -1207,7 +1210,7 @@ static void walk_dict_edges(struct walker *w, uint64_t obj)
 		uint8_t embedded = 0;
 		uint64_t head = values - (uint64_t)lv(w, RL_DICTVALUES_VALUES);
 		if (!rd(w, head + (uint64_t)lv(w, RL_DICTVALUES_EMBEDDED), &embedded, 1)) {
-			walk_partial(w);
+			walk_partial(w, REMORA_PARTIAL_DICT);
 			return;
 		}
 		if (embedded)
@@ -1217,14 +1220,14 @@ static void walk_dict_edges(struct walker *w, uint64_t obj)
 	for (int64_t i = 0; i < k.nentries; i++) {
 		uint64_t key, value;
 		if (!walk_keys_entry(w, &k, (uint64_t)i, &key, &value)) {
-			walk_partial(w);
+			walk_partial(w, REMORA_PARTIAL_DICT);
 			return;
 		}
 		if (values) {
 			bool ok = true;
 			value = rd_u64(w, values + (uint64_t)i * 8, &ok);
 			if (!ok) {
-				walk_partial(w);
+				walk_partial(w, REMORA_PARTIAL_DICT);
 				return;
 			}
 			/* A split dict's keys belong to the shared keys
@@ -1248,14 +1251,14 @@ static void walk_set_edges(struct walker *w, uint64_t obj)
 	uint64_t dummy = lv(w, RL_SET_DUMMY) > 0 ? (uint64_t)lv(w, RL_SET_DUMMY) : 0;
 	uint64_t esize = (uint64_t)lv(w, RL_SIZEOF_SETENTRY);
 	if (!ok || !table || mask < 0 || mask > (INT64_C(1) << 40)) {
-		walk_partial(w);
+		walk_partial(w, REMORA_PARTIAL_SET);
 		return;
 	}
 	uint64_t live = 0;
 	for (int64_t i = 0; i <= mask; i++) {
 		uint64_t key;
 		if (!rd(w, table + (uint64_t)i * esize, &key, 8)) {
-			walk_partial(w);
+			walk_partial(w, REMORA_PARTIAL_SET);
 			return;
 		}
 		if (!key || key == dummy)
@@ -1369,13 +1372,13 @@ static void walk_traverse_edges(struct walker *w, uint64_t obj,
 		return;
 	if (!w->self) {
 		*flags |= REMORA_NODE_PARTIAL;
-		walk_partial(w);
+		walk_partial(w, REMORA_PARTIAL_TRAVERSE);
 		return;
 	}
 	/* The fixed part must be readable before C code dereferences it. */
 	if (!remora_reader_host_range(w->r, obj, (size_t)t->basicsize)) {
 		*flags |= REMORA_NODE_PARTIAL;
-		walk_partial(w);
+		walk_partial(w, REMORA_PARTIAL_TRAVERSE);
 		return;
 	}
 	traverse_fn *fn = (traverse_fn *)(uintptr_t)t->traverse;
@@ -1411,7 +1414,7 @@ static void walk_iframe_edges(struct walker *w, uint64_t f)
 	for (int64_t i = 0; i < top; i++) {
 		uint64_t v = rd_u64(w, slots + (uint64_t)i * 8, &ok);
 		if (!ok) {
-			walk_partial(w);
+			walk_partial(w, REMORA_PARTIAL_FRAME);
 			return;
 		}
 		walk_edge(w, walk_stackref(w, v), remora_via(REMORA_VIA_STACK, (uint64_t)i));
@@ -1448,7 +1451,7 @@ static void walk_deque_edges(struct walker *w, uint64_t obj)
 	uint64_t block = rd_ptr(w, obj, RL_DEQUE_LEFTBLOCK);
 	if (!ok || left < 0 || left >= DEQUE_BLOCKLEN || n < 0 ||
 	    lv(w, RL_DEQUE_BLOCK_DATA) < 0 || lv(w, RL_DEQUE_BLOCK_RIGHTLINK) < 0) {
-		walk_partial(w);
+		walk_partial(w, REMORA_PARTIAL_DEQUE);
 		return;
 	}
 	uint64_t index = 0;
@@ -1459,7 +1462,7 @@ static void walk_deque_edges(struct walker *w, uint64_t obj)
 		uint64_t items[DEQUE_BLOCKLEN];
 		if (!rd(w, block + (uint64_t)lv(w, RL_DEQUE_BLOCK_DATA) + (uint64_t)i * 8,
 			items, (size_t)take * 8)) {
-			walk_partial(w);
+			walk_partial(w, REMORA_PARTIAL_DEQUE);
 			return;
 		}
 		for (uint64_t j = 0; j < take; j++)
@@ -1637,7 +1640,7 @@ static void walk_inline_values(struct walker *w, uint64_t obj,
 	v->dict = rd_u64(w, obj - 24, &ok);
 	if (!ok) {
 		v->dict = 0;
-		walk_partial(w);
+		walk_partial(w, REMORA_PARTIAL_VALUES);
 		return;
 	}
 	/* 3.14 visits the dict once there is one, and the dict its
@@ -1653,7 +1656,7 @@ static void walk_inline_values(struct walker *w, uint64_t obj,
 	    !v->keys || !walk_keys_read(w, v->keys, &k) ||
 	    !rd(w, at + (uint64_t)lv(w, RL_DICTVALUES_CAPACITY), &capacity, 1) ||
 	    !rd(w, at + (uint64_t)lv(w, RL_DICTVALUES_VALID), &valid, 1)) {
-		walk_partial(w);
+		walk_partial(w, REMORA_PARTIAL_VALUES);
 		return;
 	}
 	v->bytes = first + (uint64_t)capacity * 8 + (((uint64_t)capacity + 7) & ~UINT64_C(7));
@@ -1684,7 +1687,7 @@ static void walk_managed(struct walker *w, uint64_t obj,
 	}
 	if (!ok) {
 		v->values = v->dict = 0;
-		walk_partial(w);
+		walk_partial(w, REMORA_PARTIAL_VALUES);
 		return;
 	}
 	if (!v->values)
@@ -1695,7 +1698,7 @@ static void walk_managed(struct walker *w, uint64_t obj,
 	if (!v->keys || !walk_keys_read(w, v->keys, &k) ||
 	    !rd(w, v->values - 1, &prefix, 1)) {
 		v->values = 0;
-		walk_partial(w);
+		walk_partial(w, REMORA_PARTIAL_VALUES);
 		return;
 	}
 	/* The block holds round_up(capacity + 2, 8) prefix bytes, then
@@ -1786,13 +1789,13 @@ static void walk_object(struct walker *w, uint64_t obj)
 	uint64_t head[2];
 	if (!rd(w, obj, head, sizeof(head)) || (int64_t)head[0] <= 0) {
 		w->stats->bad_objects++;
-		walk_partial(w);
+		walk_partial(w, REMORA_PARTIAL_NOT_OBJECT);
 		return;
 	}
 	struct walk_type *t = walk_type_get(w, head[1]);
 	if (!t || !t->valid) {
 		w->stats->bad_objects++;
-		walk_partial(w);
+		walk_partial(w, REMORA_PARTIAL_NOT_OBJECT);
 		return;
 	}
 	if (!t->emitted)
@@ -1837,7 +1840,7 @@ static void walk_object(struct walker *w, uint64_t obj)
 	if (node.size > w->readable_bytes) {
 		node.size = (uint64_t)t->basicsize + t->presize;
 		node.flags |= REMORA_NODE_PARTIAL;
-		walk_partial(w);
+		walk_partial(w, REMORA_PARTIAL_SIZE);
 	}
 	remora_writer_node(w->out, &node, repr, repr_len);
 	w->stats->nodes++;
@@ -1855,7 +1858,7 @@ static void walk_object(struct walker *w, uint64_t obj)
 		const struct remora_segment *seg = items ? remora_reader_find(w->r, items) : NULL;
 		if (!ok || n < 0 || n > alloc || n > ITEMS_MAX ||
 		    (n > 0 && (!seg || (seg->end - items) / 8 < (uint64_t)n))) {
-			walk_partial(w);
+			walk_partial(w, REMORA_PARTIAL_ITEMS);
 			break;
 		}
 		walk_array(w, items, (uint64_t)n, REMORA_VIA_INDEX);
@@ -1870,7 +1873,7 @@ static void walk_object(struct walker *w, uint64_t obj)
 		uint64_t items = obj + (uint64_t)lv(w, RL_TUPLE_ITEMS);
 		if (!ok || n < 0 || n > ITEMS_MAX || !seg || seg->end < items ||
 		    (seg->end - items) / 8 < (uint64_t)n) {
-			walk_partial(w);
+			walk_partial(w, REMORA_PARTIAL_ITEMS);
 			break;
 		}
 		walk_array(w, obj + (uint64_t)lv(w, RL_TUPLE_ITEMS), (uint64_t)n,
@@ -1971,7 +1974,7 @@ static void walk_frames(struct walker *w, uint64_t frame, uint64_t ii, uint64_t 
 	struct walk_chain chain = { .power = 1 };
 	for (int64_t n = 0; frame; n++) {
 		if (n == MAX_FRAMES || walk_chain_loops(&chain, frame)) {
-			walk_partial(w);
+			walk_partial(w, REMORA_PARTIAL_FRAME);
 			break;
 		}
 		bool ok = true;
@@ -1991,7 +1994,7 @@ static void walk_frames(struct walker *w, uint64_t frame, uint64_t ii, uint64_t 
 		 * (a core that saved it as zeros), and what the frames past it
 		 * held is lost */
 		if (!code) {
-			walk_partial(w);
+			walk_partial(w, REMORA_PARTIAL_FRAME);
 			break;
 		}
 		w->root_where = remora_root_where(ii, (int64_t)ti, depth++);
@@ -2012,7 +2015,7 @@ static void walk_frames(struct walker *w, uint64_t frame, uint64_t ii, uint64_t 
 		int32_t stacksize = code ? rd_i32(w, code, RL_CO_STACKSIZE, &ok) : 0;
 		int64_t top = walk_iframe_top(w, frame);
 		if (!ok || nlocals < 0 || nlocals > (1 << 20) || stacksize < 0) {
-			walk_partial(w);
+			walk_partial(w, REMORA_PARTIAL_FRAME);
 			nlocals = 0;
 		}
 		/* An executing frame has no valid stack top: trust only its
@@ -2080,7 +2083,7 @@ static void walk_thread(struct walker *w, uint64_t ts, uint64_t ii, uint64_t ti)
 	struct walk_chain chain = { .power = 1 };
 	for (int i = 0; item && i < MAX_FRAMES; i++) {
 		if (walk_chain_loops(&chain, item)) {
-			walk_partial(w);
+			walk_partial(w, REMORA_PARTIAL_EXC);
 			break;
 		}
 		walk_root_field(w, item, RL_EXCITEM_VALUE,
@@ -2149,7 +2152,7 @@ static void walk_gc_list(struct walker *w, uint64_t head, uint64_t via)
 {
 	if (walk_gc_chain(w, head, 0, via))
 		return;
-	walk_partial(w);
+	walk_partial(w, REMORA_PARTIAL_GC_LIST);
 	walk_gc_chain(w, head, 8, via);
 }
 
@@ -2179,7 +2182,7 @@ static void walk_interp(struct walker *w, uint64_t interp, uint64_t ii)
 	for (uint64_t ti = 0; ts && ti < MAX_THREADS; ti++) {
 		/* the loader takes MAX_THREADS THREAD records in all */
 		if (walk_chain_loops(&chain, ts) || w->threads == MAX_THREADS) {
-			walk_partial(w);
+			walk_partial(w, REMORA_PARTIAL_THREADS);
 			break;
 		}
 		w->threads++;
@@ -2257,7 +2260,7 @@ enum remora_walk_status remora_walk(struct remora_reader *reader,
 	struct walk_chain chain = { .power = 1 };
 	for (uint64_t it = interp; it && ii < MAX_INTERPS; ii++) {
 		if (walk_chain_loops(&chain, it)) {
-			walk_partial(&w);
+			walk_partial(&w, REMORA_PARTIAL_INTERPS);
 			break;
 		}
 		walk_interp(&w, it, ii);

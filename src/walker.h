@@ -35,6 +35,30 @@ struct remora_walk_stats {
 	uint64_t traversed;        /* objects whose referents came from tp_traverse */
 	uint64_t peak_mapped;      /* most bytes of work memory mapped at once */
 	uint32_t snapshot_flags;   /* REMORA_SNAP_* */
+	uint32_t partial_why;      /* the first enum remora_partial met, or 0 */
+};
+
+/* Why a snapshot is partial: the first cause the walk met (what comes
+ * after it may have other causes too).  remora_partial_text() (capture.c)
+ * says each in words. */
+enum remora_partial {
+	REMORA_PARTIAL_NONE = 0,
+	REMORA_PARTIAL_REF = 1,        /* a reference outside mapped memory */
+	REMORA_PARTIAL_READ = 2,       /* an array that could not be read */
+	REMORA_PARTIAL_DICT = 3,
+	REMORA_PARTIAL_SET = 4,
+	REMORA_PARTIAL_TRAVERSE = 5,   /* tp_traverse could not be run */
+	REMORA_PARTIAL_DEQUE = 6,
+	REMORA_PARTIAL_VALUES = 7,     /* an instance's inline values */
+	REMORA_PARTIAL_NOT_OBJECT = 8, /* an address that was not an object */
+	REMORA_PARTIAL_SIZE = 9,       /* an object larger than its memory */
+	REMORA_PARTIAL_ITEMS = 10,     /* a list's or tuple's items */
+	REMORA_PARTIAL_FRAME = 11,     /* a thread's frames */
+	REMORA_PARTIAL_EXC = 12,       /* a thread's exception states */
+	REMORA_PARTIAL_GC_LIST = 13,
+	REMORA_PARTIAL_THREADS = 14,
+	REMORA_PARTIAL_INTERPS = 15,
+	REMORA_PARTIAL_COUNT
 };
 
 enum remora_walk_status {

@@ -89,7 +89,7 @@ class _Stats(ctypes.Structure):
     _fields_ = [(name, ctypes.c_uint64) for name in (
         "nodes", "edges", "roots", "types", "bad_objects", "read_faults",
         "peak_mapped", "bytes_written", "reader_reads", "reader_syscalls")] + [
-        ("snapshot_flags", ctypes.c_uint32), ("reserved", ctypes.c_uint32)]
+        ("snapshot_flags", ctypes.c_uint32), ("partial_why", ctypes.c_uint32)]
 
 
 def capture_outside(inferior=None):
@@ -273,9 +273,11 @@ def finalizing():
 def _warn_if_partial():
     r = last_result or {}
     if r.get("flags", 0) & 1:
-        gdb.write("remora: the snapshot is partial: %d addresses were not objects "
+        why = engine.partial_text(r.get("partial_why", 0))
+        gdb.write("remora: the snapshot is partial: %s%d addresses were not objects "
                   "and %d reads failed (torn or damaged memory)\n"
-                  % (r.get("bad_objects", 0), r.get("read_faults", 0)))
+                  % (why + "; " if why else "", r.get("bad_objects", 0),
+                     r.get("read_faults", 0)))
 
 
 def _warn_if_truncated():
@@ -466,13 +468,13 @@ def capture(inferior=None, options=0):
         raise RemoraError("remora: capture interrupted; the agent stopped and the process "
                           "is as it was")
     (status, errnum, nodes, edges, roots, types, bad, faults, traversed,
-     segments, peak, written, flags, _reserved) = fields
+     segments, peak, written, flags, partial_why) = fields
     last_result = {
         "status": status, "errnum": errnum, "nodes": nodes, "edges": edges,
         "roots": roots, "types": types, "bad_objects": bad,
         "read_faults": faults, "traversed": traversed, "segments": segments,
         "peak_mapped": peak, "bytes_written": written, "flags": flags,
-        "python_version": version, "path": path, "mode": "injected",
+        "partial_why": partial_why, "python_version": version, "path": path, "mode": "injected",
         "yields": job.yields, "scratch_bytes": job.total,
         "inject_seconds": job.seconds.get("inject", 0.0),
         "walk_seconds": job.seconds.get("walk", 0.0),

@@ -52,6 +52,7 @@ _PROTOTYPES = {
     "remora_drainer_sync": (_c_err, [_p, ctypes.POINTER(_u64)]),
     "remora_drainer_stop": (_c_err, [_p]),
     "remora_capture_clear_debug_status": (ctypes.c_int, [ctypes.c_int]),
+    "remora_partial_text": (ctypes.c_char_p, [_u32]),
     "remora_capture_find": (_u64, [ctypes.c_int, _u64, _u64, ctypes.c_char_p, _size]),
     "remora_capture_segments": (_c_err, [ctypes.c_int, ctypes.POINTER(_u64), _size,
                                          ctypes.POINTER(_size)]),
@@ -266,6 +267,13 @@ def clear_debug_status(tid):
     if r < 0:
         raise RemoraError("remora: cannot clear the debug status of thread %d: %s"
                           % (tid, os.strerror(-r)), errno=-r)
+
+
+def partial_text(why):
+    """A partial snapshot's first cause in words (remora_partial_text), or
+    None."""
+    text = lib().remora_partial_text(why) if why else None
+    return text.decode() if text else None
 
 
 def find_bytes(pid, start, end, pattern):

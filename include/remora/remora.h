@@ -456,8 +456,13 @@ struct remora_capture_stats {
 	                           * (the inline window serves the rest) */
 	uint64_t reader_syscalls; /* system calls the reader made */
 	uint32_t snapshot_flags;  /* REMORA_SNAP_* (1: partial) */
-	uint32_t reserved;
+	uint32_t partial_why;     /* why partial: the walk's first cause, or 0 */
 };
+
+/* A partial snapshot's first cause (the partial_why of the stats above,
+ * and of the injected capture's result) in a few words; NULL for 0 or a
+ * code this build does not know. */
+REMORA_EXPORT const char *remora_partial_text(uint32_t why);
 
 struct remora_reader;
 

@@ -26,7 +26,7 @@ try:
     gdb.execute("handle SIGUSR2 nostop noprint pass", to_string=True)
     # the target's main thread (gdb's thread 1) makes the checkpoints
     gdb.execute("break sched_get_priority_min thread 1", to_string=True)
-    from remora import capture
+    from remora import capture, engine
     for _ in range(int(os.environ["REMORA_TEST_CAPTURES"])):
         gdb.execute("continue", to_string=True)
         rec = {"kept": None, "partial": None, "error": None,
@@ -38,8 +38,9 @@ try:
             r = capture.last_result
             rec["partial"] = bool(r["flags"] & 1)
             if rec["partial"]:
-                rec["why"] = "%d addresses were not objects, %d reads failed" % (
-                    r["bad_objects"], r["read_faults"])
+                rec["why"] = "%s; %d addresses were not objects, %d reads failed" % (
+                    engine.partial_text(r.get("partial_why", 0)), r["bad_objects"],
+                    r["read_faults"])
         except Exception as exc:  # noqa: BLE001 — reported by the test
             rec["error"] = "%s: %s" % (type(exc).__name__, exc)
         out["captures"].append(rec)

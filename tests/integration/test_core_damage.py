@@ -295,6 +295,7 @@ def damage_gc_cycle(snap, src, wdir):
     met again."""
     d = Damage("gc-cycle", os.path.join(wdir, "gc-cycle.core"), "")
     d.strict = True
+    d.expect_note = r"^remora: the snapshot is partial: a GC list is damaged; "
     d.keep_all = True
     rnd = random.Random(SEED + 2)
     with coredamage.Core(src, d.path) as core:
@@ -320,6 +321,7 @@ def damage_frame_cycle(src, wdir, frames):
     of frames never ends.  frames: what gdb_core_frames.py found."""
     d = Damage("frame-cycle", os.path.join(wdir, "frame-cycle.core"), "")
     d.strict = True
+    d.expect_note = r"^remora: the snapshot is partial: a thread's frame chain is damaged; "
     d.fewer_roots = True
     chain = max(frames["threads"], key=len)
     with coredamage.Core(src, d.path) as core:
@@ -338,6 +340,7 @@ def damage_frame_zeroed(src, wdir, frames):
     held is lost."""
     d = Damage("frame-zeroed", os.path.join(wdir, "frame-zeroed.core"), "")
     d.strict = True
+    d.expect_note = r"^remora: the snapshot is partial: a thread's frame chain is damaged; "
     d.fewer_roots = True
     chain = max(frames["threads"], key=len)
     with coredamage.Core(src, d.path) as core:

@@ -119,6 +119,7 @@ static void tstate(unsigned p, uint64_t next, uint64_t frame, uint64_t item)
 struct walked {
 	enum remora_walk_status status;
 	uint32_t flags;
+	uint32_t why;       /* the walk's first cause of partial */
 	uint32_t threads;   /* THREAD records in the snapshot */
 	bool loaded;
 };
@@ -142,6 +143,7 @@ static struct walked walk(void)
 	struct walked out = {
 		.status = remora_walk(&reader, &layout, &u->w, &options, &stats),
 		.flags = stats.snapshot_flags,
+		.why = stats.partial_why,
 	};
 	alarm(0);
 	const char *path = unit_writer_end(u, stats.snapshot_flags);
@@ -184,6 +186,7 @@ static void test_lists_that_end(void)
 	CU_ASSERT(w.loaded);
 	CU_ASSERT_EQUAL(w.threads, 5);
 	CU_ASSERT_EQUAL(w.flags & REMORA_SNAP_PARTIAL, 0);
+	CU_ASSERT_EQUAL(w.why, REMORA_PARTIAL_NONE);
 }
 
 /* GIVEN five_threads(), one of whose frames is all zeros (no code, no
@@ -199,6 +202,7 @@ static void test_zeroed_frame(void)
 	CU_ASSERT(w.loaded);
 	CU_ASSERT_EQUAL(w.threads, 5);
 	CU_ASSERT(w.flags & REMORA_SNAP_PARTIAL);
+	CU_ASSERT_EQUAL(w.why, REMORA_PARTIAL_FRAME);
 }
 
 /* GIVEN a thread-state list that loops (the last points back at the
@@ -217,6 +221,7 @@ static void test_thread_list_loops(void)
 	CU_ASSERT(w.loaded);
 	CU_ASSERT(w.threads >= 3 && w.threads <= 6);
 	CU_ASSERT(w.flags & REMORA_SNAP_PARTIAL);
+	CU_ASSERT_EQUAL(w.why, REMORA_PARTIAL_THREADS);
 }
 
 /* GIVEN a thread whose frame chain and exception-state chain each loop
@@ -234,6 +239,7 @@ static void test_frames_and_items_loop(void)
 	CU_ASSERT(w.loaded);
 	CU_ASSERT_EQUAL(w.threads, 1);
 	CU_ASSERT(w.flags & REMORA_SNAP_PARTIAL);
+	CU_ASSERT_EQUAL(w.why, REMORA_PARTIAL_FRAME);
 }
 
 /* GIVEN an interpreter that lists itself as the next one WHEN walked
@@ -249,6 +255,7 @@ static void test_interpreters_loop(void)
 	CU_ASSERT(w.loaded);
 	CU_ASSERT_EQUAL(w.threads, 1);
 	CU_ASSERT(w.flags & REMORA_SNAP_PARTIAL);
+	CU_ASSERT_EQUAL(w.why, REMORA_PARTIAL_INTERPS);
 }
 
 /* GIVEN a GC generation whose list runs head -> A -> B -> A ..., never
@@ -265,6 +272,9 @@ static void test_gc_list_loops(void)
 	CU_ASSERT_EQUAL(w.status, REMORA_WALK_OK);
 	CU_ASSERT(w.loaded);
 	CU_ASSERT(w.flags & REMORA_SNAP_PARTIAL);
+	/* A and B are no objects here: that is met first (test_core_damage's
+	 * gc-cycle core, of real objects, says "a GC list is damaged") */
+	CU_ASSERT_EQUAL(w.why, REMORA_PARTIAL_NOT_OBJECT);
 }
 
 int main(void)
