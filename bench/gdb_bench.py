@@ -43,7 +43,7 @@ if out["ok"]:
         t2 = time.perf_counter()
         lr = capture.last_result
         warm.append({"seconds": t2 - t0, "capture": lr["total_seconds"],
-                     "walk": lr["walk_seconds"],
+                     "walk": lr["walk_seconds"], "stops": lr.get("stops"),
                      "load": t1 - t0 - lr["total_seconds"],
                      "partition": t2 - t1})
         del h

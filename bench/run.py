@@ -126,7 +126,8 @@ def main():
             inject, walk = lr.get("inject_seconds", 0), lr.get("walk_seconds", 0)
             total = lr.get("total_seconds", inject + walk)
             print("           in the target %.2f s (inject %.2f s, agent walk %.2f s, unload "
-                  "%.2f s);" % (total, inject, walk, total - inject - walk))
+                  "%.2f s; the agent stopped for gdb %s times, all slots full);"
+                  % (total, inject, walk, total - inject - walk, lr.get("stops", "?")))
             print("           in gdb %.2f s (layout, safety checks, engine load, partition, "
                   "table)" % (remora["seconds"] - total))
             print("           %s nodes, %s edges, snapshot %s bytes"
@@ -136,10 +137,10 @@ def main():
         warm = remora.get("warm") or []
         if warm:
             best = min(warm, key=lambda w: w["seconds"])
-            print("remora   again, warm (best of %d): %.2f s = capture %.2f s (agent walk %.2f s)"
-                  " + engine load %.2f s + partition and table %.2f s"
+            print("remora   again, warm (best of %d): %.2f s = capture %.2f s (agent walk %.2f s,"
+                  " %s stops) + engine load %.2f s + partition and table %.2f s"
                   % (len(warm), best["seconds"], best["capture"], best["walk"],
-                     best["load"], best["partition"]))
+                     best.get("stops", "?"), best["load"], best["partition"]))
     graph = remora.get("graph") or {}
     if graph:
         base_t = graph.get("default") or 0

@@ -475,7 +475,7 @@ def capture(inferior=None, options=0):
         "read_faults": faults, "traversed": traversed, "segments": segments,
         "peak_mapped": peak, "bytes_written": written, "flags": flags,
         "partial_why": partial_why, "python_version": version, "path": path, "mode": "injected",
-        "yields": job.yields, "scratch_bytes": job.total,
+        "yields": job.yields, "stops": job.stops, "scratch_bytes": job.total,
         "inject_seconds": job.seconds.get("inject", 0.0),
         "walk_seconds": job.seconds.get("walk", 0.0),
         "total_seconds": time.perf_counter() - t0,

@@ -388,7 +388,8 @@ class Capture:
         self.scratch = 0
         self.total = 0
         self.breakpoints = []
-        self.yields = 0
+        self.yields = 0            # slots the agent filled
+        self.stops = 0             # times it stopped for gdb (all slots full)
         self.last_state = None
         self.seconds = {}
 
@@ -502,6 +503,7 @@ class Capture:
         drainer = engine.Drainer(inf.pid, base + img.sym["remora_agent_ctl"], self.fd)
         try:
             while self._next_stop() == STATE_YIELD:
+                self.stops += 1
                 self.yields = drainer.sync()
                 # a Ctrl-C while the thread ran reaches the target as the
                 # SIGINT gdb sends it (the agent stops when it sees it),
