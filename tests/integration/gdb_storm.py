@@ -38,9 +38,9 @@ try:
             r = capture.last_result
             rec["partial"] = bool(r["flags"] & 1)
             if rec["partial"]:
-                rec["why"] = "%s; %d addresses were not objects, %d reads failed" % (
+                rec["why"] = "%s; %d addresses were not objects, %d reads failed (%s)" % (
                     engine.partial_text(r.get("partial_why", 0)), r["bad_objects"],
-                    r["read_faults"])
+                    r["read_faults"], r.get("mode"))
         except Exception as exc:  # noqa: BLE001 — reported by the test
             rec["error"] = "%s: %s" % (type(exc).__name__, exc)
         out["captures"].append(rec)
