@@ -34,7 +34,7 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_HT_SLOTS, "off PyHeapTypeObject ht_slots"),
 	F(RL_HT_QUALNAME, "off PyHeapTypeObject ht_qualname"),
 	F(RL_HT_CACHED_KEYS, "off PyHeapTypeObject ht_cached_keys"),
-	F(RL_HT_MODULE, "off PyHeapTypeObject ht_module"),
+	F(RL_HT_MODULE, "[3.9-] off PyHeapTypeObject ht_module"),
 	F(RL_SIZEOF_TYPE, "size PyTypeObject"),
 	F(RL_SIZEOF_HEAPTYPE, "size PyHeapTypeObject"),
 	F(RL_MEMBER_NAME, "off PyMemberDef name"),
@@ -46,15 +46,15 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_DICT_KEYS, "off PyDictObject ma_keys"),
 	F(RL_DICT_VALUES, "off PyDictObject ma_values"),
 	F(RL_DK_REFCNT, "off PyDictKeysObject dk_refcnt"),
-	F(RL_DK_LOG2_SIZE, "off PyDictKeysObject dk_log2_size"),
-	F(RL_DK_LOG2_INDEX_BYTES, "off PyDictKeysObject dk_log2_index_bytes"),
-	F(RL_DK_KIND, "off PyDictKeysObject dk_kind"),
+	F(RL_DK_LOG2_SIZE, "[3.11-] off PyDictKeysObject dk_log2_size"),
+	F(RL_DK_LOG2_INDEX_BYTES, "[3.11-] off PyDictKeysObject dk_log2_index_bytes"),
+	F(RL_DK_KIND, "[3.11-] off PyDictKeysObject dk_kind"),
 	F(RL_DK_USABLE, "off PyDictKeysObject dk_usable"),
 	F(RL_DK_NENTRIES, "off PyDictKeysObject dk_nentries"),
 	F(RL_DK_INDICES, "off PyDictKeysObject dk_indices"),
 	F(RL_SIZEOF_DICTKEYS, "size PyDictKeysObject"),
 	F(RL_SIZEOF_DICTKEYENTRY, "size PyDictKeyEntry"),
-	F(RL_SIZEOF_DICTUNICODEENTRY, "size PyDictUnicodeEntry"),
+	F(RL_SIZEOF_DICTUNICODEENTRY, "[3.11-] size PyDictUnicodeEntry"),
 	F(RL_LIST_ITEMS, "off PyListObject ob_item"),
 	F(RL_LIST_ALLOCATED, "off PyListObject allocated"),
 	F(RL_TUPLE_ITEMS, "off PyTupleObject ob_item"),
@@ -84,7 +84,7 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_MODULEDEF_TRAVERSE, "off PyModuleDef m_traverse"),
 	F(RL_MODULE_STATE, "off PyModuleObject md_state"),
 	F(RL_FUNC_GLOBALS, "off PyFunctionObject func_globals"),
-	F(RL_FUNC_BUILTINS, "off PyFunctionObject func_builtins"),
+	F(RL_FUNC_BUILTINS, "[3.10-] off PyFunctionObject func_builtins"),
 	F(RL_FUNC_NAME, "off PyFunctionObject func_name"),
 	F(RL_FUNC_QUALNAME, "off PyFunctionObject func_qualname"),
 	F(RL_FUNC_CODE, "off PyFunctionObject func_code"),
@@ -97,14 +97,14 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_FUNC_ANNOTATIONS, "off PyFunctionObject func_annotations"),
 	F(RL_CO_CONSTS, "off PyCodeObject co_consts"),
 	F(RL_CO_NAMES, "off PyCodeObject co_names"),
-	F(RL_CO_EXCEPTIONTABLE, "off PyCodeObject co_exceptiontable"),
-	F(RL_CO_LOCALSPLUSNAMES, "off PyCodeObject co_localsplusnames"),
-	F(RL_CO_LOCALSPLUSKINDS, "off PyCodeObject co_localspluskinds"),
+	F(RL_CO_EXCEPTIONTABLE, "[3.11-] off PyCodeObject co_exceptiontable"),
+	F(RL_CO_LOCALSPLUSNAMES, "[3.11-] off PyCodeObject co_localsplusnames"),
+	F(RL_CO_LOCALSPLUSKINDS, "[3.11-] off PyCodeObject co_localspluskinds"),
 	F(RL_CO_FILENAME, "off PyCodeObject co_filename"),
 	F(RL_CO_NAME, "off PyCodeObject co_name"),
-	F(RL_CO_QUALNAME, "off PyCodeObject co_qualname"),
-	F(RL_CO_LINETABLE, "off PyCodeObject co_linetable"),
-	F(RL_CO_NLOCALSPLUS, "off PyCodeObject co_nlocalsplus"),
+	F(RL_CO_QUALNAME, "[3.11-] off PyCodeObject co_qualname"),
+	F(RL_CO_LINETABLE, "off PyCodeObject co_linetable | off PyCodeObject co_lnotab"),
+	F(RL_CO_NLOCALSPLUS, "[3.11-] off PyCodeObject co_nlocalsplus"),
 	F(RL_CO_STACKSIZE, "off PyCodeObject co_stacksize"),
 	F(RL_CO_EXTRA, "off PyCodeObject co_extra"),
 	F(RL_CO_CODE_CACHED, "?off PyCodeObject _co_cached"),
@@ -114,20 +114,20 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_CELL_REF, "off PyCellObject ob_ref"),
 	F(RL_METHOD_FUNC, "off PyMethodObject im_func"),
 	F(RL_METHOD_SELF, "off PyMethodObject im_self"),
-	F(RL_IFRAME_CODE, "off _PyInterpreterFrame f_code | off _PyInterpreterFrame f_executable"),
-	F(RL_IFRAME_FUNC, "off _PyInterpreterFrame f_func | off _PyInterpreterFrame f_funcobj"),
-	F(RL_IFRAME_GLOBALS, "off _PyInterpreterFrame f_globals"),
-	F(RL_IFRAME_BUILTINS, "off _PyInterpreterFrame f_builtins"),
-	F(RL_IFRAME_LOCALS, "off _PyInterpreterFrame f_locals"),
-	F(RL_IFRAME_FRAME_OBJ, "off _PyInterpreterFrame frame_obj"),
-	F(RL_IFRAME_PREVIOUS, "off _PyInterpreterFrame previous"),
+	F(RL_IFRAME_CODE, "[3.11-] off _PyInterpreterFrame f_code | off _PyInterpreterFrame f_executable"),
+	F(RL_IFRAME_FUNC, "[3.11-] off _PyInterpreterFrame f_func | off _PyInterpreterFrame f_funcobj"),
+	F(RL_IFRAME_GLOBALS, "[3.11-] off _PyInterpreterFrame f_globals"),
+	F(RL_IFRAME_BUILTINS, "[3.11-] off _PyInterpreterFrame f_builtins"),
+	F(RL_IFRAME_LOCALS, "[3.11-] off _PyInterpreterFrame f_locals"),
+	F(RL_IFRAME_FRAME_OBJ, "[3.11-] off _PyInterpreterFrame frame_obj"),
+	F(RL_IFRAME_PREVIOUS, "[3.11-] off _PyInterpreterFrame previous"),
 	F(RL_IFRAME_STACKTOP, "?off _PyInterpreterFrame stacktop"),
-	F(RL_IFRAME_OWNER, "off _PyInterpreterFrame owner"),
-	F(RL_IFRAME_LOCALSPLUS, "off _PyInterpreterFrame localsplus"),
+	F(RL_IFRAME_OWNER, "[3.11-] off _PyInterpreterFrame owner"),
+	F(RL_IFRAME_LOCALSPLUS, "[3.11-] off _PyInterpreterFrame localsplus"),
 	F(RL_RUNTIME_ADDR, "addr _PyRuntime"),
 	F(RL_RUNTIME_INTERP_HEAD, "off _PyRuntimeState interpreters.head"),
 	F(RL_INTERP_NEXT, "off PyInterpreterState next"),
-	F(RL_INTERP_THREADS_HEAD, "off PyInterpreterState threads.head"),
+	F(RL_INTERP_THREADS_HEAD, "[3.11-] off PyInterpreterState threads.head"),
 	F(RL_INTERP_MODULES, "off PyInterpreterState modules | off PyInterpreterState imports.modules"),
 	F(RL_INTERP_SYSDICT, "off PyInterpreterState sysdict"),
 	F(RL_INTERP_BUILTINS, "off PyInterpreterState builtins"),
@@ -139,8 +139,8 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_INTERP_CODEC_SEARCH_CACHE, "?off PyInterpreterState codec_search_cache | off PyInterpreterState codecs.search_cache"),
 	F(RL_INTERP_CODEC_ERROR_REGISTRY, "?off PyInterpreterState codec_error_registry | off PyInterpreterState codecs.error_registry"),
 	F(RL_INTERP_MODULES_BY_INDEX, "?off PyInterpreterState modules_by_index | off PyInterpreterState imports.modules_by_index"),
-	F(RL_INTERP_GC_GENERATIONS, "off PyInterpreterState gc.generations"),
-	F(RL_INTERP_GC_PERMANENT, "off PyInterpreterState gc.permanent_generation"),
+	F(RL_INTERP_GC_GENERATIONS, "[3.9-] off PyInterpreterState gc.generations"),
+	F(RL_INTERP_GC_PERMANENT, "[3.9-] off PyInterpreterState gc.permanent_generation"),
 	F(RL_SIZEOF_GC_GENERATION, "size struct gc_generation"),
 	F(RL_SIZEOF_GC_HEAD, "size PyGC_Head"),
 	F(RL_TSTATE_NEXT, "off PyThreadState next"),
@@ -161,7 +161,7 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_TSTATE_PROFILEOBJ, "off PyThreadState c_profileobj"),
 	F(RL_TSTATE_TRACEOBJ, "off PyThreadState c_traceobj"),
 	F(RL_TSTATE_DELETE_LATER, "?off PyThreadState delete_later"),
-	F(RL_TSTATE_NATIVE_ID, "off PyThreadState native_thread_id"),
+	F(RL_TSTATE_NATIVE_ID, "[3.11-] off PyThreadState native_thread_id"),
 	F(RL_TSTATE_THREAD_ID, "?off PyThreadState thread_id"),
 	F(RL_TYPE_TYPE, "addr PyType_Type"),
 	F(RL_TYPE_OBJECT, "addr PyBaseObject_Type"),
@@ -201,7 +201,7 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_GEN_NAME, "off PyGenObject gi_name"),
 	F(RL_GEN_QUALNAME, "off PyGenObject gi_qualname"),
 	F(RL_GEN_EXC_VALUE, "off PyGenObject gi_exc_state.exc_value"),
-	F(RL_GEN_FRAME_STATE, "off PyGenObject gi_frame_state"),
+	F(RL_GEN_FRAME_STATE, "[3.11-] off PyGenObject gi_frame_state"),
 	F(RL_EXC_DICT, "off PyBaseExceptionObject dict"),
 	F(RL_EXC_ARGS, "off PyBaseExceptionObject args"),
 	F(RL_EXC_NOTES, "?off PyBaseExceptionObject notes"),
@@ -232,7 +232,7 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	/* unused (dict sizes never needed it); kept so that no field moves */
 	F(RL_EMPTY_KEYS, "?const -1"),
 	F(RL_RUNTIME_FINALIZING, "?off _PyRuntimeState _finalizing"),
-	F(RL_DICTVALUES_VALUES, "off struct _dictvalues values"),
+	F(RL_DICTVALUES_VALUES, "[3.11-] off struct _dictvalues values"),
 	F(RL_DICTVALUES_CAPACITY, "?off struct _dictvalues capacity"),
 	F(RL_DICTVALUES_VALID, "?off struct _dictvalues valid"),
 	F(RL_DICTVALUES_EMBEDDED, "?off struct _dictvalues embedded"),
@@ -263,6 +263,31 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_DBG_LIST_ITEMS, "?off _Py_DebugOffsets list_object.ob_item"),
 	F(RL_DBG_DICT_KEYS, "?off _Py_DebugOffsets dict_object.ma_keys"),
 	F(RL_DBG_DICT_VALUES, "?off _Py_DebugOffsets dict_object.ma_values"),
+	F(RL_DK_SIZE, "[-3.10] off PyDictKeysObject dk_size"),
+	F(RL_TSTATE_FRAME, "[-3.10] off PyThreadState frame"),
+	F(RL_INTERP_TSTATE_HEAD, "[-3.10] off PyInterpreterState tstate_head"),
+	F(RL_RUNTIME_GC_GENERATIONS, "[-3.8] off _PyRuntimeState gc.generations"),
+	F(RL_RUNTIME_GC_PERMANENT, "[-3.8] off _PyRuntimeState gc.permanent_generation"),
+	F(RL_FRAME_CODE, "[-3.10] off PyFrameObject f_code"),
+	F(RL_FRAME_BUILTINS, "[-3.10] off PyFrameObject f_builtins"),
+	F(RL_FRAME_GLOBALS, "[-3.10] off PyFrameObject f_globals"),
+	F(RL_FRAME_LOCALS, "[-3.10] off PyFrameObject f_locals"),
+	F(RL_FRAME_VALUESTACK, "[-3.10] off PyFrameObject f_valuestack"),
+	F(RL_FRAME_STACKTOP, "[-3.9] off PyFrameObject f_stacktop"),
+	F(RL_FRAME_STACKDEPTH, "[3.10-3.10] off PyFrameObject f_stackdepth"),
+	F(RL_FRAME_GEN, "[-3.10] off PyFrameObject f_gen"),
+	F(RL_FRAME_LOCALSPLUS, "[-3.10] off PyFrameObject f_localsplus"),
+	F(RL_SIZEOF_FRAME, "[-3.10] size PyFrameObject"),
+	F(RL_GEN_FRAME, "[-3.10] off PyGenObject gi_frame"),
+	F(RL_CO_NLOCALS, "[-3.10] off PyCodeObject co_nlocals"),
+	F(RL_CO_CELLVARS, "[-3.10] off PyCodeObject co_cellvars"),
+	F(RL_CO_FREEVARS, "[-3.10] off PyCodeObject co_freevars"),
+	F(RL_CO_VARNAMES, "[-3.10] off PyCodeObject co_varnames"),
+	F(RL_CO_CELL2ARG, "[-3.10] off PyCodeObject co_cell2arg"),
+	F(RL_CO_ZOMBIEFRAME, "[-3.10] off PyCodeObject co_zombieframe"),
+	F(RL_CO_CODE_BYTES, "[-3.10] off PyCodeObject co_code"),
+	F(RL_EXCITEM_TYPE, "[-3.10] off _PyErr_StackItem exc_type"),
+	F(RL_EXCITEM_TRACEBACK, "[-3.10] off _PyErr_StackItem exc_traceback"),
 };
 
 #undef F
@@ -274,11 +299,48 @@ const struct remora_layout_spec *remora_layout_spec_get(unsigned int field)
 	return &layout_specs[field];
 }
 
+/* "3.11" at *p as 0x030B, moving *p past it; 0 if no version is there. */
+static unsigned int layout_parse_minor(const char **p)
+{
+	unsigned int major = 0, minor = 0;
+	const char *s = *p;
+	if (*s < '0' || *s > '9')
+		return 0;
+	while (*s >= '0' && *s <= '9')
+		major = major * 10 + (unsigned int)(*s++ - '0');
+	if (*s++ != '.')
+		return 0;
+	while (*s >= '0' && *s <= '9')
+		minor = minor * 10 + (unsigned int)(*s++ - '0');
+	*p = s;
+	return (major << 8) | (minor & 0xFF);
+}
+
+bool remora_layout_spec_required(const char *spec, uint32_t python_version)
+{
+	if (spec[0] == '[') {
+		const char *p = spec + 1;
+		unsigned int v = python_version >> 16;
+		unsigned int lo = layout_parse_minor(&p);
+		if (*p++ != '-')
+			return true;            /* malformed: say it is needed */
+		unsigned int hi = layout_parse_minor(&p);
+		if (*p++ != ']')
+			return true;
+		if ((lo && v < lo) || (hi && v > hi))
+			return false;
+		while (*p == ' ')
+			p++;
+		spec = p;
+	}
+	return spec[0] != '?';
+}
+
 int remora_layout_check(const struct remora_layout *layout)
 {
 	for (unsigned int i = 0; i < RL_FIELD_COUNT; i++) {
 		if (layout->v[i] == REMORA_LAYOUT_ABSENT &&
-		    layout_specs[i].spec[0] != '?')
+		    remora_layout_spec_required(layout_specs[i].spec, layout->python_version))
 			return (int)i;
 	}
 	return -1;

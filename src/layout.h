@@ -14,6 +14,7 @@
 #ifndef REMORA_LAYOUT_H
 #define REMORA_LAYOUT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum { REMORA_LAYOUT_ABSENT = -1 };
@@ -287,6 +288,32 @@ enum remora_layout_field {
 	RL_DBG_LIST_ITEMS,
 	RL_DBG_DICT_KEYS,
 	RL_DBG_DICT_VALUES,
+	/* CPython 3.8 to 3.10 (specs ranged [-3.10]) */
+	RL_DK_SIZE,              /* PyDictKeysObject.dk_size (3.8-3.10; 3.11+: log2) */
+	RL_TSTATE_FRAME,         /* the thread's newest frame object (3.8-3.10) */
+	RL_INTERP_TSTATE_HEAD,   /* the first thread state (3.8-3.10) */
+	RL_RUNTIME_GC_GENERATIONS, /* 3.8: the GC lives in the runtime */
+	RL_RUNTIME_GC_PERMANENT,
+	RL_FRAME_CODE,           /* frame objects of 3.8-3.10 (PyFrameObject) */
+	RL_FRAME_BUILTINS,
+	RL_FRAME_GLOBALS,
+	RL_FRAME_LOCALS,
+	RL_FRAME_VALUESTACK,
+	RL_FRAME_STACKTOP,       /* a pointer, NULL while it runs (3.8, 3.9) */
+	RL_FRAME_STACKDEPTH,     /* an int (3.10) */
+	RL_FRAME_GEN,
+	RL_FRAME_LOCALSPLUS,
+	RL_SIZEOF_FRAME,
+	RL_GEN_FRAME,            /* a generator's frame object (3.8-3.10) */
+	RL_CO_NLOCALS,           /* code objects of 3.8-3.10 */
+	RL_CO_CELLVARS,
+	RL_CO_FREEVARS,
+	RL_CO_VARNAMES,
+	RL_CO_CELL2ARG,
+	RL_CO_ZOMBIEFRAME,
+	RL_CO_CODE_BYTES,        /* the bytecode, a bytes object (3.8-3.10) */
+	RL_EXCITEM_TYPE,         /* 3.8-3.10: type, value, traceback */
+	RL_EXCITEM_TRACEBACK,
 	RL_FIELD_COUNT
 };
 
@@ -327,6 +354,9 @@ enum remora_tpflags {
  *   "ptr SYMBOL"       the pointer value stored in a global variable
  *   "const N"          the number N
  * A spec starting with "?" is optional: ABSENT when no alternative resolves.
+ * A spec starting with a range of minor versions, "[3.11-] ...",
+ * "[-3.10] ...", "[3.9-3.10] ...", is ABSENT outside it and the rest of
+ * the spec inside it.
  * Returns NULL for an index out of range. */
 struct remora_layout_spec {
 	const char *name;
@@ -334,6 +364,10 @@ struct remora_layout_spec {
 };
 __attribute__((visibility("default")))
 const struct remora_layout_spec *remora_layout_spec_get(unsigned int field);
+
+/* Whether a field with this spec must resolve for CPython python_version
+ * (PY_VERSION_HEX): not when optional, nor outside its version range. */
+bool remora_layout_spec_required(const char *spec, uint32_t python_version);
 
 /* Checks that every required field is present.  Returns the index of the
  * first missing required field, or -1 if the layout is complete. */

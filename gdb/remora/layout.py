@@ -58,11 +58,33 @@ def _c_table(getter, struct):
 
 
 @functools.lru_cache(maxsize=None)
-def specs():
+def specs(version=None):
     """[(name, spec)] for every descriptor field, in descriptor order (the
-    engine's, fixed while gdb runs: read once)."""
+    engine's, fixed while gdb runs: read once).  With version
+    (PY_VERSION_HEX), each spec as it applies to that version
+    (for_version())."""
+    if version is not None:
+        return tuple((n, for_version(s, version)) for n, s in specs())
     return tuple((e.name.decode(), e.spec.decode())
                  for e in _c_table("remora_layout_spec_get", _Spec))
+
+
+_RANGE = re.compile(r"^\[(\d+\.\d+)?-(\d+\.\d+)?\]\s*")
+
+
+def for_version(spec, version):
+    """A spec that begins with a range of minor versions ("[3.11-]",
+    "[-3.10]", "[3.9-3.10]") is, for a version outside it, "?" (optional,
+    no alternative: ABSENT), and inside it the rest of the spec; any other
+    spec is itself (src/layout.h, remora_layout_spec_required())."""
+    m = _RANGE.match(spec)
+    if not m:
+        return spec
+    lo, hi = (tuple(int(x) for x in g.split(".")) if g else None for g in m.groups())
+    v = (version >> 24, (version >> 16) & 0xFF)
+    if (lo and v < lo) or (hi and v > hi):
+        return "?"
+    return spec[m.end():]
 
 
 def _find_field(t, name):
@@ -368,7 +390,7 @@ def _build():
     if (major, minor) not in SUPPORTED_VERSIONS:
         raise RemoraError("remora: CPython %d.%d is not supported yet (%s are)"
                           % (major, minor, SUPPORTED))
-    all_specs = specs()
+    all_specs = specs(version)
     wanted = set()
     for _name, spec in all_specs:
         for alt in spec.lstrip("?").split(" | "):

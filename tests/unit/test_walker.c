@@ -277,6 +277,36 @@ static void test_gc_list_loops(void)
 	CU_ASSERT_EQUAL(w.why, REMORA_PARTIAL_NOT_OBJECT);
 }
 
+/* GIVEN specs with and without a range of minor versions WHEN asked
+ * whether a version needs them THEN inside its range a spec is needed
+ * unless optional, outside it never; and a layout of 3.11 lacking only
+ * fields ranged up to 3.10 passes remora_layout_check(). */
+static void test_version_ranges(void)
+{
+	const uint32_t v38 = 0x030812f0, v310 = 0x030a0df0, v311 = 0x030b07f0;
+	CU_ASSERT(remora_layout_spec_required("off T f", v38));
+	CU_ASSERT(!remora_layout_spec_required("?off T f", v311));
+	CU_ASSERT(remora_layout_spec_required("[3.11-] off T f", v311));
+	CU_ASSERT(!remora_layout_spec_required("[3.11-] off T f", v310));
+	CU_ASSERT(remora_layout_spec_required("[-3.10] off T f", v310));
+	CU_ASSERT(!remora_layout_spec_required("[-3.10] off T f", v311));
+	CU_ASSERT(remora_layout_spec_required("[3.9-3.10] off T f", v310));
+	CU_ASSERT(!remora_layout_spec_required("[3.9-3.10] off T f", v38));
+	CU_ASSERT(!remora_layout_spec_required("[3.10-] ?off T f", v310));
+	/* malformed: needed, so that a typo cannot hide a field */
+	CU_ASSERT(remora_layout_spec_required("[3.10 off T f", v38));
+
+	image_reset();
+	struct remora_layout l = layout;
+	l.python_version = v311;
+	for (unsigned i = 0; i < RL_FIELD_COUNT; i++)
+		if (!strncmp(remora_layout_spec_get(i)->spec, "[-3.10]", 7))
+			l.v[i] = REMORA_LAYOUT_ABSENT;
+	CU_ASSERT_EQUAL(remora_layout_check(&l), -1);
+	l.python_version = v310;
+	CU_ASSERT(remora_layout_check(&l) >= 0);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -286,6 +316,7 @@ int main(void)
 		{ "frames and exception states that loop", test_frames_and_items_loop },
 		{ "interpreters that loop", test_interpreters_loop },
 		{ "a GC list that loops", test_gc_list_loops },
+		{ "fields by version range", test_version_ranges },
 		{ NULL, NULL },
 	};
 	return unit_run("walker", tests);
