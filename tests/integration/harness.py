@@ -100,6 +100,12 @@ class Tap:
         print("1..%d" % self.n)
         self.diag("%s: %d passed, %d failed, %d skipped"
                   % (self.name, self.passed, self.failed, self.skipped))
+        # with nothing failed there is nothing to look at: the work
+        # directories (cores and snapshots, gigabytes over a whole run)
+        # go, unless REMORA_TEST_KEEP is set; a failure keeps them all
+        if not self.failed and not os.environ.get("REMORA_TEST_KEEP"):
+            for d in _workdirs:
+                shutil.rmtree(d, ignore_errors=True)
         return 0
 
 
@@ -353,10 +359,17 @@ def install_cleanup():
         signal.signal(s, _on_signal)
 
 
+_workdirs = []   # made by workdir() in this test's process
+
+
 def workdir(test, interp_name):
+    """A new directory under tests/integration/work for one case; removed
+    by Tap.finish() when the test file had no failure."""
     base = os.path.join(TOP_BUILDDIR, "tests", "integration", "work")
     os.makedirs(base, exist_ok=True)
-    return tempfile.mkdtemp(prefix="%s-%s-" % (test, interp_name), dir=base)
+    d = tempfile.mkdtemp(prefix="%s-%s-" % (test, interp_name), dir=base)
+    _workdirs.append(d)
+    return d
 
 
 # Run argv (whose program is under root) chrooted into root, in a mount
