@@ -288,6 +288,9 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_CO_CODE_BYTES, "[-3.10] off PyCodeObject co_code"),
 	F(RL_EXCITEM_TYPE, "[-3.10] off _PyErr_StackItem exc_type"),
 	F(RL_EXCITEM_TRACEBACK, "[-3.10] off _PyErr_StackItem exc_traceback"),
+	F(RL_CO_OPCACHE, "[-3.10] off PyCodeObject co_opcache"),
+	F(RL_CO_OPCACHE_SIZE, "[-3.10] off PyCodeObject co_opcache_size"),
+	F(RL_SIZEOF_OPCACHE, "[-3.10] size _PyOpcache"),
 };
 
 #undef F

@@ -314,6 +314,9 @@ enum remora_layout_field {
 	RL_CO_CODE_BYTES,        /* the bytecode, a bytes object (3.8-3.10) */
 	RL_EXCITEM_TYPE,         /* 3.8-3.10: type, value, traceback */
 	RL_EXCITEM_TRACEBACK,
+	RL_CO_OPCACHE,           /* 3.8-3.10: the opcode cache, counted */
+	RL_CO_OPCACHE_SIZE,      /* by code.__sizeof__ (an unsigned char) */
+	RL_SIZEOF_OPCACHE,
 	RL_FIELD_COUNT
 };
 

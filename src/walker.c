@@ -648,17 +648,42 @@ struct walk_keys {
 	uint64_t entry_size;
 };
 
+/* 3.8-3.10: the keys hold their size itself (a power of two), indices
+ * of 1, 2, 4 or 8 bytes as it needs, and general entries only. */
+static bool walk_keys_read_sized(struct walker *w, struct walk_block *blk,
+				 struct walk_keys *k)
+{
+	int64_t size = 0;
+	if (!blk_get(w, blk, RL_DK_REFCNT, &k->refcnt, 8) ||
+	    !blk_get(w, blk, RL_DK_SIZE, &size, 8) ||
+	    !blk_get(w, blk, RL_DK_USABLE, &k->usable, 8) ||
+	    !blk_get(w, blk, RL_DK_NENTRIES, &k->nentries, 8) ||
+	    size < 1 || size > (INT64_C(1) << 40) || (size & (size - 1)))
+		return false;
+	k->log2_size = 0;
+	while ((INT64_C(1) << k->log2_size) < size)
+		k->log2_size++;
+	uint8_t log2_ix = size <= 0xff ? 0 : size <= 0xffff ? 1 :
+			  size <= 0xffffffffLL ? 2 : 3;
+	k->log2_index_bytes = (uint8_t)(k->log2_size + log2_ix);
+	k->kind = DICT_KEYS_GENERAL;
+	return true;
+}
+
 static bool walk_keys_read(struct walker *w, uint64_t keys, struct walk_keys *k)
 {
 	struct walk_block blk;
 	bool ok = walk_block_read(w, keys, (size_t)lv(w, RL_DK_INDICES), &blk);
 	k->addr = keys;
-	ok = ok && blk_get(w, &blk, RL_DK_REFCNT, &k->refcnt, 8) &&
-	     blk_get(w, &blk, RL_DK_LOG2_SIZE, &k->log2_size, 1) &&
-	     blk_get(w, &blk, RL_DK_LOG2_INDEX_BYTES, &k->log2_index_bytes, 1) &&
-	     blk_get(w, &blk, RL_DK_KIND, &k->kind, 1) &&
-	     blk_get(w, &blk, RL_DK_USABLE, &k->usable, 8) &&
-	     blk_get(w, &blk, RL_DK_NENTRIES, &k->nentries, 8);
+	if (lv(w, RL_DK_SIZE) >= 0)
+		ok = ok && walk_keys_read_sized(w, &blk, k);
+	else
+		ok = ok && blk_get(w, &blk, RL_DK_REFCNT, &k->refcnt, 8) &&
+		     blk_get(w, &blk, RL_DK_LOG2_SIZE, &k->log2_size, 1) &&
+		     blk_get(w, &blk, RL_DK_LOG2_INDEX_BYTES, &k->log2_index_bytes, 1) &&
+		     blk_get(w, &blk, RL_DK_KIND, &k->kind, 1) &&
+		     blk_get(w, &blk, RL_DK_USABLE, &k->usable, 8) &&
+		     blk_get(w, &blk, RL_DK_NENTRIES, &k->nentries, 8);
 	if (!ok || k->log2_size > 40 || k->log2_index_bytes > 43)
 		return false;
 	k->entries = keys + (uint64_t)lv(w, RL_DK_INDICES) +
@@ -702,7 +727,8 @@ static bool walk_keys_entry(struct walker *w, const struct walk_keys *k,
 static uint64_t walk_dict_values(struct walker *w, uint64_t dict)
 {
 	uint64_t values = rd_ptr(w, dict, RL_DICT_VALUES);
-	return values ? values + (uint64_t)lv(w, RL_DICTVALUES_VALUES) : 0;
+	int64_t off = lv(w, RL_DICTVALUES_VALUES);   /* 3.8-3.10: none */
+	return values ? values + (uint64_t)(off > 0 ? off : 0) : 0;
 }
 
 /* The value stored under the ASCII key t in the dict at dict, or 0. */
@@ -953,8 +979,11 @@ static uint64_t walk_dict_size(struct walker *w, uint64_t obj,
 	struct walk_keys k;
 	if (!keys || !walk_keys_read(w, keys, &k))
 		return size;
+	/* a split dict's values: 3.8-3.10 as many as the keys can hold */
 	if (rd_ptr(w, obj, RL_DICT_VALUES))
-		size += (uint64_t)(k.nentries + k.usable) * 8;
+		size += lv(w, RL_DK_SIZE) >= 0 ?
+			(((UINT64_C(1) << k.log2_size) << 1) / 3) * 8 :
+			(uint64_t)(k.nentries + k.usable) * 8;
 	if (k.refcnt == 1)
 		size += walk_keys_size(w, &k);
 	return size;
@@ -970,7 +999,8 @@ static uint64_t walk_int_size(struct walker *w, uint64_t obj)
 		int64_t n = rd_i64(w, obj, RL_OB_SIZE, &ok);
 		ndigits = (uint64_t)(n < 0 ? -n : n);
 	}
-	if (ndigits == 0)
+	/* 3.11+ count a digit for zero too; 3.8-3.10 do not */
+	if (ndigits == 0 && w->py_minor >= 11)
 		ndigits = 1;
 	return (uint64_t)lv(w, RL_LONG_DIGITS) + ndigits * 4;
 }
@@ -1053,10 +1083,70 @@ static uint64_t walk_type_obj_size(struct walker *w, uint64_t obj)
 	return size;
 }
 
+/* Locals, cells and free variables of a 3.8-3.10 frame object: their
+ * count and, for slot i, its name (0 when unknown). */
+struct walk_names {
+	uint64_t tuple[3];      /* co_varnames, co_cellvars, co_freevars */
+	int64_t len[3];
+	int64_t total;
+};
+
+static void walk_names_read(struct walker *w, uint64_t code, struct walk_names *nm)
+{
+	static const enum remora_layout_field f[3] = {
+		RL_CO_VARNAMES, RL_CO_CELLVARS, RL_CO_FREEVARS,
+	};
+	bool ok = true;
+	int32_t nlocals = rd_i32(w, code, RL_CO_NLOCALS, &ok);
+	nm->total = 0;
+	for (int i = 0; i < 3; i++) {
+		nm->tuple[i] = rd_ptr(w, code, f[i]);
+		bool tok = true;
+		nm->len[i] = nm->tuple[i] ? rd_i64(w, nm->tuple[i], RL_OB_SIZE, &tok) : 0;
+		if (!tok || nm->len[i] < 0 || nm->len[i] > (1 << 20))
+			nm->len[i] = 0;
+	}
+	/* the locals are co_nlocals, whatever co_varnames says */
+	nm->len[0] = ok && nlocals >= 0 && nlocals <= (1 << 20) ? nlocals : 0;
+	nm->total = nm->len[0] + nm->len[1] + nm->len[2];
+}
+
+static uint64_t walk_names_get(struct walker *w, const struct walk_names *nm, int64_t i)
+{
+	for (int k = 0; k < 3; k++) {
+		if (i < nm->len[k]) {
+			bool ok = true;
+			uint64_t name = nm->tuple[k] ? rd_u64(w, nm->tuple[k] +
+				(uint64_t)lv(w, RL_TUPLE_ITEMS) + (uint64_t)i * 8, &ok) : 0;
+			return ok ? name : 0;
+		}
+		i -= nm->len[k];
+	}
+	return 0;
+}
+
 static uint64_t walk_code_size(struct walker *w, uint64_t obj,
 			       const struct walk_type *t)
 {
 	uint64_t size = (walk_default_size(w, obj, t) + 7) & ~UINT64_C(7);
+	/* 3.8-3.10: the cell-to-argument map, a word per cell variable */
+	uint64_t cells = rd_ptr(w, obj, RL_CO_CELLVARS);
+	if (rd_ptr(w, obj, RL_CO_CELL2ARG) && cells) {
+		bool ok = true;
+		int64_t n = rd_i64(w, cells, RL_OB_SIZE, &ok);
+		if (ok && n > 0 && n < (1 << 20))
+			size += (uint64_t)n * 8;
+	}
+	/* 3.8-3.10: an opcode cache, once made, and its map (a byte per
+	 * code unit of co_code) */
+	if (rd_ptr(w, obj, RL_CO_OPCACHE)) {
+		bool ok = true;
+		uint8_t n = rd_u8(w, obj, RL_CO_OPCACHE_SIZE, &ok);
+		uint64_t bytecode = rd_ptr(w, obj, RL_CO_CODE_BYTES);
+		int64_t len = bytecode ? rd_i64(w, bytecode, RL_OB_SIZE, &ok) : 0;
+		if (ok && len > 0)
+			size += (uint64_t)len / 2 + (uint64_t)n * (uint64_t)lv(w, RL_SIZEOF_OPCACHE);
+	}
 	uint64_t extra = rd_ptr(w, obj, RL_CO_EXTRA);
 	if (extra) {
 		bool ok = true;
@@ -1093,6 +1183,20 @@ static uint64_t walk_sized_kind(struct walker *w, uint64_t obj,
 		return (uint64_t)lv(w, RL_GEN_IFRAME) + locals +
 		       8 * walk_frame_slots(w, obj + (uint64_t)lv(w, RL_GEN_IFRAME));
 	case WK_FRAME: {
+		if (lv(w, RL_SIZEOF_FRAME) >= 0) {
+			/* 3.8-3.10 frame_sizeof: one slot is in the struct */
+			uint64_t code = rd_ptr(w, obj, RL_FRAME_CODE);
+			bool ok = true;
+			struct walk_names nm;
+			if (!code)
+				break;
+			walk_names_read(w, code, &nm);
+			int32_t s = rd_i32(w, code, RL_CO_STACKSIZE, &ok);
+			if (!ok || s < 0)
+				break;
+			return (uint64_t)lv(w, RL_SIZEOF_FRAME) +
+			       ((uint64_t)nm.total + (uint64_t)s - 1) * 8;
+		}
 		if (lv(w, RL_FRAME_FRAME) < 0 || lv(w, RL_FRAME_DATA) < 0)
 			break;
 		uint64_t f = rd_ptr(w, obj, RL_FRAME_FRAME);
@@ -1169,11 +1273,12 @@ static uint64_t walk_size(struct walker *w, uint64_t obj,
 		break;
 	}
 	case WK_TYPE:
-		/* 3.11/3.12 add the pre-header even for static types; 3.13
-		 * only for objects the collector tracks, which a static type
-		 * is not (type's tp_is_gc) */
+		/* 3.11/3.12 add the pre-header even for static types; 3.8-3.10
+		 * and 3.13+ only for objects the collector tracks, which a
+		 * static type is not (type's tp_is_gc) */
 		size = walk_type_obj_size(w, obj);
-		if (w->py_minor >= 13 && !(rd_ptr(w, obj, RL_TP_FLAGS) & RTPF_HEAPTYPE))
+		if ((w->py_minor >= 13 || w->py_minor <= 10) &&
+		    !(rd_ptr(w, obj, RL_TP_FLAGS) & RTPF_HEAPTYPE))
 			return size;
 		break;
 	case WK_CODE:
@@ -1329,6 +1434,11 @@ static void walk_code_edges(struct walker *w, uint64_t obj)
 	walk_field(w, obj, RL_CO_QUALNAME, REMORA_FIELD_CO_QUALNAME);
 	walk_field(w, obj, RL_CO_LINETABLE, REMORA_FIELD_CO_LINETABLE);
 	walk_field(w, obj, RL_CO_CODE, REMORA_FIELD_CO_CODE);
+	/* 3.8-3.10: the bytecode and the name tuples are objects of their own */
+	walk_field(w, obj, RL_CO_CODE_BYTES, REMORA_FIELD_OTHER);
+	walk_field(w, obj, RL_CO_VARNAMES, REMORA_FIELD_OTHER);
+	walk_field(w, obj, RL_CO_CELLVARS, REMORA_FIELD_OTHER);
+	walk_field(w, obj, RL_CO_FREEVARS, REMORA_FIELD_OTHER);
 }
 
 /* The visit function handed to tp_traverse: it only records.  What it
@@ -1421,9 +1531,56 @@ static void walk_iframe_edges(struct walker *w, uint64_t f)
 	}
 }
 
+/* A 3.8-3.10 frame object: what frame_traverse visits, locals named. */
+static void walk_frame_obj_edges_old(struct walker *w, uint64_t obj)
+{
+	walk_field(w, obj, RL_FRAME_BACK, REMORA_FIELD_F_BACK);
+	walk_field(w, obj, RL_FRAME_CODE, REMORA_FIELD_F_CODE);
+	walk_field(w, obj, RL_FRAME_BUILTINS, REMORA_FIELD_F_BUILTINS);
+	walk_field(w, obj, RL_FRAME_GLOBALS, REMORA_FIELD_F_GLOBALS);
+	walk_field(w, obj, RL_FRAME_LOCALS, REMORA_FIELD_F_LOCALS);
+	walk_field(w, obj, RL_FRAME_TRACE, REMORA_FIELD_F_TRACE);
+	uint64_t code = rd_ptr(w, obj, RL_FRAME_CODE);
+	if (!code)
+		return;
+	struct walk_names nm;
+	walk_names_read(w, code, &nm);
+	uint64_t slots = obj + (uint64_t)lv(w, RL_FRAME_LOCALSPLUS);
+	bool ok = true;
+	for (int64_t i = 0; i < nm.total && ok; i++) {
+		uint64_t v = rd_u64(w, slots + (uint64_t)i * 8, &ok);
+		uint64_t name = walk_names_get(w, &nm, i);
+		if (ok && v)
+			walk_edge(w, v, name ? remora_via(REMORA_VIA_LOCAL, name) :
+					       remora_via(REMORA_VIA_STACK, (uint64_t)i));
+	}
+	/* the value stack: 3.10 counts it, 3.8 and 3.9 point past its top
+	 * (NULL while the frame runs: then it is not known) */
+	uint64_t stack = rd_ptr(w, obj, RL_FRAME_VALUESTACK);
+	int64_t depth = 0;
+	if (lv(w, RL_FRAME_STACKDEPTH) >= 0) {
+		depth = rd_i32(w, obj, RL_FRAME_STACKDEPTH, &ok);
+	} else {
+		uint64_t top = rd_ptr(w, obj, RL_FRAME_STACKTOP);
+		depth = top > stack ? (int64_t)((top - stack) / 8) : 0;
+	}
+	int32_t stacksize = rd_i32(w, code, RL_CO_STACKSIZE, &ok);
+	if (!ok || !stack || depth < 0 || depth > stacksize)
+		return;
+	for (int64_t i = 0; i < depth && ok; i++) {
+		uint64_t v = rd_u64(w, stack + (uint64_t)i * 8, &ok);
+		if (ok && v)
+			walk_edge(w, v, remora_via(REMORA_VIA_STACK, (uint64_t)i));
+	}
+}
+
 static void walk_frame_obj_edges(struct walker *w, uint64_t obj)
 {
 	bool ok = true;
+	if (lv(w, RL_FRAME_CODE) >= 0) {
+		walk_frame_obj_edges_old(w, obj);
+		return;
+	}
 	walk_field(w, obj, RL_FRAME_BACK, REMORA_FIELD_F_BACK);
 	walk_field(w, obj, RL_FRAME_TRACE, REMORA_FIELD_F_TRACE);
 	uint64_t f = rd_ptr(w, obj, RL_FRAME_FRAME);
@@ -1437,6 +1594,7 @@ static void walk_gen_edges(struct walker *w, uint64_t obj)
 	walk_field(w, obj, RL_GEN_CODE, REMORA_FIELD_CODE);
 	walk_field(w, obj, RL_GEN_NAME, REMORA_FIELD_NAME);
 	walk_field(w, obj, RL_GEN_QUALNAME, REMORA_FIELD_QUALNAME);
+	walk_field(w, obj, RL_GEN_FRAME, REMORA_FIELD_GI_FRAME);   /* 3.8-3.10 */
 	int8_t state = (int8_t)rd_u8(w, obj, RL_GEN_FRAME_STATE, &ok);
 	if (ok && state < FRAME_CLEARED && lv(w, RL_GEN_IFRAME) >= 0)
 		walk_iframe_edges(w, obj + (uint64_t)lv(w, RL_GEN_IFRAME));
@@ -2040,6 +2198,22 @@ static void walk_frames(struct walker *w, uint64_t frame, uint64_t ii, uint64_t 
 	}
 }
 
+/* 3.8-3.10: a thread's frames are objects, newest first through f_back;
+ * each is a root of the thread's (its contents are its edges). */
+static void walk_frame_objects(struct walker *w, uint64_t frame, uint64_t ii, uint64_t ti)
+{
+	struct walk_chain chain = { .power = 1 };
+	for (int64_t depth = 0; frame; depth++) {
+		if (depth == MAX_FRAMES || walk_chain_loops(&chain, frame)) {
+			walk_partial(w, REMORA_PARTIAL_FRAME);
+			break;
+		}
+		w->root_where = remora_root_where(ii, (int64_t)ti, depth);
+		walk_ref(w, frame, remora_via(REMORA_VIA_FIELD, REMORA_FIELD_F_OBJECT), true);
+		frame = rd_ptr(w, frame, RL_FRAME_BACK);
+	}
+}
+
 static void walk_thread(struct walker *w, uint64_t ts, uint64_t ii, uint64_t ti)
 {
 	uint64_t frame = 0;
@@ -2049,7 +2223,10 @@ static void walk_thread(struct walker *w, uint64_t ts, uint64_t ii, uint64_t ti)
 		uint64_t cf = rd_ptr(w, ts, RL_TSTATE_CFRAME);
 		frame = cf ? rd_ptr(w, cf, RL_CFRAME_CURRENT) : 0;
 	}
-	walk_frames(w, frame, ii, ti);
+	if (lv(w, RL_TSTATE_FRAME) >= 0)
+		walk_frame_objects(w, rd_ptr(w, ts, RL_TSTATE_FRAME), ii, ti);
+	else
+		walk_frames(w, frame, ii, ti);
 	w->root_where = remora_root_where(ii, (int64_t)ti, -1);
 	bool ok = true;
 	struct remora_rec_thread rec = {
@@ -2087,6 +2264,11 @@ static void walk_thread(struct walker *w, uint64_t ts, uint64_t ii, uint64_t ti)
 			break;
 		}
 		walk_root_field(w, item, RL_EXCITEM_VALUE,
+				root_via(REMORA_ROOT_EXC_VALUE, ii, ti));
+		/* 3.8-3.10 keep the type and traceback beside it */
+		walk_root_field(w, item, RL_EXCITEM_TYPE,
+				root_via(REMORA_ROOT_EXC_VALUE, ii, ti));
+		walk_root_field(w, item, RL_EXCITEM_TRACEBACK,
 				root_via(REMORA_ROOT_EXC_VALUE, ii, ti));
 		item = rd_ptr(w, item, RL_EXCITEM_PREVIOUS);
 	}
@@ -2177,7 +2359,9 @@ static void walk_interp(struct walker *w, uint64_t interp, uint64_t ii)
 	walk_root_field(w, interp, RL_INTERP_MODULES_BY_INDEX,
 			root_via(REMORA_ROOT_MODULES_BY_INDEX, ii, 0));
 
-	uint64_t ts = rd_ptr(w, interp, RL_INTERP_THREADS_HEAD);
+	uint64_t ts = lv(w, RL_INTERP_TSTATE_HEAD) >= 0 ?
+		rd_ptr(w, interp, RL_INTERP_TSTATE_HEAD) :        /* 3.8-3.10 */
+		rd_ptr(w, interp, RL_INTERP_THREADS_HEAD);
 	struct walk_chain chain = { .power = 1 };
 	for (uint64_t ti = 0; ts && ti < MAX_THREADS; ti++) {
 		/* the loader takes MAX_THREADS THREAD records in all */
@@ -2199,11 +2383,20 @@ static void walk_interp_gc(struct walker *w, uint64_t interp, uint64_t ii)
 	 * what it holds is not made a root of its own as well. */
 	uint64_t gens = interp + (uint64_t)lv(w, RL_INTERP_GC_GENERATIONS);
 	uint64_t stride = (uint64_t)lv(w, RL_SIZEOF_GC_GENERATION);
-	uint64_t perm = (uint64_t)lv(w, RL_INTERP_GC_PERMANENT);
+	uint64_t perm = interp + (uint64_t)lv(w, RL_INTERP_GC_PERMANENT);
+	/* 3.8: one GC for all interpreters, in the runtime: walked with the
+	 * first */
+	if (lv(w, RL_RUNTIME_GC_GENERATIONS) >= 0) {
+		if (ii)
+			return;
+		uint64_t rt = (uint64_t)lv(w, RL_RUNTIME_ADDR);
+		gens = rt + (uint64_t)lv(w, RL_RUNTIME_GC_GENERATIONS);
+		perm = rt + (uint64_t)lv(w, RL_RUNTIME_GC_PERMANENT);
+	}
 	/* generations[] runs up to the field after it; 3 in 3.11-3.12 */
 	for (uint64_t g = 0; g < 3; g++)
 		walk_gc_list(w, gens + g * stride, via);
-	walk_gc_list(w, interp + perm, via);
+	walk_gc_list(w, perm, via);
 }
 
 static void walk_drain(struct walker *w)
@@ -2236,7 +2429,7 @@ enum remora_walk_status remora_walk(struct remora_reader *reader,
 	if (layout->magic != REMORA_LAYOUT_MAGIC ||
 	    layout->field_count != RL_FIELD_COUNT ||
 	    remora_layout_check(layout) >= 0 ||
-	    (layout->python_version >> 24) != 3 || w.py_minor < 11 ||
+	    (layout->python_version >> 24) != 3 || w.py_minor < 8 ||
 	    w.py_minor > 15)
 		return REMORA_WALK_BAD_LAYOUT;
 

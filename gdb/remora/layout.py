@@ -15,6 +15,7 @@ which package adds the debug info).
 
 import ctypes
 import functools
+import os
 import re
 import struct
 
@@ -285,9 +286,15 @@ def python_version():
     # before 3.11 there is no Py_Version (and before 3.7 no _PyRuntime):
     # the file that holds the interpreter names its version
     older = _version_from_file()
+    if older is not None and older in SUPPORTED_VERSIONS:
+        # (experimental) the patch release is not read: the table of the
+        # minor version's highest one serves
+        return older[0] << 24 | older[1] << 16 | 0xFF << 8
     if older is not None:
-        raise RemoraError("remora: CPython %d.%d is not supported%s (%s are)"
-                          % (older + (" yet" if older >= (3, 8) else "", SUPPORTED)))
+        raise RemoraError("remora: CPython %d.%d is not supported%s (%s are%s)"
+                          % (older + (" yet" if older >= (3, 8) else "", SUPPORTED,
+                                      "; REMORA_EXPERIMENTAL_OLD=1 tries it"
+                                      if older in EXPERIMENTAL_VERSIONS else "")))
     if not has_runtime:
         raise RemoraError("remora: this process is not running CPython "
                           "(no _PyRuntime symbol)")
@@ -296,6 +303,11 @@ def python_version():
 
 
 SUPPORTED_VERSIONS = ((3, 11), (3, 12), (3, 13), (3, 14), (3, 15))
+# 3.8-3.10 are read when REMORA_EXPERIMENTAL_OLD is set in gdb's
+# environment (issue 10, in progress: with debug info; see README)
+EXPERIMENTAL_VERSIONS = ((3, 8), (3, 9), (3, 10))
+if os.environ.get("REMORA_EXPERIMENTAL_OLD"):
+    SUPPORTED_VERSIONS = EXPERIMENTAL_VERSIONS + SUPPORTED_VERSIONS
 SUPPORTED = "3.11 to 3.15"
 
 

@@ -63,7 +63,8 @@ def census(tap, it):
 
 
 def main():
-    return harness.run_per_interpreter("test_census", "census", census)
+    return harness.run_per_interpreter("test_census", "census", census,
+                                       experimental=True)
 
 
 if __name__ == "__main__":

@@ -158,7 +158,8 @@ def check_interpreter(tap, it):
 
 
 def main():
-    return harness.run_per_interpreter("test_facts", "facts", check_interpreter)
+    return harness.run_per_interpreter("test_facts", "facts", check_interpreter,
+                                       experimental=True)
 
 
 if __name__ == "__main__":

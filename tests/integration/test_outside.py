@@ -126,7 +126,8 @@ def run(tap, it):
 
 
 def main():
-    return harness.run_per_interpreter("test_outside", "outside", run)
+    return harness.run_per_interpreter("test_outside", "outside", run,
+                                       experimental=True)
 
 
 if __name__ == "__main__":

@@ -193,7 +193,8 @@ def run(tap, it):
 
 
 def main():
-    return harness.run_per_interpreter("test_retained", "retained", run)
+    return harness.run_per_interpreter("test_retained", "retained", run,
+                                       experimental=True)
 
 
 if __name__ == "__main__":

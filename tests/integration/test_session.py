@@ -544,7 +544,8 @@ def check_interpreter(tap, it):
 
 
 def main():
-    return harness.run_per_interpreter("test_session", "session", check_interpreter)
+    return harness.run_per_interpreter("test_session", "session", check_interpreter,
+                                       experimental=True)
 
 
 if __name__ == "__main__":
