@@ -41,6 +41,11 @@ SERIES = ("m1", "m2", "m3", "before")   # the target's measurements in a row
 # __dict__ per instance, as heapy does, would move the blocks by N_PLAIN.
 BLOCKS_MARGIN = 3
 GC0_MARGIN = 1
+# Before 3.11 frames are objects the collector tracks: the measurement
+# after the capture, made from the SIGUSR1 handler, allocates two frames
+# more than the ones in a row before it (seen in the control run too:
+# +6 against +4 on 3.8-3.10).
+GC0_MARGIN_FRAME_OBJECTS = 2
 # pymalloc maps and unmaps its 1 MiB arenas as measuring allocates, at one
 # of two addresses in turn, and the free lists measuring fills take a new
 # arena now and then (seen between two measurements in a row): the
@@ -116,7 +121,7 @@ def unstable(series):
     return None
 
 
-def compare(tap, name, series, after):
+def compare(tap, name, series, after, gc0_margin=GC0_MARGIN):
     before = series[-1]
     eb, ea = exact_figures(before), exact_figures(after)
     moved = [i for i, (x, y) in enumerate(zip(eb["refcounts"], ea["refcounts"])) if x != y]
@@ -130,7 +135,7 @@ def compare(tap, name, series, after):
     tap.equal("%s: no garbage collection ran (gc.get_stats())" % name,
               ea["gc_stats"], eb["gc_stats"])
     tap.equal("%s: gc.get_count()[1:] unchanged" % name, ea["gc_count[1:]"], eb["gc_count[1:]"])
-    windows = [("gc.get_count()[0]", gc0, GC0_MARGIN),
+    windows = [("gc.get_count()[0]", gc0, gc0_margin),
                ("sys.getallocatedblocks()", blocks, BLOCKS_MARGIN),
                ("bytes of anonymous read-write mappings", anon, ANON_MARGIN)]
     if before.get("malloc") and after.get("malloc"):
@@ -188,7 +193,8 @@ def one_run(tap, it, label, commands, load_remora):
         if rc != 0 or not os.path.exists(target.path("after.json")):
             tap.fail("%s: target measured itself after detach" % name, target.output())
             return
-        compare(tap, name, series, target.json("after.json"))
+        compare(tap, name, series, target.json("after.json"),
+                GC0_MARGIN + (GC0_MARGIN_FRAME_OBJECTS if it.version < (3, 11) else 0))
         progress = target.json("progress.json")
         tap.ok("%s: every thread makes progress after detach (steps %s)"
                % (name, progress["steps"]), progress["moved"], json.dumps(progress))
@@ -199,7 +205,7 @@ def one_run(tap, it, label, commands, load_remora):
 
 def main():
     tap = Tap("test_unchanged")
-    interps = harness.interpreters()
+    interps = harness.interpreters(experimental=True)
     harness.report_interpreters(tap, interps)
 
     def both_runs(tap, it):
