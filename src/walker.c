@@ -2064,7 +2064,9 @@ static void walk_object(struct walker *w, uint64_t obj)
 	case WK_GEN:
 	case WK_FRAME:
 	case WK_DEQUE:
-		if (!w->self) {
+		/* 3.8-3.10 frame objects: their locals by name, as heapy says
+		 * them, rather than frame_traverse's unnamed visits */
+		if (!w->self || (t->kind == WK_FRAME && lv(w, RL_FRAME_CODE) >= 0)) {
 			walk_outside_edges(w, obj, t);
 			break;
 		}

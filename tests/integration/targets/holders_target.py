@@ -199,9 +199,14 @@ def main(wdir):
         gate, started, shared, marker_type))
     t.start()
     started.acquire()
+    # before 3.11 each Python call is a C call too: the deep thread needs
+    # a C stack of some hundred MiB (mapped as it is used)
+    if sys.version_info < (3, 11):
+        threading.stack_size(512 << 20)
     d = threading.Thread(target=descend, name="deep", args=(
         DEEP, deep_gate, started, deep, marker_type))
     d.start()
+    threading.stack_size(0)
     started.acquire()
     module_gate, module = threading.Lock(), {}
     module_gate.acquire()
