@@ -218,6 +218,12 @@ EXPERIMENTAL_PYTHONS = [
 EXPERIMENTAL_GDB = ["-iex", "python import os; os.environ['REMORA_EXPERIMENTAL_OLD'] = '1'"]
 
 
+def experimental(interps):
+    """Those of interps that are read behind REMORA_EXPERIMENTAL_OLD."""
+    names = {name for name, _path in EXPERIMENTAL_PYTHONS}
+    return [it for it in interps if it.name in names]
+
+
 def _experimental(only):
     out = []
     for name, path in EXPERIMENTAL_PYTHONS:
