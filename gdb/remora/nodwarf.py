@@ -66,12 +66,21 @@ class Reader:
         if not d or self.ptr(d, "RL_DICT_VALUES"):
             return
         keys = self.ptr(d, "RL_DICT_KEYS")
-        kind = self.u(keys + self.v["RL_DK_KIND"], 1)
-        log2_index = self.u(keys + self.v["RL_DK_LOG2_INDEX_BYTES"], 1)
         n = self.u(keys + self.v["RL_DK_NENTRIES"])
-        if log2_index > 40 or n > 1 << 20:
+        if self.v.get("RL_DK_SIZE", -1) >= 0:
+            # 3.8-3.10: the keys hold their size; indices of 1 to 8
+            # bytes by it; general entries only
+            slots = self.u(keys + self.v["RL_DK_SIZE"])
+            kind = 0
+            ix = 1 if slots <= 0xff else 2 if slots <= 0xffff else 4 if slots <= 0xffffffff else 8
+            index_bytes = slots * ix
+        else:
+            kind = self.u(keys + self.v["RL_DK_KIND"], 1)
+            log2_index = self.u(keys + self.v["RL_DK_LOG2_INDEX_BYTES"], 1)
+            index_bytes = 1 << log2_index if log2_index <= 40 else 0
+        if not index_bytes or index_bytes > 1 << 40 or n > 1 << 20:
             return
-        entries = keys + self.v["RL_DK_INDICES"] + (1 << log2_index)
+        entries = keys + self.v["RL_DK_INDICES"] + index_bytes
         if kind == 0:       # general: hash, key, value
             size, key_off = self.v["RL_SIZEOF_DICTKEYENTRY"], 8
         else:               # unicode: key, value

@@ -326,7 +326,7 @@ def main():
     tap = Tap("test_layout_tables")
     regenerate(tap)
     not_read_yet(tap)
-    interps = harness.interpreters()
+    interps = harness.interpreters(experimental=True)
     harness.report_interpreters(tap, interps)
     harness.each_interpreter(tap, interps, "layout", lambda tap, it: (
         with_debug_info if it.debug_info else
