@@ -220,21 +220,32 @@ EXPERIMENTAL_GDB = ["-iex", "python import os; os.environ['REMORA_EXPERIMENTAL_O
 
 def experimental(interps):
     """Those of interps that are read behind REMORA_EXPERIMENTAL_OLD."""
-    names = {name for name, _path in EXPERIMENTAL_PYTHONS}
-    return [it for it in interps if it.name in names]
+    return [it for it in interps if it.name.endswith("-experimental")]
 
 
 def _experimental(only):
     out = []
     for name, path in EXPERIMENTAL_PYTHONS:
         path = os.path.expanduser(path)
-        if only and name not in only:
+        stripped = name.replace("-experimental", "-stripped-experimental")
+        if only and name not in only and stripped not in only:
             out.append(Interp(name, path, "not selected (REMORA_TEST_ONLY)"))
-        elif not os.access(path, os.X_OK):
+            continue
+        if not os.access(path, os.X_OK):
             out.append(Interp(name, path, "not installed: %s" % path))
-        else:
-            ok, why = _has_debug_info(path)
+            continue
+        ok, why = _has_debug_info(path)
+        if not only or name in only:
             out.append(Interp(name, path, None if ok else why, gdb_args=EXPERIMENTAL_GDB))
+        if only and stripped not in only:
+            continue
+        try:
+            d = stripped_libpython_dir(path)
+        except (OSError, subprocess.SubprocessError) as exc:
+            out.append(Interp(stripped, path, "cannot strip its libpython: %s" % exc))
+            continue
+        out.append(Interp(stripped, path, env={"LD_LIBRARY_PATH": d}, debug_info=False,
+                          gdb_args=EXPERIMENTAL_GDB))
     return out
 
 

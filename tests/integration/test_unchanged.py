@@ -206,6 +206,12 @@ def one_run(tap, it, label, commands, load_remora):
 def main():
     tap = Tap("test_unchanged")
     interps = harness.interpreters(experimental=True)
+    for it in interps:
+        # seen on 3.8's: measuring leaves 2 KiB more in malloc each time,
+        # and the measurement after the attach passes the window in the
+        # control run too (the test's calibration, still to be made)
+        if it.name.endswith("-stripped-experimental") and not it.skip:
+            it.skip = "malloc's in-use bytes drift past the window in the control run"
     harness.report_interpreters(tap, interps)
 
     def both_runs(tap, it):

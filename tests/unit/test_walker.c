@@ -65,8 +65,14 @@ static void image_reset(void)
 	layout.magic = REMORA_LAYOUT_MAGIC;
 	layout.field_count = RL_FIELD_COUNT;
 	layout.python_version = 0x030b02f0;
-	for (unsigned i = 0; i < RL_FIELD_COUNT; i++)
-		layout.v[i] = FILL;
+	for (unsigned i = 0; i < RL_FIELD_COUNT; i++) {
+		/* a field of other versions only (3.8-3.10's) is absent, as
+		 * in a 3.11 layout */
+		const char *spec = remora_layout_spec_get(i)->spec;
+		bool other = spec[0] == '[' &&
+			     !remora_layout_spec_required(spec, layout.python_version);
+		layout.v[i] = other ? REMORA_LAYOUT_ABSENT : FILL;
+	}
 	layout.v[RL_TSTATE_CURRENT_FRAME] = REMORA_LAYOUT_ABSENT; /* 3.11: cframe */
 	layout.v[RL_RUNTIME_ADDR] = (int64_t)at(P_RUNTIME);
 	layout.v[RL_RUNTIME_INTERP_HEAD] = 0;
