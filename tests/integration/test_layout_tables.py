@@ -46,10 +46,34 @@ GEN = os.path.join(harness.TOP_SRCDIR, "scripts", "gen-layouts")
 BLOCK = re.compile(r"/\* from the headers of CPython (\S+)( \(free-threaded\))? \*/\n"
                    r"static const int64_t \w+\[RL_FIELD_COUNT\] = \{\n.*?\n\};\n", re.S)
 
+# gdb's own C expressions for the offsets and sizes a spec names (an
+# oracle independent of layout.py's walk over the types' fields), put in
+# both gdb scripts below
+ORACLE = r"""
+# (alternative, layout.py's value, gdb's C expression's value) for each
+# off/size alternative of spec that gdb can evaluate
+def oracle_pairs(spec):
+    for alt in spec.lstrip("?").split(" | "):
+        kind, _, rest = alt.strip().partition(" ")
+        if kind not in ("off", "size") or "@" in rest:
+            continue
+        if kind == "off":
+            tname, _, path = rest.rpartition(" ")
+            expr = "(long)&((%s *)0)->%s" % (tname, path)
+        else:
+            expr = "(long)sizeof(%s)" % rest
+        try:
+            want = int(gdb.parse_and_eval(expr))
+        except gdb.error:
+            continue
+        yield alt.strip(), layout.resolve(alt.strip()), want
+"""
+
 GDB_DESCRIPTOR = r"""
 python
 import json, os
 from remora import layout, nodwarf
+@ORACLE@
 version = layout.python_version()
 all_specs = layout.specs(version)
 names = [n for n, _s in all_specs]
@@ -74,23 +98,10 @@ if table:
 oracle, checked = {}, 0
 if out["dwarf_complete"]:
     for name, spec in all_specs:
-        for alt in spec.lstrip("?").split(" | "):
-            kind, _, rest = alt.strip().partition(" ")
-            if kind not in ("off", "size") or "@" in rest:
-                continue
-            if kind == "off":
-                tname, _, path = rest.rpartition(" ")
-                expr = "(long)&((%s *)0)->%s" % (tname, path)
-            else:
-                expr = "(long)sizeof(%s)" % rest
-            try:
-                want = int(gdb.parse_and_eval(expr))
-            except gdb.error:
-                continue
-            got = layout.resolve(alt.strip())
+        for alt, got, want in oracle_pairs(spec):
             checked += 1
             if got != want:
-                oracle[alt.strip()] = [got, want]
+                oracle[alt] = [got, want]
 out["oracle_mismatches"], out["oracle_checked"] = oracle, checked
 objfile = gdb.execute("info symbol (unsigned long)&'_PyRuntime'", to_string=True)
 out["runtime_in"] = objfile.strip().rsplit(" of ", 1)[-1]
@@ -100,12 +111,15 @@ end
 """
 
 
+GDB_DESCRIPTOR = GDB_DESCRIPTOR.replace("@ORACLE@", ORACLE)
+
 # Part 4: the table of a version against the DWARF of its libpython,
 # read from the file alone (the version given: no Py_Version before 3.11).
 GDB_FILE_TABLE = r"""
 python
 import json, os
 from remora import layout
+@ORACLE@
 version = int(os.environ["REMORA_TEST_VERSION"], 0)
 all_specs = layout.specs(version)
 table = layout.table_for(version)
@@ -123,27 +137,17 @@ if table:
         out["absent"] += dv == layout.ABSENT
         if dv != tv:
             out["differ"][name] = [dv, tv]
-        for alt in spec.lstrip("?").split(" | "):
-            kind, _, rest = alt.strip().partition(" ")
-            if kind not in ("off", "size") or "@" in rest:
-                continue
-            if kind == "off":
-                tname, _, path = rest.rpartition(" ")
-                expr = "(long)&((%s *)0)->%s" % (tname, path)
-            else:
-                expr = "(long)sizeof(%s)" % rest
-            try:
-                want = int(gdb.parse_and_eval(expr))
-            except gdb.error:
-                continue
+        for alt, got, want in oracle_pairs(spec):
             out["checked"] += 1
-            if want != layout.resolve(alt.strip()):
-                out["oracle"][alt.strip()] = [layout.resolve(alt.strip()), want]
+            if got != want:
+                out["oracle"][alt] = [got, want]
             break
 with open(os.environ["REMORA_TEST_OUT"], "w") as f:
     json.dump(out, f)
 end
 """
+
+GDB_FILE_TABLE = GDB_FILE_TABLE.replace("@ORACLE@", ORACLE)
 
 # CPythons with a table the walker does not read yet (issue 10)
 NOT_READ_YET = ((3, 8), (3, 9), (3, 10))
