@@ -266,7 +266,9 @@ def without_debug_info(tap, it, interps):
            not res["dwarf_complete"], str(res))
     tap.equal("%s: the %s table and the symbols resolve every field" % (
         name, res["table"]), res.get("table_missing"), [])
-    base_name = it.name.rsplit("-", 1)[0]
+    # pyenv-3.12.1-stripped -> pyenv-3.12.1, sid-3.14-nodbg -> sid-3.14,
+    # pyenv-3.8.18-stripped-experimental -> pyenv-3.8.18-experimental
+    base_name = re.sub(r"-(stripped|nodbg)(?=-|$)", "", it.name)
     base = next((b for b in interps if b.name == base_name and not b.skip), None)
     if base is None:
         tap.skip("%s: equals %s's descriptor" % (name, base_name), "%s not tested" % base_name)
