@@ -1087,7 +1087,8 @@ static uint64_t walk_type_obj_size(struct walker *w, uint64_t obj)
  * count and, for slot i, its name (0 when unknown). */
 struct walk_names {
 	uint64_t tuple[3];      /* co_varnames, co_cellvars, co_freevars */
-	int64_t len[3];
+	int64_t len[3];         /* slots of each kind (co_nlocals for the first) */
+	int64_t names[3];       /* items of each tuple */
 	int64_t total;
 };
 
@@ -1105,6 +1106,7 @@ static void walk_names_read(struct walker *w, uint64_t code, struct walk_names *
 		nm->len[i] = nm->tuple[i] ? rd_i64(w, nm->tuple[i], RL_OB_SIZE, &tok) : 0;
 		if (!tok || nm->len[i] < 0 || nm->len[i] > (1 << 20))
 			nm->len[i] = 0;
+		nm->names[i] = nm->len[i];
 	}
 	/* the locals are co_nlocals, whatever co_varnames says */
 	nm->len[0] = ok && nlocals >= 0 && nlocals <= (1 << 20) ? nlocals : 0;
@@ -1116,7 +1118,7 @@ static uint64_t walk_names_get(struct walker *w, const struct walk_names *nm, in
 	for (int k = 0; k < 3; k++) {
 		if (i < nm->len[k]) {
 			bool ok = true;
-			uint64_t name = nm->tuple[k] ? rd_u64(w, nm->tuple[k] +
+			uint64_t name = nm->tuple[k] && i < nm->names[k] ? rd_u64(w, nm->tuple[k] +
 				(uint64_t)lv(w, RL_TUPLE_ITEMS) + (uint64_t)i * 8, &ok) : 0;
 			return ok ? name : 0;
 		}
