@@ -211,10 +211,16 @@ def _has_debug_info(exe):
 # set (issue 10, in progress).  The tests that pass on them already ask
 # for them (interpreters(experimental=True)); gdb gets the setting.
 EXPERIMENTAL_PYTHONS = [
-    ("pyenv-3.8.18-experimental", "~/.pyenv/versions/3.8.18/bin/python3.8"),
-    ("pyenv-3.9.18-experimental", "~/.pyenv/versions/3.9.18/bin/python3.9"),
-    ("pyenv-3.10.13-experimental", "~/.pyenv/versions/3.10.13/bin/python3.10"),
+    ("pyenv-3.8.18-experimental", "~/.pyenv/versions/3.8.18/bin/python3.8",
+     "pyenv install 3.8.18"),
+    ("pyenv-3.9.18-experimental", "~/.pyenv/versions/3.9.18/bin/python3.9",
+     "pyenv install 3.9.18"),
+    ("pyenv-3.10.13-experimental", "~/.pyenv/versions/3.10.13/bin/python3.10",
+     "pyenv install 3.10.13"),
 ]
+EXPERIMENTAL_NO_DEBUG_INFO = [
+    (name.replace("-experimental", "-stripped-experimental"), name, "strip")
+    for name, _path, _how in EXPERIMENTAL_PYTHONS]
 EXPERIMENTAL_GDB = ["-iex", "python import os; os.environ['REMORA_EXPERIMENTAL_OLD'] = '1'"]
 
 
@@ -224,29 +230,28 @@ def experimental(interps):
 
 
 def _experimental(only):
-    out = []
-    for name, path in EXPERIMENTAL_PYTHONS:
+    found = _candidates(EXPERIMENTAL_PYTHONS, only, EXPERIMENTAL_GDB)
+    if os.environ.get("REMORA_TEST_NO_DEBUG_INFO", "1") != "0":
+        found += _without_debug_info(found, only, EXPERIMENTAL_NO_DEBUG_INFO,
+                                     EXPERIMENTAL_GDB)
+    return found
+
+
+def _candidates(cands, only, gdb_args=()):
+    """An Interp for each (name, path, how to install it) of cands."""
+    found = []
+    for name, path, how in cands:
         path = os.path.expanduser(path)
-        stripped = name.replace("-experimental", "-stripped-experimental")
-        if only and name not in only and stripped not in only:
-            out.append(Interp(name, path, "not selected (REMORA_TEST_ONLY)"))
-            continue
-        if not os.access(path, os.X_OK):
-            out.append(Interp(name, path, "not installed: %s" % path))
-            continue
-        ok, why = _has_debug_info(path)
-        if not only or name in only:
-            out.append(Interp(name, path, None if ok else why, gdb_args=EXPERIMENTAL_GDB))
-        if only and stripped not in only:
-            continue
-        try:
-            d = stripped_libpython_dir(path)
-        except (OSError, subprocess.SubprocessError) as exc:
-            out.append(Interp(stripped, path, "cannot strip its libpython: %s" % exc))
-            continue
-        out.append(Interp(stripped, path, env={"LD_LIBRARY_PATH": d}, debug_info=False,
-                          gdb_args=EXPERIMENTAL_GDB))
-    return out
+        if only and name not in only:
+            found.append(Interp(name, path, "not selected (REMORA_TEST_ONLY)"))
+        elif not os.access(path, os.X_OK):
+            found.append(Interp(name, path, "not installed: %s%s"
+                                % (path, " (%s)" % how if how else "")))
+        else:
+            ok, why = _has_debug_info(path)
+            found.append(Interp(name, path, None if ok else "%s%s" % (
+                why, " (%s)" % how if how else ""), gdb_args=gdb_args))
+    return found
 
 
 def interpreters(experimental=False):
@@ -259,18 +264,7 @@ def interpreters(experimental=False):
     else:
         cands = DEFAULT_PYTHONS
     only = [s for s in os.environ.get("REMORA_TEST_ONLY", "").split(",") if s]
-    found = []
-    for name, path, how in cands:
-        path = os.path.expanduser(path)
-        if only and name not in only:
-            found.append(Interp(name, path, "not selected (REMORA_TEST_ONLY)"))
-        elif not os.access(path, os.X_OK):
-            found.append(Interp(name, path, "not installed: %s%s"
-                                % (path, " (%s)" % how if how else "")))
-        else:
-            ok, why = _has_debug_info(path)
-            found.append(Interp(name, path, None if ok else "%s%s" % (
-                why, " (%s)" % how if how else "")))
+    found = _candidates(cands, only)
     if not spec and os.environ.get("REMORA_TEST_NO_DEBUG_INFO", "1") != "0":
         found += _without_debug_info(found, only)
     if not spec:
@@ -310,10 +304,12 @@ def _rooted(only):
     return out
 
 
-def _without_debug_info(found, only):
+def _without_debug_info(found, only, variants=NO_DEBUG_INFO, gdb_args=()):
+    """The variants (name, base name, "hide" | "strip") of found's
+    interpreters without debug info; gdb_args for each gdb."""
     out = []
     by_name = {it.name: it for it in found}
-    for name, base_name, how in NO_DEBUG_INFO:
+    for name, base_name, how in variants:
         base = by_name.get(base_name)
         if only and name not in only:
             out.append(Interp(name, "", "not selected (REMORA_TEST_ONLY)"))
@@ -322,14 +318,16 @@ def _without_debug_info(found, only):
             out.append(Interp(name, "", "%s is not installed" % base_name))
             continue
         if how == "hide":
-            out.append(Interp(name, base.path, gdb_args=HIDE_DEBUG_FILES, debug_info=False))
+            out.append(Interp(name, base.path, gdb_args=list(gdb_args) + HIDE_DEBUG_FILES,
+                              debug_info=False))
             continue
         try:
             d = stripped_libpython_dir(base.path)
         except (OSError, subprocess.SubprocessError) as exc:
             out.append(Interp(name, base.path, "cannot strip its libpython: %s" % exc))
             continue
-        out.append(Interp(name, base.path, env={"LD_LIBRARY_PATH": d}, debug_info=False))
+        out.append(Interp(name, base.path, env={"LD_LIBRARY_PATH": d}, debug_info=False,
+                          gdb_args=gdb_args))
     return out
 
 
