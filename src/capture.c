@@ -348,13 +348,6 @@ struct remora_error *remora_capture_segments(int pid, uint64_t *out, size_t cap,
 	return err;
 }
 
-int remora_capture_clear_debug_status(int tid)
-{
-	long r = ptrace(PTRACE_POKEUSER, tid,
-			(void *)(offsetof(struct user, u_debugreg) + 6 * sizeof(long)), (void *)0);
-	return r < 0 ? -errno : 0;
-}
-
 enum { FIND_CHUNK = 1 << 20 };    /* bytes read at a time */
 
 uint64_t remora_capture_find(int pid, uint64_t start, uint64_t end, const void *pattern,

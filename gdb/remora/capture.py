@@ -400,19 +400,6 @@ def _capture_thread(inf, version):
     return gdb.selected_thread()
 
 
-def _take_sigint(inf, thread):
-    """inject.take_pending_sigint(), through a Ctrl-C still pending in gdb
-    (returned: whether one came)."""
-    interrupted = False
-    for _attempt in range(3):
-        try:
-            inject.take_pending_sigint(inf, thread)
-            return interrupted
-        except KeyboardInterrupt:
-            interrupted = True
-    return interrupted
-
-
 def _reselect(thread, frame):
     """Selects thread and frame again, as the user had them.  A Ctrl-C
     that interrupted the capture may still be pending in gdb and come out
@@ -457,7 +444,8 @@ def capture(inferior=None, options=0):
             except KeyboardInterrupt:
                 interrupted = True
             finally:
-                interrupted = _take_sigint(inf, thread) or interrupted
+                # a Ctrl-C while remora ran the thread, not yet raised
+                interrupted = inject.take_interrupt() or interrupted
     except BaseException:
         discard(path)
         raise

@@ -51,7 +51,8 @@ _PROTOTYPES = {
     "remora_drainer_start": (_c_err, [ctypes.c_int, _u64, ctypes.c_int, _pp]),
     "remora_drainer_sync": (_c_err, [_p, ctypes.POINTER(_u64)]),
     "remora_drainer_stop": (_c_err, [_p]),
-    "remora_capture_clear_debug_status": (ctypes.c_int, [ctypes.c_int]),
+    "remora_capture_run": (ctypes.c_int, [ctypes.c_int, ctypes.c_int, ctypes.POINTER(_u64),
+                                          ctypes.c_int, _u64, _u64, _u64, _p]),
     "remora_partial_text": (ctypes.c_char_p, [_u32]),
     "remora_capture_find": (_u64, [ctypes.c_int, _u64, _u64, ctypes.c_char_p, _size]),
     "remora_capture_segments": (_c_err, [ctypes.c_int, ctypes.POINTER(_u64), _size,
@@ -261,12 +262,29 @@ class Drainer:
             _check(lib().remora_drainer_stop(handle))
 
 
-def clear_debug_status(tid):
-    """Clear thread tid's DR6 (see remora.h: gdb 13 misreads a stale one)."""
-    r = lib().remora_capture_clear_debug_status(tid)
+RUN_BREAKPOINT, RUN_SIGNAL, RUN_EVENT, RUN_GONE = 1, 2, 3, 4
+
+
+class RunStop(ctypes.Structure):
+    """struct remora_run_stop: where remora_capture_run's thread stopped."""
+    _fields_ = [("kind", ctypes.c_int32), ("signal", ctypes.c_int32),
+                ("breakpoint", ctypes.c_int32), ("event", ctypes.c_int32),
+                ("interrupted", ctypes.c_int32), ("pad", ctypes.c_int32),
+                ("address", _u64), ("rip", _u64), ("rax", _u64)]
+
+
+def run_thread(pid, tid, addrs=(), pass_mask=0, stop_mask=0, abort_addr=0):
+    """Runs thread tid (stopped, traced by gdb) without gdb until it stops
+    at one of addrs or for a signal in stop_mask (remora.h:
+    remora_capture_run); the RunStop."""
+    arr = (_u64 * 4)(*addrs)
+    stop = RunStop()
+    r = lib().remora_capture_run(pid, tid, arr, len(addrs), pass_mask, stop_mask,
+                                 abort_addr, ctypes.byref(stop))
     if r < 0:
-        raise RemoraError("remora: cannot clear the debug status of thread %d: %s"
+        raise RemoraError("remora: cannot run thread %d for the capture: %s"
                           % (tid, os.strerror(-r)), errno=-r)
+    return stop
 
 
 def partial_text(why):

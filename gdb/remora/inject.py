@@ -1,28 +1,30 @@
 """inject.py — gdb's side of the injected capture (src/agent.h draws the
 whole protocol; this module drives it).
 
-  1. hold the world still: scheduler-locking on (only the chosen thread
-     ever runs), the user's breakpoints, watchpoints and catchpoints
-     disabled;
+  1. hold the world still: only the chosen thread ever runs, and gdb
+     never resumes it: remora does, by ptrace from gdb's own tracing
+     thread (engine.run_thread), so that neither the user's breakpoints
+     nor gdb's own (the dynamic linker's _dl_debug_state, for one) are
+     in the target while it runs;
   2. map a scratch area in the target with one mmap system call, made by
-     the chosen thread stepping over a `syscall` instruction of libc's
-     (no function call: no lock, no allocator, no breakpoint to meet);
+     the chosen thread running one `syscall` instruction of libc's up to
+     a hardware breakpoint after it (no function call: no lock, no
+     allocator, no breakpoint of anyone else's to meet);
   3. write the agent there (rendered and relocated by the engine:
      src/agent_image.c; no dlopen), its control block, the target's
      segments and the thread's registers; make its code read-only and
      executable (mprotect, a second stepped system call);
-  4. point the thread at remora_agent_enter with the agent's own stack,
-     hardware breakpoints on remora_agent_yield and remora_agent_done,
-     and let it run: at each yield copy the stream buffer out into the
-     snapshot (an in-memory file of gdb's, through process_vm_readv) and
-     let it go on; at done, read the result;
+  4. point the thread at remora_agent_enter with the agent's own stack
+     and let it run: gdb's drainer thread copies the stream buffer into
+     the snapshot (an in-memory file of gdb's, through process_vm_readv)
+     as the agent fills it; the agent stops (SIGURG to itself) when all
+     its slots are full and when it is done;
   5. whatever happened: put the thread's registers back (the kernel then
      restarts a system call it was in), unmap the scratch area (a third
-     stepped system call), delete the breakpoints, restore the user's.
+     stepped system call), restore the user's breakpoints.
 
-Hardware breakpoints live in the thread's debug registers, which the
-kernel clears when gdb goes away: if gdb dies mid-walk, the thread meets
-no breakpoint, the agent sees its buffers are no longer drained, stops,
+If gdb dies mid-walk, nothing of gdb's is in the target (gdb never
+resumed it), the agent sees its buffers are no longer drained, stops,
 and puts the thread back where it was by itself (agent_entry.S).
 
 Only gdb's own commands touch the target; nothing here allocates in it.
@@ -30,6 +32,7 @@ Only gdb's own commands touch the target; nothing here allocates in it.
 
 import os
 import re
+import signal as signal_module
 import struct
 import time
 
@@ -59,7 +62,7 @@ CTL_HEAD = struct.Struct("<IIII13QIIII4Q")       # ... slot_len[4]
 CTL_LEN_YIELDS, CTL_DRAINED, CTL_ABORT = 48, 64, 72
 CTL_STATE, CTL_HOME_SIGNAL = 124, 128
 STATE_YIELD, STATE_DONE = 1, 2
-STOP_SIGNAL, STOP_SIGNAL_NAME = 23, "SIGURG"   # default action: ignore
+STOP_SIGNAL = 23           # SIGURG: default action ignore
 RESULT = struct.Struct("<ii10QII")
 STATUS_TEXT = {
     1: "the agent rejected its arguments (version mismatch?)",
@@ -157,8 +160,8 @@ def _libc_text(pid):
 
 class Stepper:
     """System calls made by the selected thread running one `syscall`
-    instruction of libc's, up to a hardware breakpoint just after it:
-    nothing called, nothing locked, nothing printed.  Also finds the two
+    instruction of libc's, up to a hardware breakpoint just after it
+    (run_thread): nothing called, nothing locked, nothing printed.  Also finds the two
     pieces of libc the way out of the agent uses (.libc_syscall and
     .restore_rt; 0 if libc is not as expected)."""
 
@@ -182,42 +185,74 @@ class Stepper:
         saved = read_registers()
         regs = dict(zip(("rdi", "rsi", "rdx", "r10", "r8", "r9"), args))
         regs.update(rax=nr, rip=self.insn)
-        after = silent_hbreak(self.insn + 2)
         try:
             write_registers(regs)
-            run_to((self.insn + 2,))
-            return _signed(int(_frame().read_register("rax")) & (2 ** 64 - 1))
+            stop = run_thread((self.insn + 2,))
+            if stop.kind != engine.RUN_BREAKPOINT:
+                raise RemoraError("remora: the thread making a system call for the capture "
+                                  "stopped at 0x%x, not where remora stops it" % stop.rip)
+            return _signed(stop.rax)
         finally:
-            delete_hbreaks([after])
             write_registers(saved)
 
 
-def silent_hbreak(addr):
-    """An internal hardware breakpoint at addr that prints nothing."""
-    b = gdb.Breakpoint("*%d" % addr, type=gdb.BP_HARDWARE_BREAKPOINT, internal=True)
-    b.silent = True
-    return b
+# what the program's threads get of a signal that comes while one runs
+# for remora: bit sig - 1 set if gdb passes sig to the program (HeldStill
+# sets it from gdb's `handle` table; None: not held)
+_pass_mask = None
+# a Ctrl-C came to gdb while the thread ran (run_thread): taken by
+# take_interrupt() where stopping is safe
+_interrupted = False
 
 
-def delete_hbreaks(breakpoints):
-    """Deletes them, and clears the selected thread's debug status, where
-    the last one hit left its bit (engine.clear_debug_status says why)."""
-    for b in breakpoints:
-        if b.is_valid():
-            b.delete()
-    engine.clear_debug_status(gdb.selected_thread().ptid[1])
+def _signal_number(name):
+    m = re.match(r"^SIG(\d+)$", name)
+    if m:
+        return int(m.group(1))
+    try:
+        return int(getattr(signal_module, name))
+    except (AttributeError, TypeError, ValueError):
+        return 0
 
 
-def run_to(addrs):
-    """Lets the selected thread run until it stops at one of addrs (with
-    scheduler-locking, no other thread runs); returns that address.  A
-    stop anywhere else is an error (the caller puts things back)."""
-    gdb.execute("continue", to_string=True)
-    pc = int(_frame().pc())
-    if pc not in addrs:
-        raise RemoraError("remora: the thread running the capture stopped at 0x%x, "
-                          "not where remora stops it" % pc)
-    return pc
+def run_thread(addrs=(), stop_signals=(), abort_addr=0):
+    """Lets the selected thread run, it alone and resumed by remora, not
+    gdb (engine.run_thread: so gdb's breakpoints are not in the target
+    meanwhile), until it stops at one of addrs (hardware breakpoints) or
+    for one of stop_signals (which the program never gets); other signals
+    reach the program as gdb's `handle` says.  gdb then reads the
+    thread's registers afresh.  Returns the engine's RunStop; a Ctrl-C
+    meanwhile is kept for take_interrupt()."""
+    global _interrupted
+    thread = gdb.selected_thread()
+    stop_mask = 0
+    for sig in stop_signals:
+        stop_mask |= 1 << (sig - 1)
+    passing = _pass_mask if _pass_mask is not None else _passed_signals()
+    stop = engine.run_thread(thread.inferior.pid, thread.ptid[1], addrs, passing,
+                             stop_mask, abort_addr)
+    gdb.execute("maint flush register-cache", to_string=True)
+    if stop.interrupted:
+        _interrupted = True
+    if stop.kind == engine.RUN_GONE:
+        raise RemoraError("remora: the process died while remora ran its thread "
+                          "(signal %d)" % stop.signal)
+    if stop.kind == engine.RUN_EVENT:
+        raise RemoraError("remora: the thread running the capture stopped for ptrace "
+                          "event %d at 0x%x" % (stop.event, stop.rip))
+    return stop
+
+
+def take_interrupt():
+    """Whether a Ctrl-C came while remora ran the thread (once)."""
+    global _interrupted
+    was, _interrupted = _interrupted, False
+    return was
+
+
+def _check_interrupt():
+    if take_interrupt():
+        raise KeyboardInterrupt()
 
 
 # ------------------------------------------------------------ holding still
@@ -237,61 +272,16 @@ def _blocked(tid):
     return 2 ** 64 - 1
 
 
-def _pending(pid, tid=None):
-    """Signals pending for the process (ShdPnd), or for thread tid (SigPnd)."""
-    path = "/proc/%d/status" % pid if tid is None else "/proc/%d/task/%d/status" % (pid, tid)
-    key = "ShdPnd:" if tid is None else "SigPnd:"
-    try:
-        with open(path) as f:
-            for line in f:
-                if line.startswith(key):
-                    return int(line.split()[1], 16)
-    except OSError:
-        pass
-    return 0
-
-
-SIGINT_BIT = 1 << 1
-
-
-def take_pending_sigint(inf, prefer):
-    """A Ctrl-C while a capture ran the target made gdb send the target's
-    process group SIGINT (as it does to interrupt a running program).
-    The capture's thread blocks it, so it stays pending for another one,
-    and a `detach` would hand it to the program: a KeyboardInterrupt the
-    user never meant for it.  A thread that does not block SIGINT takes it
-    now, under gdb (one `stepi` stops at the signal before any
-    instruction runs), and gdb keeps it from the program as `handle
-    SIGINT nopass` (its default) says.  Returns whether one was taken."""
-    pid = inf.pid
-    if not (_pending(pid) & SIGINT_BIT):
-        return False
-    threads = [prefer] + [t for t in inf.threads() if t != prefer]
-    for t in threads:
-        tid = t.ptid[1]
-        if t.is_valid() and not (_blocked(tid) & SIGINT_BIT):
-            t.switch()
-            pc = int(_frame().pc())
-            catch = signal_catchpoint("SIGINT")
-            try:
-                gdb.execute("stepi", to_string=True)
-            finally:
-                for b in catch:
-                    b.delete()
-            if int(_frame().pc()) != pc:
-                raise RemoraError("remora: taking a pending SIGINT moved thread %d" % t.num)
-            return True
-    return False
-
-
-def signal_catchpoint(name):
-    """A silent catchpoint on signal name (gdb's Python cannot make one)."""
-    before = {b.number for b in gdb.breakpoints()}
-    gdb.execute("catch signal %s" % name, to_string=True)
-    new = [b for b in gdb.breakpoints() if b.number not in before]
-    for b in new:
-        b.silent = True
-    return new
+def _passed_signals():
+    """gdb's `handle` table as a mask: bit sig - 1 for each signal gdb
+    passes to the program."""
+    mask = 0
+    for m in _SIGNAL_ROW.finditer(gdb.execute("info signals", to_string=True)):
+        name, _stop, _printed, passed = m.groups()
+        sig = _signal_number(name)
+        if passed == "Yes" and 1 <= sig <= 64:
+            mask |= 1 << (sig - 1)
+    return mask
 
 
 def _despite_ctrl_c(command):
@@ -308,17 +298,18 @@ def _despite_ctrl_c(command):
 
 
 class HeldStill:
-    """While in effect: only the selected thread runs, when gdb lets it;
-    none of the user's breakpoints, watchpoints or catchpoints can stop it
-    (they are disabled, and enabled again on exit); and a signal the
-    target receives is passed to it as gdb's `handle` says, without
-    stopping gdb or printing (stop and print are restored on exit)."""
+    """While in effect: only the selected thread runs, and only when
+    remora runs it (run_thread); none of the user's breakpoints,
+    watchpoints or catchpoints is in effect (they are disabled, and
+    enabled again on exit); and a signal the target receives meanwhile
+    reaches the program as gdb's `handle` table says (SIGURG, the agent's
+    own stop, excepted)."""
 
     def __enter__(self):
+        global _pass_mask
         self._sched = gdb.parameter("scheduler-locking")
         self._limit = gdb.parameter("backtrace limit")
         self._disabled = []
-        self._signals = []
         try:
             gdb.execute("set scheduler-locking on", to_string=True)
             # Each register write makes gdb look for the selected frame
@@ -330,17 +321,7 @@ class HeldStill:
                 if b.is_valid() and b.enabled:
                     b.enabled = False
                     self._disabled.append(b)
-            for m in _SIGNAL_ROW.finditer(gdb.execute("info signals", to_string=True)):
-                name, stop, printed, passed = m.groups()
-                if name in (STOP_SIGNAL_NAME, "SIGINT"):
-                    # the agent's own stops, and the SIGINT a Ctrl-C makes
-                    # gdb send: catchpoints see them, the target never does
-                    gdb.execute("handle %s nostop noprint nopass" % name, to_string=True)
-                elif name == "SIGTRAP" or (stop, printed) == ("No", "No"):
-                    continue
-                else:
-                    gdb.execute("handle %s nostop noprint" % name, to_string=True)
-                self._signals.append((name, stop == "Yes", printed == "Yes", passed == "Yes"))
+            _pass_mask = _passed_signals() & ~(1 << (STOP_SIGNAL - 1))
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -349,12 +330,9 @@ class HeldStill:
     def __exit__(self, *exc):
         """Restores everything, even through a Ctrl-C (gdb raises it at
         its next command): one that comes is raised at the end."""
+        global _pass_mask
+        _pass_mask = None
         interrupted = False
-        for name, stop, printed, passed in self._signals:
-            interrupted |= _despite_ctrl_c(
-                "handle %s %s %s %s" % (name, "print" if printed else "noprint",
-                                        "stop" if stop else "nostop",
-                                        "pass" if passed else "nopass"))
         for b in self._disabled:
             if b.is_valid():
                 b.enabled = True
@@ -387,7 +365,6 @@ class Capture:
         self.img = image()
         self.scratch = 0
         self.total = 0
-        self.breakpoints = []
         self.yields = 0            # slots the agent filled
         self.stops = 0             # times it stopped for gdb (all slots full)
         self.last_state = None
@@ -422,6 +399,7 @@ class Capture:
                 raise RemoraError("remora: the target could not map %d bytes for the "
                                   "capture (%s)" % (self.total, os.strerror(-base)))
             self.scratch = base
+            _check_interrupt()
             self._write(base, regs, seg_words, nsegs, segs_off, buf_off, stepper, text_size)
             if not text_size:
                 r = stepper.call(SYS_MPROTECT, base, img.text_size, PROT_READ | PROT_EXEC)
@@ -444,7 +422,6 @@ class Capture:
                     # an error (or Ctrl-C) mid-walk: the agent stops at its
                     # next yield, and the thread goes home as usual
                     self._abort(resume_context(regs)[0], stepper.libc_syscall)
-                delete_hbreaks(self.breakpoints)
                 if self.scratch:
                     write_registers(regs)
                     stepper.call(SYS_MUNMAP, self.scratch, self.total)
@@ -480,37 +457,35 @@ class Capture:
         ctl = self.scratch + self.img.sym["remora_agent_ctl"]
         self.inf.write_memory(ctl + off, struct.pack(fmt, *values))
 
-    def _next_stop(self):
-        """Lets the thread run to the agent's next stop; its state."""
-        gdb.execute("continue", to_string=True)
+    def _next_stop(self, interruptible=True):
+        """Lets the thread run to the agent's next stop; its state.  A
+        Ctrl-C meanwhile has the agent stop its walk (CTL_ABORT), and is
+        raised here once it has."""
+        ctl = self.scratch + self.img.sym["remora_agent_ctl"]
+        stop = run_thread((), (STOP_SIGNAL,), ctl + CTL_ABORT)
         (state,) = self._ctl(CTL_STATE, "<I")
-        if state not in (STATE_YIELD, STATE_DONE):
-            raise RemoraError("remora: the thread running the capture stopped at 0x%x, "
-                              "not where the agent stops" % int(_frame().pc()))
+        if stop.kind != engine.RUN_SIGNAL or state not in (STATE_YIELD, STATE_DONE):
+            raise RemoraError("remora: the thread running the capture stopped at 0x%x "
+                              "(signal %d), not where the agent stops"
+                              % (stop.rip, stop.signal))
         self._set_ctl(CTL_STATE, "<I", 0)
         self.last_state = state
+        if interruptible:
+            _check_interrupt()
         return state
 
     def _walk(self, base, buf_off):
         img, inf = self.img, self.inf
-        self.breakpoints += signal_catchpoint(STOP_SIGNAL_NAME)
         top = (base + img.size + AGENT_STACK) & ~15
         write_registers({"rip": base + img.sym["remora_agent_enter"], "rsp": top,
                          "rdi": base + img.sym["remora_agent_ctl"]})
-        sigint_before = _pending(inf.pid) & SIGINT_BIT
-        # gdb's thread copies the slots as the agent fills them; at a
-        # stop (every slot full, or a SIGINT came) gdb copies the rest
+        # gdb's drainer thread copies the slots as the agent fills them;
+        # at a stop (every slot full, or the walk done) the rest
         drainer = engine.Drainer(inf.pid, base + img.sym["remora_agent_ctl"], self.fd)
         try:
             while self._next_stop() == STATE_YIELD:
                 self.stops += 1
                 self.yields = drainer.sync()
-                # a Ctrl-C while the thread ran reaches the target as the
-                # SIGINT gdb sends it (the agent stops when it sees it),
-                # not always as a quit in gdb: either way the user asked
-                # to stop
-                if _pending(inf.pid) & SIGINT_BIT and not sigint_before:
-                    raise KeyboardInterrupt()
             self.yields = drainer.sync()
         finally:
             drainer.stop()
@@ -522,13 +497,14 @@ class Capture:
         on the way and let through by its restored mask, stops it; or a
         last hardware breakpoint, if its mask blocks SIGURG."""
         tid = self.thread.ptid[1]
+        addrs = ()
         if _blocked(tid) & (1 << (STOP_SIGNAL - 1)):
-            self.breakpoints.append(silent_hbreak(home))
+            addrs = (home,)
         else:
             self._set_ctl(CTL_HOME_SIGNAL, "<I", STOP_SIGNAL)
-        gdb.execute("continue", to_string=True)
+        stop = run_thread(addrs, (STOP_SIGNAL,))
         self.scratch = 0
-        pc = int(_frame().pc())
+        pc = stop.rip
         if pc != home:
             raise RemoraError("remora: the thread going home from the capture stopped "
                               "at 0x%x, not at 0x%x" % (pc, home))
@@ -537,7 +513,8 @@ class Capture:
         """The walk must stop: ask the agent to (it stops at its next
         yield), let it reach its DONE stop, then go home."""
         self._set_ctl(CTL_ABORT, "<Q", 1)
-        while self.last_state != STATE_DONE and self._next_stop() == STATE_YIELD:
+        while (self.last_state != STATE_DONE
+               and self._next_stop(interruptible=False) == STATE_YIELD):
             (yields,) = self._ctl(CTL_LEN_YIELDS + 8, "<Q")
             self._set_ctl(CTL_DRAINED, "<Q", yields)
         if leaves:

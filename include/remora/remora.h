@@ -524,13 +524,41 @@ REMORA_EXPORT struct remora_error *remora_capture_patch_flags(int fd, uint32_t f
 REMORA_EXPORT uint64_t remora_capture_find(int pid, uint64_t start, uint64_t end,
 					   const void *pattern, size_t len);
 
-/* Clears the debug status register (DR6) of thread tid, which the caller
- * traces (gdb: its Python runs on the tracing thread).  gdb 13 leaves the
- * bit of a hardware breakpoint that was hit and then deleted in DR6, and
- * takes the thread's next stop, whatever it is, for that breakpoint's
- * late trap: it resumes the thread without reporting it.  inject.py
- * clears DR6 after each of its hardware breakpoints.  0 or -errno. */
-REMORA_EXPORT int remora_capture_clear_debug_status(int tid);
+/* Runs thread tid of process pid, which the caller traces and has
+ * stopped (gdb: its Python runs on the tracing thread), until it stops
+ * at one of addrs[0 .. naddrs) (hardware instruction breakpoints, at most
+ * 4, in the thread's debug registers only while it runs) or for a signal
+ * in stop_mask (bit sig - 1), or dies.  A signal in pass_mask reaches
+ * the program (its handler runs) and the thread goes on; any other is
+ * discarded, as gdb's `handle ... nopass` would.  gdb never resumes the
+ * thread itself, so none of its own breakpoints is in the target while
+ * it runs: a gdb killed meanwhile leaves nothing behind.  A SIGINT to
+ * gdb while the thread runs (remora's handler stands in for gdb's
+ * meanwhile) writes 1 at abort_addr (unless 0) in the target and sets
+ * out->interrupted once the thread has stopped.  The
+ * caller re-reads the registers afterwards (gdb: `maint flush
+ * register-cache`).  The debug registers are put back as they were, DR6
+ * cleared (gdb 13 takes a stale DR6 bit for a late trap of its own).
+ * 0 or -errno (the thread then runs no more). */
+enum remora_run_kind {
+	REMORA_RUN_BREAKPOINT = 1,
+	REMORA_RUN_SIGNAL = 2,
+	REMORA_RUN_EVENT = 3,       /* a PTRACE_EVENT stop (out->event) */
+	REMORA_RUN_GONE = 4,        /* the thread exited or was killed */
+};
+struct remora_run_stop {
+	int32_t kind;               /* enum remora_run_kind */
+	int32_t signal;             /* the stop's signal (GONE: the killing one) */
+	int32_t breakpoint;         /* index into addrs, or -1 */
+	int32_t event;
+	int32_t interrupted;        /* a SIGINT came to gdb meanwhile */
+	int32_t pad;
+	uint64_t address;           /* addrs[breakpoint] */
+	uint64_t rip, rax;          /* at the stop */
+};
+REMORA_EXPORT int remora_capture_run(int pid, int tid, const uint64_t *addrs, int naddrs,
+				     uint64_t pass_mask, uint64_t stop_mask,
+				     uint64_t abort_addr, struct remora_run_stop *out);
 
 /* The readable mappings of pid (/proc/PID/maps, as the proc reader keeps
  * them), as {start, end} pairs of uint64_t into out[0 .. 2 * cap).  The

@@ -195,6 +195,29 @@ class Record:
         self.tags = {"tag-%09d" % i: "value-%09d" % i}
 
 
+# stdlib extension modules with no side effects, one of which this
+# program has not imported and its interpreter builds as a shared library
+LIBRARY_MODULES = ("_lsprof", "_zoneinfo", "_queue", "_statistics", "cmath", "_json",
+                   "_contextvars", "_md5", "_bisect", "_heapq")
+
+
+def load_a_library():
+    """After the captures, dlopen a library the process has not loaded
+    (the dynamic linker then calls _dl_debug_state, where gdb keeps a
+    breakpoint of its own while it runs the process): its module name, or
+    None if every candidate is built in or imported already."""
+    import importlib
+    import importlib.util
+    for name in LIBRARY_MODULES:
+        if name in sys.modules:
+            continue
+        spec = importlib.util.find_spec(name)
+        if spec is not None and (spec.origin or "").endswith(".so"):
+            importlib.import_module(name)
+            return name
+    return None
+
+
 def main(wdir, mode, checkpoints, records):
     kept = [Kept(i) for i in range(N_KEPT)]
     bulk = [Record(i) for i in range(records)]
@@ -235,13 +258,14 @@ def main(wdir, mode, checkpoints, records):
     stalled += workers.stalled(last)
     kept_ok = kept_ok and intact(kept)
     workers.finish()
+    dlopened = load_a_library()
     # the storm may still be blowing: finalization puts SIGUSR2 back to its
     # default action (terminate), so from here on it stays pending
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2})
     with open(os.path.join(wdir, "result.json"), "w") as f:
         json.dump({"progress_ok": not stalled, "stalled": stalled, "kept_ok": kept_ok,
                    "iterations": workers.counts, "signals": signals, "sigints": sigints,
-                   "bulk": len(bulk),
+                   "bulk": len(bulk), "dlopened": dlopened,
                    "checkpoints": done}, f)
     return 0
 
