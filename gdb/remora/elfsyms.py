@@ -161,6 +161,31 @@ def symtab(path, wanted):
     return out
 
 
+def section(path, name):
+    """The bytes of the ELF file's section called name (".rodata"), or
+    None (no such section, or not a 64-bit little-endian ELF file)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        return None
+    e_shoff = struct.unpack_from("<Q", data, 0x28)[0]
+    e_shentsize, e_shnum, e_shstrndx = struct.unpack_from("<HHH", data, 0x3A)
+    if not e_shoff or e_shstrndx >= e_shnum:
+        return None
+    sections = [struct.unpack_from("<IIQQQQIIQQ", data, e_shoff + i * e_shentsize)
+                for i in range(e_shnum)]
+    names_off = sections[e_shstrndx][4]
+    want = name.encode()
+    for sh in sections:
+        start = names_off + sh[0]
+        if data[start:data.index(b"\0", start)] == want:
+            return data[sh[4]:sh[4] + sh[5]]
+    return None
+
+
 def load_bias(pid, path):
     """What to add to path's link-time addresses to get run-time ones in
     process pid, or None if path is not mapped there."""

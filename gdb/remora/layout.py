@@ -15,7 +15,6 @@ which package adds the debug info).
 
 import ctypes
 import functools
-import os
 import re
 import struct
 
@@ -287,14 +286,14 @@ def python_version():
     # the file that holds the interpreter names its version
     older = _version_from_file()
     if older is not None and older in SUPPORTED_VERSIONS:
-        # (experimental) the patch release is not read: the table of the
-        # minor version's highest one serves
-        return older[0] << 24 | older[1] << 16 | 0xFF << 8
+        # the release from PY_VERSION in the file's read-only data; else
+        # the table of the minor version's highest one serves
+        return (_release_from_rodata(symbol_file("_Py_NoneStruct"), older)
+                or older[0] << 24 | older[1] << 16 | 0xFF << 8)
     if older is not None:
-        raise RemoraError("remora: CPython %d.%d is not supported%s (%s are%s)"
-                          % (older + (" yet" if older >= (3, 8) else "", SUPPORTED,
-                                      "; REMORA_EXPERIMENTAL_OLD=1 tries it"
-                                      if older in EXPERIMENTAL_VERSIONS else "")))
+        raise RemoraError("remora: CPython %d.%d is not supported%s (%s are)"
+                          % (older + (" yet" if older > SUPPORTED_VERSIONS[-1] else "",
+                                      SUPPORTED)))
     if not has_runtime:
         raise RemoraError("remora: this process is not running CPython "
                           "(no _PyRuntime symbol)")
@@ -302,13 +301,8 @@ def python_version():
                       "(Py_Version); CPython %s are supported" % SUPPORTED)
 
 
-SUPPORTED_VERSIONS = ((3, 11), (3, 12), (3, 13), (3, 14), (3, 15))
-# 3.8-3.10 are read when REMORA_EXPERIMENTAL_OLD is set in gdb's
-# environment (issue 10, in progress: with debug info; see README)
-EXPERIMENTAL_VERSIONS = ((3, 8), (3, 9), (3, 10))
-if os.environ.get("REMORA_EXPERIMENTAL_OLD"):
-    SUPPORTED_VERSIONS = EXPERIMENTAL_VERSIONS + SUPPORTED_VERSIONS
-SUPPORTED = "3.11 to 3.15"
+SUPPORTED_VERSIONS = ((3, 8), (3, 9), (3, 10), (3, 11), (3, 12), (3, 13), (3, 14), (3, 15))
+SUPPORTED = "3.8–3.15"
 
 
 def symbol_file(name):
@@ -331,6 +325,31 @@ def _version_from_file():
     _Py_NoneStruct (libpython3.10.so.1.0, python2.7), or None."""
     m = re.search(r"python(\d)\.(\d+)[^/]*$", symbol_file("_Py_NoneStruct") or "")
     return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+_LEVELS = {b"a": 0xA, b"b": 0xB, b"rc": 0xC, b"": 0xF}
+
+
+def _release_from_rodata(path, minor_version):
+    """PY_VERSION_HEX from the PY_VERSION string ("3.9.18", "3.10.0rc2")
+    in the .rodata of the file holding the interpreter (what Py_GetVersion
+    prints), or None unless exactly one release of that minor version is
+    named there."""
+    data = elfsyms.section(path, ".rodata") if path else None
+    if not data:
+        return None
+    major, minor = minor_version
+    # the linker may keep it as the tail of a longer string (the build
+    # directory's ".../Python-3.9.18"): any string that ends in it counts
+    found = set(re.findall(rb"(?<![0-9.])(%d\.%d\.(\d+)(a|b|rc|)(\d*))\+?\x00"
+                           % (major, minor), data))
+    if len(found) != 1:
+        return None
+    _text, micro, level, serial = found.pop()
+    if int(micro) > 0xFF or (level and not serial):
+        return None
+    return (major << 24 | minor << 16 | int(micro) << 8 | _LEVELS[level] << 4
+            | (int(serial) if level else 0))
 
 
 def tables():

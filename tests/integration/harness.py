@@ -207,33 +207,20 @@ def _has_debug_info(exe):
     return False, "no debug symbols for %s" % elf
 
 
-# CPython 3.8 to 3.10: remora reads them when REMORA_EXPERIMENTAL_OLD is
-# set (issue 10, in progress).  The tests that pass on them already ask
-# for them (interpreters(experimental=True)); gdb gets the setting.
-EXPERIMENTAL_PYTHONS = [
-    ("pyenv-3.8.18-experimental", "~/.pyenv/versions/3.8.18/bin/python3.8",
-     "pyenv install 3.8.18"),
-    ("pyenv-3.9.18-experimental", "~/.pyenv/versions/3.9.18/bin/python3.9",
-     "pyenv install 3.9.18"),
-    ("pyenv-3.10.13-experimental", "~/.pyenv/versions/3.10.13/bin/python3.10",
-     "pyenv install 3.10.13"),
+# CPython 3.8 to 3.10, after the others (the tests that run on "the
+# first usable interpreter" keep Debian's), also with libpython stripped.
+OLD_PYTHONS = [
+    ("pyenv-3.8.18", "~/.pyenv/versions/3.8.18/bin/python3.8", "pyenv install 3.8.18"),
+    ("pyenv-3.9.18", "~/.pyenv/versions/3.9.18/bin/python3.9", "pyenv install 3.9.18"),
+    ("pyenv-3.10.13", "~/.pyenv/versions/3.10.13/bin/python3.10", "pyenv install 3.10.13"),
 ]
-EXPERIMENTAL_NO_DEBUG_INFO = [
-    (name.replace("-experimental", "-stripped-experimental"), name, "strip")
-    for name, _path, _how in EXPERIMENTAL_PYTHONS]
-EXPERIMENTAL_GDB = ["-iex", "python import os; os.environ['REMORA_EXPERIMENTAL_OLD'] = '1'"]
+OLD_NO_DEBUG_INFO = [(name + "-stripped", name, "strip") for name, _path, _how in OLD_PYTHONS]
 
 
-def experimental(interps):
-    """Those of interps that are read behind REMORA_EXPERIMENTAL_OLD."""
-    return [it for it in interps if it.name.endswith("-experimental")]
-
-
-def _experimental(only):
-    found = _candidates(EXPERIMENTAL_PYTHONS, only, EXPERIMENTAL_GDB)
+def _old(only):
+    found = _candidates(OLD_PYTHONS, only)
     if os.environ.get("REMORA_TEST_NO_DEBUG_INFO", "1") != "0":
-        found += _without_debug_info(found, only, EXPERIMENTAL_NO_DEBUG_INFO,
-                                     EXPERIMENTAL_GDB)
+        found += _without_debug_info(found, only, OLD_NO_DEBUG_INFO)
     return found
 
 
@@ -254,9 +241,8 @@ def _candidates(cands, only, gdb_args=()):
     return found
 
 
-def interpreters(experimental=False):
-    """The interpreters to test, each with .skip set if it cannot be; with
-    experimental, also CPython 3.8-3.10 read behind REMORA_EXPERIMENTAL_OLD."""
+def interpreters():
+    """The interpreters to test, each with .skip set if it cannot be."""
     spec = os.environ.get("REMORA_TEST_PYTHONS")
     if spec:
         cands = [(kv.split("=", 1)[0], kv.split("=", 1)[1], "")
@@ -269,8 +255,8 @@ def interpreters(experimental=False):
         found += _without_debug_info(found, only)
     if not spec:
         found += _rooted(only)
-    if experimental and not spec:
-        found += _experimental(only)
+    if not spec:
+        found += _old(only)
     return found
 
 
@@ -718,13 +704,12 @@ def each_interpreter(tap, interps, label, fn):
 current_interp = None
 
 
-def run_per_interpreter(test, label, fn, experimental=False):
+def run_per_interpreter(test, label, fn):
     """The body of a test that checks every interpreter: a Tap named test,
     the interpreters reported, fn(tap, it) for each usable one (guarded,
-    named "label <interpreter>"); returns the exit status.  experimental:
-    CPython 3.8-3.10 too (interpreters())."""
+    named "label <interpreter>"); returns the exit status."""
     tap = Tap(test)
-    interps = interpreters(experimental)
+    interps = interpreters()
     report_interpreters(tap, interps)
     each_interpreter(tap, interps, label, fn)
     return tap.finish()

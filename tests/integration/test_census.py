@@ -63,8 +63,7 @@ def census(tap, it):
 
 
 def main():
-    return harness.run_per_interpreter("test_census", "census", census,
-                                       experimental=True)
+    return harness.run_per_interpreter("test_census", "census", census)
 
 
 if __name__ == "__main__":

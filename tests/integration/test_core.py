@@ -259,13 +259,16 @@ def other_executable(tap, it, core, other):
     """GIVEN it's core, WHEN gdb opens it with other's executable (another
     version) and py-heap runs, THEN one line says the core was made by
     it's program, not by the executable gdb was given, naming both;
-    unless both load a shared libpython: then gdb reads the core's own,
-    and py-heap prints the partition."""
+    unless gdb found the core's own libpython through the executable it
+    was given (both load one, and the other executable leads gdb to the
+    core's list of libraries): then py-heap prints the partition."""
     name = "%s core with %s's executable" % (it.name, other.name)
-    g = harness.run_gdb(harness.marked("py-heap", "py-heap"), args=[other.path, core])
-    if shared_libpython(it) and shared_libpython(other):
+    g = harness.run_gdb(harness.marked("libs", "info sharedlibrary")
+                        + harness.marked("py-heap", "py-heap"), args=[other.path, core])
+    own = shared_libpython(it)
+    if own and shared_libpython(other) and os.path.basename(own) in (g.section("libs") or ""):
         text = g.section("py-heap") or ""
-        tap.ok("%s: both load a shared libpython: py-heap prints the partition" % name,
+        tap.ok("%s: gdb read the core's libpython: py-heap prints the partition" % name,
                g.ok() and text.startswith("Partition of a set of")
                and not any(x in g.out for x in NO_TRACEBACK), g.report)
         return
@@ -298,12 +301,9 @@ def not_python_core(tap):
 
 def main():
     tap = Tap("test_core")
-    interps = harness.interpreters(experimental=True)
+    interps = harness.interpreters()
     harness.report_interpreters(tap, interps)
-    # 3.8-3.10 (experimental) take the core-equals-live checks; the checks
-    # of the other cores and executables run on the versions remora reads
-    # without a switch
-    usable = [it for it in interps if not it.skip and it not in harness.experimental(interps)]
+    usable = [it for it in interps if not it.skip]
     cores = []
     harness.each_interpreter(tap, interps, "core", lambda tap, it: run(
         tap, it, bool(usable) and it is usable[0],

@@ -224,8 +224,7 @@ def check_interpreter(tap, it):
 
 
 def main():
-    return harness.run_per_interpreter("test_holders", "holders", check_interpreter,
-                                       experimental=True)
+    return harness.run_per_interpreter("test_holders", "holders", check_interpreter)
 
 
 if __name__ == "__main__":

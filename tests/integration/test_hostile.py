@@ -507,7 +507,7 @@ def run(tap, it):
 
 def main():
     tap = Tap("test_hostile")
-    interps = harness.interpreters(experimental=True)
+    interps = harness.interpreters()
     harness.report_interpreters(tap, interps)
     harness.each_interpreter(tap, interps, "hostile", run)
     harness.guarded(tap, "non-Python process", not_python, tap)

@@ -126,8 +126,7 @@ def run(tap, it):
 
 
 def main():
-    return harness.run_per_interpreter("test_outside", "outside", run,
-                                       experimental=True)
+    return harness.run_per_interpreter("test_outside", "outside", run)
 
 
 if __name__ == "__main__":

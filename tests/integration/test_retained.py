@@ -193,8 +193,7 @@ def run(tap, it):
 
 
 def main():
-    return harness.run_per_interpreter("test_retained", "retained", run,
-                                       experimental=True)
+    return harness.run_per_interpreter("test_retained", "retained", run)
 
 
 if __name__ == "__main__":

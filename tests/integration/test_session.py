@@ -544,8 +544,7 @@ def check_interpreter(tap, it):
 
 
 def main():
-    return harness.run_per_interpreter("test_session", "session", check_interpreter,
-                                       experimental=True)
+    return harness.run_per_interpreter("test_session", "session", check_interpreter)
 
 
 if __name__ == "__main__":
