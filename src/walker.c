@@ -1533,7 +1533,10 @@ static void walk_iframe_edges(struct walker *w, uint64_t f)
 	}
 }
 
-/* A 3.8-3.10 frame object: what frame_traverse visits, locals named. */
+/* A 3.8-3.10 frame object: what frame_traverse visits, locals named.
+ * A frame object always has its code; one without, or whose slots or
+ * stack cannot be read, or whose stack is deeper than its code allows,
+ * is damaged: the snapshot is partial. */
 static void walk_frame_obj_edges_old(struct walker *w, uint64_t obj)
 {
 	walk_field(w, obj, RL_FRAME_BACK, REMORA_FIELD_F_BACK);
@@ -1543,8 +1546,10 @@ static void walk_frame_obj_edges_old(struct walker *w, uint64_t obj)
 	walk_field(w, obj, RL_FRAME_LOCALS, REMORA_FIELD_F_LOCALS);
 	walk_field(w, obj, RL_FRAME_TRACE, REMORA_FIELD_F_TRACE);
 	uint64_t code = rd_ptr(w, obj, RL_FRAME_CODE);
-	if (!code)
+	if (!code) {
+		walk_partial(w, REMORA_PARTIAL_FRAME);
 		return;
+	}
 	struct walk_names nm;
 	walk_names_read(w, code, &nm);
 	uint64_t slots = obj + (uint64_t)lv(w, RL_FRAME_LOCALSPLUS);
@@ -1555,6 +1560,10 @@ static void walk_frame_obj_edges_old(struct walker *w, uint64_t obj)
 		if (ok && v)
 			walk_edge(w, v, name ? remora_via(REMORA_VIA_LOCAL, name) :
 					       remora_via(REMORA_VIA_STACK, (uint64_t)i));
+	}
+	if (!ok) {
+		walk_partial(w, REMORA_PARTIAL_FRAME);
+		return;
 	}
 	/* the value stack: 3.10 counts it, 3.8 and 3.9 point past its top
 	 * (NULL while the frame runs: then it is not known) */
@@ -1567,13 +1576,19 @@ static void walk_frame_obj_edges_old(struct walker *w, uint64_t obj)
 		depth = top > stack ? (int64_t)((top - stack) / 8) : 0;
 	}
 	int32_t stacksize = rd_i32(w, code, RL_CO_STACKSIZE, &ok);
-	if (!ok || !stack || depth < 0 || depth > stacksize)
+	if (!stack || depth == -1)     /* running: 3.10 says so with depth -1 */
 		return;
+	if (!ok || depth < 0 || depth > stacksize) {
+		walk_partial(w, REMORA_PARTIAL_FRAME);
+		return;
+	}
 	for (int64_t i = 0; i < depth && ok; i++) {
 		uint64_t v = rd_u64(w, stack + (uint64_t)i * 8, &ok);
 		if (ok && v)
 			walk_edge(w, v, remora_via(REMORA_VIA_STACK, (uint64_t)i));
 	}
+	if (!ok)
+		walk_partial(w, REMORA_PARTIAL_FRAME);
 }
 
 static void walk_frame_obj_edges(struct walker *w, uint64_t obj)
@@ -2203,12 +2218,16 @@ static void walk_frames(struct walker *w, uint64_t frame, uint64_t ii, uint64_t 
 }
 
 /* 3.8-3.10: a thread's frames are objects, newest first through f_back;
- * each is a root of the thread's (its contents are its edges). */
+ * each is a root of the thread's (its contents are its edges).  One that
+ * is not a frame object (where the layout knows the frame type) ends
+ * the chain, damaged. */
 static void walk_frame_objects(struct walker *w, uint64_t frame, uint64_t ii, uint64_t ti)
 {
 	struct walk_chain chain = { .power = 1 };
 	for (int64_t depth = 0; frame; depth++) {
-		if (depth == MAX_FRAMES || walk_chain_loops(&chain, frame)) {
+		if (depth == MAX_FRAMES || walk_chain_loops(&chain, frame) ||
+		    (lv(w, RL_TYPE_FRAME) > 0 &&
+		     !walk_type_is_static(w, rd_ptr(w, frame, RL_OB_TYPE), RL_TYPE_FRAME))) {
 			walk_partial(w, REMORA_PARTIAL_FRAME);
 			break;
 		}

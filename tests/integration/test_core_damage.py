@@ -49,6 +49,13 @@ THEN  gdb runs every command (no signal, no timeout, no "Fatal signal")
       for `truncated`, which gdb refuses, py-heap prints one line saying
       gdb could not open the core and why (remora's core reader: the
       notes are cut short), and the capture fails the same way.
+And once more on the first 3.8-3.10 interpreter with debug info, where
+a thread's frames are objects linked by f_back, the frame damages only:
+frame-cycle (a second frame's f_back is the first), frame-zeroed (the
+second frame object zeroed) and frame-nocode (its f_code NULL), each
+marked partial with the frame chain named as the cause (the frames the
+chain no longer reaches are GC objects, found as roots of their own: the
+root count is not checked there).
 And, with an AddressSanitizer (and UBSan) build of libremora made in a
 scratch copy of the tree (in the background, while gdb runs):
 GIVEN the same cores,
@@ -350,6 +357,23 @@ def damage_frame_zeroed(src, wdir, frames):
     return d
 
 
+def damage_frame_nocode(src, wdir, frames):
+    """A thread's second frame object (3.8-3.10) without its code: every
+    frame object has one, so the frame is damaged; the chain goes on
+    through its f_back."""
+    d = Damage("frame-nocode", os.path.join(wdir, "frame-nocode.core"), "")
+    d.strict = True
+    d.expect_note = r"^remora: the snapshot is partial: a thread's frame chain is damaged; "
+    d.fewer_roots = True
+    chain = max(frames["threads"], key=len)
+    with coredamage.Core(src, d.path) as core:
+        core.put_u64(chain[1] + frames["code"], 0, "f_code of a thread's second frame: NULL")
+        d.what = "a thread's second frame object 0x%x (of %d) without f_code" % (
+            chain[1], len(chain))
+        d.edits = core.describe_edits()
+    return d
+
+
 def damage_truncated(src, wdir):
     d = Damage("truncated", os.path.join(wdir, "truncated.core"), "")
     d.strict = True
@@ -618,7 +642,9 @@ def check_asan(tap, asan, layout, cores, gdb_results):
 
 # ------------------------------------------------------------------- main
 
-def run(tap, it, asan, timings, cores_made):
+def run(tap, it, asan, timings, cores_made, frames_only=False):
+    """The damaged cores of it; frames_only: only those of the thread's
+    frames (the frame objects of 3.8-3.10), without the ASan runs."""
     wdir = harness.workdir("core-damage", it.name)
     t = time.monotonic()
     with Target.python(it, "census_target.py", wdir) as target:
@@ -663,12 +689,23 @@ def run(tap, it, asan, timings, cores_made):
     timings["undamaged core in gdb"] = time.monotonic() - t
 
     t = time.monotonic()
-    cores = [damage_zeroed(live_snap, src, wdir), damage_headers(live_snap, src, wdir),
-             damage_wild(live_snap, src, wdir), damage_gc_cycle(live_snap, src, wdir),
-             damage_frame_cycle(src, wdir, frames),
-             damage_frame_zeroed(src, wdir, frames),
-             damage_truncated(src, wdir),
-             damage_cut_kernel(src, wdir)]
+    if frames_only:
+        cores = [damage_frame_cycle(src, wdir, frames), damage_frame_zeroed(src, wdir, frames)]
+        if frames.get("objects"):
+            cores.append(damage_frame_nocode(src, wdir, frames))
+            # frame objects are in the GC lists: the frames a damaged
+            # chain no longer reaches are found there, as roots of their own
+            for d in cores:
+                d.fewer_roots = False
+        for d in cores:
+            d.name = "%s-%s" % (d.name, it.name)
+    else:
+        cores = [damage_zeroed(live_snap, src, wdir), damage_headers(live_snap, src, wdir),
+                 damage_wild(live_snap, src, wdir), damage_gc_cycle(live_snap, src, wdir),
+                 damage_frame_cycle(src, wdir, frames),
+                 damage_frame_zeroed(src, wdir, frames),
+                 damage_truncated(src, wdir),
+                 damage_cut_kernel(src, wdir)]
     timings["damaging"] = time.monotonic() - t
     cores_made.extend(d.path for d in cores)
     for d in cores:
@@ -679,6 +716,8 @@ def run(tap, it, asan, timings, cores_made):
         results[d.name] = res
         check_damaged(tap, d, base_nodes, g, res)
         timings["%s core in gdb" % d.name] = time.monotonic() - t
+    if frames_only:
+        return
 
     t = time.monotonic()
     check_asan(tap, asan, layout, [base] + cores, results)
@@ -698,15 +737,22 @@ def main():
     interps = harness.interpreters()
     harness.report_interpreters(tap, interps)
     first = next((it for it in interps if not it.skip), None)
+    # and the frame damages once more where frames are objects (3.8-3.10)
+    old = next((it for it in interps if not it.skip and it.debug_info
+                and re.match(r"pyenv-3\.(8|9|10)\.", it.name)), None)
     for it in interps:
         if it.skip:
             tap.skip("damaged cores, %s" % it.name, it.skip)
-        elif it is not first:
+        elif it is not first and it is not old:
             tap.skip("damaged cores, %s" % it.name,
-                     "run on the first usable interpreter only (%s)" % first.name)
+                     "run on the first usable interpreter only (%s)%s" % (
+                         first.name, ", frame damages also on %s" % old.name if old else ""))
     if first is not None:
         harness.guarded(tap, "damaged cores, %s" % first.name, run,
                         tap, first, asan, timings, cores_made)
+    if old is not None:
+        harness.guarded(tap, "damaged frames, %s" % old.name, run,
+                        tap, old, asan, timings, cores_made, True)
     if asan.proc is not None and asan.proc.poll() is None:
         os.killpg(asan.proc.pid, 9)
     if tap.failed == 0:
