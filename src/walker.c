@@ -65,6 +65,16 @@ struct walk_type {
 	uint8_t valid;
 	uint8_t emitted;      /* TYPE record written */
 	uint8_t is_class;     /* made by a class statement */
+	uint8_t sizer;        /* enum walk_sizer of the solid base */
+};
+
+/* Extension types whose __sizeof__ counts memory outside the object,
+ * known by tp_name and basic size; their instances' sizes are read from
+ * their fields (the same on every path: no code runs in the target). */
+enum walk_sizer {
+	SIZER_NONE,
+	SIZER_ARRAY,     /* array.array: + allocated * ob_descr->itemsize */
+	SIZER_BYTESIO,   /* _io.BytesIO: + its buffer's size unless shared */
 };
 
 struct walker {
@@ -852,6 +862,33 @@ static bool walk_type_is_class(struct walker *w, uint64_t t, uint64_t flags)
 	return rd_ptr(w, t, RL_TP_DEALLOC) == (uint64_t)lv(w, RL_SUBTYPE_DEALLOC);
 }
 
+/* The sizer of a solid base type (its C tp_name, "module.name", and its
+ * basic size as the struct has it since 3.8: array's PyObject_VAR_HEAD
+ * and 5 words, BytesIO's PyObject_HEAD and 6). */
+static uint8_t walk_sizer_of(struct walker *w, uint64_t t, int64_t basicsize)
+{
+	static const struct {
+		const char *name;
+		enum remora_layout_field head;  /* end of the header: its size */
+		int64_t words;
+		enum walk_sizer sizer;
+	} known[] = {
+		{ "array.array", RL_OB_SIZE, 5, SIZER_ARRAY },
+		{ "_io.BytesIO", RL_OB_TYPE, 6, SIZER_BYTESIO },
+	};
+	char name[16];
+	uint64_t p = rd_ptr(w, t, RL_TP_NAME);
+	if (!p || !rd(w, p, name, sizeof(name)))
+		return SIZER_NONE;
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		size_t n = strlen(known[i].name) + 1;
+		if (lv(w, known[i].head) >= 0 && memcmp(name, known[i].name, n) == 0 &&
+		    basicsize == lv(w, known[i].head) + 8 + 8 * known[i].words)
+			return (uint8_t)known[i].sizer;
+	}
+	return SIZER_NONE;
+}
+
 /* Fills e from the type object at addr; e->valid says if it is a type. */
 static void walk_type_load(struct walker *w, uint64_t addr, struct walk_type *e)
 {
@@ -880,6 +917,8 @@ static void walk_type_load(struct walker *w, uint64_t addr, struct walk_type *e)
 		base_flags = rd_ptr(w, base, RL_TP_FLAGS);
 	}
 	e->kind = (uint8_t)walk_kind_of_static(w, base, base_flags);
+	if (e->kind == WK_TRAVERSE || e->kind == WK_OPAQUE)
+		e->sizer = walk_sizer_of(w, base, rd_i64(w, base, RL_TP_BASICSIZE, &ok));
 	e->base = base;
 	e->traverse = rd_ptr(w, base, RL_TP_TRAVERSE);
 	e->base_dictoffset = rd_i64(w, base, RL_TP_DICTOFFSET, &ok);
@@ -1223,6 +1262,47 @@ static uint64_t walk_sized_kind(struct walker *w, uint64_t obj,
 	return walk_default_size(w, obj, t);
 }
 
+/* __sizeof__ of an instance of a type with a sizer: its basic size and
+ * what the C __sizeof__ adds. */
+static uint64_t walk_sizer_size(struct walker *w, uint64_t obj, const struct walk_type *t)
+{
+	uint64_t size = (uint64_t)t->basicsize;
+	bool ok = true;
+	switch ((enum walk_sizer)t->sizer) {
+	case SIZER_ARRAY: {
+		/* array_array___sizeof__: allocated * ob_descr->itemsize */
+		uint64_t fields = (uint64_t)lv(w, RL_OB_SIZE) + 8;
+		int64_t allocated = (int64_t)rd_u64(w, obj + fields + 8, &ok);
+		uint64_t descr = rd_u64(w, obj + fields + 16, &ok);
+		int32_t itemsize = 0;
+		if (ok && descr && !rd(w, descr + 4, &itemsize, sizeof(itemsize)))
+			ok = false;
+		if (ok && allocated > 0 && allocated <= ITEMS_MAX && itemsize > 0 &&
+		    itemsize <= 16)
+			size += (uint64_t)allocated * (uint64_t)itemsize;
+		break;
+	}
+	case SIZER_BYTESIO: {
+		/* bytesio __sizeof__: the buffer (a bytes object), whole,
+		 * unless it is shared (referred to from elsewhere too) */
+		uint64_t buf = rd_u64(w, obj + (uint64_t)lv(w, RL_OB_TYPE) + 8, &ok);
+		int64_t refs = buf ? rd_i64(w, buf, RL_OB_REFCNT, &ok) : 0;
+		/* 3.12+: the count is the low 32 bits (3.14 keeps flags in
+		 * the high ones) */
+		if (w->py_minor >= 12)
+			refs &= INT64_C(0xFFFFFFFF);
+		int64_t n = buf ? rd_i64(w, buf, RL_OB_SIZE, &ok) : 0;
+		if (ok && buf && refs == 1 && n >= 0 && n <= ITEMS_MAX &&
+		    lv(w, RL_BYTES_SVAL) > 0)
+			size += (uint64_t)lv(w, RL_BYTES_SVAL) + 1 + (uint64_t)n;
+		break;
+	}
+	default:
+		break;
+	}
+	return size;
+}
+
 /* sys.getsizeof(obj): __sizeof__ of the solid base's kind plus the
  * pre-header.  Modules have no __sizeof__ of their own (md_state is not
  * counted); str, int and type use fixed C sizes, not the subclass's. */
@@ -1292,7 +1372,7 @@ static uint64_t walk_size(struct walker *w, uint64_t obj,
 		size = walk_sized_kind(w, obj, t);
 		break;
 	default:
-		size = walk_default_size(w, obj, t);
+		size = t->sizer ? walk_sizer_size(w, obj, t) : walk_default_size(w, obj, t);
 		break;
 	}
 	return size + t->presize;

@@ -4,7 +4,8 @@ snapshot against it object by object.
 
 It builds a varied heap (classes plain, slotted and with a materialized
 __dict__, dict/list/set subclasses, every builtin container, strings of
-each kind, ints of each sign, generators, a deque, closures), runs
+each kind, ints of each sign, generators, a deque, closures, arrays and
+BytesIO objects, whose C __sizeof__ counts their items and buffer), runs
 asyncio.run(asyncio.sleep(0.01)) (which leaves dead future iterators on
 _asyncio's free list: 3.12 keeps it in the module's state and its
 traverse visits them), then walks gc.get_objects() + gc.get_referents()
@@ -15,8 +16,10 @@ SIGUSR1; then it checks that its data holds what it was built with and
 exits 0 (1 if not).
 """
 
+import array
 import asyncio
 import collections
+import io
 import gc
 import json
 import os
@@ -102,7 +105,23 @@ def build():
     keep["deques"] = [collections.deque(range(i * 40)) for i in range(10)]
     keep["odicts"] = [collections.OrderedDict(a=i) for i in range(5)]
     keep["closures"] = [make_closure(i) for i in range(20)]
+    # sized beyond the object by their C __sizeof__: an array's items, a
+    # BytesIO's buffer (not counted while shared: SHARED is the code's
+    # constant too)
+    keep["arrays"] = ([array.array(code, range(n)) for code, n in
+                       (("d", 100000), ("b", 0), ("i", 1000), ("q", 7), ("B", 3))]
+                      + [SubArray("h", range(50))])
+    keep["bytesios"] = [io.BytesIO() for _ in range(3)] + [io.BytesIO(SHARED)]
+    for i, b in enumerate(keep["bytesios"][:3]):
+        b.write(b"z" * (1000 * 10 ** i + i))
     return keep
+
+
+class SubArray(array.array):
+    pass
+
+
+SHARED = b"a BytesIO's initial bytes, shared with this module"
 
 
 def fingerprint(keep):
@@ -121,6 +140,10 @@ def fingerprint(keep):
             return list(o)
         if callable(o) and hasattr(o, "__closure__"):
             return o()
+        if isinstance(o, array.array):
+            return (o.typecode, len(o), o.buffer_info()[1])
+        if isinstance(o, io.BytesIO):
+            return o.tell()       # (getvalue() would trim the buffer)
         if hasattr(o, "gi_frame"):
             return o.gi_frame.f_lasti if o.gi_frame else None
         return o
@@ -164,6 +187,12 @@ def main():
     keep = build()
     asyncio.run(asyncio.sleep(0.01))
     rows = census()
+    # a BytesIO counts its buffer only while nothing else refers to it,
+    # and the census held every buffer gc reaches (3.12+'s traverse visits
+    # it): their sizes again, now that it holds none
+    now = {id(o): sys.getsizeof(o) for o in keep["bytesios"]}
+    for row in rows:
+        row[2] = now.get(row[0], row[2])
     with open(os.path.join(wdir, "census.json.tmp"), "w") as f:
         json.dump({"objects": rows}, f)
     os.rename(os.path.join(wdir, "census.json.tmp"), os.path.join(wdir, "census.json"))
