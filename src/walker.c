@@ -75,6 +75,7 @@ enum walk_sizer {
 	SIZER_NONE,
 	SIZER_ARRAY,     /* array.array: + allocated * ob_descr->itemsize */
 	SIZER_BYTESIO,   /* _io.BytesIO: + its buffer's size unless shared */
+	SIZER_STRUCT,    /* _struct.Struct: + its format codes */
 };
 
 struct walker {
@@ -864,17 +865,21 @@ static bool walk_type_is_class(struct walker *w, uint64_t t, uint64_t flags)
 
 /* The sizer of a solid base type (its C tp_name, "module.name", and its
  * basic size as the struct has it since 3.8: array's PyObject_VAR_HEAD
- * and 5 words, BytesIO's PyObject_HEAD and 6). */
+ * and 5 words, BytesIO's PyObject_HEAD and 6, Struct's PyObject_HEAD and
+ * 5, 6 from 3.15 (init_called), the fields read in the same place). */
 static uint8_t walk_sizer_of(struct walker *w, uint64_t t, int64_t basicsize)
 {
 	static const struct {
 		const char *name;
 		enum remora_layout_field head;  /* end of the header: its size */
-		int64_t words;
+		int64_t words, words_max;
 		enum walk_sizer sizer;
+		unsigned int only_minor;        /* 0: every version */
 	} known[] = {
-		{ "array.array", RL_OB_SIZE, 5, SIZER_ARRAY },
-		{ "_io.BytesIO", RL_OB_TYPE, 6, SIZER_BYTESIO },
+		{ "array.array", RL_OB_SIZE, 5, 5, SIZER_ARRAY, 0 },
+		{ "_io.BytesIO", RL_OB_TYPE, 6, 6, SIZER_BYTESIO, 0 },
+		{ "_struct.Struct", RL_OB_TYPE, 5, 6, SIZER_STRUCT, 0 },
+		{ "Struct", RL_OB_TYPE, 5, 5, SIZER_STRUCT, 8 },   /* 3.8 names it so */
 	};
 	char name[16];
 	uint64_t p = rd_ptr(w, t, RL_TP_NAME);
@@ -882,8 +887,12 @@ static uint8_t walk_sizer_of(struct walker *w, uint64_t t, int64_t basicsize)
 		return SIZER_NONE;
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		size_t n = strlen(known[i].name) + 1;
+		if (known[i].only_minor && known[i].only_minor != w->py_minor)
+			continue;
+		int64_t fields = basicsize - (lv(w, known[i].head) + 8);
 		if (lv(w, known[i].head) >= 0 && memcmp(name, known[i].name, n) == 0 &&
-		    basicsize == lv(w, known[i].head) + 8 + 8 * known[i].words)
+		    fields >= 8 * known[i].words && fields <= 8 * known[i].words_max &&
+		    fields % 8 == 0)
 			return (uint8_t)known[i].sizer;
 	}
 	return SIZER_NONE;
@@ -1295,6 +1304,19 @@ static uint64_t walk_sizer_size(struct walker *w, uint64_t obj, const struct wal
 		if (ok && buf && refs == 1 && n >= 0 && n <= ITEMS_MAX &&
 		    lv(w, RL_BYTES_SVAL) > 0)
 			size += (uint64_t)lv(w, RL_BYTES_SVAL) + 1 + (uint64_t)n;
+		break;
+	}
+	case SIZER_STRUCT: {
+		/* Struct___sizeof__: its format codes (4 words each) up to
+		 * and with the one whose fmtdef is NULL */
+		uint64_t codes = rd_u64(w, obj + (uint64_t)lv(w, RL_OB_TYPE) + 24, &ok);
+		for (uint64_t i = 0; ok && codes && i < (1u << 20); i++) {
+			uint64_t fmtdef = rd_u64(w, codes + i * 32, &ok);
+			if (ok && !fmtdef) {
+				size += (i + 1) * 32;
+				break;
+			}
+		}
 		break;
 	}
 	default:

@@ -662,7 +662,7 @@ def run_gdb(commands, pid=None, load_remora=True, timeout=None, args=(), env=Non
 # README, Limitations: extension types whose C __sizeof__ counts memory
 # outside the object; remora gives them their basic size.
 UNMODELLED_SIZES = ("_io.BufferedReader", "_io.BufferedWriter", "_io.BufferedRandom",
-                    "_io.BufferedRWPair", "_struct.Struct")
+                    "_io.BufferedRWPair")
 
 
 def load_json(path):

@@ -14,8 +14,8 @@ WHEN  gdb attaches and captures the heap,
 THEN  every listed address is a node of the snapshot, the snapshot is
       not partial (no dead object taken for one), and every node's size equals the target's getsizeof —
       except for the extension types whose C __sizeof__ counts memory
-      outside the object, which README lists (_io.Buffered*,
-      _struct.Struct): those may differ, and nothing else may.
+      outside the object that remora does not model yet (README:
+      _io.Buffered*): those may differ, and nothing else may.
 """
 
 import json

@@ -4,8 +4,9 @@ snapshot against it object by object.
 
 It builds a varied heap (classes plain, slotted and with a materialized
 __dict__, dict/list/set subclasses, every builtin container, strings of
-each kind, ints of each sign, generators, a deque, closures, arrays and
-BytesIO objects, whose C __sizeof__ counts their items and buffer), runs
+each kind, ints of each sign, generators, a deque, closures, arrays,
+BytesIO and Struct objects, whose C __sizeof__ counts their items,
+buffer and format codes), runs
 asyncio.run(asyncio.sleep(0.01)) (which leaves dead future iterators on
 _asyncio's free list: 3.12 keeps it in the module's state and its
 traverse visits them), then walks gc.get_objects() + gc.get_referents()
@@ -24,6 +25,7 @@ import gc
 import json
 import os
 import signal
+import struct
 import sys
 import threading
 
@@ -112,6 +114,7 @@ def build():
                        (("d", 100000), ("b", 0), ("i", 1000), ("q", 7), ("B", 3))]
                       + [SubArray("h", range(50))])
     keep["bytesios"] = [io.BytesIO() for _ in range(3)] + [io.BytesIO(SHARED)]
+    keep["structs"] = [struct.Struct(f) for f in ("", "i", "10i2h", "<qqd", "3s?x")]
     for i, b in enumerate(keep["bytesios"][:3]):
         b.write(b"z" * (1000 * 10 ** i + i))
     return keep
@@ -142,6 +145,8 @@ def fingerprint(keep):
             return o()
         if isinstance(o, array.array):
             return (o.typecode, len(o), o.buffer_info()[1])
+        if isinstance(o, struct.Struct):
+            return (o.format, o.size)
         if isinstance(o, io.BytesIO):
             return o.tell()       # (getvalue() would trim the buffer)
         if hasattr(o, "gi_frame"):
