@@ -67,7 +67,10 @@ STORM_CAPTURES = 30
 NAP_CAPTURES = 40       # the issue's count: 4 of 40 were partial before
 SUBINTERP_CAPTURES = 12  # 7 of 12 were partial before
 BIG_RECORDS = 150000            # about a million objects: a capture takes a while
-KILL_DELAYS = (0.0, 0.05, 0.15)  # seconds into the walk
+# moments of the walk: bytes of the snapshot gdb has copied out of the
+# agent (its memfd's size; the whole one is ~60 MB), not seconds, which a
+# fast walk outruns
+KILL_POINTS = (0, 4 << 20, 16 << 20)
 USER_BREAKS = ["break malloc", "break free", "break mmap", "break open64", "break write",
                "break dlclose", "catch syscall openat", "catch syscall mmap"]
 
@@ -342,9 +345,26 @@ def remora_traces(pid):
     return execs, anon
 
 
-def interrupted(tap, it, how, delay):
-    """gdb gets SIGKILL or SIGINT delay seconds into py-heap's capture."""
-    name = "gdb %s mid-capture %s (%.2fs in)" % (how, it.name, delay)
+def snapshot_bytes(gdb_pid):
+    """The size of gdb's in-memory snapshot file (memfd "remora-snapshot"),
+    or 0 while it has none."""
+    d = "/proc/%d/fd" % gdb_pid
+    try:
+        for fd in os.listdir(d):
+            try:
+                if os.readlink(os.path.join(d, fd)).startswith("/memfd:remora-snapshot"):
+                    return os.stat(os.path.join(d, fd)).st_size
+            except OSError:
+                continue
+    except OSError:
+        pass
+    return 0
+
+
+def interrupted(tap, it, how, point):
+    """gdb gets SIGKILL or SIGINT once point bytes of py-heap's snapshot
+    are out of the agent (0: as soon as the agent runs)."""
+    name = "gdb %s mid-capture %s (%d MiB in)" % (how, it.name, point >> 20)
     wdir = harness.workdir("hostile-" + how, it.name)
     with Target.python(it, "busy_target.py", wdir, "sleep",
                        "records=%d" % BIG_RECORDS) as target:
@@ -353,8 +373,7 @@ def interrupted(tap, it, how, delay):
         facts = target.json("facts.json")
         files, execs = remora_files(), remora_traces(target.pid)
         fds = sorted(os.listdir("/proc/%d/fd" % target.pid))
-        # the layout and gdb's first frame, slow once, made beforehand: the
-        # delay then falls inside the walk
+        # the layout and gdb's first frame, slow once, made beforehand
         cmds = (["python import gdb, remora.layout as l; l.build(); gdb.selected_frame()",
                  "echo CAPTURING\\n"]
                 + harness.marked("py-heap", "py-heap")
@@ -373,7 +392,8 @@ def interrupted(tap, it, how, delay):
         while (not any(m.endswith("r-x") for m in remora_traces(target.pid)[0])
                and time.monotonic() < deadline):
             time.sleep(0.0005)
-        time.sleep(delay)
+        while point and snapshot_bytes(g.pid) < point and time.monotonic() < deadline:
+            time.sleep(0.0005)
         g.send_signal(signal.SIGKILL if how == "killed" else signal.SIGINT)
         try:
             out += g.communicate(timeout=120)[0]
@@ -500,9 +520,9 @@ def run(tap, it):
         tap.skip("own-GIL subinterpreter %s" % it.name, "subinterpreters have their own "
                  "GIL from 3.12")
     non_stop(tap, it)
-    for delay in KILL_DELAYS:
-        interrupted(tap, it, "killed", delay)
-    interrupted(tap, it, "interrupted", KILL_DELAYS[1])
+    for point in KILL_POINTS:
+        interrupted(tap, it, "killed", point)
+    interrupted(tap, it, "interrupted", KILL_POINTS[1])
 
 
 def main():
