@@ -76,6 +76,7 @@ enum walk_sizer {
 	SIZER_ARRAY,     /* array.array: + allocated * ob_descr->itemsize */
 	SIZER_BYTESIO,   /* _io.BytesIO: + its buffer's size unless shared */
 	SIZER_STRUCT,    /* _struct.Struct: + its format codes */
+	SIZER_BUFFERED,  /* _io.Buffered{Reader,Writer,Random}: + buffer_size */
 };
 
 struct walker {
@@ -880,11 +881,17 @@ static uint8_t walk_sizer_of(struct walker *w, uint64_t t, int64_t basicsize)
 		{ "_io.BytesIO", RL_OB_TYPE, 6, 6, SIZER_BYTESIO, 0 },
 		{ "_struct.Struct", RL_OB_TYPE, 5, 6, SIZER_STRUCT, 0 },
 		{ "Struct", RL_OB_TYPE, 5, 5, SIZER_STRUCT, 8 },   /* 3.8 names it so */
+		{ "_io.BufferedReader", RL_OB_TYPE, 17, 17, SIZER_BUFFERED, 0 },
+		{ "_io.BufferedWriter", RL_OB_TYPE, 17, 17, SIZER_BUFFERED, 0 },
+		{ "_io.BufferedRandom", RL_OB_TYPE, 17, 17, SIZER_BUFFERED, 0 },
 	};
-	char name[16];
+	char name[24] = { 0 };
 	uint64_t p = rd_ptr(w, t, RL_TP_NAME);
-	if (!p || !rd(w, p, name, sizeof(name)))
-		return SIZER_NONE;
+	/* byte by byte, up to its NUL: a short name may end its mapping */
+	for (size_t i = 0; p && i < sizeof(name) - 1; i++) {
+		if (!rd(w, p + i, &name[i], 1) || !name[i])
+			break;
+	}
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		size_t n = strlen(known[i].name) + 1;
 		if (known[i].only_minor && known[i].only_minor != w->py_minor)
@@ -1317,6 +1324,17 @@ static uint64_t walk_sizer_size(struct walker *w, uint64_t obj, const struct wal
 				break;
 			}
 		}
+		break;
+	}
+	case SIZER_BUFFERED: {
+		/* buffered___sizeof__: buffer_size bytes while it has a buffer
+		 * (its struct, the same 3.8 to 3.15: buffer at 5 words past the
+		 * header, buffer_size at 13) */
+		uint64_t head = (uint64_t)lv(w, RL_OB_TYPE) + 8;
+		uint64_t buffer = rd_u64(w, obj + head + 40, &ok);
+		int64_t n = (int64_t)rd_u64(w, obj + head + 104, &ok);
+		if (ok && buffer && n > 0 && n <= ITEMS_MAX)
+			size += (uint64_t)n;
 		break;
 	}
 	default:

@@ -659,12 +659,6 @@ def run_gdb(commands, pid=None, load_remora=True, timeout=None, args=(), env=Non
                   time.monotonic() - t0, timed_out)
 
 
-# README, Limitations: extension types whose C __sizeof__ counts memory
-# outside the object; remora gives them their basic size.
-UNMODELLED_SIZES = ("_io.BufferedReader", "_io.BufferedWriter", "_io.BufferedRandom",
-                    "_io.BufferedRWPair")
-
-
 def load_json(path):
     """The JSON a gdb-side script wrote to path, or {} if it wrote none."""
     if not os.path.exists(path):

@@ -134,7 +134,7 @@ def run(tap, it, first, cores):
               % (name, len(c_state_only), len(gone), len(census)),
               len(missing), 0, lambda: "missing (first 20): %r" % missing[:20])
     sized = [(t, s, b.nodes[x][1]) for x, t, s in census
-             if x in b.nodes and b.nodes[x][1] != s and t not in harness.UNMODELLED_SIZES]
+             if x in b.nodes and b.nodes[x][1] != s]
     tap.equal("%s: census sizes equal getsizeof" % name, len(sized), 0,
               lambda: "first: %r" % sized[:10])
 

@@ -12,7 +12,7 @@ THEN  the outside snapshot equals the as-outside one exactly (same nodes,
       types, sizes and references: the proc reader reads what the agent
       reads in place);
       every object of the census is in the outside snapshot at its
-      getsizeof size (bar README's unmodelled extension types), unless
+      getsizeof size, unless
       held only through C state that only tp_traverse lists;
       the injected and outside snapshots agree on every object both hold
       (type and size), and on the references of every object that is not
@@ -77,7 +77,7 @@ def compare(tap, name, wdir, census, gone):
               % (name, len(gone)),
               len(missing), 0, lambda: "missing (first 20): %r" % missing[:20])
     wrong = [(t, s, out.nodes[a][1]) for a, t, s in census
-             if a in out.nodes and out.nodes[a][1] != s and t not in harness.UNMODELLED_SIZES]
+             if a in out.nodes and out.nodes[a][1] != s]
     tap.equal("%s: outside sizes equal getsizeof" % name, len(wrong), 0,
               lambda: "first 20 [type, getsizeof, remora]: %r" % wrong[:20])
 

@@ -5,8 +5,8 @@ snapshot against it object by object.
 It builds a varied heap (classes plain, slotted and with a materialized
 __dict__, dict/list/set subclasses, every builtin container, strings of
 each kind, ints of each sign, generators, a deque, closures, arrays,
-BytesIO and Struct objects, whose C __sizeof__ counts their items,
-buffer and format codes), runs
+BytesIO, Struct and buffered file objects, whose C __sizeof__ counts
+their items, buffers and format codes), runs
 asyncio.run(asyncio.sleep(0.01)) (which leaves dead future iterators on
 _asyncio's free list: 3.12 keeps it in the module's state and its
 traverse visits them), then walks gc.get_objects() + gc.get_referents()
@@ -115,6 +115,8 @@ def build():
                       + [SubArray("h", range(50))])
     keep["bytesios"] = [io.BytesIO() for _ in range(3)] + [io.BytesIO(SHARED)]
     keep["structs"] = [struct.Struct(f) for f in ("", "i", "10i2h", "<qqd", "3s?x")]
+    keep["buffered"] = [open(__file__, "rb"), io.BufferedWriter(io.BytesIO(), 1000),
+                        io.BufferedRandom(io.BytesIO(), 333)]
     for i, b in enumerate(keep["bytesios"][:3]):
         b.write(b"z" * (1000 * 10 ** i + i))
     return keep
