@@ -77,6 +77,7 @@ enum walk_sizer {
 	SIZER_BYTESIO,   /* _io.BytesIO: + its buffer's size unless shared */
 	SIZER_STRUCT,    /* _struct.Struct: + its format codes */
 	SIZER_BUFFERED,  /* _io.Buffered{Reader,Writer,Random}: + buffer_size */
+	SIZER_ELEMENT,   /* xml.etree.ElementTree.Element: + extra, children */
 };
 
 struct walker {
@@ -884,8 +885,9 @@ static uint8_t walk_sizer_of(struct walker *w, uint64_t t, int64_t basicsize)
 		{ "_io.BufferedReader", RL_OB_TYPE, 17, 17, SIZER_BUFFERED, 0 },
 		{ "_io.BufferedWriter", RL_OB_TYPE, 17, 17, SIZER_BUFFERED, 0 },
 		{ "_io.BufferedRandom", RL_OB_TYPE, 17, 17, SIZER_BUFFERED, 0 },
+		{ "xml.etree.ElementTree.Element", RL_OB_TYPE, 5, 5, SIZER_ELEMENT, 0 },
 	};
-	char name[24] = { 0 };
+	char name[40] = { 0 };
 	uint64_t p = rd_ptr(w, t, RL_TP_NAME);
 	/* byte by byte, up to its NUL: a short name may end its mapping */
 	for (size_t i = 0; p && i < sizeof(name) - 1; i++) {
@@ -1335,6 +1337,23 @@ static uint64_t walk_sizer_size(struct walker *w, uint64_t obj, const struct wal
 		int64_t n = (int64_t)rd_u64(w, obj + head + 104, &ok);
 		if (ok && buffer && n > 0 && n <= ITEMS_MAX)
 			size += (uint64_t)n;
+		break;
+	}
+	case SIZER_ELEMENT: {
+		/* element_sizeof: its extra (8 words: attrib, length,
+		 * allocated, children, 4 static children) and, once the
+		 * children outgrow those, allocated pointers (the same 3.8 to
+		 * 3.15) */
+		uint64_t extra = rd_u64(w, obj + (uint64_t)lv(w, RL_OB_TYPE) + 8 + 24, &ok);
+		if (!ok || !extra)
+			break;
+		int64_t allocated = (int64_t)rd_u64(w, extra + 16, &ok);
+		uint64_t children = rd_u64(w, extra + 24, &ok);
+		if (!ok)
+			break;
+		size += 64;
+		if (children != extra + 32 && allocated > 0 && allocated <= ITEMS_MAX)
+			size += (uint64_t)allocated * 8;
 		break;
 	}
 	default:

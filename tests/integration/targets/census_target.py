@@ -5,8 +5,9 @@ snapshot against it object by object.
 It builds a varied heap (classes plain, slotted and with a materialized
 __dict__, dict/list/set subclasses, every builtin container, strings of
 each kind, ints of each sign, generators, a deque, closures, arrays,
-BytesIO, Struct and buffered file objects, whose C __sizeof__ counts
-their items, buffers and format codes), runs
+BytesIO, Struct, buffered file and ElementTree Element objects, whose C
+__sizeof__ counts their items, buffers, format codes and children),
+runs
 asyncio.run(asyncio.sleep(0.01)) (which leaves dead future iterators on
 _asyncio's free list: 3.12 keeps it in the module's state and its
 traverse visits them), then walks gc.get_objects() + gc.get_referents()
@@ -28,6 +29,7 @@ import signal
 import struct
 import sys
 import threading
+from xml.etree import ElementTree
 
 
 class Plain:
@@ -115,6 +117,11 @@ def build():
                       + [SubArray("h", range(50))])
     keep["bytesios"] = [io.BytesIO() for _ in range(3)] + [io.BytesIO(SHARED)]
     keep["structs"] = [struct.Struct(f) for f in ("", "i", "10i2h", "<qqd", "3s?x")]
+    root = ElementTree.Element("root", {"a": "1"})
+    keep["elements"] = [root, ElementTree.Element("empty")] + [
+        ElementTree.SubElement(root, "child", {"i": str(i)}) for i in range(100)]
+    for i in range(3):
+        ElementTree.SubElement(keep["elements"][2], "grandchild")
     keep["buffered"] = [open(__file__, "rb"), io.BufferedWriter(io.BytesIO(), 1000),
                         io.BufferedRandom(io.BytesIO(), 333)]
     for i, b in enumerate(keep["bytesios"][:3]):
@@ -147,6 +154,8 @@ def fingerprint(keep):
             return o()
         if isinstance(o, array.array):
             return (o.typecode, len(o), o.buffer_info()[1])
+        if isinstance(o, ElementTree.Element):
+            return (o.tag, sorted(o.items()), len(o))   # (.attrib would make extra)
         if isinstance(o, struct.Struct):
             return (o.format, o.size)
         if isinstance(o, io.BytesIO):
