@@ -78,6 +78,7 @@ enum walk_sizer {
 	SIZER_STRUCT,    /* _struct.Struct: + its format codes */
 	SIZER_BUFFERED,  /* _io.Buffered{Reader,Writer,Random}: + buffer_size */
 	SIZER_ELEMENT,   /* xml.etree.ElementTree.Element: + extra, children */
+	SIZER_DECIMAL,   /* decimal.Decimal: + its digits' words if allocated */
 };
 
 struct walker {
@@ -886,6 +887,7 @@ static uint8_t walk_sizer_of(struct walker *w, uint64_t t, int64_t basicsize)
 		{ "_io.BufferedWriter", RL_OB_TYPE, 17, 17, SIZER_BUFFERED, 0 },
 		{ "_io.BufferedRandom", RL_OB_TYPE, 17, 17, SIZER_BUFFERED, 0 },
 		{ "xml.etree.ElementTree.Element", RL_OB_TYPE, 5, 5, SIZER_ELEMENT, 0 },
+		{ "decimal.Decimal", RL_OB_TYPE, 11, 11, SIZER_DECIMAL, 0 },
 	};
 	char name[40] = { 0 };
 	uint64_t p = rd_ptr(w, t, RL_TP_NAME);
@@ -1354,6 +1356,20 @@ static uint64_t walk_sizer_size(struct walker *w, uint64_t obj, const struct wal
 		size += 64;
 		if (children != extra + 32 && allocated > 0 && allocated <= ITEMS_MAX)
 			size += (uint64_t)allocated * 8;
+		break;
+	}
+	case SIZER_DECIMAL: {
+		/* dec_sizeof: alloc words of digits unless the data is the
+		 * object's own static words, shared or constant (libmpdec's
+		 * MPD_DATAFLAGS); mpd_t follows the hash: flags, exp, digits,
+		 * len, alloc (the same 3.8 to 3.15) */
+		uint64_t dec = obj + (uint64_t)lv(w, RL_OB_TYPE) + 8 + 8;
+		uint8_t flags = 0;
+		if (!rd(w, dec, &flags, 1))
+			break;
+		int64_t alloc = (int64_t)rd_u64(w, dec + 32, &ok);
+		if (ok && !(flags & 0xE0) && alloc > 0 && alloc <= ITEMS_MAX)
+			size += (uint64_t)alloc * 8;
 		break;
 	}
 	default:

@@ -5,8 +5,9 @@ snapshot against it object by object.
 It builds a varied heap (classes plain, slotted and with a materialized
 __dict__, dict/list/set subclasses, every builtin container, strings of
 each kind, ints of each sign, generators, a deque, closures, arrays,
-BytesIO, Struct, buffered file and ElementTree Element objects, whose C
-__sizeof__ counts their items, buffers, format codes and children),
+BytesIO, Struct, buffered file, ElementTree Element and Decimal objects,
+whose C __sizeof__ counts their items, buffers, format codes, children
+and digits),
 runs
 asyncio.run(asyncio.sleep(0.01)) (which leaves dead future iterators on
 _asyncio's free list: 3.12 keeps it in the module's state and its
@@ -21,6 +22,7 @@ exits 0 (1 if not).
 import array
 import asyncio
 import collections
+import decimal
 import io
 import gc
 import json
@@ -122,6 +124,9 @@ def build():
         ElementTree.SubElement(root, "child", {"i": str(i)}) for i in range(100)]
     for i in range(3):
         ElementTree.SubElement(keep["elements"][2], "grandchild")
+    wide = decimal.Context(prec=200)
+    keep["decimals"] = [decimal.Decimal(1), decimal.Decimal("1.5"),
+                        wide.power(decimal.Decimal(7), 200), wide.divide(1, 7)]
     keep["buffered"] = [open(__file__, "rb"), io.BufferedWriter(io.BytesIO(), 1000),
                         io.BufferedRandom(io.BytesIO(), 333)]
     for i, b in enumerate(keep["bytesios"][:3]):
