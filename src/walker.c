@@ -79,7 +79,55 @@ enum walk_sizer {
 	SIZER_BUFFERED,  /* _io.Buffered{Reader,Writer,Random}: + buffer_size */
 	SIZER_ELEMENT,   /* xml.etree.ElementTree.Element: + extra, children */
 	SIZER_DECIMAL,   /* decimal.Decimal: + its digits' words if allocated */
+	SIZER_NDARRAY,   /* numpy.ndarray: + dims and strides, + data if owned */
+	SIZER_STGDICT,   /* ctypes' StgDict (3.8-3.12): a dict, + its extras */
+	/* numpy's fixed-size scalars: + their item size, SIZER_SCALAR + n */
+	SIZER_SCALAR = 64,
 };
+
+/* Whether s begins with p (the agent has no strncmp). */
+static bool walk_prefix(const char *s, const char *p)
+{
+	size_t n = strlen(p);
+	return strlen(s) >= n && memcmp(s, p, n) == 0;
+}
+
+/* The item size of numpy's fixed-size scalar type named "numpy.NAME"
+ * (numpy's own names and C aliases), or 0. */
+static unsigned int numpy_scalar_size(const char *name)
+{
+	static const struct {
+		const char *name;
+		unsigned int size;
+	} named[] = {
+		{ "bool_", 1 },      { "bool", 1 },        { "byte", 1 },
+		{ "ubyte", 1 },      { "short", 2 },       { "ushort", 2 },
+		{ "intc", 4 },       { "uintc", 4 },       { "longlong", 8 },
+		{ "ulonglong", 8 },  { "half", 2 },        { "single", 4 },
+		{ "double", 8 },     { "longdouble", 16 }, { "csingle", 8 },
+		{ "cdouble", 16 },   { "clongdouble", 32 }, { "datetime64", 8 },
+		{ "timedelta64", 8 },
+	};
+	if (!walk_prefix(name, "numpy."))
+		return 0;
+	name += 6;
+	for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++)
+		if (strlen(name) == strlen(named[i].name) &&
+		    memcmp(name, named[i].name, strlen(name)) == 0)
+			return named[i].size;
+	/* int8 ... uint64, float16 ... float128, complex64 ... complex256 */
+	static const char *const kinds[] = { "uint", "int", "float", "complex" };
+	const char *digits = NULL;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && !digits; i++)
+		if (walk_prefix(name, kinds[i]))
+			digits = name + strlen(kinds[i]);
+	if (!digits)
+		return 0;
+	unsigned int bits = 0;
+	for (; *digits >= '0' && *digits <= '9' && bits < 1000; digits++)
+		bits = bits * 10 + (unsigned int)(*digits - '0');
+	return !*digits && bits >= 8 && bits <= 256 && bits % 8 == 0 ? bits / 8 : 0;
+}
 
 struct walker {
 	struct remora_reader *r;
@@ -888,6 +936,8 @@ static uint8_t walk_sizer_of(struct walker *w, uint64_t t, int64_t basicsize)
 		{ "_io.BufferedRandom", RL_OB_TYPE, 17, 17, SIZER_BUFFERED, 0 },
 		{ "xml.etree.ElementTree.Element", RL_OB_TYPE, 5, 5, SIZER_ELEMENT, 0 },
 		{ "decimal.Decimal", RL_OB_TYPE, 11, 11, SIZER_DECIMAL, 0 },
+		{ "numpy.ndarray", RL_OB_TYPE, 10, 10, SIZER_NDARRAY, 0 },
+		{ "StgDict", RL_OB_TYPE, 22, 22, SIZER_STGDICT, 0 },
 	};
 	char name[40] = { 0 };
 	uint64_t p = rd_ptr(w, t, RL_TP_NAME);
@@ -906,7 +956,8 @@ static uint8_t walk_sizer_of(struct walker *w, uint64_t t, int64_t basicsize)
 		    fields % 8 == 0)
 			return (uint8_t)known[i].sizer;
 	}
-	return SIZER_NONE;
+	unsigned int scalar = numpy_scalar_size(name);
+	return scalar ? (uint8_t)(SIZER_SCALAR + scalar) : SIZER_NONE;
 }
 
 /* Fills e from the type object at addr; e->valid says if it is a type. */
@@ -937,7 +988,7 @@ static void walk_type_load(struct walker *w, uint64_t addr, struct walk_type *e)
 		base_flags = rd_ptr(w, base, RL_TP_FLAGS);
 	}
 	e->kind = (uint8_t)walk_kind_of_static(w, base, base_flags);
-	if (e->kind == WK_TRAVERSE || e->kind == WK_OPAQUE)
+	if (e->kind == WK_TRAVERSE || e->kind == WK_OPAQUE || e->kind == WK_DICT)
 		e->sizer = walk_sizer_of(w, base, rd_i64(w, base, RL_TP_BASICSIZE, &ok));
 	e->base = base;
 	e->traverse = rd_ptr(w, base, RL_TP_TRAVERSE);
@@ -1372,7 +1423,79 @@ static uint64_t walk_sizer_size(struct walker *w, uint64_t obj, const struct wal
 			size += (uint64_t)alloc * 8;
 		break;
 	}
+	case SIZER_NDARRAY: {
+		/* array_sizeof: nd dimensions and nd strides, and, if the
+		 * array owns its data (NPY_ARRAY_OWNDATA), its bytes */
+		uint64_t f = obj + (uint64_t)lv(w, RL_OB_TYPE) + 8;
+		uint32_t nd = (uint32_t)rd_u64(w, f + 8, &ok);
+		uint64_t dims = rd_u64(w, f + 16, &ok);
+		uint64_t strides = rd_u64(w, f + 24, &ok);
+		uint64_t descr = rd_u64(w, f + 40, &ok);
+		uint32_t flags = (uint32_t)rd_u64(w, f + 48, &ok);
+		if (!ok || nd > 64)
+			break;
+		size += (uint64_t)nd * 16;
+		if (!(flags & 0x4) || !descr)
+			break;
+		/* the item size: numpy 1's descriptor keeps it as an int
+		 * after typeobj, kind, type, byteorder, flags and type_num;
+		 * numpy 2's as a word after 64-bit flags.  The one the
+		 * array's innermost stride agrees with (an owner is
+		 * contiguous), else numpy 1's. */
+		int32_t elsize1 = 0;
+		int64_t elsize2 = 0;
+		rd(w, descr + 32, &elsize1, sizeof(elsize1));
+		rd(w, descr + 40, &elsize2, sizeof(elsize2));
+		uint64_t n = 1;
+		int64_t inner = 0;
+		for (uint32_t i = 0; ok && i < nd; i++) {
+			int64_t d = (int64_t)rd_u64(w, dims + i * 8, &ok);
+			int64_t st = (int64_t)rd_u64(w, strides + i * 8, &ok);
+			if (!ok || d < 0 || d > ITEMS_MAX || (d && n > (uint64_t)ITEMS_MAX / (uint64_t)d))
+				ok = false;
+			else
+				n *= (uint64_t)d;
+			if (ok && d > 1 && (!inner || i == nd - 1))
+				inner = st < 0 ? -st : st;
+		}
+		int64_t elsize = elsize1;
+		if (inner && inner != elsize1 && inner == elsize2)
+			elsize = elsize2;
+		if (ok && elsize > 0 && elsize <= (1 << 24))
+			size += n * (uint64_t)elsize;
+		break;
+	}
+	case SIZER_STGDICT: {
+		/* PyCStgDict_sizeof: the dict's size, the struct's part past
+		 * PyDictObject once more, its format string, ndim shape words
+		 * and, with field types, length + 1 of them (the struct is the
+		 * same 3.8 to 3.12; 3.13 has none) */
+		uint64_t head = (uint64_t)lv(w, RL_OB_TYPE) + 8;
+		int64_t length = (int64_t)rd_u64(w, obj + head + 48, &ok);
+		uint64_t elements = rd_u64(w, obj + head + 72, &ok);
+		uint64_t format = rd_u64(w, obj + head + 152, &ok);
+		int32_t ndim = (int32_t)rd_u64(w, obj + head + 160, &ok);
+		if (!ok)
+			break;
+		size = (uint64_t)t->basicsize - (head + 32);   /* PyDictObject: 4 words */
+		for (uint64_t i = 0; format && i < 4096; i++) {
+			char c;
+			if (!rd(w, format + i, &c, 1))
+				break;
+			if (!c) {
+				size += i + 1;
+				break;
+			}
+		}
+		if (ndim > 0 && ndim <= 64)
+			size += (uint64_t)ndim * 8;
+		if (elements && length >= 0 && length <= ITEMS_MAX)
+			size += (uint64_t)(length + 1) * 8;
+		break;
+	}
 	default:
+		if (t->sizer > SIZER_SCALAR)
+			size += t->sizer - SIZER_SCALAR;   /* gentype_sizeof */
 		break;
 	}
 	return size;
@@ -1388,6 +1511,8 @@ static uint64_t walk_size(struct walker *w, uint64_t obj,
 	switch ((enum walk_kind)t->kind) {
 	case WK_DICT:
 		size = walk_dict_size(w, obj, t);
+		if (t->sizer == SIZER_STGDICT)
+			size += walk_sizer_size(w, obj, t);
 		break;
 	case WK_ODICT: {
 		/* odict_sizeof: the dict, its fast-lookup table, its nodes */

@@ -6,8 +6,10 @@ It builds a varied heap (classes plain, slotted and with a materialized
 __dict__, dict/list/set subclasses, every builtin container, strings of
 each kind, ints of each sign, generators, a deque, closures, arrays,
 BytesIO, Struct, buffered file, ElementTree Element and Decimal objects,
-whose C __sizeof__ counts their items, buffers, format codes, children
-and digits),
+ctypes types on 3.8-3.12 (whose StgDict counts its format and fields)
+and, where numpy imports, numpy arrays owning their data and views,
+whose C __sizeof__ counts their items, buffers, format codes, children,
+digits and data),
 runs
 asyncio.run(asyncio.sleep(0.01)) (which leaves dead future iterators on
 _asyncio's free list: 3.12 keeps it in the module's state and its
@@ -32,6 +34,16 @@ import struct
 import sys
 import threading
 from xml.etree import ElementTree
+
+ctypes = None
+if sys.version_info < (3, 13):
+    import ctypes
+try:
+    # (Debian's python3-numpy, for its python3.11; one BLAS thread)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    import numpy
+except ImportError:
+    numpy = None
 
 
 class Plain:
@@ -127,11 +139,27 @@ def build():
     wide = decimal.Context(prec=200)
     keep["decimals"] = [decimal.Decimal(1), decimal.Decimal("1.5"),
                         wide.power(decimal.Decimal(7), 200), wide.divide(1, 7)]
+    # ctypes' types keep their layout in a dict of their own (StgDict,
+    # 3.8-3.12), which it sizes with its format string and field types
+    # (3.13+ keeps it in the type object, whose size remora does not
+    # model yet: README; ctypes is not imported there)
+    if ctypes is not None:
+        keep["ctypes"] = [Point, Point(1, 2), (ctypes.c_double * 3)(), ctypes.c_int(5)]
+    if numpy is not None:
+        owner = numpy.arange(100000, dtype=numpy.float64)
+        keep["ndarrays"] = [owner, owner[::2], owner.reshape(400, 250).T,
+                            numpy.zeros((3, 4), dtype=numpy.int16, order="F"),
+                            numpy.array(7.5), numpy.empty(0)]
     keep["buffered"] = [open(__file__, "rb"), io.BufferedWriter(io.BytesIO(), 1000),
                         io.BufferedRandom(io.BytesIO(), 333)]
     for i, b in enumerate(keep["bytesios"][:3]):
         b.write(b"z" * (1000 * 10 ** i + i))
     return keep
+
+
+if ctypes is not None:
+    class Point(ctypes.Structure):
+        _fields_ = [("x", ctypes.c_int), ("y", ctypes.c_double)]
 
 
 class SubArray(array.array):
@@ -157,6 +185,14 @@ def fingerprint(keep):
             return list(o)
         if callable(o) and hasattr(o, "__closure__"):
             return o()
+        if numpy is not None and isinstance(o, numpy.ndarray):
+            return (o.shape, o.dtype.str, float(o.sum()))
+        if ctypes is not None and isinstance(o, ctypes.Structure):
+            return (o.x, o.y)
+        if ctypes is not None and isinstance(o, ctypes.Array):
+            return list(o)
+        if ctypes is not None and isinstance(o, ctypes._SimpleCData):
+            return o.value
         if isinstance(o, array.array):
             return (o.typecode, len(o), o.buffer_info()[1])
         if isinstance(o, ElementTree.Element):
