@@ -81,6 +81,9 @@ enum walk_sizer {
 	SIZER_DECIMAL,   /* decimal.Decimal: + its digits' words if allocated */
 	SIZER_NDARRAY,   /* numpy.ndarray: + dims and strides, + data if owned */
 	SIZER_STGDICT,   /* ctypes' StgDict (3.8-3.12): a dict, + its extras */
+	SIZER_PRODUCT,   /* itertools.product: + a word per pool */
+	SIZER_COMBINATIONS, /* itertools.combinations(_with_replacement): + r words */
+	SIZER_PERMUTATIONS, /* itertools.permutations: + n + r words */
 	/* numpy's fixed-size scalars: + their item size, SIZER_SCALAR + n */
 	SIZER_SCALAR = 64,
 };
@@ -938,8 +941,13 @@ static uint8_t walk_sizer_of(struct walker *w, uint64_t t, int64_t basicsize)
 		{ "decimal.Decimal", RL_OB_TYPE, 11, 11, SIZER_DECIMAL, 0 },
 		{ "numpy.ndarray", RL_OB_TYPE, 10, 10, SIZER_NDARRAY, 0 },
 		{ "StgDict", RL_OB_TYPE, 22, 22, SIZER_STGDICT, 0 },
+		{ "itertools.product", RL_OB_TYPE, 4, 4, SIZER_PRODUCT, 0 },
+		{ "itertools.combinations", RL_OB_TYPE, 5, 5, SIZER_COMBINATIONS, 0 },
+		{ "itertools.combinations_with_replacement", RL_OB_TYPE, 5, 5,
+		  SIZER_COMBINATIONS, 0 },
+		{ "itertools.permutations", RL_OB_TYPE, 6, 6, SIZER_PERMUTATIONS, 0 },
 	};
-	char name[40] = { 0 };
+	char name[48] = { 0 };
 	uint64_t p = rd_ptr(w, t, RL_TP_NAME);
 	/* byte by byte, up to its NUL: a short name may end its mapping */
 	for (size_t i = 0; p && i < sizeof(name) - 1; i++) {
@@ -1491,6 +1499,25 @@ static uint64_t walk_sizer_size(struct walker *w, uint64_t obj, const struct wal
 			size += (uint64_t)ndim * 8;
 		if (elements && length >= 0 && length <= ITEMS_MAX)
 			size += (uint64_t)(length + 1) * 8;
+		break;
+	}
+	case SIZER_PRODUCT:
+	case SIZER_COMBINATIONS:
+	case SIZER_PERMUTATIONS: {
+		/* their indices (and permutations' cycles): a word per pool
+		 * of product's pools tuple, per r, per n + r of permutations'
+		 * pool (the structs the same 3.8 to 3.15: the pool(s) first,
+		 * r after 3 words, or 4 for permutations) */
+		uint64_t head = (uint64_t)lv(w, RL_OB_TYPE) + 8;
+		uint64_t pool = rd_u64(w, obj + head, &ok);
+		int64_t n = pool ? rd_i64(w, pool, RL_OB_SIZE, &ok) : 0;
+		int64_t r = t->sizer == SIZER_PRODUCT ? 0 :
+			    (int64_t)rd_u64(w, obj + head + (t->sizer == SIZER_PERMUTATIONS ?
+							       32 : 24), &ok);
+		int64_t words = t->sizer == SIZER_PRODUCT ? n :
+				t->sizer == SIZER_PERMUTATIONS ? n + r : r;
+		if (ok && n >= 0 && n <= ITEMS_MAX && r >= 0 && r <= ITEMS_MAX)
+			size += (uint64_t)words * 8;
 		break;
 	}
 	default:

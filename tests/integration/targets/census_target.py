@@ -6,6 +6,7 @@ It builds a varied heap (classes plain, slotted and with a materialized
 __dict__, dict/list/set subclasses, every builtin container, strings of
 each kind, ints of each sign, generators, a deque, closures, arrays,
 BytesIO, Struct, buffered file, ElementTree Element and Decimal objects,
+itertools' combinatoric iterators,
 ctypes types on 3.8-3.12 (whose StgDict counts its format and fields)
 and, where numpy imports, numpy arrays owning their data and views,
 whose C __sizeof__ counts their items, buffers, format codes, children,
@@ -26,6 +27,7 @@ import asyncio
 import collections
 import decimal
 import io
+import itertools
 import gc
 import json
 import os
@@ -150,6 +152,12 @@ def build():
         keep["ndarrays"] = [owner, owner[::2], owner.reshape(400, 250).T,
                             numpy.zeros((3, 4), dtype=numpy.int16, order="F"),
                             numpy.array(7.5), numpy.empty(0)]
+    keep["itertools"] = [itertools.product("ab", range(3), "xyz"),
+                         itertools.combinations(range(10), 4),
+                         itertools.combinations_with_replacement("abc", 2),
+                         itertools.permutations(range(6), 3), itertools.permutations("ab")]
+    for it in keep["itertools"][::2]:
+        next(it)
     keep["buffered"] = [open(__file__, "rb"), io.BufferedWriter(io.BytesIO(), 1000),
                         io.BufferedRandom(io.BytesIO(), 333)]
     for i, b in enumerate(keep["bytesios"][:3]):
