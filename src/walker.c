@@ -66,6 +66,7 @@ struct walk_type {
 	uint8_t emitted;      /* TYPE record written */
 	uint8_t is_class;     /* made by a class statement */
 	uint8_t sizer;        /* enum walk_sizer of the solid base */
+	int64_t sizer_basicsize; /* the solid base's basic size (its layout) */
 };
 
 /* Extension types whose __sizeof__ counts memory outside the object,
@@ -84,6 +85,8 @@ enum walk_sizer {
 	SIZER_PRODUCT,   /* itertools.product: + a word per pool */
 	SIZER_COMBINATIONS, /* itertools.combinations(_with_replacement): + r words */
 	SIZER_PERMUTATIONS, /* itertools.permutations: + n + r words */
+	SIZER_PICKLER,   /* _pickle.Pickler: + memo table, output buffer */
+	SIZER_UNPICKLER, /* _pickle.Unpickler: + memo, marks, its strings */
 	/* numpy's fixed-size scalars: + their item size, SIZER_SCALAR + n */
 	SIZER_SCALAR = 64,
 };
@@ -946,6 +949,8 @@ static uint8_t walk_sizer_of(struct walker *w, uint64_t t, int64_t basicsize)
 		{ "itertools.combinations_with_replacement", RL_OB_TYPE, 5, 5,
 		  SIZER_COMBINATIONS, 0 },
 		{ "itertools.permutations", RL_OB_TYPE, 6, 6, SIZER_PERMUTATIONS, 0 },
+		{ "_pickle.Pickler", RL_OB_TYPE, 16, 17, SIZER_PICKLER, 0 },
+		{ "_pickle.Unpickler", RL_OB_TYPE, 31, 36, SIZER_UNPICKLER, 0 },
 	};
 	char name[48] = { 0 };
 	uint64_t p = rd_ptr(w, t, RL_TP_NAME);
@@ -996,8 +1001,10 @@ static void walk_type_load(struct walker *w, uint64_t addr, struct walk_type *e)
 		base_flags = rd_ptr(w, base, RL_TP_FLAGS);
 	}
 	e->kind = (uint8_t)walk_kind_of_static(w, base, base_flags);
-	if (e->kind == WK_TRAVERSE || e->kind == WK_OPAQUE || e->kind == WK_DICT)
-		e->sizer = walk_sizer_of(w, base, rd_i64(w, base, RL_TP_BASICSIZE, &ok));
+	if (e->kind == WK_TRAVERSE || e->kind == WK_OPAQUE || e->kind == WK_DICT) {
+		e->sizer_basicsize = rd_i64(w, base, RL_TP_BASICSIZE, &ok);
+		e->sizer = walk_sizer_of(w, base, e->sizer_basicsize);
+	}
 	e->base = base;
 	e->traverse = rd_ptr(w, base, RL_TP_TRAVERSE);
 	e->base_dictoffset = rd_i64(w, base, RL_TP_DICTOFFSET, &ok);
@@ -1518,6 +1525,70 @@ static uint64_t walk_sizer_size(struct walker *w, uint64_t obj, const struct wal
 				t->sizer == SIZER_PERMUTATIONS ? n + r : r;
 		if (ok && n >= 0 && n <= ITEMS_MAX && r >= 0 && r <= ITEMS_MAX)
 			size += (uint64_t)words * 8;
+		break;
+	}
+	case SIZER_PICKLER: {
+		/* Pickler.__sizeof__: its memo table (mask, used,
+		 * allocated, table: 4 words, and 2 per entry allocated) and
+		 * its output buffer, a bytes object, whole; the buffer is a
+		 * word nearer in 3.13's struct */
+		uint64_t memo = rd_u64(w, obj + 16, &ok);
+		uint64_t out = rd_u64(w, obj + (t->sizer_basicsize == 144 ? 0x38 : 0x40), &ok);
+		if (!ok)
+			break;
+		if (memo) {
+			int64_t allocated = (int64_t)rd_u64(w, memo + 16, &ok);
+			if (ok && allocated >= 0 && allocated <= ITEMS_MAX)
+				size += 32 + (uint64_t)allocated * 16;
+		}
+		int64_t n = out ? rd_i64(w, out, RL_OB_SIZE, &ok) : -1;
+		if (ok && n >= 0 && n <= ITEMS_MAX && lv(w, RL_BYTES_SVAL) > 0)
+			size += (uint64_t)lv(w, RL_BYTES_SVAL) + 1 + (uint64_t)n;
+		break;
+	}
+	case SIZER_UNPICKLER: {
+		/* Unpickler.__sizeof__: memo_size words, marks_size words
+		 * and its input line, encoding and errors strings; where
+		 * they are, by the struct's size in each version */
+		static const struct {
+			int64_t basicsize;
+			uint16_t marks, marks_size, input_line, encoding, errors;
+		} forms[] = {
+			{ 272, 0xf0, 0x100, 0x98, 0xe0, 0xe8 },     /* 3.8-3.12 */
+			{ 264, 0xe8, 0xf8, 0x90, 0xd8, 0xe0 },      /* 3.13 */
+			{ 296, 0x100, 0x110, 0x98, 0xf0, 0xf8 },    /* 3.14 */
+			{ 304, 0x108, 0x118, 0xa0, 0xf8, 0x100 },   /* 3.15 */
+		};
+		size_t f = 0;
+		while (f < sizeof(forms) / sizeof(forms[0]) &&
+		       forms[f].basicsize != t->sizer_basicsize)
+			f++;
+		if (f == sizeof(forms) / sizeof(forms[0]))
+			break;
+		uint64_t memo = rd_u64(w, obj + 0x18, &ok);
+		int64_t memo_size = (int64_t)rd_u64(w, obj + 0x20, &ok);
+		uint64_t marks = rd_u64(w, obj + forms[f].marks, &ok);
+		int64_t marks_size = (int64_t)rd_u64(w, obj + forms[f].marks_size, &ok);
+		if (!ok)
+			break;
+		if (memo && memo_size >= 0 && memo_size <= ITEMS_MAX)
+			size += (uint64_t)memo_size * 8;
+		if (marks && marks_size >= 0 && marks_size <= ITEMS_MAX)
+			size += (uint64_t)marks_size * 8;
+		const uint16_t strings[] = { forms[f].input_line, forms[f].encoding,
+					     forms[f].errors };
+		for (size_t k = 0; k < 3; k++) {
+			uint64_t str = rd_u64(w, obj + strings[k], &ok);
+			for (uint64_t i = 0; ok && str && i < (1u << 20); i++) {
+				char c;
+				if (!rd(w, str + i, &c, 1))
+					break;
+				if (!c) {
+					size += i + 1;
+					break;
+				}
+			}
+		}
 		break;
 	}
 	default:

@@ -6,7 +6,7 @@ It builds a varied heap (classes plain, slotted and with a materialized
 __dict__, dict/list/set subclasses, every builtin container, strings of
 each kind, ints of each sign, generators, a deque, closures, arrays,
 BytesIO, Struct, buffered file, ElementTree Element and Decimal objects,
-itertools' combinatoric iterators,
+itertools' combinatoric iterators, picklers and unpicklers,
 ctypes types on 3.8-3.12 (whose StgDict counts its format and fields)
 and, where numpy imports, numpy arrays owning their data and views,
 whose C __sizeof__ counts their items, buffers, format codes, children,
@@ -31,6 +31,7 @@ import itertools
 import gc
 import json
 import os
+import pickle
 import signal
 import struct
 import sys
@@ -158,6 +159,15 @@ def build():
                          itertools.permutations(range(6), 3), itertools.permutations("ab")]
     for it in keep["itertools"][::2]:
         next(it)
+    # picklers: a memo table and an output buffer; unpicklers: a memo,
+    # marks and their encoding and errors strings (their files are
+    # BytesIO objects: with the others, for their sizes taken again)
+    files = [io.BytesIO(), io.BytesIO(pickle.dumps([1, 2, 3] * 50)), io.BytesIO(b"")]
+    keep["bytesios"] += files
+    keep["picklers"] = [pickle.Pickler(files[0]), pickle.Unpickler(files[1]),
+                        pickle.Unpickler(files[2], encoding="latin1", errors="ignore")]
+    keep["picklers"][0].dump([list(range(100)), {"a": [1, 2]}, "x" * 50])
+    keep["picklers"][1].load()
     keep["buffered"] = [open(__file__, "rb"), io.BufferedWriter(io.BytesIO(), 1000),
                         io.BufferedRandom(io.BytesIO(), 333)]
     for i, b in enumerate(keep["bytesios"][:3]):
