@@ -87,6 +87,7 @@ enum walk_sizer {
 	SIZER_PERMUTATIONS, /* itertools.permutations: + n + r words */
 	SIZER_PICKLER,   /* _pickle.Pickler: + memo table, output buffer */
 	SIZER_UNPICKLER, /* _pickle.Unpickler: + memo, marks, its strings */
+	SIZER_SIMPLEQUEUE, /* 3.15's _queue.SimpleQueue: + its ring's slots */
 	/* numpy's fixed-size scalars: + their item size, SIZER_SCALAR + n */
 	SIZER_SCALAR = 64,
 };
@@ -951,6 +952,7 @@ static uint8_t walk_sizer_of(struct walker *w, uint64_t t, int64_t basicsize)
 		{ "itertools.permutations", RL_OB_TYPE, 6, 6, SIZER_PERMUTATIONS, 0 },
 		{ "_pickle.Pickler", RL_OB_TYPE, 16, 17, SIZER_PICKLER, 0 },
 		{ "_pickle.Unpickler", RL_OB_TYPE, 31, 36, SIZER_UNPICKLER, 0 },
+		{ "_queue.SimpleQueue", RL_OB_TYPE, 7, 7, SIZER_SIMPLEQUEUE, 15 },
 	};
 	char name[48] = { 0 };
 	uint64_t p = rd_ptr(w, t, RL_TP_NAME);
@@ -1589,6 +1591,14 @@ static uint64_t walk_sizer_size(struct walker *w, uint64_t obj, const struct wal
 				}
 			}
 		}
+		break;
+	}
+	case SIZER_SIMPLEQUEUE: {
+		/* 3.15 keeps the items in a ring (put, get, items, items_cap,
+		 * num_items, after a flag word) whose slots __sizeof__ counts */
+		int64_t cap = (int64_t)rd_u64(w, obj + (uint64_t)lv(w, RL_OB_TYPE) + 8 + 32, &ok);
+		if (ok && cap > 0 && cap <= ITEMS_MAX)
+			size += (uint64_t)cap * 8;
 		break;
 	}
 	default:

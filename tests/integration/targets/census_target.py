@@ -6,7 +6,8 @@ It builds a varied heap (classes plain, slotted and with a materialized
 __dict__, dict/list/set subclasses, every builtin container, strings of
 each kind, ints of each sign, generators, a deque, closures, arrays,
 BytesIO, Struct, buffered file, ElementTree Element and Decimal objects,
-itertools' combinatoric iterators, picklers and unpicklers,
+itertools' combinatoric iterators, picklers and unpicklers, simple queues
+(3.15 counts their ring),
 ctypes types on 3.8-3.12 (whose StgDict counts its format and fields)
 and, where numpy imports, numpy arrays owning their data and views,
 whose C __sizeof__ counts their items, buffers, format codes, children,
@@ -32,6 +33,7 @@ import gc
 import json
 import os
 import pickle
+import queue
 import signal
 import struct
 import sys
@@ -168,6 +170,9 @@ def build():
                         pickle.Unpickler(files[2], encoding="latin1", errors="ignore")]
     keep["picklers"][0].dump([list(range(100)), {"a": [1, 2]}, "x" * 50])
     keep["picklers"][1].load()
+    keep["queues"] = [queue.SimpleQueue() for _ in range(2)]
+    for i in range(100):
+        keep["queues"][1].put(i)
     keep["buffered"] = [open(__file__, "rb"), io.BufferedWriter(io.BytesIO(), 1000),
                         io.BufferedRandom(io.BytesIO(), 333)]
     for i, b in enumerate(keep["bytesios"][:3]):
@@ -211,6 +216,8 @@ def fingerprint(keep):
             return list(o)
         if ctypes is not None and isinstance(o, ctypes._SimpleCData):
             return o.value
+        if isinstance(o, queue.SimpleQueue):
+            return o.qsize()
         if isinstance(o, array.array):
             return (o.typecode, len(o), o.buffer_info()[1])
         if isinstance(o, ElementTree.Element):
