@@ -88,6 +88,7 @@ enum walk_sizer {
 	SIZER_PICKLER,   /* _pickle.Pickler: + memo table, output buffer */
 	SIZER_UNPICKLER, /* _pickle.Unpickler: + memo, marks, its strings */
 	SIZER_SIMPLEQUEUE, /* 3.15's _queue.SimpleQueue: + its ring's slots */
+	SIZER_CTYPE,     /* 3.13+'s ctypes types: + their StgInfo's extras */
 	/* numpy's fixed-size scalars: + their item size, SIZER_SCALAR + n */
 	SIZER_SCALAR = 64,
 };
@@ -932,27 +933,35 @@ static uint8_t walk_sizer_of(struct walker *w, uint64_t t, int64_t basicsize)
 		enum remora_layout_field head;  /* end of the header: its size */
 		int64_t words, words_max;
 		enum walk_sizer sizer;
-		unsigned int only_minor;        /* 0: every version */
+		unsigned int from_minor, to_minor;  /* 0: unbounded */
 	} known[] = {
-		{ "array.array", RL_OB_SIZE, 5, 5, SIZER_ARRAY, 0 },
-		{ "_io.BytesIO", RL_OB_TYPE, 6, 6, SIZER_BYTESIO, 0 },
-		{ "_struct.Struct", RL_OB_TYPE, 5, 6, SIZER_STRUCT, 0 },
-		{ "Struct", RL_OB_TYPE, 5, 5, SIZER_STRUCT, 8 },   /* 3.8 names it so */
-		{ "_io.BufferedReader", RL_OB_TYPE, 17, 17, SIZER_BUFFERED, 0 },
-		{ "_io.BufferedWriter", RL_OB_TYPE, 17, 17, SIZER_BUFFERED, 0 },
-		{ "_io.BufferedRandom", RL_OB_TYPE, 17, 17, SIZER_BUFFERED, 0 },
-		{ "xml.etree.ElementTree.Element", RL_OB_TYPE, 5, 5, SIZER_ELEMENT, 0 },
-		{ "decimal.Decimal", RL_OB_TYPE, 11, 11, SIZER_DECIMAL, 0 },
-		{ "numpy.ndarray", RL_OB_TYPE, 10, 10, SIZER_NDARRAY, 0 },
-		{ "StgDict", RL_OB_TYPE, 22, 22, SIZER_STGDICT, 0 },
-		{ "itertools.product", RL_OB_TYPE, 4, 4, SIZER_PRODUCT, 0 },
-		{ "itertools.combinations", RL_OB_TYPE, 5, 5, SIZER_COMBINATIONS, 0 },
+		{ "array.array", RL_OB_SIZE, 5, 5, SIZER_ARRAY, 0, 0 },
+		{ "_io.BytesIO", RL_OB_TYPE, 6, 6, SIZER_BYTESIO, 0, 0 },
+		{ "_struct.Struct", RL_OB_TYPE, 5, 6, SIZER_STRUCT, 0, 0 },
+		{ "Struct", RL_OB_TYPE, 5, 5, SIZER_STRUCT, 8, 8 },   /* 3.8 names it so */
+		{ "_io.BufferedReader", RL_OB_TYPE, 17, 17, SIZER_BUFFERED, 0, 0 },
+		{ "_io.BufferedWriter", RL_OB_TYPE, 17, 17, SIZER_BUFFERED, 0, 0 },
+		{ "_io.BufferedRandom", RL_OB_TYPE, 17, 17, SIZER_BUFFERED, 0, 0 },
+		{ "xml.etree.ElementTree.Element", RL_OB_TYPE, 5, 5, SIZER_ELEMENT, 0, 0 },
+		{ "decimal.Decimal", RL_OB_TYPE, 11, 11, SIZER_DECIMAL, 0, 0 },
+		{ "numpy.ndarray", RL_OB_TYPE, 10, 10, SIZER_NDARRAY, 0, 0 },
+		{ "StgDict", RL_OB_TYPE, 22, 22, SIZER_STGDICT, 0, 0 },
+		{ "itertools.product", RL_OB_TYPE, 4, 4, SIZER_PRODUCT, 0, 0 },
+		{ "itertools.combinations", RL_OB_TYPE, 5, 5, SIZER_COMBINATIONS, 0, 0 },
 		{ "itertools.combinations_with_replacement", RL_OB_TYPE, 5, 5,
-		  SIZER_COMBINATIONS, 0 },
-		{ "itertools.permutations", RL_OB_TYPE, 6, 6, SIZER_PERMUTATIONS, 0 },
-		{ "_pickle.Pickler", RL_OB_TYPE, 16, 17, SIZER_PICKLER, 0 },
-		{ "_pickle.Unpickler", RL_OB_TYPE, 31, 36, SIZER_UNPICKLER, 0 },
-		{ "_queue.SimpleQueue", RL_OB_TYPE, 7, 7, SIZER_SIMPLEQUEUE, 15 },
+		  SIZER_COMBINATIONS, 0, 0 },
+		{ "itertools.permutations", RL_OB_TYPE, 6, 6, SIZER_PERMUTATIONS, 0, 0 },
+		{ "_pickle.Pickler", RL_OB_TYPE, 16, 17, SIZER_PICKLER, 0, 0 },
+		{ "_pickle.Unpickler", RL_OB_TYPE, 31, 36, SIZER_UNPICKLER, 0, 0 },
+		{ "_queue.SimpleQueue", RL_OB_TYPE, 7, 7, SIZER_SIMPLEQUEUE, 15, 15 },
+		/* 3.13+ keeps a ctypes type's StgInfo in the type object */
+		{ "_ctypes.PyCSimpleType", RL_OB_TYPE, 90, 200, SIZER_CTYPE, 13, 0 },
+		{ "_ctypes.PyCPointerType", RL_OB_TYPE, 90, 200, SIZER_CTYPE, 13, 0 },
+		{ "_ctypes.PyCFuncPtrType", RL_OB_TYPE, 90, 200, SIZER_CTYPE, 13, 0 },
+		{ "_ctypes.PyCArrayType", RL_OB_TYPE, 90, 200, SIZER_CTYPE, 13, 0 },
+		{ "_ctypes.PyCStructType", RL_OB_TYPE, 90, 200, SIZER_CTYPE, 13, 0 },
+		{ "_ctypes.UnionType", RL_OB_TYPE, 90, 200, SIZER_CTYPE, 13, 0 },
+		{ "_ctypes.CType_Type", RL_OB_TYPE, 90, 200, SIZER_CTYPE, 13, 0 },
 	};
 	char name[48] = { 0 };
 	uint64_t p = rd_ptr(w, t, RL_TP_NAME);
@@ -963,7 +972,8 @@ static uint8_t walk_sizer_of(struct walker *w, uint64_t t, int64_t basicsize)
 	}
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		size_t n = strlen(known[i].name) + 1;
-		if (known[i].only_minor && known[i].only_minor != w->py_minor)
+		if ((known[i].from_minor && w->py_minor < known[i].from_minor) ||
+		    (known[i].to_minor && w->py_minor > known[i].to_minor))
 			continue;
 		int64_t fields = basicsize - (lv(w, known[i].head) + 8);
 		if (lv(w, known[i].head) >= 0 && memcmp(name, known[i].name, n) == 0 &&
@@ -1003,7 +1013,8 @@ static void walk_type_load(struct walker *w, uint64_t addr, struct walk_type *e)
 		base_flags = rd_ptr(w, base, RL_TP_FLAGS);
 	}
 	e->kind = (uint8_t)walk_kind_of_static(w, base, base_flags);
-	if (e->kind == WK_TRAVERSE || e->kind == WK_OPAQUE || e->kind == WK_DICT) {
+	if (e->kind == WK_TRAVERSE || e->kind == WK_OPAQUE || e->kind == WK_DICT ||
+	    e->kind == WK_TYPE) {
 		e->sizer_basicsize = rd_i64(w, base, RL_TP_BASICSIZE, &ok);
 		e->sizer = walk_sizer_of(w, base, e->sizer_basicsize);
 	}
@@ -1601,6 +1612,38 @@ static uint64_t walk_sizer_size(struct walker *w, uint64_t obj, const struct wal
 			size += (uint64_t)cap * 8;
 		break;
 	}
+	case SIZER_CTYPE: {
+		/* CType_Type.__sizeof__: the basic and item size (not
+		 * type's), its StgInfo's format string, ndim shape words and,
+		 * with field types, length + 1 of them; the StgInfo ends the
+		 * metatype's struct, its size rounded up to 16 (160 bytes in
+		 * 3.13, 168 from 3.14) */
+		bool v13 = w->py_minor == 13;
+		uint64_t info = obj + (uint64_t)t->sizer_basicsize - (v13 ? 160 : 176);
+		int64_t n = rd_i64(w, obj, RL_OB_SIZE, &ok);
+		int64_t length = (int64_t)rd_u64(w, info + 0x18, &ok);
+		uint64_t elements = rd_u64(w, info + 0x30, &ok);
+		uint64_t format = rd_u64(w, info + (v13 ? 0x88 : 0x90), &ok);
+		int32_t ndim = (int32_t)rd_u64(w, info + (v13 ? 0x90 : 0x98), &ok);
+		if (!ok)
+			break;
+		if (n > 0 && n <= ITEMS_MAX && t->itemsize > 0)
+			size += (uint64_t)n * (uint64_t)t->itemsize;
+		for (uint64_t i = 0; format && i < 4096; i++) {
+			char c;
+			if (!rd(w, format + i, &c, 1))
+				break;
+			if (!c) {
+				size += i + 1;
+				break;
+			}
+		}
+		if (ndim > 0 && ndim <= 64)
+			size += (uint64_t)ndim * 8;
+		if (elements && length >= 0 && length <= ITEMS_MAX)
+			size += (uint64_t)(length + 1) * 8;
+		break;
+	}
 	default:
 		if (t->sizer > SIZER_SCALAR)
 			size += t->sizer - SIZER_SCALAR;   /* gentype_sizeof */
@@ -1666,7 +1709,8 @@ static uint64_t walk_size(struct walker *w, uint64_t obj,
 		/* 3.11/3.12 add the pre-header even for static types; 3.8-3.10
 		 * and 3.13+ only for objects the collector tracks, which a
 		 * static type is not (type's tp_is_gc) */
-		size = walk_type_obj_size(w, obj);
+		size = t->sizer == SIZER_CTYPE ? walk_sizer_size(w, obj, t)
+					       : walk_type_obj_size(w, obj);
 		if ((w->py_minor >= 13 || w->py_minor <= 10) &&
 		    !(rd_ptr(w, obj, RL_TP_FLAGS) & RTPF_HEAPTYPE))
 			return size;

@@ -8,7 +8,7 @@ each kind, ints of each sign, generators, a deque, closures, arrays,
 BytesIO, Struct, buffered file, ElementTree Element and Decimal objects,
 itertools' combinatoric iterators, picklers and unpicklers, simple queues
 (3.15 counts their ring),
-ctypes types on 3.8-3.12 (whose StgDict counts its format and fields)
+ctypes types (whose layout info counts its format and fields)
 and, where numpy imports, numpy arrays owning their data and views,
 whose C __sizeof__ counts their items, buffers, format codes, children,
 digits and data),
@@ -26,6 +26,7 @@ exits 0 (1 if not).
 import array
 import asyncio
 import collections
+import ctypes
 import decimal
 import io
 import itertools
@@ -40,9 +41,6 @@ import sys
 import threading
 from xml.etree import ElementTree
 
-ctypes = None
-if sys.version_info < (3, 13):
-    import ctypes
 try:
     # (Debian's python3-numpy, for its python3.11; one BLAS thread)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -145,11 +143,9 @@ def build():
     keep["decimals"] = [decimal.Decimal(1), decimal.Decimal("1.5"),
                         wide.power(decimal.Decimal(7), 200), wide.divide(1, 7)]
     # ctypes' types keep their layout in a dict of their own (StgDict,
-    # 3.8-3.12), which it sizes with its format string and field types
-    # (3.13+ keeps it in the type object, whose size remora does not
-    # model yet: README; ctypes is not imported there)
-    if ctypes is not None:
-        keep["ctypes"] = [Point, Point(1, 2), (ctypes.c_double * 3)(), ctypes.c_int(5)]
+    # 3.8-3.12) or in the type object (3.13+), sized with its format
+    # string and field types
+    keep["ctypes"] = [Point, Point(1, 2), (ctypes.c_double * 3)(), ctypes.c_int(5)]
     if numpy is not None:
         owner = numpy.arange(100000, dtype=numpy.float64)
         keep["ndarrays"] = [owner, owner[::2], owner.reshape(400, 250).T,
@@ -180,9 +176,8 @@ def build():
     return keep
 
 
-if ctypes is not None:
-    class Point(ctypes.Structure):
-        _fields_ = [("x", ctypes.c_int), ("y", ctypes.c_double)]
+class Point(ctypes.Structure):
+    _fields_ = [("x", ctypes.c_int), ("y", ctypes.c_double)]
 
 
 class SubArray(array.array):
@@ -210,11 +205,11 @@ def fingerprint(keep):
             return o()
         if numpy is not None and isinstance(o, numpy.ndarray):
             return (o.shape, o.dtype.str, float(o.sum()))
-        if ctypes is not None and isinstance(o, ctypes.Structure):
+        if isinstance(o, ctypes.Structure):
             return (o.x, o.y)
-        if ctypes is not None and isinstance(o, ctypes.Array):
+        if isinstance(o, ctypes.Array):
             return list(o)
-        if ctypes is not None and isinstance(o, ctypes._SimpleCData):
+        if isinstance(o, ctypes._SimpleCData):
             return o.value
         if isinstance(o, queue.SimpleQueue):
             return o.qsize()
