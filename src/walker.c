@@ -1361,6 +1361,34 @@ static uint64_t walk_sized_kind(struct walker *w, uint64_t obj,
 	return walk_default_size(w, obj, t);
 }
 
+/* strlen(s) + 1 of the C string at addr (at most max bytes), or 0 for
+ * none or one that cannot be read to its end. */
+static uint64_t walk_cstr_size(struct walker *w, uint64_t addr, uint64_t max)
+{
+	for (uint64_t i = 0; addr && i < max; i++) {
+		char c;
+		if (!rd(w, addr + i, &c, 1))
+			return 0;
+		if (!c)
+			return i + 1;
+	}
+	return 0;
+}
+
+/* What ctypes' layout info adds to its __sizeof__ (StgDict's before
+ * 3.13, the type's StgInfo after): the format string, ndim shape words
+ * and, with field types, length + 1 of them. */
+static uint64_t walk_ctypes_extras(struct walker *w, uint64_t format, int32_t ndim,
+				   uint64_t elements, int64_t length)
+{
+	uint64_t size = walk_cstr_size(w, format, 4096);
+	if (ndim > 0 && ndim <= 64)
+		size += (uint64_t)ndim * 8;
+	if (elements && length >= 0 && length <= ITEMS_MAX)
+		size += (uint64_t)(length + 1) * 8;
+	return size;
+}
+
 /* __sizeof__ of an instance of a type with a sizer: its basic size and
  * what the C __sizeof__ adds. */
 static uint64_t walk_sizer_size(struct walker *w, uint64_t obj, const struct walk_type *t)
@@ -1505,20 +1533,8 @@ static uint64_t walk_sizer_size(struct walker *w, uint64_t obj, const struct wal
 		int32_t ndim = (int32_t)rd_u64(w, obj + head + 160, &ok);
 		if (!ok)
 			break;
-		size = (uint64_t)t->basicsize - (head + 32);   /* PyDictObject: 4 words */
-		for (uint64_t i = 0; format && i < 4096; i++) {
-			char c;
-			if (!rd(w, format + i, &c, 1))
-				break;
-			if (!c) {
-				size += i + 1;
-				break;
-			}
-		}
-		if (ndim > 0 && ndim <= 64)
-			size += (uint64_t)ndim * 8;
-		if (elements && length >= 0 && length <= ITEMS_MAX)
-			size += (uint64_t)(length + 1) * 8;
+		size = (uint64_t)t->basicsize - (head + 32) +   /* PyDictObject: 4 words */
+		       walk_ctypes_extras(w, format, ndim, elements, length);
 		break;
 	}
 	case SIZER_PRODUCT:
@@ -1592,15 +1608,8 @@ static uint64_t walk_sizer_size(struct walker *w, uint64_t obj, const struct wal
 					     forms[f].errors };
 		for (size_t k = 0; k < 3; k++) {
 			uint64_t str = rd_u64(w, obj + strings[k], &ok);
-			for (uint64_t i = 0; ok && str && i < (1u << 20); i++) {
-				char c;
-				if (!rd(w, str + i, &c, 1))
-					break;
-				if (!c) {
-					size += i + 1;
-					break;
-				}
-			}
+			if (ok)
+				size += walk_cstr_size(w, str, 1u << 20);
 		}
 		break;
 	}
@@ -1629,19 +1638,7 @@ static uint64_t walk_sizer_size(struct walker *w, uint64_t obj, const struct wal
 			break;
 		if (n > 0 && n <= ITEMS_MAX && t->itemsize > 0)
 			size += (uint64_t)n * (uint64_t)t->itemsize;
-		for (uint64_t i = 0; format && i < 4096; i++) {
-			char c;
-			if (!rd(w, format + i, &c, 1))
-				break;
-			if (!c) {
-				size += i + 1;
-				break;
-			}
-		}
-		if (ndim > 0 && ndim <= 64)
-			size += (uint64_t)ndim * 8;
-		if (elements && length >= 0 && length <= ITEMS_MAX)
-			size += (uint64_t)(length + 1) * 8;
+		size += walk_ctypes_extras(w, format, ndim, elements, length);
 		break;
 	}
 	default:

@@ -323,13 +323,20 @@ def damage_gc_cycle(snap, src, wdir):
     return d
 
 
-def damage_frame_cycle(src, wdir, frames):
-    """A thread's second frame whose `previous` is its first: the chain
-    of frames never ends.  frames: what gdb_core_frames.py found."""
-    d = Damage("frame-cycle", os.path.join(wdir, "frame-cycle.core"), "")
+def frame_damage(name, wdir):
+    """A Damage of a thread's frames: marked partial, the frame chain
+    named as the cause, no more roots than the undamaged core's."""
+    d = Damage(name, os.path.join(wdir, name + ".core"), "")
     d.strict = True
     d.expect_note = r"^remora: the snapshot is partial: a thread's frame chain is damaged; "
     d.fewer_roots = True
+    return d
+
+
+def damage_frame_cycle(src, wdir, frames):
+    """A thread's second frame whose `previous` is its first: the chain
+    of frames never ends.  frames: what gdb_core_frames.py found."""
+    d = frame_damage("frame-cycle", wdir)
     chain = max(frames["threads"], key=len)
     with coredamage.Core(src, d.path) as core:
         core.put_u64(chain[1] + frames["previous"], chain[0],
@@ -345,10 +352,7 @@ def damage_frame_zeroed(src, wdir, frames):
     chrooted 3.14 targets: the C stack's entry frame): no code object, no
     `previous` — the chain seems to end there, and what the older frames
     held is lost."""
-    d = Damage("frame-zeroed", os.path.join(wdir, "frame-zeroed.core"), "")
-    d.strict = True
-    d.expect_note = r"^remora: the snapshot is partial: a thread's frame chain is damaged; "
-    d.fewer_roots = True
+    d = frame_damage("frame-zeroed", wdir)
     chain = max(frames["threads"], key=len)
     with coredamage.Core(src, d.path) as core:
         core.write(chain[1], bytes(frames["size"]), "a thread's second frame, zeroed")
@@ -361,10 +365,7 @@ def damage_frame_nocode(src, wdir, frames):
     """A thread's second frame object (3.8-3.10) without its code: every
     frame object has one, so the frame is damaged; the chain goes on
     through its f_back."""
-    d = Damage("frame-nocode", os.path.join(wdir, "frame-nocode.core"), "")
-    d.strict = True
-    d.expect_note = r"^remora: the snapshot is partial: a thread's frame chain is damaged; "
-    d.fewer_roots = True
+    d = frame_damage("frame-nocode", wdir)
     chain = max(frames["threads"], key=len)
     with coredamage.Core(src, d.path) as core:
         core.put_u64(chain[1] + frames["code"], 0, "f_code of a thread's second frame: NULL")
