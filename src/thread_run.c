@@ -58,8 +58,17 @@ static int dr_poke(int tid, int i, uint64_t v)
 		       ? -errno : 0;
 }
 
+static void dr_restore(int tid, const uint64_t *saved)
+{
+	dr_poke(tid, DR_CONTROL, 0);
+	for (int i = 0; i < DR_SLOTS; i++)
+		dr_poke(tid, i, saved[i]);
+	dr_poke(tid, DR_CONTROL, saved[DR_SLOTS]);
+	dr_poke(tid, DR_STATUS, 0);
+}
+
 /* Debug registers 0-3 and 7 set to addrs (instruction breakpoints), the
- * old values in saved[0 .. 5). */
+ * old values in saved[0 .. 5); on failure they are put back. */
 static int dr_install(int tid, const uint64_t *addrs, int n, uint64_t *saved)
 {
 	int r = 0;
@@ -80,17 +89,11 @@ static int dr_install(int tid, const uint64_t *addrs, int n, uint64_t *saved)
 		r = dr_poke(tid, DR_CONTROL, control);
 	if (!r)
 		r = dr_poke(tid, DR_STATUS, 0);
+	if (r)
+		dr_restore(tid, saved);   /* as gdb left them */
 	return r;
 }
 
-static void dr_restore(int tid, const uint64_t *saved)
-{
-	dr_poke(tid, DR_CONTROL, 0);
-	for (int i = 0; i < DR_SLOTS; i++)
-		dr_poke(tid, i, saved[i]);
-	dr_poke(tid, DR_CONTROL, saved[DR_SLOTS]);
-	dr_poke(tid, DR_STATUS, 0);
-}
 
 /* Waits for tid's next stop, nap by nap; a SIGINT to gdb meanwhile is
  * noted and, once, asks the agent to stop (1 at abort_addr in pid). */
