@@ -94,7 +94,6 @@ static int dr_install(int tid, const uint64_t *addrs, int n, uint64_t *saved)
 	return r;
 }
 
-
 /* Waits for tid's next stop, nap by nap; a SIGINT to gdb meanwhile is
  * noted and, once, asks the agent to stop (1 at abort_addr in pid). */
 static int run_wait(int pid, int tid, uint64_t abort_addr, int *status, bool *interrupted)
