@@ -161,9 +161,9 @@ def _libc_text(pid):
 class Stepper:
     """System calls made by the selected thread running one `syscall`
     instruction of libc's, up to a hardware breakpoint just after it
-    (run_thread): nothing called, nothing locked, nothing printed.  Also finds the two
-    pieces of libc the way out of the agent uses (.libc_syscall and
-    .restore_rt; 0 if libc is not as expected)."""
+    (run_thread): nothing called, nothing locked, nothing printed.  Also
+    finds the two pieces of libc the way out of the agent uses
+    (.libc_syscall and .restore_rt; 0 if libc is not as expected)."""
 
     def __init__(self, pid):
         addr = (elfsyms.libc_functions(pid, ("syscall",)) or {}).get("syscall")
