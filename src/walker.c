@@ -2533,6 +2533,15 @@ static void walk_object(struct walker *w, uint64_t obj)
 		}
 		if (!w->self) {
 			walk_outside_edges(w, obj, t);
+			/* 3.12+'s bytesio_traverse visits the buffer, which no
+			 * member names: the edge traverse would give it */
+			if (t->sizer == SIZER_BYTESIO && w->py_minor >= 12) {
+				bool ok = true;
+				uint64_t buf = rd_u64(w, obj + (uint64_t)lv(w, RL_OB_TYPE) + 8,
+						      &ok);
+				if (ok && buf)
+					walk_edge(w, buf, remora_via(REMORA_VIA_UNKNOWN, 0));
+			}
 			break;
 		}
 		uint32_t flags = 0;

@@ -270,8 +270,12 @@ def main():
     now = {id(o): sys.getsizeof(o) for o in keep["bytesios"]}
     for row in rows:
         row[2] = now.get(row[0], row[2])
+    # the buffers of the BytesIO objects where gc sees them (3.12+'s
+    # traverse visits them; a buffer is held by nothing else)
+    buffers = [id(r) for b in keep["bytesios"] for r in gc.get_referents(b)
+               if type(r) is bytes and len(r) >= 1000]
     with open(os.path.join(wdir, "census.json.tmp"), "w") as f:
-        json.dump({"objects": rows}, f)
+        json.dump({"objects": rows, "bytesio_buffers": buffers}, f)
     os.rename(os.path.join(wdir, "census.json.tmp"), os.path.join(wdir, "census.json"))
     del rows
     done = threading.Event()
