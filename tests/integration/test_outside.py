@@ -12,7 +12,7 @@ THEN  the outside snapshot equals the as-outside one exactly (same nodes,
       types, sizes and references: the proc reader reads what the agent
       reads in place);
       every object of the census is in the outside snapshot at its
-      getsizeof size, unless
+      getsizeof size (and every BytesIO buffer gc sees), unless
       held only through C state that only tp_traverse lists;
       the injected and outside snapshots agree on every object both hold
       (type and size), and on the references of every object that is not
