@@ -25,7 +25,7 @@
 
 /* gdb writes these (agent.h, agent_entry.S): found by their names in the
  * agent's dynamic symbol table. */
-AGENT_EXPORT struct remora_agent_regs remora_agent_saved;
+AGENT_EXPORT struct remora_sigframe_regs remora_agent_saved;
 AGENT_EXPORT uint32_t remora_agent_xsave_mode;      /* 1: xsave, 0: fxsave */
 AGENT_EXPORT struct remora_agent_ctl remora_agent_ctl;
 
@@ -211,71 +211,11 @@ void remora_agent_run(struct remora_agent_ctl *ctl)
 }
 
 /* ---- the way out: an rt_sigreturn frame (agent.h, step 5) ---------------
- *
- * The x86-64 Linux frame rt_sigreturn reads at rsp - 8 (the kernel's
- * struct rt_sigframe), laid out on the thread's stack below its red zone:
- *
- *   frame  +0    pretcode: __restore_rt (libc's `ret` consumes it)
- *          +8    ucontext: uc_flags, uc_link, uc_stack (24 bytes),
- *          +40     uc_mcontext (struct sigcontext, 256 bytes:
- *                    r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp,
- *                    rip, eflags, cs/gs/fs/ss, err, trapno, oldmask, cr2,
- *                    fpstate, reserved[8]),
- *          +296    uc_sigmask
- *          +304  siginfo (128 bytes, unused)
- *   fp     (64-byte aligned, above the frame) the extended state: the
- *          XSAVE image saved at entry, with the software bytes the kernel
- *          checks (magic1 in the legacy area's reserved bytes, magic2
- *          after the image); or a plain FXSAVE image.
- */
+ * Laid out on the thread's own stack below its red zone (sigframe.h),
+ * with the extended state saved at entry. */
 enum {
-	AGENT_RED_ZONE = 128,
-	AGENT_UC_FP_XSTATE = 1,
-	AGENT_UC_SIGCONTEXT_SS = 2,
-	AGENT_USER_CS = 0x33,
-	AGENT_USER_DS = 0x2b,
-	AGENT_FP_XSTATE_MAGIC1 = 0x46505853,
-	AGENT_FP_XSTATE_MAGIC2 = 0x46505845,
-	AGENT_FXSAVE_SIZE = 512,
-	AGENT_SW_BYTES = 464,             /* the legacy area's software-reserved bytes */
 	AGENT_SYS_SIGALTSTACK_NR = 131,
-};
-
-struct agent_sigcontext {
-	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-	uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
-	uint16_t cs, gs, fs, ss;
-	uint64_t err, trapno, oldmask, cr2, fpstate, reserved[8];
-};
-
-struct agent_stack_t {
-	uint64_t ss_sp;
-	int32_t ss_flags;
-	int32_t pad;
-	uint64_t ss_size;
-};
-
-struct agent_sigframe {
-	uint64_t pretcode;
-	uint64_t uc_flags;
-	uint64_t uc_link;
-	struct agent_stack_t uc_stack;
-	struct agent_sigcontext mc;
-	uint64_t uc_sigmask;
-	uint8_t info[128];
-};
-
-_Static_assert(sizeof(struct agent_sigcontext) == 256, "struct sigcontext");
-_Static_assert(__builtin_offsetof(struct agent_sigframe, mc) == 8 + 40, "uc_mcontext");
-_Static_assert(__builtin_offsetof(struct agent_sigframe, uc_sigmask) == 8 + 296, "uc_sigmask");
-_Static_assert(sizeof(struct agent_sigframe) == 8 + 304 + 128, "rt_sigframe");
-
-struct agent_fx_sw_bytes {
-	uint32_t magic1;
-	uint32_t extended_size;
-	uint64_t xfeatures;
-	uint32_t xstate_size;
-	uint32_t padding[7];
+	AGENT_SS_DISABLE = 2,
 };
 
 static void agent_cpuid(uint32_t leaf, uint32_t sub, uint32_t *b)
@@ -294,60 +234,29 @@ static uint64_t agent_xgetbv0(void)
 uint64_t remora_agent_leave(struct remora_agent_ctl *ctl)
 {
 	(void)ctl;
-	const struct remora_agent_regs *r = &remora_agent_saved;
-	uint32_t xsize = AGENT_FXSAVE_SIZE;
-	if (remora_agent_xsave_mode) {
+	const struct remora_sigframe_regs *r = &remora_agent_saved;
+	bool xsave = remora_agent_xsave_mode != 0;
+	uint32_t xsize = REMORA_SIGFRAME_FXSAVE_SIZE;
+	if (xsave) {
 		agent_cpuid(0xd, 0, &xsize);
-		if (xsize < AGENT_FXSAVE_SIZE + 64 || xsize > sizeof(agent_xstate))
+		if (xsize < REMORA_SIGFRAME_FXSAVE_SIZE + 64 || xsize > sizeof(agent_xstate))
 			xsize = sizeof(agent_xstate);
 	}
-	uint64_t fp = (r->rsp - AGENT_RED_ZONE - xsize - 4) & ~(uint64_t)63;
-	uint64_t at = (fp - sizeof(struct agent_sigframe)) & ~(uint64_t)15;
-	uint8_t *x = (uint8_t *)(uintptr_t)fp;
-	struct agent_sigframe *f = (struct agent_sigframe *)(uintptr_t)at;
-
-	memcpy(x, agent_xstate, xsize);
-	memset(f, 0, sizeof(*f));
-	if (remora_agent_xsave_mode) {
-		struct agent_fx_sw_bytes sw = {
-			.magic1 = AGENT_FP_XSTATE_MAGIC1,
-			.extended_size = xsize + 4,
-			.xfeatures = agent_xgetbv0(),
-			.xstate_size = xsize,
-		};
-		memcpy(x + AGENT_SW_BYTES, &sw, sizeof(sw));
-		uint32_t magic2 = AGENT_FP_XSTATE_MAGIC2;
-		memcpy(x + xsize, &magic2, 4);
-		f->uc_flags = AGENT_UC_FP_XSTATE;
-	} else {
-		memset(x + AGENT_SW_BYTES, 0, AGENT_FXSAVE_SIZE - AGENT_SW_BYTES);
-	}
-	f->uc_flags |= AGENT_UC_SIGCONTEXT_SS;
-	f->pretcode = remora_agent_ctl.restore_rt;
+	uint64_t fp;
+	uint64_t at = remora_sigframe_place(r->rsp, xsize, &fp);
+	remora_sigframe_xstate((uint8_t *)(uintptr_t)fp, agent_xstate, xsize, xsave,
+			       xsave ? agent_xgetbv0() : 0);
 	/* the alternate signal stack as it is: rt_sigreturn sets it from here */
+	struct remora_sigframe_stack ss = { 0 };
 	register long r10 __asm__("r10") = 0;
 	long ret;
 	__asm__ volatile("syscall"
 			 : "=a"(ret)
-			 : "a"(AGENT_SYS_SIGALTSTACK_NR), "D"(0), "S"(&f->uc_stack), "r"(r10)
+			 : "a"(AGENT_SYS_SIGALTSTACK_NR), "D"(0), "S"(&ss), "r"(r10)
 			 : "rcx", "r11", "memory");
 	if (ret < 0)
-		f->uc_stack.ss_flags = 2;    /* SS_DISABLE */
-	f->mc = (struct agent_sigcontext){
-		.r8 = r->r8, .r9 = r->r9, .r10 = r->r10, .r11 = r->r11,
-		.r12 = r->r12, .r13 = r->r13, .r14 = r->r14, .r15 = r->r15,
-		.rdi = r->rdi, .rsi = r->rsi, .rbp = r->rbp, .rbx = r->rbx,
-		.rdx = r->rdx, .rax = r->rax, .rcx = r->rcx, .rsp = r->rsp,
-		.rip = r->rip, .eflags = r->rflags,
-		.cs = AGENT_USER_CS, .ss = AGENT_USER_DS,
-		.fpstate = fp,
-	};
-	f->uc_sigmask = agent_mask_saved;
-	/* gdb wants the thread stopped at home: a signal raised now, with
-	 * everything blocked, is delivered when rt_sigreturn restores the
-	 * thread's own mask, before its first instruction */
-	uint32_t sig = remora_agent_ctl.home_signal;
-	if (sig >= 1 && sig <= 64 && !(agent_mask_saved & (UINT64_C(1) << (sig - 1))))
-		remora_sys_tgkill(remora_sys_getpid(), remora_sys_gettid(), (int)sig);
+		ss.ss_flags = AGENT_SS_DISABLE;
+	remora_sigframe_fill((uint8_t *)(uintptr_t)at, r, fp, xsave, agent_mask_saved,
+			     remora_agent_ctl.restore_rt, &ss);
 	return at;
 }

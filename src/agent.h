@@ -18,9 +18,11 @@
  *
  * How a capture runs (gdb/remora/capture.py drives it):
  *   1. gdb stops every thread (scheduler-locking), disables the user's
- *      breakpoints, maps the scratch area with one system call made by
- *      the chosen thread, and writes the image, the control block and the
- *      thread's registers (remora_agent_saved);
+ *      breakpoints, writes under the chosen thread's stack the frames
+ *      that take it home from wherever it is left (sigframe.h), maps the
+ *      scratch area with one system call made by that thread, and writes
+ *      the image, the control block and the thread's registers
+ *      (remora_agent_saved);
  *   2. gdb points the thread at remora_agent_enter (agent_entry.S) with
  *      rsp at the top of the agent's stack and rdi at the control block,
  *      and lets it (and only it) run;
@@ -39,16 +41,19 @@
  *      syscall() wrapper to munmap the scratch area — the code that runs
  *      after that lies outside it — whose `ret` lands on __restore_rt,
  *      and rt_sigreturn puts the thread exactly back where it was.  gdb
- *      stops it there with a last hardware breakpoint.
- * The agent's stops are signals, not breakpoints: a thread sitting in a
- * breakpoint's stop when its debugger is killed gets SIGTRAP, which kills
- * the process; one sitting in a stop for SIGURG gets SIGURG, which it
- * ignores (or its handler runs, once).  So if gdb dies at any point the
- * thread runs on: the agent finds `drained` behind and the walk stops
- * early, the walker unmaps its memory, and step 5 takes it back: nothing
- * of the capture stays in the target.  (Without the two libc pieces,
- * gdb puts the thread back itself; if it dies then, the thread still
- * goes back, and only the scratch area stays.)
+ *      stops it there, at the exit of that system call.
+ * Nothing stops the thread by a breakpoint: a hardware breakpoint's
+ * debug registers outlive a killed debugger, and the thread would die of
+ * SIGTRAP.  The agent stops for gdb by SIGURG, which a thread with no
+ * debugger ignores (or its handler runs, once); gdb's other stops are
+ * system-call stops (PTRACE_SYSCALL), which end with their tracer.  So
+ * if gdb dies at any point the thread runs on: before the agent's entry
+ * the frames of step 1 take it home (unmapping the scratch area once it
+ * is mapped); after it, the agent finds `drained` behind and the walk
+ * stops early, the walker unmaps its memory, and step 5 takes it back:
+ * nothing of the capture stays in the target.  (Without the two libc
+ * pieces, gdb puts the thread back itself; if it dies then, the thread
+ * still goes back, and only the scratch area stays.)
  */
 #ifndef REMORA_AGENT_H
 #define REMORA_AGENT_H
@@ -56,9 +61,10 @@
 #include <stdint.h>
 
 #include "layout.h"
+#include "sigframe.h"
 
 enum {
-	REMORA_AGENT_ABI = 4,
+	REMORA_AGENT_ABI = 5,
 	REMORA_AGENT_SLOTS = 4,            /* the stream buffer's parts */
 	REMORA_AGENT_STACK = 256 << 10,    /* bytes of stack in the scratch area */
 };
@@ -145,10 +151,7 @@ struct remora_agent_ctl {
 	 * signal, handles the stop, clears `state` and resumes without it */
 	uint32_t stop_signal;            /* gdb: SIGURG */
 	uint32_t state;                  /* agent: enum remora_agent_state */
-	uint32_t home_signal;            /* gdb, at the DONE stop: raise it on
-					  * the way home, so that the thread
-					  * stops there (0: gdb is gone) */
-	uint32_t reserved2;
+	uint32_t reserved2[2];
 	uint64_t slot_len[REMORA_AGENT_SLOTS]; /* agent: bytes in each slot */
 	struct remora_agent_result result;
 	struct remora_layout layout;
@@ -160,15 +163,10 @@ enum remora_agent_state {
 	REMORA_AGENT_DONE = 2,           /* result is written */
 };
 
-/* The interrupted thread's registers, written by gdb before the thread
- * enters: remora_agent_done restores them if gdb is gone (rip and rax
- * already adjusted to restart an interrupted system call).  Offsets are
- * fixed: agent_entry.S uses them. */
-struct remora_agent_regs {
-	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
-	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-	uint64_t rip, rflags;
-};
+/* The interrupted thread's registers (struct remora_sigframe_regs),
+ * written by gdb before the thread enters, in remora_agent_saved: the
+ * way home restores them (rip and rax already adjusted to restart an
+ * interrupted system call).  Offsets are fixed: agent_entry.S uses them. */
 
 /* C side of the entry (agent_entry.S calls it): the whole capture. */
 void remora_agent_run(struct remora_agent_ctl *ctl);

@@ -1,19 +1,26 @@
-/* thread_run.c — running a traced thread without gdb (remora.h:
- * remora_capture_run).  gdb inserts its own breakpoints (the dynamic
- * linker's _dl_debug_state, for one) whenever it resumes a thread, and
- * takes them out at the stop: a gdb killed while the thread runs leaves
- * them in the target, which then dies of SIGTRAP at its next dlopen.
- * Resumed here, by ptrace from gdb's own tracing thread, the thread meets
- * only remora's hardware breakpoints, which live in its debug registers
- * only while it runs.
+/* thread_run.c — running a traced thread without gdb, and the frames
+ * that take it home without gdb (remora.h: remora_capture_run,
+ * remora_capture_home_frame).
+ *
+ * gdb inserts its own breakpoints (the dynamic linker's _dl_debug_state,
+ * for one) whenever it resumes a thread, and takes them out at the stop:
+ * a gdb killed while the thread runs leaves them in the target, which
+ * then dies of SIGTRAP at its next dlopen.  Resumed here, by ptrace from
+ * gdb's own tracing thread, the thread meets none of them.  Nor does it
+ * meet breakpoints of remora's: debug registers outlive a killed tracer
+ * just the same.  The places remora stops it are the returns of its own
+ * system calls (PTRACE_SYSCALL's exit stops, which end with the tracer)
+ * and the signals it is asked to stop for.
  */
 #include "remora/remora.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
@@ -21,12 +28,15 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "sigframe.h"
+
 enum {
-	DR_STATUS = 6,
-	DR_CONTROL = 7,
-	DR_SLOTS = 4,
 	RUN_NAP_FIRST_NS = 20000,     /* the first wait for a stop ... */
 	RUN_NAP_MAX_NS = 1000000,     /* ... doubling up to this */
+	RUN_RETURNS_MAX = 16,
+	XSTATE_MAX = 16384,           /* any XSAVE layout a kernel gives fits */
+	XSTATE_SW_XFEATURES = 464 + 8,
+	XSTATE_SW_MAGIC1 = 0x46505853,
 };
 
 static volatile sig_atomic_t run_sigint;
@@ -35,63 +45,6 @@ static void run_on_sigint(int sig)
 {
 	(void)sig;
 	run_sigint = 1;
-}
-
-static long dr_offset(int i)
-{
-	return (long)(offsetof(struct user, u_debugreg) + (size_t)i * sizeof(long));
-}
-
-static int dr_peek(int tid, int i, uint64_t *v)
-{
-	errno = 0;
-	long r = ptrace(PTRACE_PEEKUSER, tid, (void *)dr_offset(i), (void *)0);
-	if (r == -1 && errno)
-		return -errno;
-	*v = (uint64_t)r;
-	return 0;
-}
-
-static int dr_poke(int tid, int i, uint64_t v)
-{
-	return ptrace(PTRACE_POKEUSER, tid, (void *)dr_offset(i), (void *)(uintptr_t)v) < 0
-		       ? -errno : 0;
-}
-
-static void dr_restore(int tid, const uint64_t *saved)
-{
-	dr_poke(tid, DR_CONTROL, 0);
-	for (int i = 0; i < DR_SLOTS; i++)
-		dr_poke(tid, i, saved[i]);
-	dr_poke(tid, DR_CONTROL, saved[DR_SLOTS]);
-	dr_poke(tid, DR_STATUS, 0);
-}
-
-/* Debug registers 0-3 and 7 set to addrs (instruction breakpoints), the
- * old values in saved[0 .. 5); on failure they are put back. */
-static int dr_install(int tid, const uint64_t *addrs, int n, uint64_t *saved)
-{
-	int r = 0;
-	for (int i = 0; i < DR_SLOTS && !r; i++)
-		r = dr_peek(tid, i, &saved[i]);
-	if (!r)
-		r = dr_peek(tid, DR_CONTROL, &saved[DR_SLOTS]);
-	if (r)
-		return r;
-	uint64_t control = 0;
-	if ((r = dr_poke(tid, DR_CONTROL, 0)) != 0)
-		return r;
-	for (int i = 0; i < n && !r; i++) {
-		r = dr_poke(tid, i, addrs[i]);
-		control |= UINT64_C(1) << (2 * i);      /* local enable; execute, 1 byte */
-	}
-	if (!r && control)
-		r = dr_poke(tid, DR_CONTROL, control);
-	if (!r)
-		r = dr_poke(tid, DR_STATUS, 0);
-	if (r)
-		dr_restore(tid, saved);   /* as gdb left them */
-	return r;
 }
 
 /* Waits for tid's next stop, nap by nap; a SIGINT to gdb meanwhile is
@@ -122,9 +75,39 @@ static int run_wait(int pid, int tid, uint64_t abort_addr, int *status, bool *in
 	}
 }
 
-static int run_classify(int tid, int status, const uint64_t *addrs, int n,
-			uint64_t pass_mask, uint64_t stop_mask, struct remora_run_stop *out,
-			int *deliver)
+/* Whether a stop for sig, of a thread run with PTRACE_SYSCALL, is a
+ * system-call stop (*is_syscall) and that call's exit (the result).
+ * gdb asks for PTRACE_O_TRACESYSGOOD (sig is SIGTRAP | 0x80), and the
+ * kernel says which (PTRACE_GET_SYSCALL_INFO, Linux 5.3); without
+ * either, the stop's siginfo says it is one, and *in_call, flipped at
+ * each, which: the run never begins inside a system call. */
+static bool run_syscall_exit(int tid, int sig, bool *in_call, bool *is_syscall)
+{
+	if (sig == (SIGTRAP | 0x80)) {
+		struct __ptrace_syscall_info info;
+		memset(&info, 0, sizeof info);
+		long n = ptrace(PTRACE_GET_SYSCALL_INFO, tid, (void *)sizeof info, &info);
+		if (n > 0 && (info.op == PTRACE_SYSCALL_INFO_ENTRY ||
+			      info.op == PTRACE_SYSCALL_INFO_EXIT)) {
+			*is_syscall = true;
+			*in_call = info.op == PTRACE_SYSCALL_INFO_ENTRY;
+			return !*in_call;
+		}
+		*is_syscall = true;
+	} else {
+		siginfo_t si;
+		*is_syscall = ptrace(PTRACE_GETSIGINFO, tid, (void *)0, &si) == 0 &&
+			      si.si_code == SIGTRAP;
+	}
+	if (!*is_syscall)
+		return false;
+	*in_call = !*in_call;
+	return !*in_call;
+}
+
+static int run_classify(int tid, int status, const struct remora_run_return *at, int nat,
+			uint64_t pass_mask, uint64_t stop_mask, bool *in_call,
+			struct remora_run_stop *out, int *deliver)
 {
 	*deliver = 0;
 	if (WIFEXITED(status) || WIFSIGNALED(status)) {
@@ -141,17 +124,24 @@ static int run_classify(int tid, int status, const uint64_t *addrs, int n,
 		out->event = status >> 16;
 		return 1;
 	}
-	if (sig == SIGTRAP) {
-		uint64_t dr6 = 0;
-		dr_peek(tid, DR_STATUS, &dr6);
-		for (int i = 0; i < n; i++) {
-			if (dr6 & (UINT64_C(1) << i)) {
-				out->kind = REMORA_RUN_BREAKPOINT;
-				out->breakpoint = i;
-				out->address = addrs[i];
-				return 1;
+	if (nat && (sig & 0x7f) == SIGTRAP) {
+		bool is_syscall = false;
+		bool exit = run_syscall_exit(tid, sig, in_call, &is_syscall);
+		if (is_syscall) {
+			struct user_regs_struct regs;
+			if (!exit || ptrace(PTRACE_GETREGS, tid, (void *)0, &regs) < 0)
+				return 0;
+			for (int i = 0; i < nat; i++) {
+				if (regs.rip == at[i].rip && (!at[i].rsp || regs.rsp == at[i].rsp)) {
+					out->kind = REMORA_RUN_RETURNED;
+					out->which = i;
+					return 1;
+				}
 			}
+			return 0;                 /* another system call's */
 		}
+	}
+	if (sig == SIGTRAP) {
 		out->kind = REMORA_RUN_SIGNAL;      /* a trap that is not remora's */
 		return 1;
 	}
@@ -166,44 +156,115 @@ static int run_classify(int tid, int status, const uint64_t *addrs, int n,
 	return 0;
 }
 
-int remora_capture_run(int pid, int tid, const uint64_t *addrs, int naddrs,
+int remora_capture_run(int pid, int tid, const struct remora_run_return *at, int nat,
 		       uint64_t pass_mask, uint64_t stop_mask, uint64_t abort_addr,
 		       struct remora_run_stop *out)
 {
 	memset(out, 0, sizeof *out);
-	out->breakpoint = -1;
-	if (naddrs < 0 || naddrs > DR_SLOTS)
+	out->which = -1;
+	if (nat < 0 || nat > RUN_RETURNS_MAX || (nat && !at))
 		return -EINVAL;
-	uint64_t saved[DR_SLOTS + 1];
-	int r = dr_install(tid, addrs, naddrs, saved);
-	if (r)
-		return r;
 	struct sigaction on = { .sa_handler = run_on_sigint }, old;
 	sigemptyset(&on.sa_mask);
 	run_sigint = 0;
 	sigaction(SIGINT, &on, &old);
-	bool interrupted = false;
-	int deliver = 0;
+	bool interrupted = false, in_call = false;
+	int deliver = 0, r = 0;
+	/* system-call stops only where a return is waited for: the walk's
+	 * own system calls would stop it twice each */
+	enum __ptrace_request resume = nat ? PTRACE_SYSCALL : PTRACE_CONT;
 	for (;;) {
-		if (ptrace(PTRACE_CONT, tid, (void *)0, (void *)(uintptr_t)deliver) < 0) {
+		if (ptrace(resume, tid, (void *)0, (void *)(uintptr_t)deliver) < 0) {
 			r = -errno;
 			break;
 		}
 		int status = 0;
 		if ((r = run_wait(pid, tid, abort_addr, &status, &interrupted)) != 0)
 			break;
-		if (run_classify(tid, status, addrs, naddrs, pass_mask, stop_mask, out, &deliver))
+		if (run_classify(tid, status, at, nat, pass_mask, stop_mask, &in_call, out,
+				 &deliver))
 			break;
 	}
 	sigaction(SIGINT, &old, NULL);
 	out->interrupted = interrupted;
 	if (out->kind != REMORA_RUN_GONE) {
-		dr_restore(tid, saved);
 		struct user_regs_struct regs;
 		if (ptrace(PTRACE_GETREGS, tid, (void *)0, &regs) == 0) {
 			out->rip = regs.rip;
+			out->rsp = regs.rsp;
 			out->rax = regs.rax;
 		}
 	}
 	return r;
+}
+
+/* The thread's extended state as the kernel gives it (an XSAVE image, or
+ * FXSAVE's where the machine has no XSAVE), into buf; its size. */
+static int frame_xstate(int tid, uint8_t *buf, uint32_t *size, bool *xsave, uint64_t *xfeatures)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = XSTATE_MAX };
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_X86_XSTATE, &iov) == 0 &&
+	    iov.iov_len > REMORA_SIGFRAME_FXSAVE_SIZE) {
+		uint32_t magic1;
+		memcpy(&magic1, buf + XSTATE_SW_XFEATURES - 8, sizeof magic1);
+		if (magic1 == XSTATE_SW_MAGIC1) {
+			memcpy(xfeatures, buf + XSTATE_SW_XFEATURES, sizeof *xfeatures);
+			*size = (uint32_t)iov.iov_len;
+			*xsave = true;
+			return 0;
+		}
+	}
+	if (ptrace(PTRACE_GETFPREGS, tid, (void *)0, buf) < 0)
+		return -errno;
+	*size = REMORA_SIGFRAME_FXSAVE_SIZE;
+	*xsave = false;
+	*xfeatures = 0;
+	return 0;
+}
+
+int remora_capture_home_frame(int pid, int tid, uint64_t below, const uint64_t *regs,
+			      uint64_t restore_rt, uint64_t share_fp, uint64_t *at,
+			      uint64_t *fp)
+{
+	struct remora_sigframe_regs r;
+	memcpy(&r, regs, sizeof r);
+	uint64_t mask = 0;
+	if (ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof mask, &mask) < 0)
+		return -errno;
+	uint8_t *x = malloc(XSTATE_MAX);
+	if (!x)
+		return -ENOMEM;
+	uint32_t xsize = 0;
+	bool xsave = false;
+	uint64_t xfeatures = 0;
+	int err = frame_xstate(tid, x, &xsize, &xsave, &xfeatures);
+	if (err) {
+		free(x);
+		return err;
+	}
+	uint64_t own_fp;
+	uint64_t where = remora_sigframe_place(below, share_fp ? 0 : xsize, &own_fp);
+	uint64_t state_at = share_fp ? share_fp : own_fp;
+	uint64_t end = share_fp ? where + REMORA_SIGFRAME_SIZE : own_fp + xsize + 4;
+	uint8_t *host = calloc(1, (size_t)(end - where));
+	if (!host) {
+		free(x);
+		return -ENOMEM;
+	}
+	if (!share_fp)
+		remora_sigframe_xstate(host + (own_fp - where), x, xsize, xsave, xfeatures);
+	const struct remora_sigframe_stack keep = { .ss_flags = REMORA_SIGFRAME_KEEP_ALTSTACK };
+	remora_sigframe_fill(host, &r, state_at, xsave, mask, restore_rt, &keep);
+	struct iovec local = { .iov_base = host, .iov_len = (size_t)(end - where) };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)where,
+				.iov_len = (size_t)(end - where) };
+	ssize_t n = process_vm_writev(pid, &local, 1, &remote, 1, 0);
+	err = n < 0 ? -errno : n != (ssize_t)local.iov_len ? -EFAULT : 0;
+	free(host);
+	free(x);
+	if (err)
+		return err;
+	*at = where;
+	*fp = state_at;
+	return 0;
 }

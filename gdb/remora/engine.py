@@ -53,6 +53,9 @@ _PROTOTYPES = {
     "remora_drainer_stop": (_c_err, [_p]),
     "remora_capture_run": (ctypes.c_int, [ctypes.c_int, ctypes.c_int, ctypes.POINTER(_u64),
                                           ctypes.c_int, _u64, _u64, _u64, _p]),
+    "remora_capture_home_frame": (ctypes.c_int, [ctypes.c_int, ctypes.c_int, _u64,
+                                                 ctypes.POINTER(_u64), _u64, _u64,
+                                                 ctypes.POINTER(_u64), ctypes.POINTER(_u64)]),
     "remora_partial_text": (ctypes.c_char_p, [_u32]),
     "remora_capture_find": (_u64, [ctypes.c_int, _u64, _u64, ctypes.c_char_p, _size]),
     "remora_capture_segments": (_c_err, [ctypes.c_int, ctypes.POINTER(_u64), _size,
@@ -262,29 +265,45 @@ class Drainer:
             _check(lib().remora_drainer_stop(handle))
 
 
-RUN_BREAKPOINT, RUN_SIGNAL, RUN_EVENT, RUN_GONE = 1, 2, 3, 4
+RUN_RETURNED, RUN_SIGNAL, RUN_EVENT, RUN_GONE = 1, 2, 3, 4
 
 
 class RunStop(ctypes.Structure):
     """struct remora_run_stop: where remora_capture_run's thread stopped."""
     _fields_ = [("kind", ctypes.c_int32), ("signal", ctypes.c_int32),
-                ("breakpoint", ctypes.c_int32), ("event", ctypes.c_int32),
+                ("which", ctypes.c_int32), ("event", ctypes.c_int32),
                 ("interrupted", ctypes.c_int32), ("pad", ctypes.c_int32),
-                ("address", _u64), ("rip", _u64), ("rax", _u64)]
+                ("rip", _u64), ("rsp", _u64), ("rax", _u64)]
 
 
-def run_thread(pid, tid, addrs=(), pass_mask=0, stop_mask=0, abort_addr=0):
-    """Runs thread tid (stopped, traced by gdb) without gdb until it stops
-    at one of addrs or for a signal in stop_mask (remora.h:
+def run_thread(pid, tid, returns=(), pass_mask=0, stop_mask=0, abort_addr=0):
+    """Runs thread tid (stopped, traced by gdb) without gdb until one of
+    its system calls returns to one of returns ((rip, rsp) pairs; rsp 0:
+    any) or it stops for a signal in stop_mask (remora.h:
     remora_capture_run); the RunStop."""
-    arr = (_u64 * 4)(*addrs)
+    words = [w for pair in returns for w in pair]
+    arr = (_u64 * max(len(words), 1))(*words)
     stop = RunStop()
-    r = lib().remora_capture_run(pid, tid, arr, len(addrs), pass_mask, stop_mask,
+    r = lib().remora_capture_run(pid, tid, arr, len(returns), pass_mask, stop_mask,
                                  abort_addr, ctypes.byref(stop))
     if r < 0:
         raise RemoraError("remora: cannot run thread %d for the capture: %s"
                           % (tid, os.strerror(-r)), errno=-r)
     return stop
+
+
+def home_frame(pid, tid, below, regs, restore_rt, share_fp=0):
+    """Writes under tid's stack, below `below`, the frame that takes the
+    thread to regs (18 words, struct remora_sigframe_regs' order) by
+    rt_sigreturn (remora.h: remora_capture_home_frame): (its address, its
+    extended state's), or raises with the errno."""
+    at, fp = _u64(), _u64()
+    r = lib().remora_capture_home_frame(pid, tid, below, (_u64 * 18)(*regs), restore_rt,
+                                        share_fp, ctypes.byref(at), ctypes.byref(fp))
+    if r < 0:
+        raise RemoraError("remora: cannot write a frame under thread %d's stack: %s"
+                          % (tid, os.strerror(-r)), errno=-r)
+    return at.value, fp.value
 
 
 def partial_text(why):

@@ -6,10 +6,12 @@ whole protocol; this module drives it).
      thread (engine.run_thread), so that neither the user's breakpoints
      nor gdb's own (the dynamic linker's _dl_debug_state, for one) are
      in the target while it runs;
-  2. map a scratch area in the target with one mmap system call, made by
-     the chosen thread running one `syscall` instruction of libc's up to
-     a hardware breakpoint after it (no function call: no lock, no
-     allocator, no breakpoint of anyone else's to meet);
+  2. write under the chosen thread's stack the frame that takes it home
+     by itself (rt_sigreturn: engine.home_frame), then map a scratch area
+     in the target with one mmap system call, made by that thread running
+     one `syscall` instruction of libc's and stopped as the call returns
+     (no function call: no lock, no allocator, no breakpoint of anyone's
+     to meet); from there a second frame has it unmap the area first;
   3. write the agent there (rendered and relocated by the engine:
      src/agent_image.c; no dlopen), its control block, the target's
      segments and the thread's registers; make its code read-only and
@@ -23,13 +25,16 @@ whole protocol; this module drives it).
      restarts a system call it was in), unmap the scratch area (a third
      stepped system call), restore the user's breakpoints.
 
-If gdb dies mid-walk, nothing of gdb's is in the target (gdb never
-resumed it), the agent sees its buffers are no longer drained, stops,
-and puts the thread back where it was by itself (agent_entry.S).
+If gdb dies at any moment, nothing of gdb's is in the target (gdb never
+resumed it) and the thread goes home by itself: before the agent runs,
+through the frames of step 2 (the scratch area unmapped on the way);
+after, the agent sees its buffers are no longer drained, stops, and
+goes back by its own frame (agent_entry.S).
 
 Only gdb's own commands touch the target; nothing here allocates in it.
 """
 
+import errno
 import os
 import re
 import signal as signal_module
@@ -41,7 +46,7 @@ import gdb
 from . import elfsyms, engine, paths
 from .errors import RemoraError
 
-AGENT_ABI = 4
+AGENT_ABI = 5
 AGENT_STACK = 256 << 10
 BUFFER = 4 << 20           # the agent's stream: 4 slots of 1 MiB
 PAGE = 4096
@@ -51,6 +56,7 @@ SEGMENT_WORDS = 6          # sizeof(struct remora_segment) / 8: the agent
 SYS_MMAP, SYS_MPROTECT, SYS_MUNMAP = 9, 10, 11
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
 MAP_PRIVATE_ANON_NORESERVE = 0x02 | 0x20 | 0x4000
+MAP_FIXED_NOREPLACE = 0x100000
 GPRS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10",
         "r11", "r12", "r13", "r14", "r15", "rip", "eflags")
 ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK = 512, 513, 514, 516
@@ -60,7 +66,7 @@ SYS_RESTART_SYSCALL = 219
 # the layout descriptor
 CTL_HEAD = struct.Struct("<IIII13QIIII4Q")       # ... slot_len[4]
 CTL_LEN_YIELDS, CTL_DRAINED, CTL_ABORT = 48, 64, 72
-CTL_STATE, CTL_HOME_SIGNAL = 124, 128
+CTL_STATE = 124
 STATE_YIELD, STATE_DONE = 1, 2
 STOP_SIGNAL = 23           # SIGURG: default action ignore
 RESULT = struct.Struct("<ii10QII")
@@ -158,14 +164,47 @@ def _libc_text(pid):
     return None
 
 
+def _free_range(pid, size):
+    """A page-aligned address where size bytes fit between pid's mappings
+    with a free page on each side: the highest such below the topmost
+    mappings (where the kernel's own top-down choice would go), never
+    just below the main stack, which grows down; 0 if none is found."""
+    spans = []
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            for line in f:
+                fields = line.split()
+                lo, hi = (int(x, 16) for x in fields[0].split("-"))
+                if hi <= 2 ** 47:
+                    spans.append((lo, hi, fields[-1] == "[stack]"))
+    except (OSError, ValueError, IndexError):
+        return 0
+    spans.sort()
+    need = size + 2 * PAGE
+    for below, above in reversed(list(zip(spans, spans[1:]))):
+        if above[2] or above[0] - below[1] < need:
+            continue
+        return (above[0] - PAGE - size) & ~(PAGE - 1)
+    return 0
+
+
 class Stepper:
     """System calls made by the selected thread running one `syscall`
-    instruction of libc's, up to a hardware breakpoint just after it
-    (run_thread): nothing called, nothing locked, nothing printed.  Also
-    finds the two pieces of libc the way out of the agent uses
-    (.libc_syscall and .restore_rt; 0 if libc is not as expected)."""
+    instruction of libc's, stopped as the call returns (run_thread):
+    nothing called, nothing locked, nothing printed.  Also finds the two
+    pieces of libc the way out of the agent uses (.libc_syscall and
+    .restore_rt; 0 if libc is not as expected).
 
-    def __init__(self, pid):
+    With them, before the thread is moved at all, the frame that takes it
+    home (regs: its registers when the capture began) goes under its
+    stack, and each call is made with the stack pointer at .rest: the
+    `ret` after the `syscall` takes that frame.  gdb killed at any moment
+    leaves a thread that goes home by itself; after mapped(), by way of a
+    second frame that unmaps the scratch area first.  Between calls the
+    thread waits there; the caller puts its registers back when done
+    (without the frames, each call does)."""
+
+    def __init__(self, pid, tid, regs):
         addr = (elfsyms.libc_functions(pid, ("syscall",)) or {}).get("syscall")
         if addr is None:
             raise RemoraError("remora: cannot find libc's syscall() in the process")
@@ -174,26 +213,72 @@ class Stepper:
         if i < 0:
             raise RemoraError("remora: libc's syscall() has no syscall instruction "
                               "where remora looks")
+        self.pid, self.tid, self.regs = pid, tid, regs
         self.insn = addr + i
         self.libc_syscall = self.restore_rt = 0
         text = _libc_text(pid)
         if code[i:i + len(SYSCALL_TAIL)] == SYSCALL_TAIL and text:
             self.restore_rt = engine.find_bytes(pid, text[0], text[1], RESTORE_RT) or 0
             self.libc_syscall = self.insn if self.restore_rt else 0
+        self.home = self.rest = self._fp = 0
+        if self.restore_rt:
+            try:
+                self.home, self._fp = engine.home_frame(pid, tid, regs["rsp"],
+                                                        self._words(), self.restore_rt)
+            except RemoraError:
+                pass            # a stack that cannot take it: gdb puts it back
+            self.rest = self.home
+
+    def _words(self, **changes):
+        """The frame's registers: the thread's own, as the kernel would
+        resume it (resume_context), with changes."""
+        rip, rax = resume_context(self.regs)
+        words = dict(self.regs, rip=rip, rax=rax)
+        words.update(changes)
+        return [words[r] for r in GPRS]
 
     def call(self, nr, *args):
-        saved = read_registers()
         regs = dict(zip(("rdi", "rsi", "rdx", "r10", "r8", "r9"), args))
         regs.update(rax=nr, rip=self.insn)
+        if self.rest:
+            regs["rsp"] = self.rest
+        sp = self.rest or self.regs["rsp"]
         try:
             write_registers(regs)
-            stop = run_thread((self.insn + 2,))
-            if stop.kind != engine.RUN_BREAKPOINT:
+            stop = run_thread(((self.insn + 2, sp),))
+            if stop.kind != engine.RUN_RETURNED:
                 raise RemoraError("remora: the thread making a system call for the capture "
                                   "stopped at 0x%x, not where remora stops it" % stop.rip)
             return _signed(stop.rax)
         finally:
-            write_registers(saved)
+            if not self.rest:
+                write_registers(self.regs)
+
+    def map(self, size, prot):
+        """mmap of size bytes (anonymous, private, not reserved), made so
+        that from the moment the call runs the thread left alone unmaps
+        them on its way home: at an address chosen beforehand (a free
+        range: every thread is stopped), whose munmap a second frame
+        holds.  The address, or -errno."""
+        at = _free_range(self.pid, size) if self.home else 0
+        if at:
+            self.rest, _ = engine.home_frame(
+                self.pid, self.tid, self.home,
+                self._words(rip=self.insn, rax=SYS_MUNMAP, rdi=at, rsi=size, rsp=self.home),
+                self.restore_rt, self._fp)
+        r = self.call(SYS_MMAP, at, size, prot,
+                      MAP_PRIVATE_ANON_NORESERVE | (MAP_FIXED_NOREPLACE if at else 0),
+                      2 ** 64 - 1, 0)
+        if r != at:
+            self.rest = self.home
+            if at and r >= 0:       # a kernel without MAP_FIXED_NOREPLACE
+                self.call(SYS_MUNMAP, r, size)
+                r = -errno.EEXIST
+        return r
+
+    def unmapped(self):
+        """The scratch area is going: home directly."""
+        self.rest = self.home
 
 
 # what the program's threads get of a signal that comes while one runs
@@ -215,21 +300,22 @@ def _signal_number(name):
         return 0
 
 
-def run_thread(addrs=(), stop_signals=(), abort_addr=0):
+def run_thread(returns=(), stop_signals=(), abort_addr=0):
     """Lets the selected thread run, it alone and resumed by remora, not
     gdb (engine.run_thread: so gdb's breakpoints are not in the target
-    meanwhile), until it stops at one of addrs (hardware breakpoints) or
-    for one of stop_signals (which the program never gets); other signals
-    reach the program as gdb's `handle` says.  gdb then reads the
-    thread's registers afresh.  Returns the engine's RunStop; a Ctrl-C
-    meanwhile is kept for take_interrupt()."""
+    meanwhile), until one of its system calls returns to one of returns
+    ((rip, rsp) pairs) or it stops for one of stop_signals (which the
+    program never gets); other signals reach the program as gdb's
+    `handle` says.  gdb then reads the thread's registers afresh.
+    Returns the engine's RunStop; a Ctrl-C meanwhile is kept for
+    take_interrupt()."""
     global _interrupted
     thread = gdb.selected_thread()
     stop_mask = 0
     for sig in stop_signals:
         stop_mask |= 1 << (sig - 1)
     passing = _pass_mask if _pass_mask is not None else _passed_signals()
-    stop = engine.run_thread(thread.inferior.pid, thread.ptid[1], addrs, passing,
+    stop = engine.run_thread(thread.inferior.pid, thread.ptid[1], returns, passing,
                              stop_mask, abort_addr)
     gdb.execute("maint flush register-cache", to_string=True)
     if stop.interrupted:
@@ -258,18 +344,6 @@ def _check_interrupt():
 # ------------------------------------------------------------ holding still
 
 _SIGNAL_ROW = re.compile(r"^(SIG\w+|EXC_\w+|\d+)\s+(Yes|No)\s+(Yes|No)\s+(Yes|No)", re.M)
-
-
-def _blocked(tid):
-    """The thread's blocked-signal mask, from /proc."""
-    try:
-        with open("/proc/%d/status" % tid) as f:
-            for line in f:
-                if line.startswith("SigBlk:"):
-                    return int(line.split()[1], 16)
-    except OSError:
-        pass
-    return 2 ** 64 - 1
 
 
 def _passed_signals():
@@ -381,20 +455,18 @@ class Capture:
         self.total = buf_off + BUFFER
         self.thread.switch()
         regs = read_registers()
-        stepper = Stepper(pid)
+        stepper = Stepper(pid, self.thread.ptid[1], regs)
         self.seconds["prepare"] = time.perf_counter() - t0
-        entered = False
+        entered = home = False
         try:
             # writable and executable at first, so that the agent's entry
             # makes its code read-only itself: one system call from gdb
             # rather than two; where W+X is refused, two
-            base = stepper.call(SYS_MMAP, 0, self.total, PROT_READ | PROT_WRITE | PROT_EXEC,
-                                MAP_PRIVATE_ANON_NORESERVE, 2 ** 64 - 1, 0)
+            base = stepper.map(self.total, PROT_READ | PROT_WRITE | PROT_EXEC)
             text_size = img.text_size
             if base < 0:
                 text_size = 0
-                base = stepper.call(SYS_MMAP, 0, self.total, PROT_READ | PROT_WRITE,
-                                    MAP_PRIVATE_ANON_NORESERVE, 2 ** 64 - 1, 0)
+                base = stepper.map(self.total, PROT_READ | PROT_WRITE)
             if base < 0:
                 raise RemoraError("remora: the target could not map %d bytes for the "
                                   "capture (%s)" % (self.total, os.strerror(-base)))
@@ -412,8 +484,8 @@ class Capture:
             self.seconds["walk"] = time.perf_counter() - t0 - self.seconds["inject"]
             if stepper.libc_syscall:
                 # step 5: the thread unmaps the area and sigreturns home
-                self._leave(resume_context(regs)[0])
-                entered = False
+                self._leave(regs)
+                entered, home = False, True
             return result
         finally:
             try:
@@ -421,13 +493,13 @@ class Capture:
                 if entered:
                     # an error (or Ctrl-C) mid-walk: the agent stops at its
                     # next yield, and the thread goes home as usual
-                    self._abort(resume_context(regs)[0], stepper.libc_syscall)
+                    home = self._abort(regs, stepper.libc_syscall)
                 if self.scratch:
-                    write_registers(regs)
+                    stepper.unmapped()
                     stepper.call(SYS_MUNMAP, self.scratch, self.total)
                     self.scratch = 0
             finally:
-                if self.scratch or not stepper.libc_syscall or entered:
+                if not home:
                     write_registers(regs)
 
     def _write(self, base, regs, seg_words, nsegs, segs_off, buf_off, stepper, text_size):
@@ -491,31 +563,26 @@ class Capture:
             drainer.stop()
         return self._ctl(CTL_HEAD.size, RESULT.format)
 
-    def _leave(self, home):
+    def _leave(self, regs):
         """Step 5, from the DONE stop: the thread unmaps the scratch area
-        and sigreturns to where it was (home), where its own SIGURG, raised
-        on the way and let through by its restored mask, stops it; or a
-        last hardware breakpoint, if its mask blocks SIGURG."""
-        tid = self.thread.ptid[1]
-        addrs = ()
-        if _blocked(tid) & (1 << (STOP_SIGNAL - 1)):
-            addrs = (home,)
-        else:
-            self._set_ctl(CTL_HOME_SIGNAL, "<I", STOP_SIGNAL)
-        stop = run_thread(addrs, (STOP_SIGNAL,))
+        and sigreturns to where it was, where remora stops it as that
+        rt_sigreturn returns."""
+        home = resume_context(regs)[0]
+        stop = run_thread(((home, regs["rsp"]),))
         self.scratch = 0
-        pc = stop.rip
-        if pc != home:
+        if stop.kind != engine.RUN_RETURNED:
             raise RemoraError("remora: the thread going home from the capture stopped "
-                              "at 0x%x, not at 0x%x" % (pc, home))
+                              "at 0x%x, not at 0x%x" % (stop.rip, home))
 
-    def _abort(self, home, leaves):
+    def _abort(self, regs, leaves):
         """The walk must stop: ask the agent to (it stops at its next
-        yield), let it reach its DONE stop, then go home."""
+        yield), let it reach its DONE stop, then go home (if it leaves by
+        itself: whether it did)."""
         self._set_ctl(CTL_ABORT, "<Q", 1)
         while (self.last_state != STATE_DONE
                and self._next_stop(interruptible=False) == STATE_YIELD):
             (yields,) = self._ctl(CTL_LEN_YIELDS + 8, "<Q")
             self._set_ctl(CTL_DRAINED, "<Q", yields)
         if leaves:
-            self._leave(home)
+            self._leave(regs)
+        return bool(leaves)

@@ -525,40 +525,56 @@ REMORA_EXPORT uint64_t remora_capture_find(int pid, uint64_t start, uint64_t end
 					   const void *pattern, size_t len);
 
 /* Runs thread tid of process pid, which the caller traces and has
- * stopped (gdb: its Python runs on the tracing thread), until it stops
- * at one of addrs[0 .. naddrs) (hardware instruction breakpoints, at most
- * 4, in the thread's debug registers only while it runs) or for a signal
- * in stop_mask (bit sig - 1), or dies.  A signal in pass_mask reaches
- * the program (its handler runs) and the thread goes on; any other is
+ * stopped (gdb: its Python runs on the tracing thread), until one of its
+ * system calls returns to one of at[0 .. nat) (rip just after the
+ * `syscall`, and rsp unless 0 there: a system call a signal handler
+ * makes meanwhile has another stack), or it stops for a signal in
+ * stop_mask (bit sig - 1), or dies.  A signal in pass_mask reaches the
+ * program (its handler runs) and the thread goes on; any other is
  * discarded, as gdb's `handle ... nopass` would.  gdb never resumes the
  * thread itself, so none of its own breakpoints is in the target while
- * it runs: a gdb killed meanwhile leaves nothing behind.  A SIGINT to
- * gdb while the thread runs (remora's handler stands in for gdb's
- * meanwhile) writes 1 at abort_addr (unless 0) in the target and sets
- * out->interrupted once the thread has stopped.  The
- * caller re-reads the registers afterwards (gdb: `maint flush
- * register-cache`).  The debug registers are put back as they were, DR6
- * cleared (gdb 13 takes a stale DR6 bit for a late trap of its own).
- * 0 or -errno (the thread then runs no more). */
+ * it runs, and remora sets none (no debug register: they outlive a
+ * killed tracer); the returns are system-call stops, which end with
+ * their tracer.  A SIGINT to gdb while the thread runs (remora's handler
+ * stands in for gdb's meanwhile) writes 1 at abort_addr (unless 0) in
+ * the target and sets out->interrupted once the thread has stopped.
+ * The caller re-reads the registers afterwards (gdb: `maint flush
+ * register-cache`).  0 or -errno (the thread then runs no more). */
 enum remora_run_kind {
-	REMORA_RUN_BREAKPOINT = 1,
+	REMORA_RUN_RETURNED = 1,    /* a system call returned to at[out->which] */
 	REMORA_RUN_SIGNAL = 2,
 	REMORA_RUN_EVENT = 3,       /* a PTRACE_EVENT stop (out->event) */
 	REMORA_RUN_GONE = 4,        /* the thread exited or was killed */
 };
+struct remora_run_return {
+	uint64_t rip, rsp;          /* rsp 0: any */
+};
 struct remora_run_stop {
 	int32_t kind;               /* enum remora_run_kind */
 	int32_t signal;             /* the stop's signal (GONE: the killing one) */
-	int32_t breakpoint;         /* index into addrs, or -1 */
+	int32_t which;              /* index into at, or -1 */
 	int32_t event;
 	int32_t interrupted;        /* a SIGINT came to gdb meanwhile */
 	int32_t pad;
-	uint64_t address;           /* addrs[breakpoint] */
-	uint64_t rip, rax;          /* at the stop */
+	uint64_t rip, rsp, rax;     /* at the stop */
 };
-REMORA_EXPORT int remora_capture_run(int pid, int tid, const uint64_t *addrs, int naddrs,
-				     uint64_t pass_mask, uint64_t stop_mask,
+REMORA_EXPORT int remora_capture_run(int pid, int tid, const struct remora_run_return *at,
+				     int nat, uint64_t pass_mask, uint64_t stop_mask,
 				     uint64_t abort_addr, struct remora_run_stop *out);
+
+/* Writes under thread tid's stack, below `below` less its red zone, an
+ * rt_sigreturn frame (src/sigframe.h) that takes the thread to regs (18
+ * words: rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp, r8-r15, rip, eflags),
+ * with its signal mask and extended state as they are now (or, share_fp
+ * not 0, the extended state an earlier frame holds at share_fp) and its
+ * alternate signal stack left as it is.  *at: the frame, whose first
+ * word is restore_rt (libc's __restore_rt): a `ret` with rsp at *at
+ * goes to regs.  *fp: where the frame's extended state is.  A thread
+ * moved by remora with such a frame under it goes home by itself if gdb
+ * dies (agent.h).  0 or -errno. */
+REMORA_EXPORT int remora_capture_home_frame(int pid, int tid, uint64_t below,
+					    const uint64_t *regs, uint64_t restore_rt,
+					    uint64_t share_fp, uint64_t *at, uint64_t *fp);
 
 /* The readable mappings of pid (/proc/PID/maps, as the proc reader keeps
  * them), as {start, end} pairs of uint64_t into out[0 .. 2 * cap).  The

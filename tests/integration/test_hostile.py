@@ -26,7 +26,10 @@ count, N_KEPT objects whose count and size it wrote itself):
          intact, received the signals, and exits 0;
 5. GIVEN a target of about a million objects, WHEN gdb is killed (SIGKILL)
          while py-heap captures it, at several moments of the walk (from
-         the moment the agent is mapped),
+         the moment the agent is mapped), and GIVEN a small one, WHEN gdb
+         dies (by its own hand) while the capture's thread is away from
+         home before the agent runs (the mmap made, about to be, the
+         agent not yet entered),
    THEN  the target lives on, traced by nobody, with no mapping, fd or
          file of remora's left in it or on the machine, and no breakpoint
          of gdb's: it dlopens a library at the end (gdb keeps one in the
@@ -416,23 +419,72 @@ def interrupted(tap, it, how, point):
                       (facts["kept_count"], facts["kept_size"]), run.report)
             tap.ok("%s: gdb ran to its end; only the interrupted py-heap failed" % name,
                    run.ok(may_fail=("py-heap",)), run.report)
-        time.sleep(0.3)
-        tap.ok("%s: the target lives on" % name, target.alive(), target.output)
-        with open("/proc/%d/status" % target.pid) as f:
-            tracer = [ln.split()[1] for ln in f if ln.startswith("TracerPid:")]
-        tap.equal("%s: nobody traces it any more" % name, tracer, ["0"])
-        now_execs, now_anon = remora_traces(target.pid)
-        tap.equal("%s: no executable anonymous mapping of remora's stays" % name,
-                  now_execs, execs[0])
-        tap.ok("%s: the anonymous read-write mappings did not grow by the agent's "
-               "(%+d bytes)" % (name, now_anon - execs[1]),
-               now_anon - execs[1] < (1 << 20))
-        tap.equal("%s: the target's fd table is unchanged" % name,
-                  sorted(os.listdir("/proc/%d/fd" % target.pid)), fds)
-        tap.equal("%s: no file of remora's on the machine" % name, remora_files(), files)
+        left_nothing(tap, name, target, files, execs, fds)
         res = finish(tap, name, target)
         if res is not None and how == "interrupted":
             tap.equal("%s: the target never saw the SIGINT" % name, res["sigints"], 0)
+
+
+def left_nothing(tap, name, target, files, execs, fds):
+    """THEN the target lives on, traced by nobody, with no mapping, fd or
+    file of remora's (execs: remora_traces() and fds before gdb came)."""
+    time.sleep(0.3)
+    if not tap.ok("%s: the target lives on" % name, target.alive(), target.output):
+        return
+    with open("/proc/%d/status" % target.pid) as f:
+        tracer = [ln.split()[1] for ln in f if ln.startswith("TracerPid:")]
+    tap.equal("%s: nobody traces it any more" % name, tracer, ["0"])
+    now_execs, now_anon = remora_traces(target.pid)
+    tap.equal("%s: no executable anonymous mapping of remora's stays" % name,
+              now_execs, execs[0])
+    tap.ok("%s: the anonymous read-write mappings did not grow by the agent's "
+           "(%+d bytes)" % (name, now_anon - execs[1]),
+           now_anon - execs[1] < (1 << 20))
+    tap.equal("%s: the target's fd table is unchanged" % name,
+              sorted(os.listdir("/proc/%d/fd" % target.pid)), fds)
+    tap.equal("%s: no file of remora's on the machine" % name, remora_files(), files)
+
+
+# gdb killed by its own hand at the n-th time remora lets the capture's
+# thread run (inject.run_thread), before that run or once it stopped:
+# moments a signal from outside cannot hit, while the thread is moved
+# away from home (its registers point at a system call of libc's).
+STEP_KILLS = (("before the mmap runs", 1, "before"),
+              ("as the mmap returned", 1, "after"),
+              ("before the agent is entered", 2, "before"))
+DIE_AT = """
+import os, signal, remora.inject as inj
+_run, _n = inj.run_thread, [0]
+def _dying(*a, **k):
+    _n[0] += 1
+    if _n[0] == %d and %r == "before":
+        os.kill(os.getpid(), signal.SIGKILL)
+    r = _run(*a, **k)
+    if _n[0] == %d and %r == "after":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return r
+inj.run_thread = _dying
+"""
+
+
+def killed_stepping(tap, it, label, n, when):
+    """GIVEN a target, WHEN gdb dies while remora has the capture's thread
+    away from home before the agent runs, THEN the thread goes home by
+    itself: the target lives on with nothing of remora's left."""
+    name = "gdb killed %s %s" % (label, it.name)
+    wdir = harness.workdir("hostile-stepkill", it.name)
+    with Target.python(it, "busy_target.py", wdir, "sleep") as target:
+        if not harness.target_started(tap, name, target):
+            return
+        files, execs = remora_files(), remora_traces(target.pid)
+        fds = sorted(os.listdir("/proc/%d/fd" % target.pid))
+        cmds = (["python exec(%r)" % (DIE_AT % (n, when, n, when))]
+                + harness.marked("py-heap", "py-heap") + ["detach"])
+        g = harness.run_gdb(cmds, pid=target.pid)
+        tap.ok("%s: gdb died there (no partition printed)" % name,
+               g.rc == -signal.SIGKILL and "Partition of a set" not in g.out, g.report)
+        left_nothing(tap, name, target, files, execs, fds)
+        finish(tap, name, target)
 
 
 def non_stop(tap, it):
@@ -520,6 +572,8 @@ def run(tap, it):
         tap.skip("own-GIL subinterpreter %s" % it.name, "subinterpreters have their own "
                  "GIL from 3.12")
     non_stop(tap, it)
+    for label, n, when in STEP_KILLS:
+        killed_stepping(tap, it, label, n, when)
     for point in KILL_POINTS:
         interrupted(tap, it, "killed", point)
     interrupted(tap, it, "interrupted", KILL_POINTS[1])
