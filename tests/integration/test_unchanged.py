@@ -59,6 +59,12 @@ ANON_MARGIN = 1 << 20
 # use only when they pass the measurements' own range (a capture frees
 # nothing of the target's, so only the upper bound holds anything).
 MALLOC_MARGIN = 4096
+# 3.8's own measuring leaves malloc's bytes in use 4-11 KiB higher each
+# time, by amounts that do not grow steadily (a control run with gdb
+# attached and no remora passed the window as often as py-heap's run):
+# there, only that one figure is not compared.
+IN_USE_NOISE = ("3.8's own measuring moves malloc's bytes in use by 4-11 KiB each time, "
+                "unevenly: no window holds (the heap's size is still compared)")
 
 
 def canonical_maps(text):
@@ -121,7 +127,7 @@ def unstable(series):
     return None
 
 
-def compare(tap, name, series, after, gc0_margin=GC0_MARGIN):
+def compare(tap, name, series, after, gc0_margin=GC0_MARGIN, in_use_noise=None):
     before = series[-1]
     eb, ea = exact_figures(before), exact_figures(after)
     moved = [i for i, (x, y) in enumerate(zip(eb["refcounts"], ea["refcounts"])) if x != y]
@@ -139,8 +145,11 @@ def compare(tap, name, series, after, gc0_margin=GC0_MARGIN):
                ("sys.getallocatedblocks()", blocks, BLOCKS_MARGIN),
                ("bytes of anonymous read-write mappings", anon, ANON_MARGIN)]
     if before.get("malloc") and after.get("malloc"):
-        windows += [("malloc's bytes in use", in_use, MALLOC_MARGIN),
-                    ("the size of malloc's heap", malloc("heap"), 0),
+        if in_use_noise:
+            tap.skip("%s: malloc's bytes in use" % name, in_use_noise)
+        else:
+            windows.append(("malloc's bytes in use", in_use, MALLOC_MARGIN))
+        windows += [("the size of malloc's heap", malloc("heap"), 0),
                     ("malloc's mmapped chunks", malloc("mmapped"), 0)]
     else:
         tap.skip("%s: malloc's figures" % name, "the target's libc has no mallinfo2")
@@ -194,7 +203,8 @@ def one_run(tap, it, label, commands, load_remora):
             tap.fail("%s: target measured itself after detach" % name, target.output())
             return
         compare(tap, name, series, target.json("after.json"),
-                GC0_MARGIN + (GC0_MARGIN_FRAME_OBJECTS if it.version < (3, 11) else 0))
+                GC0_MARGIN + (GC0_MARGIN_FRAME_OBJECTS if it.version < (3, 11) else 0),
+                IN_USE_NOISE if it.version < (3, 9) else None)
         progress = target.json("progress.json")
         tap.ok("%s: every thread makes progress after detach (steps %s)"
                % (name, progress["steps"]), progress["moved"], json.dumps(progress))
@@ -206,14 +216,6 @@ def one_run(tap, it, label, commands, load_remora):
 def main():
     tap = Tap("test_unchanged")
     interps = harness.interpreters()
-    for it in interps:
-        # seen on 3.8: measuring leaves 1.5-2.2 KiB more in malloc each
-        # time, more each time, and the measurement after the attach
-        # passes the window in the control run (the test's calibration for
-        # 3.8 is still to be made; 3.9 and 3.10 pass)
-        if it.name.startswith("pyenv-3.8.") and not it.skip:
-            it.skip = ("3.8's own measuring drifts malloc's in-use bytes past the window "
-                       "(the control run too)")
     harness.report_interpreters(tap, interps)
 
     def both_runs(tap, it):
