@@ -10,7 +10,7 @@
 #define F(field, s) [field] = { .name = #field, .spec = s }
 
 static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
-	F(RL_OB_REFCNT, "off PyObject ob_refcnt"),
+	F(RL_OB_REFCNT, "?off PyObject ob_refcnt"),
 	F(RL_OB_TYPE, "off PyObject ob_type"),
 	F(RL_OB_SIZE, "off PyVarObject ob_size"),
 	F(RL_TP_NAME, "off PyTypeObject tp_name"),
