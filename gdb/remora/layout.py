@@ -361,6 +361,13 @@ def tables():
             for t in _c_table("remora_layout_table_get", _Table)]
 
 
+def is_free_threaded():
+    """Whether the target's CPython is a free-threaded build (3.13t on):
+    only those define _Py_MergeZeroLocalRefcount, stripped or not (its
+    dynamic symbol table has it)."""
+    return _minimal_address("_Py_MergeZeroLocalRefcount") is not None
+
+
 def table_for(version, free_threaded=False):
     """(headers, values) of the table for the target's version: the same
     minor version, the highest patch release not above the target's, else
@@ -421,6 +428,10 @@ def _build():
     if (major, minor) not in SUPPORTED_VERSIONS:
         raise RemoraError("remora: CPython %d.%d is not supported yet (%s are)"
                           % (major, minor, SUPPORTED))
+    if is_free_threaded():
+        raise RemoraError("remora: CPython %s is a free-threaded build (%d.%dt), which "
+                          "remora does not read yet (its objects are in mimalloc's heaps, "
+                          "not in GC lists)" % (_dotted(version), major, minor))
     all_specs = specs(version)
     wanted = set()
     for _name, spec in all_specs:
