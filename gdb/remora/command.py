@@ -123,6 +123,20 @@ def _evaluate(expr):
     return eval(code, globs, namespace)
 
 
+def evaluate(text):
+    """What `py-heap TEXT` computes: NAME = EXPR binds NAME (None), else
+    TEXT's value (several statements: the last one's).  Raises what the
+    expression raises (RemoraError, SyntaxError, ...)."""
+    m = _ASSIGN.match(text)
+    if m and not _several(text):
+        name, expr = m.group(1), m.group(2).strip()
+        if not expr:
+            raise RemoraError("py-heap: nothing to assign to %s" % name)
+        namespace[name] = _evaluate(expr)
+        return None
+    return _evaluate(text)
+
+
 def _describe(exc):
     """One line for an unexpected exception from the user's expression."""
     text = str(exc).strip().splitlines()
@@ -259,13 +273,9 @@ Examples:
             # -no-inject always captures anew; EXPR then sees it as h
             value = _current_heap(inject)
         if argument:
-            m = _ASSIGN.match(argument)
-            if m and not as_json and not _several(argument):
-                name, expr = m.group(1), m.group(2).strip()
-                if not expr:
-                    raise gdb.GdbError("py-heap: nothing to assign to %s" % name)
+            if _ASSIGN.match(argument) and not as_json and not _several(argument):
                 try:
-                    namespace[name] = _evaluate(expr)
+                    evaluate(argument)
                 except SyntaxError as exc:
                     raise _syntax_error(exc) from None
                 return

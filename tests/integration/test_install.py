@@ -71,6 +71,11 @@ def destdir_install(tap, wdir):
         want = "/" + os.path.relpath(os.path.dirname(engines[0]), dest)
         tap.equal("install: paths.py names the install directory, without DESTDIR",
                   m.group(1) if m else None, want)
+    tap.ok("install: the remora command in bindir, executable",
+           any(f.endswith(os.path.join("bin", "remora")) and os.access(f, os.X_OK)
+               for f in files), listing)
+    tap.ok("install: its manual, man1/remora.1",
+           any(f.endswith(os.path.join("man1", "remora.1")) for f in files), listing)
     rc, log = make("uninstall", "DESTDIR=" + dest)
     tap.ok("install: make uninstall DESTDIR=... succeeds", rc == 0, log)
     left = files_under(dest)
@@ -149,6 +154,20 @@ def prefix_install(tap, wdir):
                 tap.ok("installed: py-heap on a Python process prints a partition",
                        g.ok() and "Partition of a set of" in (g.section("py-heap") or ""),
                        g.report)
+                # the installed command, its gdb given the data directory
+                # where the package was installed
+                wrapper = os.path.join(wdir, "gdb-with-data")
+                with open(wrapper, "w") as f:
+                    f.write('#!/bin/sh\nexec %s -data-directory %s "$@"\n'
+                            % (harness.GDB, fake))
+                os.chmod(wrapper, 0o755)
+                r = subprocess.run([os.path.join(prefix, "bin", "remora"), "attach",
+                                    str(target.pid)], capture_output=True, text=True,
+                                   timeout=300, env=dict(harness.gdb_env(WRITES_BYTECODE),
+                                                         REMORA_GDB=wrapper))
+                tap.ok("installed: `remora attach PID` prints a partition",
+                       r.returncode == 0 and r.stdout.startswith("Partition of a set of"),
+                       "exit %s\n%s%s" % (r.returncode, r.stdout[-2000:], r.stderr[-2000:]))
                 target.send(signal.SIGUSR1)
                 tap.equal("installed: target exits 0 after detach",
                           target.wait_exit(60), 0, target.output)
