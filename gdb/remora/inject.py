@@ -34,7 +34,6 @@ goes back by its own frame (agent_entry.S).
 Only gdb's own commands touch the target; nothing here allocates in it.
 """
 
-import errno
 import os
 import re
 import signal as signal_module
@@ -262,19 +261,26 @@ class Stepper:
         holds.  The address, or -errno."""
         at = _free_range(self.pid, size) if self.home else 0
         if at:
-            self.rest, _ = engine.home_frame(
-                self.pid, self.tid, self.home,
-                self._words(rip=self.insn, rax=SYS_MUNMAP, rdi=at, rsi=size, rsp=self.home),
-                self.restore_rt, self._fp)
+            self._unmapping(at, size)
         r = self.call(SYS_MMAP, at, size, prot,
                       MAP_PRIVATE_ANON_NORESERVE | (MAP_FIXED_NOREPLACE if at else 0),
                       2 ** 64 - 1, 0)
-        if r != at:
+        if r < 0:
             self.rest = self.home
-            if at and r >= 0:       # a kernel without MAP_FIXED_NOREPLACE
-                self.call(SYS_MUNMAP, r, size)
-                r = -errno.EEXIST
+        elif r != at and self.home:
+            # elsewhere (a kernel before MAP_FIXED_NOREPLACE takes the
+            # address as a hint): unmapped on the way home from now on
+            self._unmapping(r, size)
+            write_registers({"rsp": self.rest})
         return r
+
+    def _unmapping(self, base, size):
+        """.rest becomes a frame that unmaps [base, base + size), then
+        takes the thread home."""
+        self.rest, _ = engine.home_frame(
+            self.pid, self.tid, self.home,
+            self._words(rip=self.insn, rax=SYS_MUNMAP, rdi=base, rsi=size, rsp=self.home),
+            self.restore_rt, self._fp)
 
     def unmapped(self):
         """The scratch area is going: home directly."""
