@@ -40,6 +40,7 @@ __attribute__((aligned(64))) uint8_t agent_xstate[16384];
 struct agent_sink {
 	struct remora_sink sink;
 	struct remora_agent_ctl *ctl;
+	const struct remora_writer *writer;    /* whose counts gdb shows */
 	uint8_t *buf;
 	uint64_t slot_cap;
 	bool sigint_seen;                /* pending at entry, or reported */
@@ -92,6 +93,8 @@ static int agent_sink_write(struct remora_sink *sink, const void *buf, size_t le
 	(void)buf;
 	uint64_t n = ctl->yields;
 	ctl->slot_len[n % REMORA_AGENT_SLOTS] = len;
+	if (s->writer)
+		*(volatile uint64_t *)&ctl->nodes_walked = s->writer->nodes;
 	__asm__ volatile("" : : : "memory");    /* the bytes, the length, the count */
 	*(volatile uint64_t *)&ctl->yields = ++n;
 	bool stopped = false;
@@ -166,6 +169,7 @@ void remora_agent_run(struct remora_agent_ctl *ctl)
 	struct remora_writer writer;
 	remora_writer_init_sink(&writer, &sink.sink, sink.buf, (size_t)sink.slot_cap,
 				ctl->layout.python_version);
+	sink.writer = &writer;
 	struct remora_walk_options options = {
 		.self = !(ctl->options & REMORA_AGENT_AS_OUTSIDE),
 	};

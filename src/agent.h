@@ -131,7 +131,8 @@ struct remora_agent_ctl {
 	uint64_t nsegs;
 	uint64_t buf;                    /* address of the stream buffer */
 	uint64_t buf_cap;                /* its size, a multiple of 8 */
-	uint64_t buf_len;                /* unused (0) */
+	uint64_t nodes_walked;           /* agent: objects written so far, as
+					  * each slot is published (progress) */
 	uint64_t yields;                 /* agent: slots filled */
 	uint64_t drained;                /* gdb: slots copied out */
 	uint64_t abort;                  /* gdb: stop the walk at the next slot */

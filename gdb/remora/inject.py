@@ -38,6 +38,7 @@ import os
 import re
 import signal as signal_module
 import struct
+import threading
 import time
 
 import gdb
@@ -64,7 +65,8 @@ SYS_RESTART_SYSCALL = 219
 # struct remora_agent_ctl (src/agent.h): the fixed head, the result, then
 # the layout descriptor
 CTL_HEAD = struct.Struct("<IIII13QIIII4Q")       # ... slot_len[4]
-CTL_LEN_YIELDS, CTL_DRAINED, CTL_ABORT = 48, 64, 72
+CTL_NODES_WALKED, CTL_DRAINED, CTL_ABORT = 48, 64, 72
+CTL_YIELDS = 56
 CTL_STATE = 124
 STATE_YIELD, STATE_DONE = 1, 2
 STOP_SIGNAL = 23           # SIGURG: default action ignore
@@ -424,6 +426,69 @@ class HeldStill:
 
 # ------------------------------------------------------------ the capture
 
+class Progress(threading.Thread):
+    """A capture's progress on stderr, when stderr is a terminal and the
+    walk takes longer than REMORA_PROGRESS_AFTER seconds (default 1):
+    objects walked (the agent's count, read from the target), megabytes
+    of snapshot, rate; rewritten in place, cleared at the end.  It runs
+    beside the walk in a thread of its own and touches neither gdb nor the
+    target beyond reading that count (/proc/PID/mem), so it writes to fd 2
+    itself, never through gdb."""
+
+    def __init__(self, pid, count_addr, fd, after):
+        super().__init__(name="remora-progress", daemon=True)
+        self.pid, self.count_addr, self.fd, self.after = pid, count_addr, fd, after
+        self._done = threading.Event()
+        self._shown = 0
+
+    @classmethod
+    def start(cls, pid, count_addr, fd):
+        """The running reporter, or None where progress is not shown."""
+        setting = os.environ.get("REMORA_PROGRESS", "auto")
+        if setting == "0" or (setting != "1" and not os.isatty(2)):
+            return None
+        try:
+            after = float(os.environ.get("REMORA_PROGRESS_AFTER", "1"))
+        except ValueError:
+            after = 1.0
+        reporter = cls(pid, count_addr, fd, after)
+        threading.Thread.start(reporter)
+        return reporter
+
+    def run(self):
+        t0 = time.monotonic()
+        if self._done.wait(self.after):
+            return
+        try:
+            mem = os.open("/proc/%d/mem" % self.pid, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            while not self._done.is_set():
+                try:
+                    (nodes,) = struct.unpack("<Q", os.pread(mem, 8, self.count_addr))
+                    size = os.fstat(self.fd).st_size
+                except (OSError, struct.error):
+                    break
+                seconds = max(time.monotonic() - t0, 1e-3)
+                self._show("remora: capturing: %d objects, %.1f MB, %.0f objects/s"
+                           % (nodes, size / 1e6, nodes / seconds))
+                self._done.wait(0.25)
+        finally:
+            os.close(mem)
+
+    def _show(self, text):
+        pad = max(self._shown - len(text), 0)
+        os.write(2, ("\r" + text + " " * pad).encode())
+        self._shown = len(text)
+
+    def stop(self):
+        self._done.set()
+        self.join()
+        if self._shown:
+            os.write(2, ("\r" + " " * self._shown + "\r").encode())
+
+
 def _xsave_mode():
     try:
         with open("/proc/cpuinfo") as f:
@@ -560,12 +625,16 @@ class Capture:
         # gdb's drainer thread copies the slots as the agent fills them;
         # at a stop (every slot full, or the walk done) the rest
         drainer = engine.Drainer(inf.pid, base + img.sym["remora_agent_ctl"], self.fd)
+        progress = Progress.start(inf.pid, base + img.sym["remora_agent_ctl"] + CTL_NODES_WALKED,
+                                  self.fd)
         try:
             while self._next_stop() == STATE_YIELD:
                 self.stops += 1
                 self.yields = drainer.sync()
             self.yields = drainer.sync()
         finally:
+            if progress:
+                progress.stop()
             drainer.stop()
         return self._ctl(CTL_HEAD.size, RESULT.format)
 
@@ -587,7 +656,7 @@ class Capture:
         self._set_ctl(CTL_ABORT, "<Q", 1)
         while (self.last_state != STATE_DONE
                and self._next_stop(interruptible=False) == STATE_YIELD):
-            (yields,) = self._ctl(CTL_LEN_YIELDS + 8, "<Q")
+            (yields,) = self._ctl(CTL_YIELDS, "<Q")
             self._set_ctl(CTL_DRAINED, "<Q", yields)
         if leaves:
             self._leave(regs)

@@ -32,11 +32,17 @@ itself, more of them on SIGUSR2):
    to one that is not Python, loads a file that is not a snapshot or
    evaluates a bad expression, THEN it exits 3, 3, 1, 1 and 1, each with
    one line on stderr that says why, and nothing on stdout.
+8. GIVEN a target of 1.5 million objects, WHEN `remora attach PID --json
+   h.count` runs with stderr on a terminal (a pty) and progress asked
+   for from the first moment (REMORA_PROGRESS_AFTER=0), THEN the terminal
+   shows "remora: capturing: N objects, ..." lines with N never above the
+   count, stdout is the one JSON line; with stderr not a terminal, no
+   progress is written.
 """
 
-import ctypes
 import json
 import os
+import pty
 import re
 import shutil
 import signal
@@ -156,8 +162,53 @@ def errors(tap, it, target):
     one_line(tap, "a bad expression", r, 1, r"^remora: h\.nosuch: AttributeError")
 
 
+BIG = ("import os, sys, time\n"
+       "x = [str(i) * 3 for i in range(1500000)]\n"
+       "open(os.path.join(sys.argv[1], 'ready'), 'w').write('ready')\n"
+       "while True: time.sleep(0.2)\n")
+PROGRESS = re.compile(r"remora: capturing: (\d+) objects, \d+\.\d MB, \d+ objects/s")
+
+
+def progress(tap, it):
+    wdir = harness.workdir("cli-progress", it.name)
+    argv = [it.path, "-c", BIG, wdir]
+    with Target(harness.in_root(it.root, argv) if it.root else argv, wdir, it.env) as target:
+        if not harness.target_started(tap, "progress " + it.name, target):
+            return
+        env = dict(harness.gdb_env(), REMORA_PROGRESS_AFTER="0")
+        master, slave = pty.openpty()
+        p = subprocess.Popen([REMORA, "attach", str(target.pid), "--json", "h.count"],
+                             stdout=subprocess.PIPE, stderr=slave, env=env)
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        os.close(master)
+        out = p.communicate(timeout=300)[0].decode()
+        text = seen.decode("utf-8", "replace")
+        counts = [int(n) for n in PROGRESS.findall(text)]
+        values = [json.loads(ln) for ln in out.splitlines() if ln.strip()]
+        total = int(values[0]["repr"]) if len(values) == 1 else None
+        tap.equal("progress: exit 0, stdout one JSON line", (p.returncode, len(values)), (0, 1),
+                  out + text[-2000:])
+        tap.ok("progress: the terminal shows objects walked, never more than the count "
+               "(%s of %s)" % (counts[-1:] or "none", total),
+               counts and total is not None and max(counts) <= total, repr(text[-2000:]))
+        r = subprocess.run([REMORA, "attach", str(target.pid), "--json", "h.count"],
+                           capture_output=True, text=True, timeout=300, env=env)
+        tap.ok("progress: none with stderr not a terminal",
+               r.returncode == 0 and "capturing" not in r.stderr, report(r))
+
+
 def run(tap, it):
     usage(tap)
+    progress(tap, it)
     wdir = harness.workdir("cli", it.name)
     with Target.python(it, "cli_target.py", wdir) as target:
         if not harness.target_started(tap, "cli " + it.name, target):
