@@ -200,10 +200,11 @@ class Stepper:
     home (regs: its registers when the capture began) goes under its
     stack, and each call is made with the stack pointer at .rest: the
     `ret` after the `syscall` takes that frame.  gdb killed at any moment
-    leaves a thread that goes home by itself; after mapped(), by way of a
+    leaves a thread that goes home by itself; from map() on, by way of a
     second frame that unmaps the scratch area first.  Between calls the
     thread waits there; the caller puts its registers back when done
-    (without the frames, each call does)."""
+    (without the frames, each call does, and runs on the thread's own
+    stack)."""
 
     def __init__(self, pid, tid, regs):
         addr = (elfsyms.libc_functions(pid, ("syscall",)) or {}).get("syscall")
@@ -240,10 +241,8 @@ class Stepper:
 
     def call(self, nr, *args):
         regs = dict(zip(("rdi", "rsi", "rdx", "r10", "r8", "r9"), args))
-        regs.update(rax=nr, rip=self.insn)
-        if self.rest:
-            regs["rsp"] = self.rest
         sp = self.rest or self.regs["rsp"]
+        regs.update(rax=nr, rip=self.insn, rsp=sp)
         try:
             write_registers(regs)
             stop = run_thread(((self.insn + 2, sp),))
@@ -442,7 +441,7 @@ class Progress(threading.Thread):
         self._shown = 0
 
     @classmethod
-    def start(cls, pid, count_addr, fd):
+    def begin(cls, pid, count_addr, fd):
         """The running reporter, or None where progress is not shown."""
         setting = os.environ.get("REMORA_PROGRESS", "auto")
         if setting == "0" or (setting != "1" and not os.isatty(2)):
@@ -452,7 +451,7 @@ class Progress(threading.Thread):
         except ValueError:
             after = 1.0
         reporter = cls(pid, count_addr, fd, after)
-        threading.Thread.start(reporter)
+        reporter.start()
         return reporter
 
     def run(self):
@@ -624,9 +623,9 @@ class Capture:
                          "rdi": base + img.sym["remora_agent_ctl"]})
         # gdb's drainer thread copies the slots as the agent fills them;
         # at a stop (every slot full, or the walk done) the rest
-        drainer = engine.Drainer(inf.pid, base + img.sym["remora_agent_ctl"], self.fd)
-        progress = Progress.start(inf.pid, base + img.sym["remora_agent_ctl"] + CTL_NODES_WALKED,
-                                  self.fd)
+        ctl = base + img.sym["remora_agent_ctl"]
+        drainer = engine.Drainer(inf.pid, ctl, self.fd)
+        progress = Progress.begin(inf.pid, ctl + CTL_NODES_WALKED, self.fd)
         try:
             while self._next_stop() == STATE_YIELD:
                 self.stops += 1
