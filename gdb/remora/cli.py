@@ -18,6 +18,7 @@ returns, whatever happened.
 
 import json
 import os
+import shutil
 import time
 
 import gdb
@@ -191,25 +192,44 @@ def _capture():
         raise _Failed(EXIT_ERROR, str(exc)) from None
 
 
+def _snapshot(pid, output):
+    """Attach, capture into gdb's in-memory file, detach; only then save
+    it to output (the process waits for the capture alone)."""
+    from . import capture        # needs a live gdb session
+    paused = _attach(pid)
+    try:
+        try:
+            path = capture.capture_auto(inject=True)
+        except RemoraError as exc:
+            raise _Failed(EXIT_ERROR, str(exc)) from None
+    finally:
+        _detach()
+    seconds = time.monotonic() - paused
+    try:
+        shutil.copyfile(path, output)
+    except OSError as exc:
+        raise _Failed(EXIT_ERROR, "remora: cannot write %s: %s"
+                      % (output, exc.strerror or exc)) from None
+    finally:
+        capture.discard(path)
+    _say("remora: process %d paused %.3f s; %d objects saved to %s"
+         % (pid, seconds, (capture.last_result or {}).get("nodes", 0), output))
+
+
 def run(job):
     """Runs job (a dict: see the module's docstring); its exit status."""
     mode = job["mode"]
     try:
         with _NotesToStderr():
-            if mode in ("attach", "snapshot"):
-                t0 = _attach(job["pid"])
+            if mode == "attach":
+                _attach(job["pid"])
                 try:
-                    heap = _capture()
-                    if mode == "snapshot":
-                        heap.dump(job["output"])
-                    else:
-                        _evaluate_all(job.get("exprs"), job.get("json"))
+                    _capture()
+                    _evaluate_all(job.get("exprs"), job.get("json"))
                 finally:
                     _detach()
-                if mode == "snapshot":
-                    _say("remora: process %d paused %.3f s; %d objects, %d bytes, saved "
-                         "to %s" % (job["pid"], time.monotonic() - t0, heap.count,
-                                    heap.size, job["output"]))
+            elif mode == "snapshot":
+                _snapshot(job["pid"], job["output"])
             elif mode == "core":
                 _open_core(job["core"], job.get("exe"))
                 _capture()
