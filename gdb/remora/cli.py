@@ -12,8 +12,9 @@ it and leaves gdb with the command's exit status:
 
 Results go to stdout, one expression after another (--json: one line of
 JSON each); remora's own notes (a partial snapshot, ...) go to stderr, so
-that --json output stays JSON.  The process is detached before main()
-returns, whatever happened.
+that --json output stays JSON.  A process is detached as soon as it is
+captured (the expressions read the snapshot alone), and before main()
+returns whatever happened.
 """
 
 import json
@@ -222,12 +223,14 @@ def run(job):
     try:
         with _NotesToStderr():
             if mode == "attach":
+                # the expressions read the snapshot alone: the process
+                # goes on once it is captured
                 _attach(job["pid"])
                 try:
                     _capture()
-                    _evaluate_all(job.get("exprs"), job.get("json"))
                 finally:
                     _detach()
+                _evaluate_all(job.get("exprs"), job.get("json"))
             elif mode == "snapshot":
                 _snapshot(job["pid"], job["output"])
             elif mode == "core":
