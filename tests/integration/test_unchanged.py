@@ -41,11 +41,6 @@ SERIES = ("m1", "m2", "m3", "before")   # the target's measurements in a row
 # __dict__ per instance, as heapy does, would move the blocks by N_PLAIN.
 BLOCKS_MARGIN = 3
 GC0_MARGIN = 1
-# Before 3.11 frames are objects the collector tracks: the measurement
-# after the capture, made from the SIGUSR1 handler, allocates two frames
-# more than the ones in a row before it (seen in the control run too:
-# +6 against +4 on 3.8-3.10).
-GC0_MARGIN_FRAME_OBJECTS = 2
 # pymalloc maps and unmaps its 1 MiB arenas as measuring allocates, at one
 # of two addresses in turn, and the free lists measuring fills take a new
 # arena now and then (seen between two measurements in a row): the
@@ -203,8 +198,7 @@ def one_run(tap, it, label, commands, load_remora):
             tap.fail("%s: target measured itself after detach" % name, target.output())
             return
         compare(tap, name, series, target.json("after.json"),
-                GC0_MARGIN + (GC0_MARGIN_FRAME_OBJECTS if it.version < (3, 11) else 0),
-                IN_USE_NOISE if it.version < (3, 9) else None)
+                in_use_noise=IN_USE_NOISE if it.version < (3, 9) else None)
         progress = target.json("progress.json")
         tap.ok("%s: every thread makes progress after detach (steps %s)"
                % (name, progress["steps"]), progress["moved"], json.dumps(progress))
