@@ -15,6 +15,8 @@ import time
 import gdb
 
 out = {"ok": False}
+# gdb's peak before: what the first py-heap adds is new memory it touches
+out["gdb_maxrss_before_kib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:
     t0 = time.perf_counter()
     out["text"] = gdb.execute("py-heap", to_string=True)

@@ -38,6 +38,32 @@ def status_kib(pid, field):
     return None
 
 
+FIRST_TOUCH_MIB = 256
+# Some machines (virtual ones) back a page with host memory only when it
+# is first touched, at a few hundred MB/s: a first py-heap then pays for
+# the new memory gdb touches, whatever remora does.  MiB to touch (and
+# free) before gdb starts, so that the first py-heap times remora alone.
+PREFAULT_MIB = int(os.environ.get("REMORA_BENCH_PREFAULT_MIB", "0"))
+
+TOUCH = """
+import mmap, sys, time
+n = int(sys.argv[1]) << 20
+t = time.perf_counter()
+m = mmap.mmap(-1, n)
+for off in range(0, n, mmap.PAGESIZE):
+    m[off] = 1
+print(time.perf_counter() - t)
+"""
+
+
+def touch(n_mib):
+    """Seconds a new process takes to touch n_mib MiB of new memory."""
+    import subprocess
+    out = subprocess.run([sys.executable, "-c", TOUCH, str(n_mib)], check=True,
+                         capture_output=True, text=True).stdout
+    return float(out)
+
+
 def mib(kib):
     return "%.1f MiB" % (kib / 1024.0) if kib is not None else "?"
 
@@ -65,6 +91,11 @@ def main():
             hwm_reset = False
             print("bench: cannot reset the target's peak RSS (%s); peak is since start" % exc)
         rss0 = status_kib(target.pid, "VmRSS")
+
+        if PREFAULT_MIB:
+            print("bench: touched %d MiB of new memory first (REMORA_BENCH_PREFAULT_MIB) in "
+                  "%.1fs" % (PREFAULT_MIB, touch(PREFAULT_MIB)))
+        touch_rate = FIRST_TOUCH_MIB / touch(FIRST_TOUCH_MIB)
 
         gout = os.path.join(wdir, "gdb.json")
         core = os.path.join(wdir, "bench.core")
@@ -106,6 +137,7 @@ def main():
         "remora_outside_seconds": remora.get("outside"), "remora_core": core_result,
         "remora_error": remora.get("error"),
         "remora_capture": lr, "gdb_session_seconds": g.seconds,
+        "first_touch_mib_per_s": touch_rate, "prefault_mib": PREFAULT_MIB,
         "gdb_maxrss_kib": remora.get("gdb_maxrss_kib"),
         "gdb_maxrss_first_kib": remora.get("gdb_maxrss_first_kib"),
         "gdb_maxrss_warm_kib": remora.get("gdb_maxrss_warm_kib"),
@@ -132,6 +164,14 @@ def main():
                   "table)" % (remora["seconds"] - total))
             print("           %s nodes, %s edges, snapshot %s bytes"
                   % (lr.get("nodes"), lr.get("edges"), lr.get("bytes_written")))
+            before, first = remora.get("gdb_maxrss_before_kib"), remora.get("gdb_maxrss_first_kib")
+            if before and first:
+                new_mib = (first - before) / 1024.0 + (lr.get("bytes_written") or 0) / 2.0 ** 20
+                print("           new memory touched: %.0f MiB (gdb's peak grew %.0f MiB, and the "
+                      "snapshot file); a new process touched new memory at %.0f MiB/s just "
+                      "before%s" % (new_mib, (first - before) / 1024.0, touch_rate,
+                                    "" if PREFAULT_MIB else " (where that is slow, "
+                                    "REMORA_BENCH_PREFAULT_MIB=N times remora alone)"))
         if header:
             print("           %s" % header[0])
         warm = remora.get("warm") or []
