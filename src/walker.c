@@ -1740,18 +1740,6 @@ static void walk_dict_edges(struct walker *w, uint64_t obj)
 		walk_partial(w, REMORA_PARTIAL_DICT);
 		return;
 	}
-	/* 3.13: values embedded in their object are its referents (3.14:
-	 * the dict's, as before) */
-	if (values && w->py_minor == 13 && lv(w, RL_DICTVALUES_EMBEDDED) >= 0) {
-		uint8_t embedded = 0;
-		uint64_t head = values - (uint64_t)lv(w, RL_DICTVALUES_VALUES);
-		if (!rd(w, head + (uint64_t)lv(w, RL_DICTVALUES_EMBEDDED), &embedded, 1)) {
-			walk_partial(w, REMORA_PARTIAL_DICT);
-			return;
-		}
-		if (embedded)
-			return;
-	}
 	uint64_t live = 0;
 	for (int64_t i = 0; i < k.nentries; i++) {
 		uint64_t key, value;
@@ -2233,10 +2221,14 @@ struct walk_values {
  * values live in the object itself, after tp_basicsize bytes: a
  * PyDictValues (a header with capacity and valid, then capacity
  * pointers), then the insertion order (capacity bytes, rounded up to 8).
- * While they are valid they are the object's referents, as its traverse
- * says; on 3.13 even when a __dict__ was made over them (the dict is then
- * a referent too, holding them "embedded"), on 3.14 not then (the dict
- * holds them).  Once not valid, the dict owns its own values. */
+ * While they are valid and no __dict__ was made, they are the object's
+ * referents.  Once a __dict__ is made the object refers to it and the dict
+ * to the values, embedded or not: 3.14's traverse, and 3.13's since
+ * gh-130327 (3.13.0's traverse visited the values and not the dict, which
+ * its collector could then free while the object held it; remora follows
+ * the references, the same on every 3.13, since the fix was backported
+ * into patch releases and distributions and a process cannot tell which
+ * it runs).  Once not valid, the dict owns its own values. */
 static void walk_inline_values(struct walker *w, uint64_t obj,
 			       const struct walk_type *t, struct walk_values *v)
 {
@@ -2247,9 +2239,7 @@ static void walk_inline_values(struct walker *w, uint64_t obj,
 		walk_partial(w, REMORA_PARTIAL_VALUES);
 		return;
 	}
-	/* 3.14 visits the dict once there is one, and the dict its
-	 * embedded values */
-	if (!(t->flags & RTPF_INLINE_VALUES) || (v->dict && w->py_minor >= 14))
+	if (!(t->flags & RTPF_INLINE_VALUES) || v->dict)
 		return;
 	uint8_t capacity = 0, valid = 0;
 	uint64_t at = obj + (uint64_t)t->basicsize;

@@ -41,6 +41,8 @@ import sys
 import threading
 from xml.etree import ElementTree
 
+from referents import referents as gc_referents  # as the references are
+
 try:
     # (Debian's python3-numpy, for its python3.11; one BLAS thread)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -234,7 +236,7 @@ def referents(o):
     again corrupts the free list (the interpreter then loops at exit)."""
     if o is sys.modules.get("_asyncio"):
         return [vars(o)]
-    return gc.get_referents(o)
+    return gc_referents(o)
 
 
 def census():

@@ -36,6 +36,8 @@ import sys
 import types
 import weakref
 
+from referents import referents  # gc.get_referents, as the references are
+
 N_BEFORE = 37           # objects that exist before setrelheap
 N_NAMES = 60            # package names ...
 N_VERSIONS = 5          # ... each in this many versions: N_NAMES * N_VERSIONS packages
@@ -168,7 +170,7 @@ class Graph:
         index = {id(o): k for k, o in enumerate(objs)}
         k = 0
         while k < len(objs):
-            for r in gc.get_referents(objs[k]):
+            for r in referents(objs[k]):
                 if id(r) not in index:
                     index[id(r)] = len(objs)
                     objs.append(r)
@@ -176,7 +178,7 @@ class Graph:
         r = None
         rev = [[] for _ in objs]
         for k in range(len(objs)):
-            for r in gc.get_referents(objs[k]):
+            for r in referents(objs[k]):
                 rev[index[id(r)]].append(k)
         r = None
         self.objs, self.index, self.rev = objs, index, rev
@@ -207,7 +209,7 @@ class Graph:
         work = list(start)
         while work:
             k = work.pop()
-            for r in gc.get_referents(self.objs[k]):
+            for r in referents(self.objs[k]):
                 j = self.index[id(r)]
                 if j not in dom and all(x in dom for x in self.rev[j]):
                     dom.add(j)
@@ -325,9 +327,10 @@ def facts(wdir):
     # the name data: the packages' data dicts and CACHE's own .data dict
     f["via_data"] = g.figures(datas + [index[id(mod.CACHE.data)]])
 
-    # Who holds the data dicts, as gc sees it: the package dicts where a
-    # made __dict__ owns the attributes (3.11, 3.12), the packages where
-    # they stay inline even then (3.13).
+    # Who holds the data dicts: the package dicts, made over the
+    # attributes (on 3.13 they stay inline in the package even then, and
+    # the dict holds them there: referents() says so where 3.13.0's
+    # traverse does not).
     pkgset, pdset = set(pkgs), set(pkgdicts)
     for held_by, holders in (("dict of package", pdset), ("package", pkgset)):
         if all(rev[k] and all(r in holders for r in rev[k]) for k in datas + cpvs):

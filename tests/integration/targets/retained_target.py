@@ -26,6 +26,8 @@ import os
 import signal
 import sys
 
+from referents import referents  # gc.get_referents, as the references are
+
 DEPTH = 4
 FANOUT = 3
 LEAVES = 5
@@ -86,7 +88,7 @@ def closure(root, allowed):
     seen, outside, todo = {id(root)}, {}, [root]
     while todo:
         o = todo.pop()
-        for r in gc.get_referents(o):
+        for r in referents(o):
             if id(r) in allowed:
                 if id(r) not in seen:
                     seen.add(id(r))
@@ -113,7 +115,7 @@ def facts_of(root, ids, imdom):
         if id(o) in objs:
             continue
         objs[id(o)] = o
-        todo.extend(r for r in gc.get_referents(o) if id(r) in ids)
+        todo.extend(r for r in referents(o) if id(r) in ids)
     return {"address": id(root), "count": len(objs),
             "size": sum(sys.getsizeof(o) for o in objs.values()), "imdom": imdom}
 
