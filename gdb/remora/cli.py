@@ -141,10 +141,11 @@ def _detach():
 
 
 def _open_core(core, exe):
+    from . import capture        # needs a live gdb session
     try:
         with _Quiet():
             if exe:
-                gdb.execute("file %s" % exe, to_string=True)
+                gdb.execute("file %s" % capture.quoted(exe), to_string=True)
             gdb.execute("core-file %s" % core, to_string=True)
     except gdb.error as exc:
         raise _Failed(EXIT_ERROR, "remora: cannot open the core %s: %s"

@@ -253,7 +253,13 @@ def run(tap, it):
             tap.equal("load: the Kept set of the snapshot", (values[0]["count"],
                                                              values[0]["size"]), want)
 
-        core = os.path.join(wdir, "core")
+        # paths with spaces, as a user's may be: gdb's `file` splits its
+        # argument where `core-file` does not
+        spaced = os.path.join(wdir, "a core's dir")
+        os.makedirs(spaced, exist_ok=True)
+        core = os.path.join(spaced, "core")
+        exe = os.path.join(spaced, "the python")
+        os.symlink(it.path, exe)
         g = subprocess.run(["gcore", "-o", core, str(target.pid)], capture_output=True,
                            text=True, timeout=300)
         core = "%s.%d" % (core, target.pid)
@@ -264,9 +270,9 @@ def run(tap, it):
             tap.equal("core (executable from the core): exit 0", r.returncode, 0, report(r))
             tap.equal("core (executable from the core): the Kept row is exact",
                       kept_row(r.stdout), want, report(r))
-            r = remora("core", core, "--exe", it.path, "--json")
-            tap.equal("core --exe: the Kept row is exact", kept_row(r.stdout), want,
-                      report(r))
+            r = remora("core", core, "--exe", exe, "--json")
+            tap.equal("core --exe (paths with spaces): the Kept row is exact",
+                      kept_row(r.stdout), want, report(r))
             os.unlink(core)
 
         target.send(signal.SIGUSR2)
