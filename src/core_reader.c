@@ -758,6 +758,19 @@ bool remora_core_truncated(const struct remora_core *core,
 	return core->truncated;
 }
 
+bool remora_core_saved(struct remora_core *core, uint64_t addr, uint64_t len)
+{
+	uint8_t buf[512];
+	while (len) {
+		size_t n = len < sizeof(buf) ? (size_t)len : sizeof(buf);
+		if (!remora_reader_read(&core->core_only, addr, buf, n))
+			return false;
+		addr += n;
+		len -= n;
+	}
+	return true;
+}
+
 size_t remora_core_thread_count(const struct remora_core *core)
 {
 	return core->thread_count;

@@ -69,6 +69,12 @@ REMORA_EXPORT bool remora_core_truncated(const struct remora_core *core,
 					 uint64_t *address_ret,
 					 uint64_t *bytes_ret);
 
+/* Whether the core saved the len bytes at addr (its own bytes, not an
+ * added file's): false where a truncated core lost them, or where the
+ * process had no memory. */
+REMORA_EXPORT bool remora_core_saved(struct remora_core *core, uint64_t addr,
+				     uint64_t len);
+
 /* ---- process facts from the notes --------------------------------------- */
 
 /* Number of NT_PRSTATUS notes: one per thread. */

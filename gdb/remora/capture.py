@@ -23,7 +23,7 @@ import time
 
 import gdb
 
-from . import engine, inject, layout
+from . import elfsyms, engine, inject, layout
 from .errors import RemoraError
 
 AS_OUTSIDE = 1   # REMORA_AGENT_AS_OUTSIDE: walk without calling tp_traverse
@@ -198,6 +198,58 @@ def _check_interpreter(files, core_path):
                       % (made_by, exe or "(none)", made_by, core_path))
 
 
+def _check_runtime_saved(core, truncated):
+    """RemoraError when a truncated core lost the interpreter's runtime
+    state: with it goes every way to the objects (the core's memory from
+    the first lost address on is gone, and the library's file holds only
+    the state it starts with)."""
+    runtime = layout.runtime_address()
+    if not core.saved(runtime, RUNTIME_NEEDED):
+        raise RemoraError("remora: the core file is truncated and lost the interpreter's "
+                          "state (_PyRuntime at 0x%x; %d bytes of the process's memory were "
+                          "not saved, the first at 0x%x): there is nothing to read.  Raise "
+                          "the core size limit (ulimit -c), or take the core with gcore"
+                          % (runtime, truncated[1], truncated[0]))
+
+
+# the start of _PyRuntime that holds the way to the interpreters
+RUNTIME_NEEDED = 1024
+
+
+def _load_unlisted_libpython(files):
+    """A core cut short can lose the dynamic linker's list of libraries
+    (it lives in memory the core no longer holds): gdb then loads no
+    shared library, and finds no _PyRuntime.  The core's NT_FILE note
+    still says where libpython was mapped: gdb reads its symbols from
+    there (add-symbol-file at the address it was loaded at), and says so."""
+    if _symbols_file() is not None:
+        return
+    for _i, start, _e, offset, path in files:
+        if offset or not os.path.basename(path).startswith("libpython"):
+            continue
+        if gdb.solib_name(start):
+            return  # gdb has it, and it holds no _PyRuntime: the layout says why
+        local = _local_file(start, path)
+        try:
+            with open(local or "", "rb") as f:
+                head = f.read(1 << 16)
+        except OSError:
+            return
+        if head[:4] != b"\x7fELF":
+            return
+        bias = start - (elfsyms.first_load_vaddr(head) & ~0xFFF)
+        gdb.execute("add-symbol-file %s -o %#x" % (quoted(local), bias), to_string=True)
+        gdb.write("remora: the core lists no shared libraries (cut short?): %s read "
+                  "where the core's file mappings place it\n" % local, gdb.STDERR)
+        return
+
+
+def quoted(path):
+    """path as one argument of a gdb command that splits its arguments
+    (`file`, `add-symbol-file`; `core-file` takes the rest of the line)."""
+    return '"%s"' % path.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def _clean(path):
     return path[:-len(" (deleted)")] if path.endswith(" (deleted)") else path
 
@@ -235,8 +287,11 @@ def capture_core(core_path=None):
                 raise RemoraError("%s: the interpreter the core ran is not this one"
                                   % exc) from None
             continue
+    _load_unlisted_libpython(files)
     _check_interpreter(files, core_path)
     version, descriptor = layout.build()
+    if truncated:
+        _check_runtime_saved(core, truncated)
     fd, path = _new_sink()
     stats = _Stats()
     t1 = time.perf_counter()

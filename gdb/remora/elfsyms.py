@@ -114,7 +114,7 @@ STT_FILE = 4
 STB_LOCAL = 0
 
 
-def _first_load_vaddr(data):
+def first_load_vaddr(data):
     e_phoff = struct.unpack_from("<Q", data, 0x20)[0]
     e_phentsize, e_phnum = struct.unpack_from("<HH", data, 0x36)
     vaddrs = []
@@ -193,4 +193,4 @@ def load_bias(pid, path):
     if found is None:
         return None
     head = _read_mapped(pid, found, 1 << 16)
-    return found[1] - _first_load_vaddr(head)
+    return found[1] - first_load_vaddr(head)

@@ -69,6 +69,7 @@ _PROTOTYPES = {
     "remora_core_open_flags": (_c_err, [ctypes.c_char_p, ctypes.c_uint, _pp]),
     "remora_core_truncated": (ctypes.c_bool, [_p, ctypes.POINTER(_u64),
                                               ctypes.POINTER(_u64)]),
+    "remora_core_saved": (ctypes.c_bool, [_p, _u64, _u64]),
     "remora_core_destroy": (None, [_p]),
     "remora_core_reader": (_p, [_p]),
     "remora_core_file_count": (ctypes.c_size_t, [_p]),
@@ -399,6 +400,10 @@ class Core:
                                                ctypes.byref(lost)):
             return None
         return address.value, lost.value
+
+    def saved(self, address, length):
+        """Whether the core itself saved length bytes at address."""
+        return bool(self._lib.remora_core_saved(self._h, address, length))
 
     def add_file(self, index, local_path):
         """Back NT_FILE entry index with local_path (RemoraError if refused,

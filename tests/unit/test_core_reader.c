@@ -636,6 +636,14 @@ static void test_truncated(void)
 	CU_ASSERT_TRUE(remora_reader_read(r, 0x20800, buf, 1));
 	CU_ASSERT_TRUE(remora_reader_read(r, 0x41000, buf, 16));
 	CU_ASSERT_EQUAL(memcmp(buf, fake_img + 0x1000, 16), 0);
+	/* AND saved() counts the core's own bytes only: up to the cut, not
+	 * what it lost, not what a file now fills */
+	CU_ASSERT_TRUE(remora_core_saved(core, 0x11000, 0x400));
+	CU_ASSERT_TRUE(remora_core_saved(core, 0x10000, 0x1400));
+	CU_ASSERT_FALSE(remora_core_saved(core, 0x113ff, 2));
+	CU_ASSERT_FALSE(remora_core_saved(core, 0x20800, 1));
+	CU_ASSERT_FALSE(remora_core_saved(core, 0x41000, 16));
+	CU_ASSERT_TRUE(remora_core_saved(core, 0x11000, 0));
 	remora_core_destroy(core);
 }
 
