@@ -160,7 +160,8 @@ NO_DEBUG_INFO = [
     ("pyenv-3.13.0-stripped", "pyenv-3.13.0", "strip"),
 ]
 HIDE_DEBUG_FILES = ["-iex", "set debug-file-directory /nonexistent"]
-STRIPPED_CACHE = os.path.join(os.path.expanduser("~"), ".cache", "remora", "stripped")
+CACHE_DIR = os.path.join(os.path.expanduser("~"), ".cache", "remora")
+STRIPPED_CACHE = os.path.join(CACHE_DIR, "stripped")
 
 
 def stripped_libpython_dir(exe):
@@ -224,6 +225,25 @@ def _old(only):
     return found
 
 
+# CPython 3.13.5 built from trixie's source package by tests/pythons/build
+# (shared libpython, debug info; with Debian's patches, gh-130327's among
+# them): a 3.13 patch release beside pyenv's 3.13.0, also stripped.  Its
+# free-threaded twin (3.13.5t) is not here: remora says in one line that
+# it does not read it yet (test_versions).
+BUILT_PYTHONS = [
+    ("built-3.13.5", os.path.join(CACHE_DIR, "pythons", "3.13.5", "bin", "python3.13"),
+     "tests/pythons/build ft"),
+]
+BUILT_NO_DEBUG_INFO = [(name + "-stripped", name, "strip") for name, _p, _h in BUILT_PYTHONS]
+
+
+def _built(only):
+    found = _candidates(BUILT_PYTHONS, only)
+    if os.environ.get("REMORA_TEST_NO_DEBUG_INFO", "1") != "0":
+        found += _without_debug_info(found, only, BUILT_NO_DEBUG_INFO)
+    return found
+
+
 def _candidates(cands, only, gdb_args=()):
     """An Interp for each (name, path, how to install it) of cands."""
     found = []
@@ -257,6 +277,7 @@ def interpreters():
         found += _rooted(only)
     if not spec:
         found += _old(only)
+        found += _built(only)
     return found
 
 
