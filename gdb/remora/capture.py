@@ -224,6 +224,12 @@ def _load_unlisted_libpython(files):
     there (add-symbol-file at the address it was loaded at), and says so."""
     if _symbols_file() is not None:
         return
+    # gdb given another program than the core's lists no libraries either:
+    # that is _check_interpreter's to say
+    program = _core_program(files)
+    exe = gdb.current_progspace().filename or ""
+    if not program or not _same_file(exe, _clean(program)):
+        return
     for _i, start, _e, offset, path in files:
         if offset or not os.path.basename(path).startswith("libpython"):
             continue
