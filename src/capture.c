@@ -320,6 +320,7 @@ const char *remora_partial_text(uint32_t why)
 		[REMORA_PARTIAL_GC_LIST] = "a GC list is damaged",
 		[REMORA_PARTIAL_THREADS] = "an interpreter's thread list is damaged",
 		[REMORA_PARTIAL_INTERPS] = "the interpreter list is damaged",
+		[REMORA_PARTIAL_HEAP] = "a mimalloc heap's pages are damaged",
 	};
 	return why < REMORA_PARTIAL_COUNT ? text[why] : NULL;
 }

@@ -317,6 +317,36 @@ enum remora_layout_field {
 	RL_CO_OPCACHE,           /* 3.8-3.10: the opcode cache, counted */
 	RL_CO_OPCACHE_SIZE,      /* by code.__sizeof__ (an unsigned char) */
 	RL_SIZEOF_OPCACHE,
+	/* Free-threaded builds (3.13t+): the object header's reference
+	 * counts and GC bits, and mimalloc's heaps, where the GC finds its
+	 * objects (no GC lists); absent elsewhere. */
+	RL_OB_REF_LOCAL,         /* uint32; UINT32_MAX: immortal */
+	RL_OB_REF_SHARED,        /* int64, the count shifted left by 2 */
+	RL_OB_GC_BITS,           /* uint8; bit 0: tracked by the GC */
+	RL_RUNTIME_MEM_DEBUG,    /* int: the debug allocator puts 16 bytes first */
+	RL_TSTATE_MI_HEAPS,      /* _PyThreadStateImpl: mi_heap_t[4] */
+	RL_TSTATE_MI_INITIALIZED,
+	RL_SIZEOF_MI_HEAP,
+	RL_MI_HEAP_PAGES,        /* mi_page_queue_t[], up to thread_delayed_free */
+	RL_MI_HEAP_DELAYED_FREE,
+	RL_MI_HEAP_PAGE_COUNT,
+	RL_SIZEOF_MI_PAGE_QUEUE, /* its first member is the first page */
+	RL_SIZEOF_MI_PAGE,       /* a page is its segment's first slice entry */
+	RL_MI_PAGE_SLICE_COUNT,
+	RL_MI_PAGE_TAG_BIT,      /* bit offset of the 4-bit heap tag */
+	RL_MI_PAGE_CAPACITY,     /* uint16 */
+	RL_MI_PAGE_USED,         /* uint32 */
+	RL_MI_PAGE_BLOCK_SIZE,   /* uint32 */
+	RL_MI_PAGE_FREE,
+	RL_MI_PAGE_LOCAL_FREE,
+	RL_MI_PAGE_XTHREAD_FREE, /* low 2 bits: a state */
+	RL_MI_PAGE_NEXT,
+	RL_MI_SEGMENT_ABANDONED_NEXT,
+	RL_MI_SEGMENT_SLICE_ENTRIES,
+	RL_MI_SEGMENT_SLICES,
+	RL_INTERP_MI_POOL,       /* the abandoned segments of exited threads */
+	RL_MI_POOL_ABANDONED,    /* tagged: the low 25 bits are a counter */
+	RL_MI_POOL_VISITED,
 	RL_FIELD_COUNT
 };
 
@@ -350,6 +380,7 @@ enum remora_tpflags {
 /* The name and gdb spec of a field, for the filler (gdb/remora/layout.py).
  * Spec grammar: alternatives separated by " | ", each one of
  *   "off TYPE a.b.c"   offset of member path a.b.c in TYPE
+ *   "bit TYPE a.b.c"   the same in bits (a bit-field's)
  *   "size TYPE"        sizeof(TYPE)
  *   "addr SYMBOL"      address of a global symbol
  * A TYPE or SYMBOL written NAME@FILE is the static one defined in a source

@@ -101,6 +101,7 @@ enum { REMORA_SNAPSHOT_VERSION = 4, REMORA_SNAPSHOT_HEADER_SIZE = 32 };
 
 enum remora_snap_flag {
 	REMORA_SNAP_PARTIAL = 1u << 0, /* set by the walker on any skipped read */
+	REMORA_SNAP_FREE_THREADED = 1u << 1, /* a free-threaded build's heap */
 };
 
 enum remora_record_tag {

@@ -263,8 +263,11 @@ bool via_str_truncated(const struct remora_snapshot *snap, uint32_t id)
 	if (!ascii)
 		return chars >= 64;
 	/* sys.getsizeof of an ASCII str: the header (49 bytes before 3.12,
-	 * 41 since) and one byte per character plus the NUL. */
+	 * 41 since, 16 more in a free-threaded build) and one byte per
+	 * character plus the NUL. */
 	uint64_t header = snap->python_version >= 0x030c0000 ? 41 : 49;
+	if (snap->flags & REMORA_SNAP_FREE_THREADED)
+		header += 16;
 	return snap->size[id] > header + chars;
 }
 

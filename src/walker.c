@@ -137,7 +137,16 @@ static unsigned int numpy_scalar_size(const char *name)
 	return !*digits && bits >= 8 && bits <= 256 && bits % 8 == 0 ? bits / 8 : 0;
 }
 
+/* A free-threaded build's mimalloc page being read: its blocks, and
+ * which of them are free. */
+struct walk_mi_page {
+	uint64_t start, block, capacity;
+	uint8_t free[8192 / 8]; /* MI_PAGE_BLOCKS_MAX bits */
+};
+
 struct walker {
+	struct walk_mi_page mi_page; /* free-threaded builds: the page read */
+	uint64_t traverse_dict; /* the dict at tp_dictoffset of the object traversed */
 	struct remora_reader *r;
 	uint64_t root_where;  /* where word of the roots being written */
 	const int64_t *L;
@@ -323,6 +332,33 @@ static inline int32_t rd_i32(struct walker *w, uint64_t base,
 	if (off < 0 || !remora_reader_read(w->r, base + (uint64_t)off, &v, 4))
 		*ok = false;
 	return v;
+}
+
+/* ---- reference counts ---- */
+
+/* Free-threaded builds (3.13t+): the header holds a thread id where the
+ * count was, and two counts instead (the owner's and the others'). */
+static inline bool walk_ft(const struct walker *w)
+{
+	return lv(w, RL_OB_REF_SHARED) >= 0;
+}
+
+/* The object's reference count, as sys.getrefcount sees it (less its
+ * argument's); INT64_MAX for an immortal one of a free-threaded build. */
+static int64_t walk_refcnt(struct walker *w, uint64_t obj, bool *ok)
+{
+	if (!walk_ft(w))
+		return rd_i64(w, obj, RL_OB_REFCNT, ok);
+	uint32_t local = 0;
+	int64_t shared = 0;
+	if (!rd(w, obj + (uint64_t)lv(w, RL_OB_REF_LOCAL), &local, 4) ||
+	    !rd(w, obj + (uint64_t)lv(w, RL_OB_REF_SHARED), &shared, 8)) {
+		*ok = false;
+		return 0;
+	}
+	if (local == UINT32_MAX)
+		return INT64_MAX;
+	return (int64_t)local + (shared >> 2);
 }
 
 /* ---- marks and the work stack ---- */
@@ -1024,7 +1060,8 @@ static void walk_type_load(struct walker *w, uint64_t addr, struct walk_type *e)
 	uint64_t pre_flags = RTPF_MANAGED_DICT;
 	if (w->py_minor >= 12)
 		pre_flags |= RTPF_MANAGED_WEAKREF;
-	e->presize = (uint32_t)(((e->flags & RTPF_HAVE_GC) ?
+	/* a free-threaded build's GC objects have no PyGC_Head */
+	e->presize = (uint32_t)(((e->flags & RTPF_HAVE_GC) && !walk_ft(w) ?
 				 (uint64_t)lv(w, RL_SIZEOF_GC_HEAD) : 0) +
 				((e->flags & pre_flags) ? 16 : 0));
 	e->valid = ok;
@@ -1395,6 +1432,9 @@ static uint64_t walk_sizer_size(struct walker *w, uint64_t obj, const struct wal
 {
 	uint64_t size = (uint64_t)t->basicsize;
 	bool ok = true;
+	/* fields written below at their offsets after a 16-byte header sit
+	 * this much further where the header is longer (free-threaded) */
+	uint64_t hshift = (uint64_t)lv(w, RL_OB_TYPE) + 8 - 16;
 	switch ((enum walk_sizer)t->sizer) {
 	case SIZER_ARRAY: {
 		/* array_array___sizeof__: allocated * ob_descr->itemsize */
@@ -1413,10 +1453,10 @@ static uint64_t walk_sizer_size(struct walker *w, uint64_t obj, const struct wal
 		/* bytesio __sizeof__: the buffer (a bytes object), whole,
 		 * unless it is shared (referred to from elsewhere too) */
 		uint64_t buf = rd_u64(w, obj + (uint64_t)lv(w, RL_OB_TYPE) + 8, &ok);
-		int64_t refs = buf ? rd_i64(w, buf, RL_OB_REFCNT, &ok) : 0;
+		int64_t refs = buf ? walk_refcnt(w, buf, &ok) : 0;
 		/* 3.12+: the count is the low 32 bits (3.14 keeps flags in
 		 * the high ones) */
-		if (w->py_minor >= 12)
+		if (w->py_minor >= 12 && !walk_ft(w))
 			refs &= INT64_C(0xFFFFFFFF);
 		int64_t n = buf ? rd_i64(w, buf, RL_OB_SIZE, &ok) : 0;
 		if (ok && buf && refs == 1 && n >= 0 && n <= ITEMS_MAX &&
@@ -1561,8 +1601,9 @@ static uint64_t walk_sizer_size(struct walker *w, uint64_t obj, const struct wal
 		 * allocated, table: 4 words, and 2 per entry allocated) and
 		 * its output buffer, a bytes object, whole; the buffer is a
 		 * word nearer in 3.13's struct */
-		uint64_t memo = rd_u64(w, obj + 16, &ok);
-		uint64_t out = rd_u64(w, obj + (t->sizer_basicsize == 144 ? 0x38 : 0x40), &ok);
+		uint64_t memo = rd_u64(w, obj + hshift + 16, &ok);
+		uint64_t out = rd_u64(w, obj + hshift +
+				      (t->sizer_basicsize - (int64_t)hshift == 144 ? 0x38 : 0x40), &ok);
 		if (!ok)
 			break;
 		if (memo) {
@@ -1590,14 +1631,14 @@ static uint64_t walk_sizer_size(struct walker *w, uint64_t obj, const struct wal
 		};
 		size_t f = 0;
 		while (f < sizeof(forms) / sizeof(forms[0]) &&
-		       forms[f].basicsize != t->sizer_basicsize)
+		       forms[f].basicsize != t->sizer_basicsize - (int64_t)hshift)
 			f++;
 		if (f == sizeof(forms) / sizeof(forms[0]))
 			break;
-		uint64_t memo = rd_u64(w, obj + 0x18, &ok);
-		int64_t memo_size = (int64_t)rd_u64(w, obj + 0x20, &ok);
-		uint64_t marks = rd_u64(w, obj + forms[f].marks, &ok);
-		int64_t marks_size = (int64_t)rd_u64(w, obj + forms[f].marks_size, &ok);
+		uint64_t memo = rd_u64(w, obj + hshift + 0x18, &ok);
+		int64_t memo_size = (int64_t)rd_u64(w, obj + hshift + 0x20, &ok);
+		uint64_t marks = rd_u64(w, obj + hshift + forms[f].marks, &ok);
+		int64_t marks_size = (int64_t)rd_u64(w, obj + hshift + forms[f].marks_size, &ok);
 		if (!ok)
 			break;
 		if (memo && memo_size >= 0 && memo_size <= ITEMS_MAX)
@@ -1607,7 +1648,7 @@ static uint64_t walk_sizer_size(struct walker *w, uint64_t obj, const struct wal
 		const uint16_t strings[] = { forms[f].input_line, forms[f].encoding,
 					     forms[f].errors };
 		for (size_t k = 0; k < 3; k++) {
-			uint64_t str = rd_u64(w, obj + strings[k], &ok);
+			uint64_t str = rd_u64(w, obj + hshift + strings[k], &ok);
 			if (ok)
 				size += walk_cstr_size(w, str, 1u << 20);
 		}
@@ -1869,14 +1910,17 @@ static int walk_traverse_visit(void *obj, void *arg)
 {
 	struct walker *w = arg;
 	uint64_t target = (uint64_t)(uintptr_t)obj;
-	int64_t refcnt = -1;
-	if (rd(w, target, &refcnt, sizeof(refcnt)) && refcnt == 0)
+	bool ok = true;
+	if (walk_refcnt(w, target, &ok) == 0 && ok)
 		return 0;
 	if (w->nvisited < sizeof(w->visited) / sizeof(w->visited[0]))
 		w->visited[w->nvisited++] = target;
 	else
 		w->visited_overflow = true;
-	walk_edge(w, target, remora_via(REMORA_VIA_UNKNOWN, 0));
+	/* the instance dict at tp_dictoffset: its owner's, as from outside */
+	walk_edge(w, target, target == w->traverse_dict ?
+		  remora_via(REMORA_VIA_FIELD, REMORA_FIELD_DICT) :
+		  remora_via(REMORA_VIA_UNKNOWN, 0));
 	return 0;
 }
 
@@ -1913,7 +1957,13 @@ static void walk_traverse_edges(struct walker *w, uint64_t obj,
 	traverse_fn *fn = (traverse_fn *)(uintptr_t)t->traverse;
 	w->nvisited = 0;
 	w->visited_overflow = false;
+	bool ok = true;
+	w->traverse_dict = t->base_dictoffset > 0 ?
+		rd_u64(w, obj + (uint64_t)t->base_dictoffset, &ok) : 0;
+	if (!ok)
+		w->traverse_dict = 0;
 	fn((void *)(uintptr_t)obj, walk_traverse_visit, w);
+	w->traverse_dict = 0;
 	*flags |= REMORA_NODE_TRAVERSED;
 	w->stats->traversed++;
 	/* Members tp_traverse skips (names of descriptors, say) are real
@@ -2080,6 +2130,12 @@ static void walk_member_edges(struct walker *w, uint64_t obj, uint64_t type,
 			      uint64_t stop, bool skip_visited)
 {
 	uint64_t msize = (uint64_t)lv(w, RL_SIZEOF_MEMBER);
+	/* a member at tp_dictoffset (a "__dict__" member) is the instance
+	 * dict: its owner's, as heapy says */
+	bool dok = true;
+	int64_t dictoff = type ? rd_i64(w, type, RL_TP_DICTOFFSET, &dok) : 0;
+	if (!dok)
+		dictoff = 0;
 	for (int depth = 0; type && type != stop && depth < 1000; depth++) {
 		uint64_t m = rd_ptr(w, type, RL_TP_MEMBERS);
 		for (int i = 0; m && i < 4096; i++, m += msize) {
@@ -2098,8 +2154,8 @@ static void walk_member_edges(struct walker *w, uint64_t obj, uint64_t type,
 			 * __wrapped__) are one reference */
 			if (skip_visited && w->nvisited < 64)
 				w->visited[w->nvisited++] = target;
-			walk_edge(w, target,
-				  remora_via(REMORA_VIA_FIELD, REMORA_FIELD_OTHER));
+			walk_edge(w, target, remora_via(REMORA_VIA_FIELD, off == dictoff ?
+							REMORA_FIELD_DICT : REMORA_FIELD_OTHER));
 		}
 		type = rd_ptr(w, type, RL_TP_BASE);
 	}
@@ -2233,7 +2289,9 @@ static void walk_inline_values(struct walker *w, uint64_t obj,
 			       const struct walk_type *t, struct walk_values *v)
 {
 	bool ok = true;
-	v->dict = rd_u64(w, obj - 24, &ok);
+	/* MANAGED_DICT_OFFSET: after the GC head, or right before the object
+	 * where there is none (free-threaded builds) */
+	v->dict = rd_u64(w, obj - (walk_ft(w) ? 8 : 24), &ok);
 	if (!ok) {
 		v->dict = 0;
 		walk_partial(w, REMORA_PARTIAL_VALUES);
@@ -2380,13 +2438,15 @@ static void walk_instance_edges(struct walker *w, uint64_t obj,
 
 static void walk_object(struct walker *w, uint64_t obj)
 {
-	uint64_t head[2];
-	if (!rd(w, obj, head, sizeof(head)) || (int64_t)head[0] <= 0) {
+	bool hok = true;
+	int64_t refcnt = walk_refcnt(w, obj, &hok);
+	uint64_t type = rd_ptr(w, obj, RL_OB_TYPE);
+	if (!hok || refcnt <= 0 || !type) {
 		w->stats->bad_objects++;
 		walk_partial(w, REMORA_PARTIAL_NOT_OBJECT);
 		return;
 	}
-	struct walk_type *t = walk_type_get(w, head[1]);
+	struct walk_type *t = walk_type_get(w, type);
 	if (!t || !t->valid) {
 		w->stats->bad_objects++;
 		walk_partial(w, REMORA_PARTIAL_NOT_OBJECT);
@@ -2751,10 +2811,10 @@ static bool walk_marked(struct walker *w, uint64_t addr)
  * over a type that is no type is damage, left to walk_object. */
 static bool walk_dying(struct walker *w, uint64_t obj)
 {
-	uint64_t head[2];
-	if (!rd(w, obj, head, sizeof(head)) || head[0] != 0)
+	bool ok = true;
+	if (walk_refcnt(w, obj, &ok) != 0 || !ok)
 		return false;
-	struct walk_type *t = walk_type_get(w, head[1]);
+	struct walk_type *t = walk_type_get(w, rd_ptr(w, obj, RL_OB_TYPE));
 	return t && t->valid;
 }
 
@@ -2826,8 +2886,222 @@ static void walk_interp(struct walker *w, uint64_t interp, uint64_t ii)
 	}
 }
 
+/* ---- free-threaded builds: the GC's objects in mimalloc's heaps ---- */
+
+/* mimalloc as CPython vendors it (Objects/mimalloc, v2's segments of
+ * slices): a page is the first entry of its slices in its segment's
+ * header, segments are aligned to their size, and the heaps CPython gives
+ * each thread are tagged by what they hold (pycore_mimalloc.h). */
+enum {
+	MI_SEGMENT_SIZE = 1u << 25,
+	MI_SLICE_SIZE = 1u << 16,
+	MI_HUGE_BLOCK_SIZE = 1u << 31,
+	MI_HEAP_GC = 2,            /* GC objects */
+	MI_HEAP_GC_PRE = 3,        /* GC objects after a 2-word pre-header */
+	MI_PAGE_BLOCKS_MAX = 8192, /* a 64 KiB page of 8-byte blocks */
+	MI_DELAYED_MAX = 1 << 20,  /* bounds a damaged delayed-free list */
+	GC_BIT_TRACKED = 1,
+};
+
+
+/* Marks the blocks on a free list of the page; false if the list leaves
+ * the page (damage) or loops.  A list's next pointer is its block's first
+ * word (this build does not encode them). */
+static bool walk_mi_free_list(struct walker *w, struct walk_mi_page *pg, uint64_t b,
+			      uint64_t steps)
+{
+	uint64_t end = pg->start + pg->capacity * pg->block;
+	for (; b && steps; steps--) {
+		if (b < pg->start || b >= end || (b - pg->start) % pg->block)
+			return false;
+		uint64_t i = (b - pg->start) / pg->block;
+		if (pg->free[i >> 3] & (1u << (i & 7)))
+			return false;
+		pg->free[i >> 3] |= (uint8_t)(1u << (i & 7));
+		bool ok = true;
+		b = rd_u64(w, b, &ok);
+		if (!ok)
+			return false;
+	}
+	return !b;
+}
+
+/* Every object the GC tracks in one page (its blocks less its free
+ * lists, and less the blocks of delayed, the heap's list of blocks other
+ * threads freed from its full pages) becomes a root, as CPython's own
+ * gc_visit_heaps() finds them.  Objects start offset bytes into their
+ * blocks. */
+static void walk_mi_page(struct walker *w, uint64_t page, uint64_t offset,
+			 uint64_t delayed, uint64_t via)
+{
+	struct walk_mi_page *pg = &w->mi_page;
+	bool ok = true;
+	uint32_t slices = 0, used = 0, xbs = 0;
+	uint16_t capacity = 0;
+	uint64_t seg = (page - 1) & ~(uint64_t)(MI_SEGMENT_SIZE - 1);
+	uint64_t first = seg + (uint64_t)lv(w, RL_MI_SEGMENT_SLICES);
+	uint64_t psz = (uint64_t)lv(w, RL_SIZEOF_MI_PAGE);
+	if (!rd(w, page + (uint64_t)lv(w, RL_MI_PAGE_SLICE_COUNT), &slices, 4) ||
+	    !rd(w, page + (uint64_t)lv(w, RL_MI_PAGE_USED), &used, 4) ||
+	    !rd(w, page + (uint64_t)lv(w, RL_MI_PAGE_BLOCK_SIZE), &xbs, 4) ||
+	    !rd(w, page + (uint64_t)lv(w, RL_MI_PAGE_CAPACITY), &capacity, 2) ||
+	    page < first || (page - first) % psz) {
+		walk_partial(w, REMORA_PARTIAL_HEAP);
+		return;
+	}
+	if (!used)
+		return;
+	/* _mi_segment_page_start: small blocks start a few blocks in */
+	uint64_t skip = xbs >= 8 && xbs <= 64 ? 3u * xbs : xbs <= 512 ? xbs : 0;
+	uint64_t size = (uint64_t)slices * MI_SLICE_SIZE;
+	pg->start = seg + (page - first) / psz * MI_SLICE_SIZE + skip;
+	pg->block = xbs < MI_HUGE_BLOCK_SIZE ? xbs : size - skip;
+	pg->capacity = capacity;
+	if (!pg->block || !capacity || capacity > MI_PAGE_BLOCKS_MAX || size <= skip ||
+	    capacity * pg->block > size - skip) {
+		walk_partial(w, REMORA_PARTIAL_HEAP);
+		return;
+	}
+	memset(pg->free, 0, ((size_t)capacity + 7) / 8);
+	uint64_t xfree = rd_ptr(w, page, RL_MI_PAGE_XTHREAD_FREE) & ~UINT64_C(3);
+	if (!walk_mi_free_list(w, pg, rd_ptr(w, page, RL_MI_PAGE_FREE), capacity) ||
+	    !walk_mi_free_list(w, pg, rd_ptr(w, page, RL_MI_PAGE_LOCAL_FREE), capacity) ||
+	    !walk_mi_free_list(w, pg, xfree, capacity))
+		walk_partial(w, REMORA_PARTIAL_HEAP);
+	/* the delayed list runs through other pages too: only this one's */
+	uint64_t end = pg->start + pg->capacity * pg->block;
+	for (uint64_t b = delayed, n = 0; b && n < MI_DELAYED_MAX && ok; n++) {
+		if (b >= pg->start && b < end && !((b - pg->start) % pg->block)) {
+			uint64_t i = (b - pg->start) / pg->block;
+			pg->free[i >> 3] |= (uint8_t)(1u << (i & 7));
+		}
+		b = rd_u64(w, b, &ok);
+	}
+	uint64_t bits_at = offset + (uint64_t)lv(w, RL_OB_GC_BITS);
+	for (uint64_t i = 0; i < pg->capacity && !w->nomem && !w->out->errnum; i++) {
+		if (pg->free[i >> 3] & (1u << (i & 7)))
+			continue;
+		uint64_t obj = pg->start + i * pg->block + offset;
+		uint8_t bits = 0;
+		if (!rd(w, pg->start + i * pg->block + bits_at, &bits, 1) ||
+		    !(bits & GC_BIT_TRACKED))
+			continue;
+		if (!walk_marked(w, obj) && !walk_dying(w, obj)) {
+			walk_ref(w, obj, via, true);
+			walk_drain(w);
+		}
+	}
+}
+
+/* Every page of a thread's heap: its queues of pages by size class, up to
+ * the queue of full pages. */
+static void walk_mi_heap(struct walker *w, uint64_t heap, uint64_t offset, uint64_t via)
+{
+	bool ok = true;
+	uint64_t pages = (uint64_t)lv(w, RL_MI_HEAP_PAGES);
+	uint64_t qsize = (uint64_t)lv(w, RL_SIZEOF_MI_PAGE_QUEUE);
+	uint64_t queues = ((uint64_t)lv(w, RL_MI_HEAP_DELAYED_FREE) - pages) / qsize;
+	if (!rd_u64(w, heap + (uint64_t)lv(w, RL_MI_HEAP_PAGE_COUNT), &ok) || !ok)
+		return;
+	uint64_t delayed = rd_ptr(w, heap, RL_MI_HEAP_DELAYED_FREE);
+	for (uint64_t q = 0; q < queues; q++) {
+		struct walk_chain chain = { .power = 1 };
+		uint64_t page = rd_u64(w, heap + pages + q * qsize, &ok);
+		while (ok && page) {
+			if (walk_chain_loops(&chain, page)) {
+				walk_partial(w, REMORA_PARTIAL_HEAP);
+				break;
+			}
+			walk_mi_page(w, page, offset, delayed, via);
+			page = rd_ptr(w, page, RL_MI_PAGE_NEXT);
+		}
+	}
+}
+
+/* The pages of exited threads' GC heaps, in the interpreter's pool of
+ * abandoned segments: a segment's slices, each page's tag telling whose
+ * heap it was. */
+static void walk_mi_abandoned(struct walker *w, uint64_t pool, uint64_t offset,
+			      uint64_t via)
+{
+	bool ok = true;
+	uint64_t psz = (uint64_t)lv(w, RL_SIZEOF_MI_PAGE);
+	int64_t tag_bit = lv(w, RL_MI_PAGE_TAG_BIT);
+	uint64_t lists[2] = {
+		rd_ptr(w, pool, RL_MI_POOL_ABANDONED) & ~(uint64_t)(MI_SEGMENT_SIZE - 1),
+		rd_ptr(w, pool, RL_MI_POOL_VISITED),
+	};
+	for (int l = 0; l < 2; l++) {
+		struct walk_chain chain = { .power = 1 };
+		for (uint64_t seg = lists[l]; seg; seg = rd_ptr(w, seg, RL_MI_SEGMENT_ABANDONED_NEXT)) {
+			if (walk_chain_loops(&chain, seg) || (seg & (MI_SEGMENT_SIZE - 1))) {
+				walk_partial(w, REMORA_PARTIAL_HEAP);
+				break;
+			}
+			uint64_t entries = rd_u64(w, seg + (uint64_t)lv(w, RL_MI_SEGMENT_SLICE_ENTRIES), &ok);
+			uint64_t slice = seg + (uint64_t)lv(w, RL_MI_SEGMENT_SLICES);
+			uint64_t end = slice + entries * psz;
+			if (!ok || entries > MI_SEGMENT_SIZE / MI_SLICE_SIZE + 1) {
+				walk_partial(w, REMORA_PARTIAL_HEAP);
+				continue;
+			}
+			bool header = true; /* the first slices hold the segment's header */
+			while (slice < end) {
+				uint32_t count = 0, xbs = 0;
+				uint8_t tag = 0;
+				if (!rd(w, slice + (uint64_t)lv(w, RL_MI_PAGE_SLICE_COUNT), &count, 4) ||
+				    !rd(w, slice + (uint64_t)lv(w, RL_MI_PAGE_BLOCK_SIZE), &xbs, 4) ||
+				    !rd(w, slice + (uint64_t)tag_bit / 8, &tag, 1) || !count) {
+					walk_partial(w, REMORA_PARTIAL_HEAP);
+					break;
+				}
+				tag = (tag >> (tag_bit % 8)) & 15;
+				if (!header && xbs && (tag == MI_HEAP_GC || tag == MI_HEAP_GC_PRE))
+					walk_mi_page(w, slice, offset + (tag == MI_HEAP_GC_PRE ? 16 : 0),
+						     0, via);
+				header = false;
+				slice += (uint64_t)count * psz;
+			}
+		}
+	}
+}
+
+/* What a free-threaded interpreter's GC holds: the tracked objects of
+ * every thread's GC heaps, then of the abandoned pool. */
+static void walk_interp_mi(struct walker *w, uint64_t interp, uint64_t ii)
+{
+	uint64_t via = root_via(REMORA_ROOT_GC, ii, 0);
+	w->root_where = remora_root_where(ii, -1, -1);
+	bool ok = true;
+	/* the debug allocator puts two words before each object */
+	uint64_t runtime = (uint64_t)lv(w, RL_RUNTIME_ADDR);
+	uint64_t offset = lv(w, RL_RUNTIME_MEM_DEBUG) >= 0 &&
+			  rd_i32(w, runtime, RL_RUNTIME_MEM_DEBUG, &ok) && ok ? 16 : 0;
+	uint64_t hsize = (uint64_t)lv(w, RL_SIZEOF_MI_HEAP);
+	uint64_t ts = rd_ptr(w, interp, RL_INTERP_THREADS_HEAD);
+	struct walk_chain chain = { .power = 1 };
+	for (uint64_t ti = 0; ts && ti < MAX_THREADS; ti++) {
+		if (walk_chain_loops(&chain, ts)) {
+			walk_partial(w, REMORA_PARTIAL_THREADS);
+			break;
+		}
+		ok = true;
+		if (rd_i32(w, ts, RL_TSTATE_MI_INITIALIZED, &ok) && ok) {
+			uint64_t heaps = ts + (uint64_t)lv(w, RL_TSTATE_MI_HEAPS);
+			walk_mi_heap(w, heaps + MI_HEAP_GC * hsize, offset, via);
+			walk_mi_heap(w, heaps + MI_HEAP_GC_PRE * hsize, offset + 16, via);
+		}
+		ts = rd_ptr(w, ts, RL_TSTATE_NEXT);
+	}
+	walk_mi_abandoned(w, interp + (uint64_t)lv(w, RL_INTERP_MI_POOL), offset, via);
+}
+
 static void walk_interp_gc(struct walker *w, uint64_t interp, uint64_t ii)
 {
+	if (walk_ft(w)) {
+		walk_interp_mi(w, interp, ii);
+		return;
+	}
 	uint64_t via = root_via(REMORA_ROOT_GC, ii, 0);
 	w->root_where = remora_root_where(ii, -1, -1);
 	/* An unreached object is drained before the list moves on, so that
@@ -2889,6 +3163,8 @@ enum remora_walk_status remora_walk(struct remora_reader *reader,
 	if (!interp)
 		return REMORA_WALK_NO_RUNTIME;
 
+	if (walk_ft(&w))
+		w.snap_flags |= REMORA_SNAP_FREE_THREADED;
 	if (walk_bitmap_init(&w) < 0)
 		goto out_nomem;
 	w.stack_cap = STACK_INITIAL;

@@ -58,6 +58,7 @@ enum remora_partial {
 	REMORA_PARTIAL_GC_LIST = 13,
 	REMORA_PARTIAL_THREADS = 14,
 	REMORA_PARTIAL_INTERPS = 15,
+	REMORA_PARTIAL_HEAP = 16,      /* a free-threaded build's mimalloc heap */
 	REMORA_PARTIAL_COUNT
 };
 

@@ -231,6 +231,17 @@ def _resolve_one(alt):
                 t = ft.strip_typedefs()
             hit = _fields[rest] = off
         return hit
+    if kind == "bit":
+        # a bit-field's offset in bits from the struct's start
+        tname, _, path = rest.rpartition(" ")
+        t, bits = _type(tname), 0
+        for part in path.split("."):
+            f = next((f for f in t.fields() if f.name == part), None)
+            if f is None:
+                raise KeyError(part)
+            bits += f.bitpos
+            t = f.type.strip_typedefs()
+        return bits
     if kind == "size":
         return _type(rest).sizeof
     if kind == "addr":
@@ -428,10 +439,6 @@ def _build():
     if (major, minor) not in SUPPORTED_VERSIONS:
         raise RemoraError("remora: CPython %d.%d is not supported yet (%s are)"
                           % (major, minor, SUPPORTED))
-    if is_free_threaded():
-        raise RemoraError("remora: CPython %s is a free-threaded build (%d.%dt), which "
-                          "remora does not read yet (its objects are in mimalloc's heaps, "
-                          "not in GC lists)" % (_dotted(version), major, minor))
     all_specs = specs(version)
     wanted = set()
     for _name, spec in all_specs:
@@ -440,7 +447,7 @@ def _build():
             if kind == "addr":
                 wanted.add(rest.split("@", 1)[0])
     _statics.load(wanted)
-    table = table_for(version)
+    table = table_for(version, is_free_threaded())
     # an executable built against the headers describes the public
     # structs, not libpython's internal ones: DWARF counts when it gives
     # every field

@@ -89,6 +89,7 @@ static void image_reset(void)
 	layout.v[RL_EXCITEM_PREVIOUS] = 0x8;
 	layout.v[RL_IFRAME_PREVIOUS] = 0x8;
 	layout.v[RL_IFRAME_CODE] = OFF_FRAME_CODE;
+	layout.v[RL_OB_REFCNT] = 0;
 	layout.v[RL_OB_TYPE] = 0x8;
 	layout.v[RL_TP_FLAGS] = OFF_TP_FLAGS;
 	layout.v[RL_TP_BASICSIZE] = OFF_TP_BASICSIZE;
