@@ -142,6 +142,20 @@ class Interp:
             self._version = tuple(int(x) for x in out)
         return self._version
 
+    @property
+    def free_threaded(self):
+        """Whether it is a free-threaded build (3.13t on: no GIL, objects
+        in mimalloc's heaps, a longer object header)."""
+        if not hasattr(self, "_free_threaded"):
+            argv = [self.path, "-c", "import sysconfig; "
+                    "print(int(bool(sysconfig.get_config_var('Py_GIL_DISABLED'))))"]
+            if self.root:
+                argv = in_root(self.root, argv)
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                                 env=dict(os.environ, **self.env)).stdout.split()
+            self._free_threaded = out == ["1"]
+        return self._free_threaded
+
 
 DEFAULT_PYTHONS = [
     ("debian-3.11", "/usr/bin/python3.11",
@@ -227,11 +241,12 @@ def _old(only):
 
 # CPython 3.13.5 built from trixie's source package by tests/pythons/build
 # (shared libpython, debug info; with Debian's patches, gh-130327's among
-# them): a 3.13 patch release beside pyenv's 3.13.0, also stripped.  Its
-# free-threaded twin (3.13.5t) is not here: remora says in one line that
-# it does not read it yet (test_versions).
+# them): a 3.13 patch release beside pyenv's 3.13.0, and its free-threaded
+# twin (no GIL, objects in mimalloc's heaps), each also stripped.
 BUILT_PYTHONS = [
     ("built-3.13.5", os.path.join(CACHE_DIR, "pythons", "3.13.5", "bin", "python3.13"),
+     "tests/pythons/build ft"),
+    ("built-3.13.5t", os.path.join(CACHE_DIR, "pythons", "3.13.5t", "bin", "python3.13t"),
      "tests/pythons/build ft"),
 ]
 BUILT_NO_DEBUG_INFO = [(name + "-stripped", name, "strip") for name, _p, _h in BUILT_PYTHONS]

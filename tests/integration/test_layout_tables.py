@@ -77,7 +77,7 @@ from remora import layout, nodwarf
 version = layout.python_version()
 all_specs = layout.specs(version)
 names = [n for n, _s in all_specs]
-table = layout.table_for(version)
+table = layout.table_for(version, layout.is_free_threaded())
 out = {"version": version, "table": table and table[0],
        "dwarf_complete": False, "dwarf": None, "from_table": None, "finders": {}}
 if layout.has_debug_info():
@@ -122,7 +122,7 @@ from remora import layout
 @ORACLE@
 version = int(os.environ["REMORA_TEST_VERSION"], 0)
 all_specs = layout.specs(version)
-table = layout.table_for(version)
+table = layout.table_for(version, layout.is_free_threaded())
 out = {"table": table and table[0], "differ": {}, "oracle": {}, "compared": 0,
        "checked": 0, "absent": 0}
 if table:

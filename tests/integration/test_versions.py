@@ -9,13 +9,9 @@ WHEN  py-heap runs,
 THEN  it prints exactly one line, "remora: CPython X.Y is not supported
       (3.8–3.15 are)", with X.Y as the interpreter itself reports it,
       and the process goes on.
-For every free-threaded CPython tests/pythons/build made (3.13t),
-GIVEN a live process of it, WHEN py-heap and py-heap -no-inject run,
-THEN each prints exactly one line saying that remora does not read
-      free-threaded builds yet, naming the interpreter's version as it
-      reports it, and the process goes on (before, they printed a partial
-      snapshot of nothing).
-Versions remora reads are tested by every other test; this one also
+Versions remora reads are tested by every other test (free-threaded
+builds among them, tests/pythons/build's 3.13t: harness.BUILT_PYTHONS);
+this one also
 checks, on each of 3.8-3.10 (which have no Py_Version), that the release
 remora reads from the interpreter's file is the interpreter's own
 sys.hexversion.
@@ -67,46 +63,8 @@ def release_read(tap, exe, root, version, hexversion):
                   int(m.group(1), 16) if m else None, hexversion, g.report)
 
 
-FREE_THREADED = os.path.join(os.path.expanduser("~"), ".cache", "remora", "pythons",
-                             "*t", "bin", "python3.*t")
-
-
-def free_threaded(tap):
-    exes = sorted(glob.glob(FREE_THREADED))
-    if not exes:
-        tap.skip("free-threaded CPython", "none built (tests/pythons/build ft)")
-    for exe in exes:
-        r = subprocess.run([exe, "-c", "import sys; print(sys.version.split()[0], "
-                            "sys._is_gil_enabled())"],
-                           capture_output=True, text=True, timeout=60)
-        words = r.stdout.split()
-        if len(words) != 2 or words[1] != "False":
-            tap.fail("%s runs without a GIL" % exe, r.stdout + r.stderr)
-            continue
-        release = words[0]
-        minor = ".".join(release.split(".")[:2])
-        name = "free-threaded CPython %s (%s)" % (release, exe)
-        wdir = harness.workdir("versions", release + "t")
-        with Target([exe, "-c", "import time\nx = [{} for i in range(1000)]\n"
-                     "while True: time.sleep(0.2)"], wdir) as target:
-            g = harness.run_gdb(harness.marked("py-heap", "py-heap")
-                                + harness.marked("outside", "py-heap -no-inject")
-                                + ["detach"], pid=target.pid)
-            want = ("remora: CPython %s is a free-threaded build (%st), which remora does "
-                    "not read yet (its objects are in mimalloc's heaps, not in GC lists)"
-                    % (release, minor))
-            for section in ("py-heap", "outside"):
-                lines = [ln for ln in (g.section(section) or "").splitlines() if ln.strip()]
-                tap.equal("%s: %s says so in one line" % (name, section), lines, [want],
-                          g.report)
-            tap.ok("%s: gdb ran to its end; only the two py-heaps failed" % name,
-                   g.ok(may_fail=("py-heap", "py-heap -no-inject")), g.report)
-            tap.ok("%s: the process goes on" % name, target.alive())
-
-
 def main():
     tap = Tap("test_versions")
-    harness.guarded(tap, "free-threaded CPython", free_threaded, tap)
     found = 0
     for exe, root in pythons():
         r = subprocess.run(argv(exe, root, "-c",

@@ -28,6 +28,7 @@ import json
 import os
 import signal
 import sys
+import sysconfig
 import threading
 import types
 
@@ -38,9 +39,37 @@ def write_atomically(path, text):
     os.rename(path + ".tmp", path)
 
 
+def all_classes():
+    """Every class, by __subclasses__ from object: a free-threaded 3.13
+    untracks classes (and modules) once a second thread starts, so gc
+    cannot list them as referrers."""
+    seen, todo = {}, [object]
+    while todo:
+        t = todo.pop()
+        if id(t) not in seen:
+            seen[id(t)] = t
+            todo.extend(type.__subclasses__(t))
+    return list(seen.values())
+
+
+def owner_untracked(o):
+    """The module or class whose __dict__ o is, where gc does not track
+    it (free-threaded builds), or None."""
+    for m in list(sys.modules.values()):
+        if not gc.is_tracked(m) and getattr(m, "__dict__", None) is o:
+            return m
+    for t in all_classes():
+        if not gc.is_tracked(t) and gc.get_referents(t.__dict__)[0] is o:
+            return t
+    return None
+
+
 def kind(o):
     """heapy's Clodo kind: the type, or "dict of <owner's type>"."""
     if type(o) is dict:
+        owner = owner_untracked(o)
+        if owner is not None:
+            return "dict of " + typename(type(owner))
         for r in gc.get_referrers(o):
             if isinstance(r, types.ModuleType):
                 owned = vars(r)
@@ -68,7 +97,18 @@ def typename(t):
     return "%s.%s" % (t.__module__, t.__name__)
 
 
+# A free-threaded 3.13 untracks modules, classes and functions once a
+# second thread starts: gc.get_referrers cannot list those, and what it
+# lists there for the holders (a list besides the closure's tuple, a list
+# for the module dict's set) is not what the heap holds.
+FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+
 def referrer_kinds(o):
+    """The kinds of o's referrers, or None where gc cannot say them
+    (free-threaded builds): not asserted then."""
+    if FREE_THREADED:
+        return None
     return sorted({kind(r) for r in gc.get_referrers(o)})
 
 
@@ -98,7 +138,10 @@ def held_by_a_local():
 def describe(tag, marker, holder, **extra):
     """The facts of one marker; fails if anything but holder refers to it."""
     refs = [r for r in gc.get_referrers(marker)]
-    if len(refs) != 1 or refs[0] is not holder:
+    # an untracked holder (free-threaded builds) is not among them: the
+    # reference count below still says it is the only one
+    want = [holder] if gc.is_tracked(holder) else []
+    if len(refs) != len(want) or (want and refs[0] is not holder):
         raise SystemExit("holders_target: %s: referrers %r" % (tag, refs))
     del refs
     # references: holder, and what reading it the same way adds
