@@ -232,10 +232,12 @@ OLD_PYTHONS = [
 OLD_NO_DEBUG_INFO = [(name + "-stripped", name, "strip") for name, _path, _how in OLD_PYTHONS]
 
 
-def _old(only):
-    found = _candidates(OLD_PYTHONS, only)
+def _with_stripped(cands, variants, only):
+    """cands, then their variants without debug info (variants: as
+    _without_debug_info's) unless REMORA_TEST_NO_DEBUG_INFO=0."""
+    found = _candidates(cands, only)
     if os.environ.get("REMORA_TEST_NO_DEBUG_INFO", "1") != "0":
-        found += _without_debug_info(found, only, OLD_NO_DEBUG_INFO)
+        found += _without_debug_info(found, only, variants)
     return found
 
 
@@ -251,12 +253,6 @@ BUILT_PYTHONS = [
 ]
 BUILT_NO_DEBUG_INFO = [(name + "-stripped", name, "strip") for name, _p, _h in BUILT_PYTHONS]
 
-
-def _built(only):
-    found = _candidates(BUILT_PYTHONS, only)
-    if os.environ.get("REMORA_TEST_NO_DEBUG_INFO", "1") != "0":
-        found += _without_debug_info(found, only, BUILT_NO_DEBUG_INFO)
-    return found
 
 
 def _candidates(cands, only, gdb_args=()):
@@ -291,8 +287,8 @@ def interpreters():
     if not spec:
         found += _rooted(only)
     if not spec:
-        found += _old(only)
-        found += _built(only)
+        found += _with_stripped(OLD_PYTHONS, OLD_NO_DEBUG_INFO, only)
+        found += _with_stripped(BUILT_PYTHONS, BUILT_NO_DEBUG_INFO, only)
     return found
 
 
