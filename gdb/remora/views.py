@@ -94,6 +94,68 @@ def render_object(snap, node, kind, label):
     return "0x%x" % addr
 
 
+def _type_names(snap):
+    """{type address: its display name} of the snapshot's type table
+    (the types objects of the snapshot have), made once per snapshot."""
+    names = getattr(snap, "_type_names", None)
+    if names is None:
+        names = snap._type_names = dict(snap.types())
+    return names
+
+
+def _qualified(snap, node):
+    """module.qualname of a function or class, from its fields; None."""
+    name = (_field_str(snap, node, engine.FIELD_QUALNAME) or
+            _field_str(snap, node, engine.FIELD_NAME))
+    if not name:
+        return None
+    module = _field_str(snap, node, engine.FIELD_MODULE)
+    return "%s.%s" % (module, name) if module else name
+
+
+def object_name(snap, node, kind=None):
+    """What one object is, in words, where the snapshot can say (remora's
+    own views: byretained, the pictures): "dict of module __main__",
+    "function: pkg.mod.f", "type: pkg.mod.C", "method: pkg.mod.C.m of
+    0x7f..." (its function, and its self), "types.FrameType: f in
+    file.py" (its code's name and file; the line is not in the
+    snapshot); else the kind and heapy's
+    representation ("dict of pkg.C: 0x<owner>", "str: 'abc'")."""
+    kind = kind or clodo_of(snap, node)
+    if kind == "dict of module":
+        owner = snap.node_owner(node)
+        name = snap.module_name(owner) if owner is not None else None
+        if name:
+            return "dict of module %s" % name
+    if kind == "function":
+        name = _qualified(snap, node)
+        if name:
+            return "%s: %s" % (kind, name)
+    if kind == "type" or snap.field(node, engine.FIELD_MRO) is not None:
+        # a class's module is in its dict: its type record names it whole
+        name = _type_names(snap).get(snap.node_address(node)) or _qualified(snap, node)
+        if name:
+            return "%s: %s" % (kind, name)
+    if kind in ("method", "types.MethodType"):
+        func = snap.field(node, engine.FIELD_FUNC)
+        name = _qualified(snap, func) if func is not None else None
+        holder = snap.field(node, engine.FIELD_SELF)
+        if name:
+            return "method: %s%s" % (name, " of 0x%x" % snap.node_address(holder)
+                                     if holder is not None else "")
+    if kind in ("types.FrameType", "frame", "types.CodeType", "code"):
+        code = snap.field(node, engine.FIELD_F_CODE) if "rame" in kind else node
+        if code is not None:
+            name = (_field_str(snap, code, engine.FIELD_CO_QUALNAME) or
+                    _field_str(snap, code, engine.FIELD_CO_NAME))
+            where = _field_str(snap, code, engine.FIELD_CO_FILENAME)
+            if name:
+                return "%s: %s%s" % (kind, name, " in %s" % where if where else "")
+    label = snap.node_repr(node)
+    return "%s: %s" % (kind, render_object(snap, node, kind, repr(label)
+                                           if kind == "str" else label))
+
+
 class IdTable(Partition):
     """A set printed object by object (heapy's IdentityPartition with
     IdFormat): largest first, equal sizes by value or address.  Paging
@@ -425,16 +487,14 @@ class Retained:
         total = snap.total_size
         out = ["Retained sizes of the largest of a set of %d objects. Total size = %d bytes."
                % (self.set.count, self.set.size),
-               " Index   Retained   %     Size Kind (class / dict of class): representation"]
+               " Index   Retained   %     Size What"]
         for i in range(self._start, len(self._ids)):
             node = self._ids[i]
             kind = clodo_of(snap, node)
             retained = snap.node_retained(node)
             pct = int("%.0f" % (retained * 100.0 / total)) if total else 0
-            out.append("%6d %10d %3d %8d %s: %s" % (
-                i, retained, pct, snap.node_size(node), kind,
-                render_object(snap, node, kind, repr(snap.node_repr(node))
-                              if kind == "str" else snap.node_repr(node))))
+            out.append("%6d %10d %3d %8d %s" % (
+                i, retained, pct, snap.node_size(node), object_name(snap, node, kind)))
         if len(self._ids) == self._start + MAX_LINES and self.set.count > len(self._ids):
             out.append("<more rows. Type e.g. '_.more' to view.>")
         return "\n".join(out)
@@ -447,4 +507,5 @@ class Retained:
         snap = self._snap
         return {"type": "retained",
                 "rows": [{"address": snap.node_address(n), "retained": snap.node_retained(n),
-                          "size": snap.node_size(n)} for n in self._ids]}
+                          "size": snap.node_size(n), "name": object_name(snap, n)}
+                         for n in self._ids]}

@@ -64,6 +64,8 @@ def main(out):
             "domisize": value("hp.iso(%d).domisize" % a),
             "imdom": value("hp.iso(%d).imdom.addresses" % a),
         }
+    out["named"] = {str(a): (pyheap_json("hp.iso(%d).byretained" % a)["rows"] or [{}])[0]
+                    .get("name") for a, _want in facts["named"]}
     out["ok"] = True
 
 

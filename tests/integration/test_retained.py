@@ -131,6 +131,11 @@ def check(tap, name, wdir, facts, res):
         tap.equal("%s: %s's imdom is the object the target says holds it" % (name, what),
                   got["imdom"], [f["imdom"]])
 
+    # the rows say what each object is (issue 11), as the target names it
+    for a, want in facts["named"]:
+        tap.equal("%s: byretained names %s" % (name, want.split(" of 0x")[0]),
+                  res["named"].get(str(a)), want)
+
     # brute force on the saved graph
     wrong_set, wrong_size, wrong_idom = [], [], []
     for a, got in sorted(samples.items()):
