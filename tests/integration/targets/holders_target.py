@@ -139,9 +139,10 @@ def describe(tag, marker, holder, **extra):
     """The facts of one marker; fails if anything but holder refers to it."""
     refs = [r for r in gc.get_referrers(marker)]
     # an untracked holder (free-threaded builds) is not among them: the
-    # reference count below still says it is the only one
-    want = [holder] if gc.is_tracked(holder) else []
-    if len(refs) != len(want) or (want and refs[0] is not holder):
+    # reference count below still says it is the only one (no list here
+    # may hold the holder: it would be one of its referrers below)
+    tracked = gc.is_tracked(holder)
+    if len(refs) != int(tracked) or (tracked and refs[0] is not holder):
         raise SystemExit("holders_target: %s: referrers %r" % (tag, refs))
     del refs
     # references: holder, and what reading it the same way adds
