@@ -517,6 +517,19 @@ bool remora_idset_equal(const struct remora_idset *a,
 	       remora_idset_subset(a, b);
 }
 
+/* Builtin types whose objects never change size while they live. */
+static bool idset_type_is_immutable(const char *display)
+{
+	static const char *const immutable[] = {
+		"str", "bytes", "int", "float", "complex", "tuple", "frozenset",
+	};
+	for (size_t i = 0; display && i < sizeof(immutable) / sizeof(immutable[0]); i++) {
+		if (!strcmp(display, immutable[i]))
+			return true;
+	}
+	return false;
+}
+
 struct remora_error *remora_idset_create_present(const struct remora_idset *set,
 						 const struct remora_idset *old,
 						 struct remora_idset **ret)
@@ -535,6 +548,11 @@ struct remora_error *remora_idset_create_present(const struct remora_idset *set,
 			continue;
 		if (snap->types[snap->type[now]].address !=
 		    prev->types[prev->type[id]].address)
+			continue;
+		/* an object of an immutable builtin type keeps its size: at
+		 * another size it is another object, made where one was freed */
+		if (snap->size[now] != prev->size[id] &&
+		    idset_type_is_immutable(snap->types[snap->type[now]].display))
 			continue;
 		ids[n++] = now; /* ascending: both snapshots are in address order */
 	}

@@ -220,9 +220,11 @@ remora_idset_create_saved(const struct remora_snapshot *snap,
 			  struct remora_idset **ret);
 /* The members of set whose address held an object of the same type in
  * old (a set of another snapshot, e.g. one taken earlier of the same
- * process): heapy's setrelheap excludes them from later heaps.  An
- * address freed and reused by a new object of the same type counts as
- * present (the snapshots cannot tell). */
+ * process), and of the same size where the type is an immutable builtin
+ * (str, bytes, int, float, complex, tuple, frozenset): heapy's setrelheap
+ * excludes them from later heaps.  An address freed and reused by a new
+ * object of the same type (and size) counts as present (the snapshots
+ * cannot tell). */
 REMORA_EXPORT struct remora_error *
 remora_idset_create_present(const struct remora_idset *set,
 			    const struct remora_idset *old,

@@ -230,6 +230,8 @@ def session(s, gdb):
 
     # Stage 2: the tutorial.
     s.run("h", "py-heap h = hp.heap()")
+    if facts.get("reused_address"):
+        s.value("reused_in_h", "(h & hp.iso(%d)).count" % facts["reused_address"])
     s.run("h_text", "py-heap h")
     s.json("h_byclodo", "h.byclodo")
     i_str = s.pick("h str", "h_byclodo", by_clodo("str"), "'str'")

@@ -192,6 +192,19 @@ def check_stage1(c, facts1):
     return c.step("continue", "the target resumed after setrelheap and stopped again")
 
 
+def check_reused(c, facts):
+    """A str made after setrelheap at the address of one `old` held
+    (freed): h counts it."""
+    if not facts.get("reused_address"):
+        c.skip("a new str at an old str's address is in h",
+               "the target never had a new str take the freed one's address")
+        return
+    ok, got = c.value("reused_in_h")
+    if ok:
+        c.equal("a new str (one character longer) at the address of a str `old` held is "
+                "in h", got, 1)
+
+
 def check_stage2(c, facts, facts1):
     # hp.heap() after setrelheap: the packages, not what existed before.
     c.step("h")
@@ -532,6 +545,7 @@ def check_interpreter(tap, it):
             return
         if resumed:
             check_stage2(c, target.json("facts.json"), facts1)
+            check_reused(c, target.json("facts.json"))
         target.send(signal.SIGUSR1)
         c.equal("target finishes with exit 0 after detach", target.wait_exit(60), 0,
                 target.output())

@@ -73,6 +73,27 @@ CPV_SLOTS = ("key", "cpvstr", "category", "version")
 BEFORE = []
 # One str held by exactly one list: calibrates what sys.getrefcount adds.
 PROBE = []
+# A str `old` holds, freed after it and its address taken by a new str
+# one character longer (the same allocator size class): the new str is
+# new (h must count it), whatever setrelheap's addresses say.
+REUSED = []
+REUSED_AT = []     # its address, once reused (None: never)
+MISSES = []        # the new strs that took other addresses: kept, so
+                   # that their addresses are not taken again
+
+
+def reuse_address():
+    """Frees REUSED's str and makes new ones until one sits where it
+    was; that address, or None."""
+    addr = id(REUSED[0])
+    REUSED.clear()
+    for _ in range(200000):
+        s = fresh("n" * 5, "e" * 6)
+        if id(s) == addr:
+            REUSED.append(s)
+            return addr
+        MISSES.append(s)
+    return None
 # id()s of the module objects of stage 1 (all alive until the end: sys.modules)
 STAGE1_MODULES = set()
 
@@ -370,6 +391,7 @@ def facts(wdir):
     # The chosen package's data dict: what it alone keeps alive.
     chosen = datas[CHOSEN_PKG]
     dom = g.dominated([chosen])
+    f["reused_address"] = REUSED_AT[0]
     f["chosen"] = {"index": CHOSEN_PKG, "data_address": id(objs[chosen]),
                    "cpv_address": id(objs[cpvs[CHOSEN_PKG]]),
                    "pkgdict_address": id(objs[pkgdicts[CHOSEN_PKG]]),
@@ -397,6 +419,7 @@ def main(wdir):
     signal.signal(signal.SIGUSR2, on_usr2)
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
     BEFORE.extend(Before(i) for i in range(N_BEFORE))
+    REUSED.append(fresh("r" * 5, "e" * 5))
     gc.collect()
     modules = module_objects(gc.get_objects())
     STAGE1_MODULES.update(m[1] for m in modules)
@@ -407,6 +430,7 @@ def main(wdir):
     write_atomically(os.path.join(wdir, "ready"), "ready\n")
     signal.sigwait({signal.SIGUSR1})
 
+    REUSED_AT.append(reuse_address())
     build()
     facts(wdir)
     gc.collect()
