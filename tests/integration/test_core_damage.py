@@ -85,11 +85,36 @@ NO_TRACEBACK = ("Traceback", "Python Exception", "Error occurred in Python")
 CUT = 3 << 20
 SEED = 3
 
-# CPython 3.11/3.12 object headers (non-debug builds)
+# CPython 3.11/3.12 object headers (non-debug builds); use_header() moves
+# them for a free-threaded build's 16 bytes longer header
 OB_REFCNT, OB_TYPE, OB_SIZE = 0, 8, 16     # OB_SIZE: a dict's ma_used
 LIST_ITEMS, LIST_ALLOCATED = 24, 32
 TUPLE_ITEMS = 24
 DICT_KEYS, DICT_VALUES = 32, 40
+FREE_THREADED = False
+
+
+def use_header(free_threaded):
+    """The fields' offsets for a GIL build's header, or a free-threaded
+    one's (ob_tid, flags and the owner's count, the others' count, then
+    ob_type: every field after the header 16 bytes further)."""
+    global OB_TYPE, OB_SIZE, LIST_ITEMS, LIST_ALLOCATED, TUPLE_ITEMS, DICT_KEYS
+    global DICT_VALUES, FREE_THREADED
+    shift = 16 if free_threaded else 0
+    OB_TYPE, OB_SIZE = 8 + shift, 16 + shift
+    LIST_ITEMS, LIST_ALLOCATED, TUPLE_ITEMS = 24 + shift, 32 + shift, 24 + shift
+    DICT_KEYS, DICT_VALUES = 32 + shift, 40 + shift
+    FREE_THREADED = free_threaded
+
+
+def put_refcnt(core, a, n, what):
+    """Write reference count n into the object at a's header."""
+    if not FREE_THREADED:
+        core.put_u64(a + OB_REFCNT, n & 0xFFFFFFFFFFFFFFFF, what)
+        return
+    # the owner's count (the word's high half) to 0, the others' to n
+    core.put_u64(a + 8, core.u64(a + 8) & 0xFFFFFFFF, what + " (the owner's: 0)")
+    core.put_u64(a + 16, (n << 2) & 0xFFFFFFFFFFFFFFFF, what + " (the others')")
 NODE_GC = 1 << 0        # snapshot_format.h: REMORA_NODE_GC
 NODE_TYPE = 1 << 4      # snapshot_format.h: REMORA_NODE_TYPE
 GC_HEAD = 16            # sizeof(PyGC_Head): _gc_next, then _gc_prev
@@ -199,12 +224,12 @@ def damage_headers(snap, src, wdir):
             elif kind == 4:
                 core.put_u64(a + OB_TYPE, a, "ob_type self")
             elif kind == 5:
-                core.put_u64(a + OB_REFCNT, 0, "ob_refcnt 0")
+                put_refcnt(core, a, 0, "ob_refcnt 0")
             elif kind == 6:
-                core.put_u64(a + OB_REFCNT, -1, "ob_refcnt -1")
+                put_refcnt(core, a, -1, "ob_refcnt -1")
             else:
                 core.put_u64(a + OB_TYPE, 0xDEADBEEFDEADBEEF, "ob_type garbage")
-                core.put_u64(a + OB_REFCNT, -1, "ob_refcnt -1")
+                put_refcnt(core, a, -1, "ob_refcnt -1")
             if kind in (0, 1, 2, 3, 7):
                 d.no_type.add(a)
             elif kind == 4:
@@ -319,6 +344,21 @@ def damage_gc_cycle(snap, src, wdir):
         core.put_u64(third, first, "_gc_next of the third object: the first")
         d.what = ("the GC list with head 0x%x (%d objects, the longest of %d met) "
                   "cycles through its first three objects" % (head, len(order) - 1, len(lists)))
+        d.edits = core.describe_edits()
+    return d
+
+
+def damage_heap_cycle(src, wdir, frames):
+    """A free-threaded build's GC heap whose page queue loops: the second
+    page's `next` back to the first (gdb_core_frames.py found them)."""
+    d = Damage("heap-cycle", os.path.join(wdir, "heap-cycle.core"), "")
+    d.strict = True
+    d.expect_note = r"^remora: the snapshot is partial: a mimalloc heap's pages are damaged; "
+    first, second = frames["pages"]
+    with coredamage.Core(src, d.path) as core:
+        core.put_u64(second + frames["page_next"], first, "the second page's next: the first")
+        d.what = ("a GC heap's page queue loops: the page at 0x%x's next is the first, 0x%x"
+                  % (second, first))
         d.edits = core.describe_edits()
     return d
 
@@ -672,6 +712,7 @@ def run(tap, it, asan, timings, cores_made, frames_only=False):
     """The damaged cores of it; frames_only: only those of the thread's
     frames (the frame objects of 3.8-3.10), without the ASan runs."""
     wdir = harness.workdir("core-damage", it.name)
+    use_header(it.free_threaded)
     t = time.monotonic()
     with Target.python(it, "census_target.py", wdir) as target:
         try:
@@ -733,15 +774,23 @@ def run(tap, it, asan, timings, cores_made, frames_only=False):
     else:
         cores = [damage_zeroed(live_snap, src, wdir), damage_headers(live_snap, src, wdir),
                  damage_wild(live_snap, src, wdir)]
-        if it.free_threaded:
-            tap.skip("damaged core, gc-cycle-%s" % it.name, "a free-threaded build keeps "
-                     "no GC lists (its GC objects are found in mimalloc's heaps)")
+        if it.free_threaded and frames.get("pages"):
+            # no GC lists: its GC objects are found in mimalloc's heaps
+            cores.append(damage_heap_cycle(src, wdir, frames))
+        elif it.free_threaded:
+            tap.fail("damage %s: gdb found a GC heap's page queue of three pages" % it.name,
+                     json.dumps(frames))
         else:
             cores.append(damage_gc_cycle(live_snap, src, wdir))
-        cores += [damage_frame_cycle(src, wdir, frames),
-                  damage_frame_zeroed(src, wdir, frames),
-                  damage_truncated(src, wdir),
-                  damage_cut_kernel(src, wdir, read_int(runtime_out))]
+        framed = [damage_frame_cycle(src, wdir, frames), damage_frame_zeroed(src, wdir, frames)]
+        if it.free_threaded:
+            # the GC's objects are met page by page, by size class, not in
+            # the order they were made: what only the lost frames held
+            # comes back as more roots than it would through GC lists
+            for d in framed:
+                d.fewer_roots = False
+        cores += framed + [damage_truncated(src, wdir),
+                           damage_cut_kernel(src, wdir, read_int(runtime_out))]
     timings["damaging"] = time.monotonic() - t
     cores_made.extend(d.path for d in cores)
     for d in cores:
