@@ -503,6 +503,26 @@ class Target:
             time.sleep(0.05)
         raise TargetError("target not ready after %.0fs:\n%s" % (timeout, self.output()))
 
+    def wait_in_syscall(self, nr, timeout=READY_TIMEOUT):
+        """Waits until the target's main thread sits in system call nr
+        (/proc/PID/syscall): a target that wrote `ready` and then blocks
+        may still be on its way there, with the temporaries of its last
+        steps alive; gdb attaching then sees them, and they die after."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with open("/proc/%d/syscall" % self.pid) as f:
+                    if f.read().split()[:1] == [str(nr)]:
+                        return
+            except OSError:
+                pass
+            if not self.alive():
+                raise TargetError("target exited with %s:\n%s"
+                                  % (self.proc.returncode, self.output()))
+            time.sleep(0.01)
+        raise TargetError("target not blocked in system call %d after %.0fs:\n%s"
+                          % (nr, timeout, self.output()))
+
     def json(self, name):
         with open(self.path(name)) as f:
             return json.load(f)

@@ -40,6 +40,8 @@ HEADER = re.compile(r"Partition of a set of (\d+) objects?\. Total size = (\d+) 
 DIFF_TOTAL = re.compile(r"^\s+(A|B)\s+(-?\d+)\s+(-?\d+)\s*$")
 DIFF_ROW = re.compile(r"^\s*\d+\s+(-?\d+)\s+(-?\d+)\s+-?\d+\s+(?:\(n\.a\.\)|\S+)\s+(\S.*)$")
 
+SYS_RT_SIGTIMEDWAIT = 128   # x86-64: what signal.sigwait() waits in
+
 
 def package_path(index):
     """heapy's shortest path to pkgcore.PKGS[index] (the module is only in
@@ -520,6 +522,12 @@ def check_interpreter(tap, it):
     with Target.python(it, "pkgcore_target.py", wdir) as target:
         try:
             target.wait_ready()
+            # `old` is taken where the target waits, in sigwait, with no
+            # temporary of its last steps alive: one that dies after and
+            # leaves its address to a new object of its type and size
+            # would make setrelheap take that object for an old one (a
+            # CPV's str on 3.15, under CI's load)
+            target.wait_in_syscall(SYS_RT_SIGTIMEDWAIT)
         except TargetError as exc:
             tap.fail("%s: target starts and writes its facts" % name, str(exc))
             return
