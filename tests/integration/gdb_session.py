@@ -222,6 +222,8 @@ def session(s, gdb):
     s.run("old_bymodule_text", "py-heap old.bymodule")
     s.json("old_bymodule", "old.bymodule")
     s.value("old_module_sys", "(old & hp.Module('sys')).addresses")
+    # kept with the workdir when the test fails: what `old` held
+    s.run("old_dump", "py-heap old.dump(%r)" % (dump_path + ".old"))
     s.run("setrelheap", "py-heap hp.setrelheap()")
     if not resume_target(s, gdb):
         return
