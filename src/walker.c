@@ -2903,6 +2903,25 @@ enum {
 	GC_BIT_TRACKED = 1,
 };
 
+/* The index in pg of the block at b; false if b is no block of pg's. */
+static bool walk_mi_block(const struct walk_mi_page *pg, uint64_t b, uint64_t *i)
+{
+	if (b < pg->start || b >= pg->start + pg->capacity * pg->block ||
+	    (b - pg->start) % pg->block)
+		return false;
+	*i = (b - pg->start) / pg->block;
+	return true;
+}
+
+static inline bool walk_mi_is_free(const struct walk_mi_page *pg, uint64_t i)
+{
+	return pg->free[i >> 3] & (1u << (i & 7));
+}
+
+static inline void walk_mi_set_free(struct walk_mi_page *pg, uint64_t i)
+{
+	pg->free[i >> 3] |= (uint8_t)(1u << (i & 7));
+}
 
 /* Marks the blocks on a free list of the page; false if the list leaves
  * the page (damage) or loops.  A list's next pointer is its block's first
@@ -2910,14 +2929,11 @@ enum {
 static bool walk_mi_free_list(struct walker *w, struct walk_mi_page *pg, uint64_t b,
 			      uint64_t steps)
 {
-	uint64_t end = pg->start + pg->capacity * pg->block;
 	for (; b && steps; steps--) {
-		if (b < pg->start || b >= end || (b - pg->start) % pg->block)
+		uint64_t i;
+		if (!walk_mi_block(pg, b, &i) || walk_mi_is_free(pg, i))
 			return false;
-		uint64_t i = (b - pg->start) / pg->block;
-		if (pg->free[i >> 3] & (1u << (i & 7)))
-			return false;
-		pg->free[i >> 3] |= (uint8_t)(1u << (i & 7));
+		walk_mi_set_free(pg, i);
 		bool ok = true;
 		b = rd_u64(w, b, &ok);
 		if (!ok)
@@ -2969,21 +2985,18 @@ static void walk_mi_page(struct walker *w, uint64_t page, uint64_t offset,
 	    !walk_mi_free_list(w, pg, xfree, capacity))
 		walk_partial(w, REMORA_PARTIAL_HEAP);
 	/* the delayed list runs through other pages too: only this one's */
-	uint64_t end = pg->start + pg->capacity * pg->block;
 	for (uint64_t b = delayed, n = 0; b && n < MI_DELAYED_MAX && ok; n++) {
-		if (b >= pg->start && b < end && !((b - pg->start) % pg->block)) {
-			uint64_t i = (b - pg->start) / pg->block;
-			pg->free[i >> 3] |= (uint8_t)(1u << (i & 7));
-		}
+		uint64_t i;
+		if (walk_mi_block(pg, b, &i))
+			walk_mi_set_free(pg, i);
 		b = rd_u64(w, b, &ok);
 	}
-	uint64_t bits_at = offset + (uint64_t)lv(w, RL_OB_GC_BITS);
 	for (uint64_t i = 0; i < pg->capacity && !w->nomem && !w->out->errnum; i++) {
-		if (pg->free[i >> 3] & (1u << (i & 7)))
+		if (walk_mi_is_free(pg, i))
 			continue;
 		uint64_t obj = pg->start + i * pg->block + offset;
 		uint8_t bits = 0;
-		if (!rd(w, pg->start + i * pg->block + bits_at, &bits, 1) ||
+		if (!rd(w, obj + (uint64_t)lv(w, RL_OB_GC_BITS), &bits, 1) ||
 		    !(bits & GC_BIT_TRACKED))
 			continue;
 		if (!walk_marked(w, obj) && !walk_dying(w, obj)) {

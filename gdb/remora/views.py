@@ -63,6 +63,16 @@ def id_header(kind):
     return "Address"
 
 
+def _qualified(snap, node):
+    """module.qualname of a function or class, from its fields; None."""
+    name = (_field_str(snap, node, engine.FIELD_QUALNAME) or
+            _field_str(snap, node, engine.FIELD_NAME))
+    if not name:
+        return None
+    module = _field_str(snap, node, engine.FIELD_MODULE)
+    return "%s.%s" % (module, name) if module else name
+
+
 def render_object(snap, node, kind, label):
     """One object as heapy's byid renders objects of its kind; label is
     the engine's value text (a str's or an int's repr), if any."""
@@ -79,11 +89,9 @@ def render_object(snap, node, kind, label):
         owner = snap.node_owner(node)
         return "0x%x" % snap.node_address(owner) if owner is not None else "0x%x" % addr
     if kind == "function":
-        name = (_field_str(snap, node, engine.FIELD_QUALNAME) or
-                _field_str(snap, node, engine.FIELD_NAME))
-        module = _field_str(snap, node, engine.FIELD_MODULE)
+        name = _qualified(snap, node)
         if name:
-            return "%s.%s" % (module, name) if module else name
+            return name
     if kind == "module":
         return snap.module_name(node)
     if kind == "type":
@@ -103,16 +111,6 @@ def _type_names(snap):
     return names
 
 
-def _qualified(snap, node):
-    """module.qualname of a function or class, from its fields; None."""
-    name = (_field_str(snap, node, engine.FIELD_QUALNAME) or
-            _field_str(snap, node, engine.FIELD_NAME))
-    if not name:
-        return None
-    module = _field_str(snap, node, engine.FIELD_MODULE)
-    return "%s.%s" % (module, name) if module else name
-
-
 def object_name(snap, node, kind=None):
     """What one object is, in words, where the snapshot can say (remora's
     own views: byretained, the pictures): "dict of module __main__",
@@ -127,10 +125,6 @@ def object_name(snap, node, kind=None):
         name = snap.module_name(owner) if owner is not None else None
         if name:
             return "dict of module %s" % name
-    if kind == "function":
-        name = _qualified(snap, node)
-        if name:
-            return "%s: %s" % (kind, name)
     if kind == "type" or snap.field(node, engine.FIELD_MRO) is not None:
         # a class's module is in its dict: its type record names it whole
         name = _type_names(snap).get(snap.node_address(node)) or _qualified(snap, node)
