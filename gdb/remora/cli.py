@@ -2,8 +2,9 @@
 ./remora, parses the shell's arguments and starts gdb in batch mode with
 the job in REMORA_CLI_JOB; see remora.1).
 
-A job is JSON: {"mode": "attach" | "core" | "snapshot" | "load" | "diff",
-"pid", "core", "exe", "files", "output", "exprs", "json"}.  main() runs
+A job is JSON: {"mode": "attach" | "core" | "snapshot" | "load" | "diff" |
+"export", "pid", "core", "exe", "files", "output", "exprs", "json",
+"format", "set"}.  main() runs
 it and leaves gdb with the command's exit status:
 
   0  done
@@ -218,6 +219,25 @@ def _snapshot(pid, output):
          % (pid, seconds, (capture.last_result or {}).get("nodes", 0), output))
 
 
+def _export(job):
+    from . import export
+    h = command.namespace["h"] = _load(job["files"][0])
+    target = h
+    if job.get("format") == "dot":
+        expr = job.get("set") or "h.byretained[0]"
+        try:
+            target = command.evaluate(expr)
+        except Exception as exc:  # noqa: BLE001 — the user sees one line
+            raise _Failed(EXIT_ERROR, "remora: %s: %s" % (expr, _first_line(exc))) from None
+        if not hasattr(target, "_handle"):
+            raise _Failed(EXIT_ERROR, "remora: %s is not a set of objects" % expr)
+    try:
+        seconds = export.write(target._handle, job["output"], job["format"])
+    except RemoraError as exc:
+        raise _Failed(EXIT_ERROR, str(exc)) from None
+    _say("remora: %s written to %s in %.2f s" % (job["format"], job["output"], seconds))
+
+
 def run(job):
     """Runs job (a dict: see the module's docstring); its exit status."""
     mode = job["mode"]
@@ -244,6 +264,8 @@ def run(job):
             elif mode == "diff":
                 old, new = (_load(path) for path in job["files"])
                 _print(new.diff(old), job.get("json"))
+            elif mode == "export":
+                _export(job)
             else:
                 raise _Failed(EXIT_ERROR, "remora: unknown job %r" % mode)
     except _Failed as exc:

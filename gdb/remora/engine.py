@@ -18,6 +18,7 @@ from .errors import RemoraError
 
 BY_CLODO, BY_TYPE, BY_SIZE, BY_UNITY = 0, 1, 2, 3
 BY_VIA, BY_RCS, BY_ID, BY_MODULE = 4, 5, 6, 7
+EXPORT_HEAPSNAPSHOT, EXPORT_SQLITE = 1, 2
 LABEL_MAX = 4096
 # via words (src/snapshot_format.h): kind << 56 | argument
 VIA_INDEX, VIA_DICT_VALUE, VIA_FIELD = 1, 2, 5
@@ -142,6 +143,9 @@ _PROTOTYPES = {
     "remora_idset_create_present": (_c_err, [_p, _p, _pp]),
     "remora_idset_create_dominos": (_c_err, [_p, _pp]),
     "remora_snapshot_dominators": (_c_err, [_p]),
+    "remora_snapshot_export": (_c_err, [_p, ctypes.c_int, ctypes.c_char_p,
+                                        ctypes.POINTER(_u32), ctypes.POINTER(ctypes.c_char_p),
+                                        _size]),
     "remora_snapshot_node_retained": (_u64, [_p, _u32]),
     "remora_snapshot_node_reachable": (ctypes.c_bool, [_p, _u32]),
     "remora_idset_create_imdom": (_c_err, [_p, _pp]),
@@ -541,6 +545,16 @@ class Snapshot:
     def node_retained(self, node):
         self.dominators()
         return self._lib.remora_snapshot_node_retained(self._h, node)
+
+    def export(self, fmt, path, names):
+        """Writes the snapshot to path in format fmt (EXPORT_*); names:
+        {id: what the object is} for the objects named in words."""
+        ids = sorted(names)
+        c_ids = (_u32 * len(ids))(*ids)
+        c_names = (ctypes.c_char_p * len(ids))(*(names[i].encode("utf-8", "replace")
+                                                 for i in ids))
+        _check(self._lib.remora_snapshot_export(self._h, fmt, os.fsencode(path),
+                                                c_ids, c_names, len(ids)))
 
 
     def empty(self):

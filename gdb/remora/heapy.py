@@ -287,6 +287,15 @@ class IdSet:
         self._handle.save(path)
         return None
 
+    def export(self, path, format="heapsnapshot"):
+        """Write the heap for other tools: "heapsnapshot" (Chrome DevTools'
+        Memory panel, memlab), "sqlite" (tables objects, edges, roots,
+        types) — both the whole snapshot — or "dot" (Graphviz: the
+        shortest paths to this set and its referrers)."""
+        from . import export
+        export.write(self._handle, path, format)
+        return None
+
     def diff(self, other):
         """heapy's difference table of this heap (A) against other (B),
         by this set's kinds."""

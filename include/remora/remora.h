@@ -442,6 +442,23 @@ REMORA_EXPORT bool remora_paths_step(const struct remora_paths *paths,
 				     uint32_t i, uint32_t j, uint32_t *from,
 				     uint32_t *to, uint64_t *via);
 
+/* ---- exports (export.c) ---------------------------------------------- */
+
+enum remora_export_format {
+	REMORA_EXPORT_HEAPSNAPSHOT = 1, /* Chrome DevTools' .heapsnapshot (JSON) */
+	REMORA_EXPORT_SQLITE = 2,       /* tables objects, edges, roots, types */
+};
+
+/* Writes the whole snapshot to path in format: every object, edge (with
+ * heapy's via label) and root; retained sizes from the dominator tree
+ * (built if needed).  names[i] names object ids[i] (count of them; the
+ * caller's words for what an object is); the others are named by their
+ * text (str, int) or kind.  path appears only when complete. */
+REMORA_EXPORT struct remora_error *
+remora_snapshot_export(const struct remora_snapshot *snap,
+		       enum remora_export_format format, const char *path,
+		       const uint32_t *ids, const char *const *names, size_t count);
+
 /* ---- capture from outside (capture.c) --------------------------------- */
 
 /* What a capture did.  Plain data. */

@@ -14,7 +14,9 @@ sys.getsizeof sum, computed here.
 
 WORKDIR/facts.json:
   {"tree": {"address", "count", "size", "imdom"},   (imdom: id(globals()))
-   "subtrees": [{"address", "count", "size", "imdom"}, ...]}
+   "subtrees": [{"address", "count", "size", "imdom"}, ...],
+   "named": [[address, name], ...],
+   "big_str": {"address", "size", "holder"}}  (a str over 1 MB, one holder)
    (a subtree's root is an inner dict; its imdom is the `kids` list
    holding it; a `kids` list's imdom is the dict holding it)
 then WORKDIR/ready; on SIGUSR1 it checks the tree is intact and exits 0.
@@ -121,6 +123,8 @@ def facts_of(root, ids, imdom):
 
 
 TREE = None
+# a str over 1 MB and the one dict that holds it (test_export's SQL query)
+BIG_HOLDER = {"big": "".join(["big-str ", "x" * (1 << 20), " end"])}
 # a bound method, for the names byretained gives objects
 BOUND = Builder().new
 
@@ -161,6 +165,10 @@ def main(wdir):
     signal.signal(signal.SIGUSR1, lambda s, f: got_usr1.__setitem__(0, 1))
     TREE, facts = build()
     facts["named"] = named()
+    big = BIG_HOLDER["big"]
+    facts["big_str"] = {"address": id(big), "size": sys.getsizeof(big),
+                        "holder": id(BIG_HOLDER)}
+    del big
     gc.collect()
     with open(os.path.join(wdir, "facts.json.tmp"), "w") as f:
         json.dump(facts, f)
