@@ -321,6 +321,8 @@ const char *remora_partial_text(uint32_t why)
 		[REMORA_PARTIAL_THREADS] = "an interpreter's thread list is damaged",
 		[REMORA_PARTIAL_INTERPS] = "the interpreter list is damaged",
 		[REMORA_PARTIAL_HEAP] = "a mimalloc heap's pages are damaged",
+		[REMORA_PARTIAL_ARENAS] = "exited threads' objects in mimalloc's arenas were not "
+					  "read (no mi_arenas symbol: install the debug symbols)",
 	};
 	return why < REMORA_PARTIAL_COUNT ? text[why] : NULL;
 }

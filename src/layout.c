@@ -139,7 +139,7 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_INTERP_CODEC_SEARCH_CACHE, "?off PyInterpreterState codec_search_cache | off PyInterpreterState codecs.search_cache"),
 	F(RL_INTERP_CODEC_ERROR_REGISTRY, "?off PyInterpreterState codec_error_registry | off PyInterpreterState codecs.error_registry"),
 	F(RL_INTERP_MODULES_BY_INDEX, "?off PyInterpreterState modules_by_index | off PyInterpreterState imports.modules_by_index"),
-	F(RL_INTERP_GC_GENERATIONS, "[3.9-] off PyInterpreterState gc.generations"),
+	F(RL_INTERP_GC_GENERATIONS, "[3.9-] off PyInterpreterState gc.generations | off PyInterpreterState gc.young"),
 	F(RL_INTERP_GC_PERMANENT, "[3.9-] off PyInterpreterState gc.permanent_generation"),
 	F(RL_SIZEOF_GC_GENERATION, "size struct gc_generation"),
 	F(RL_SIZEOF_GC_HEAD, "size PyGC_Head"),
@@ -304,7 +304,7 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_SIZEOF_MI_PAGE_QUEUE, "[3.13-] ?size mi_page_queue_t"),
 	F(RL_SIZEOF_MI_PAGE, "[3.13-] ?size mi_page_t"),
 	F(RL_MI_PAGE_SLICE_COUNT, "[3.13-] ?off mi_page_t slice_count"),
-	F(RL_MI_PAGE_TAG_BIT, "[3.13-] ?bit mi_page_t tag"),
+	F(RL_MI_PAGE_TAG_BIT, "[3.13-] ?bit mi_page_t tag | bit mi_page_t heap_tag"),
 	F(RL_MI_PAGE_CAPACITY, "[3.13-] ?off mi_page_t capacity"),
 	F(RL_MI_PAGE_USED, "[3.13-] ?off mi_page_t used"),
 	F(RL_MI_PAGE_BLOCK_SIZE, "[3.13-] ?off mi_page_t xblock_size | off mi_page_t block_size"),
@@ -318,6 +318,26 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_INTERP_MI_POOL, "[3.13-] ?off PyInterpreterState mimalloc.abandoned_pool"),
 	F(RL_MI_POOL_ABANDONED, "[3.13-] ?off mi_abandoned_pool_t abandoned"),
 	F(RL_MI_POOL_VISITED, "[3.13-] ?off mi_abandoned_pool_t abandoned_visited"),
+	/* 3.14's mimalloc (2.5): a page knows its blocks' start; exited
+	 * threads' segments are the interpreter's sub-process's, flagged in
+	 * the arenas' bitmaps (mi_arena_t is private to arena.c: its fields
+	 * as mimalloc 2.5.2 lays them out, checked against the DWARF of
+	 * Debian's 3.14.10) or, outside arenas, on the sub-process's list */
+	F(RL_MI_PAGE_START, "[3.14-] ?off mi_page_t page_start"),
+	F(RL_INTERP_MI_SUBPROC, "[3.14-] ?off PyInterpreterState mimalloc.subproc"),
+	F(RL_TSTATE_MI_SUBPROC, "[3.14-] ?off _PyThreadStateImpl mimalloc.tld.segments.subproc"),
+	F(RL_MI_SUBPROC_ABANDONED_COUNT, "[3.14-] ?off mi_subproc_t abandoned_count"),
+	F(RL_MI_SUBPROC_OS_COUNT, "[3.14-] ?off mi_subproc_t abandoned_os_list_count"),
+	F(RL_MI_SUBPROC_OS_LIST, "[3.14-] ?off mi_subproc_t abandoned_os_list"),
+	F(RL_MI_SEGMENT_OS_NEXT, "[3.14-] ?off mi_segment_t abandoned_os_next"),
+	F(RL_MI_SEGMENT_SUBPROC, "[3.14-] ?off mi_segment_t subproc"),
+	/* (3.15's libpython has a mi_arena_count its DWARF calls optimized
+	 * out: its mimalloc is not read) */
+	F(RL_MI_ARENAS, "[3.14-3.14] ?addr mi_arenas"),
+	F(RL_MI_ARENA_COUNT, "[3.14-3.14] ?addr mi_arena_count"),
+	F(RL_MI_ARENA_START, "[3.14-] ?off mi_arena_t start | const 32"),
+	F(RL_MI_ARENA_FIELD_COUNT, "[3.14-] ?off mi_arena_t field_count | const 48"),
+	F(RL_MI_ARENA_ABANDONED, "[3.14-] ?off mi_arena_t blocks_abandoned | const 176"),
 };
 
 #undef F

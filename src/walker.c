@@ -2900,6 +2900,9 @@ enum {
 	MI_HEAP_GC_PRE = 3,        /* GC objects after a 2-word pre-header */
 	MI_PAGE_BLOCKS_MAX = 8192, /* a 64 KiB page of 8-byte blocks */
 	MI_DELAYED_MAX = 1 << 20,  /* bounds a damaged delayed-free list */
+	MI_PAGE_QUEUES = 75,       /* a heap's pages[]: MI_BIN_FULL + 1 (3.13, 3.14) */
+	MI_MAX_ARENAS = 132,       /* mimalloc 2.5's arena table (3.14) */
+	MI_ARENA_FIELDS_MAX = 1 << 16, /* bounds a damaged arena's bitmap */
 	GC_BIT_TRACKED = 1,
 };
 
@@ -2952,14 +2955,18 @@ static void walk_mi_page(struct walker *w, uint64_t page, uint64_t offset,
 {
 	struct walk_mi_page *pg = &w->mi_page;
 	bool ok = true;
-	uint32_t slices = 0, used = 0, xbs = 0;
+	uint32_t slices = 0, used = 0;
+	uint64_t bs = 0;
 	uint16_t capacity = 0;
 	uint64_t seg = (page - 1) & ~(uint64_t)(MI_SEGMENT_SIZE - 1);
 	uint64_t first = seg + (uint64_t)lv(w, RL_MI_SEGMENT_SLICES);
 	uint64_t psz = (uint64_t)lv(w, RL_SIZEOF_MI_PAGE);
+	/* 3.14's mimalloc (2.5) keeps a 16-bit count, a word-wide block
+	 * size and where the blocks start; 3.13's 32-bit ones */
+	bool v25 = lv(w, RL_MI_PAGE_START) >= 0;
 	if (!rd(w, page + (uint64_t)lv(w, RL_MI_PAGE_SLICE_COUNT), &slices, 4) ||
-	    !rd(w, page + (uint64_t)lv(w, RL_MI_PAGE_USED), &used, 4) ||
-	    !rd(w, page + (uint64_t)lv(w, RL_MI_PAGE_BLOCK_SIZE), &xbs, 4) ||
+	    !rd(w, page + (uint64_t)lv(w, RL_MI_PAGE_USED), &used, v25 ? 2 : 4) ||
+	    !rd(w, page + (uint64_t)lv(w, RL_MI_PAGE_BLOCK_SIZE), &bs, v25 ? 8 : 4) ||
 	    !rd(w, page + (uint64_t)lv(w, RL_MI_PAGE_CAPACITY), &capacity, 2) ||
 	    page < first || (page - first) % psz) {
 		walk_partial(w, REMORA_PARTIAL_HEAP);
@@ -2967,11 +2974,18 @@ static void walk_mi_page(struct walker *w, uint64_t page, uint64_t offset,
 	}
 	if (!used)
 		return;
-	/* _mi_segment_page_start: small blocks start a few blocks in */
-	uint64_t skip = xbs >= 8 && xbs <= 64 ? 3u * xbs : xbs <= 512 ? xbs : 0;
+	uint64_t area = seg + (page - first) / psz * MI_SLICE_SIZE;
 	uint64_t size = (uint64_t)slices * MI_SLICE_SIZE;
-	pg->start = seg + (page - first) / psz * MI_SLICE_SIZE + skip;
-	pg->block = xbs < MI_HUGE_BLOCK_SIZE ? xbs : size - skip;
+	uint64_t skip;
+	if (v25) {
+		skip = rd_ptr(w, page, RL_MI_PAGE_START) - area;
+		pg->block = bs;
+	} else {
+		/* _mi_segment_page_start: small blocks start a few blocks in */
+		skip = bs >= 8 && bs <= 64 ? 3u * bs : bs <= 512 ? bs : 0;
+		pg->block = bs < MI_HUGE_BLOCK_SIZE ? bs : size - skip;
+	}
+	pg->start = area + skip;
 	pg->capacity = capacity;
 	if (!pg->block || !capacity || capacity > MI_PAGE_BLOCKS_MAX || size <= skip ||
 	    capacity * pg->block > size - skip) {
@@ -3013,11 +3027,10 @@ static void walk_mi_heap(struct walker *w, uint64_t heap, uint64_t offset, uint6
 	bool ok = true;
 	uint64_t pages = (uint64_t)lv(w, RL_MI_HEAP_PAGES);
 	uint64_t qsize = (uint64_t)lv(w, RL_SIZEOF_MI_PAGE_QUEUE);
-	uint64_t queues = ((uint64_t)lv(w, RL_MI_HEAP_DELAYED_FREE) - pages) / qsize;
 	if (!rd_u64(w, heap + (uint64_t)lv(w, RL_MI_HEAP_PAGE_COUNT), &ok) || !ok)
 		return;
 	uint64_t delayed = rd_ptr(w, heap, RL_MI_HEAP_DELAYED_FREE);
-	for (uint64_t q = 0; q < queues; q++) {
+	for (uint64_t q = 0; q < MI_PAGE_QUEUES; q++) {
 		struct walk_chain chain = { .power = 1 };
 		uint64_t page = rd_u64(w, heap + pages + q * qsize, &ok);
 		while (ok && page) {
@@ -3031,15 +3044,42 @@ static void walk_mi_heap(struct walker *w, uint64_t heap, uint64_t offset, uint6
 	}
 }
 
-/* The pages of exited threads' GC heaps, in the interpreter's pool of
- * abandoned segments: a segment's slices, each page's tag telling whose
- * heap it was. */
-static void walk_mi_abandoned(struct walker *w, uint64_t pool, uint64_t offset,
-			      uint64_t via)
+/* The GC pages of one segment whose thread exited: its slices, each
+ * page's tag telling whose heap it was. */
+static void walk_mi_segment(struct walker *w, uint64_t seg, uint64_t offset, uint64_t via)
 {
 	bool ok = true;
 	uint64_t psz = (uint64_t)lv(w, RL_SIZEOF_MI_PAGE);
 	int64_t tag_bit = lv(w, RL_MI_PAGE_TAG_BIT);
+	uint64_t entries = rd_u64(w, seg + (uint64_t)lv(w, RL_MI_SEGMENT_SLICE_ENTRIES), &ok);
+	uint64_t slice = seg + (uint64_t)lv(w, RL_MI_SEGMENT_SLICES);
+	uint64_t end = slice + entries * psz;
+	if (!ok || entries > MI_SEGMENT_SIZE / MI_SLICE_SIZE + 1) {
+		walk_partial(w, REMORA_PARTIAL_HEAP);
+		return;
+	}
+	bool header = true; /* the first slices hold the segment's header */
+	while (slice < end) {
+		uint32_t count = 0, bs = 0;
+		uint8_t tag = 0;
+		if (!rd(w, slice + (uint64_t)lv(w, RL_MI_PAGE_SLICE_COUNT), &count, 4) ||
+		    !rd(w, slice + (uint64_t)lv(w, RL_MI_PAGE_BLOCK_SIZE), &bs, 4) ||
+		    !rd(w, slice + (uint64_t)tag_bit / 8, &tag, 1) || !count) {
+			walk_partial(w, REMORA_PARTIAL_HEAP);
+			return;
+		}
+		tag = (tag >> (tag_bit % 8)) & 15;
+		if (!header && bs && (tag == MI_HEAP_GC || tag == MI_HEAP_GC_PRE))
+			walk_mi_page(w, slice, offset + (tag == MI_HEAP_GC_PRE ? 16 : 0), 0, via);
+		header = false;
+		slice += (uint64_t)count * psz;
+	}
+}
+
+/* 3.13: exited threads' segments, in the interpreter's pool of abandoned
+ * segments (two lists). */
+static void walk_mi_pool(struct walker *w, uint64_t pool, uint64_t offset, uint64_t via)
+{
 	uint64_t lists[2] = {
 		rd_ptr(w, pool, RL_MI_POOL_ABANDONED) & ~(uint64_t)(MI_SEGMENT_SIZE - 1),
 		rd_ptr(w, pool, RL_MI_POOL_VISITED),
@@ -3051,29 +3091,73 @@ static void walk_mi_abandoned(struct walker *w, uint64_t pool, uint64_t offset,
 				walk_partial(w, REMORA_PARTIAL_HEAP);
 				break;
 			}
-			uint64_t entries = rd_u64(w, seg + (uint64_t)lv(w, RL_MI_SEGMENT_SLICE_ENTRIES), &ok);
-			uint64_t slice = seg + (uint64_t)lv(w, RL_MI_SEGMENT_SLICES);
-			uint64_t end = slice + entries * psz;
-			if (!ok || entries > MI_SEGMENT_SIZE / MI_SLICE_SIZE + 1) {
-				walk_partial(w, REMORA_PARTIAL_HEAP);
-				continue;
-			}
-			bool header = true; /* the first slices hold the segment's header */
-			while (slice < end) {
-				uint32_t count = 0, xbs = 0;
-				uint8_t tag = 0;
-				if (!rd(w, slice + (uint64_t)lv(w, RL_MI_PAGE_SLICE_COUNT), &count, 4) ||
-				    !rd(w, slice + (uint64_t)lv(w, RL_MI_PAGE_BLOCK_SIZE), &xbs, 4) ||
-				    !rd(w, slice + (uint64_t)tag_bit / 8, &tag, 1) || !count) {
-					walk_partial(w, REMORA_PARTIAL_HEAP);
-					break;
-				}
-				tag = (tag >> (tag_bit % 8)) & 15;
-				if (!header && xbs && (tag == MI_HEAP_GC || tag == MI_HEAP_GC_PRE))
-					walk_mi_page(w, slice, offset + (tag == MI_HEAP_GC_PRE ? 16 : 0),
-						     0, via);
-				header = false;
-				slice += (uint64_t)count * psz;
+			walk_mi_segment(w, seg, offset, via);
+		}
+	}
+}
+
+/* 3.14: exited threads' segments are the interpreter's mimalloc
+ * sub-process's: those outside arenas on its list, the others flagged
+ * in the abandoned bitmap of the arena they lie in (mi_abandoned_visit_
+ * blocks).  The arenas are the process's, shared by every interpreter,
+ * and found only by a symbol of libpython's own (mi_arenas, static):
+ * without it, and with segments there, the walk says so.  subproc: the
+ * interpreter's, or (where it names none: the main one, whose threads
+ * use mimalloc's default) its threads'. */
+static void walk_mi_subproc(struct walker *w, uint64_t subproc, uint64_t offset,
+			    uint64_t via)
+{
+	bool ok = true;
+	if (!subproc) {
+		walk_partial(w, REMORA_PARTIAL_HEAP);
+		return;
+	}
+	uint64_t count = rd_u64(w, subproc + (uint64_t)lv(w, RL_MI_SUBPROC_ABANDONED_COUNT), &ok);
+	uint64_t os_count = rd_u64(w, subproc + (uint64_t)lv(w, RL_MI_SUBPROC_OS_COUNT), &ok);
+	if (!ok) {
+		walk_partial(w, REMORA_PARTIAL_HEAP);
+		return;
+	}
+	struct walk_chain chain = { .power = 1 };
+	uint64_t seg = rd_ptr(w, subproc, RL_MI_SUBPROC_OS_LIST);
+	for (uint64_t n = 0; seg && n < os_count; n++) {
+		if (walk_chain_loops(&chain, seg) || (seg & (MI_SEGMENT_SIZE - 1))) {
+			walk_partial(w, REMORA_PARTIAL_HEAP);
+			break;
+		}
+		walk_mi_segment(w, seg, offset, via);
+		seg = rd_ptr(w, seg, RL_MI_SEGMENT_OS_NEXT);
+	}
+	if (count <= os_count)
+		return;
+	int64_t arenas = lv(w, RL_MI_ARENAS), arena_count = lv(w, RL_MI_ARENA_COUNT);
+	if (arenas < 0 || arena_count < 0) {
+		walk_partial(w, REMORA_PARTIAL_ARENAS);
+		return;
+	}
+	uint64_t narenas = rd_u64(w, (uint64_t)arena_count, &ok);
+	if (!ok || narenas > MI_MAX_ARENAS) {
+		walk_partial(w, REMORA_PARTIAL_HEAP);
+		return;
+	}
+	for (uint64_t i = 0; i < narenas; i++) {
+		uint64_t arena = rd_u64(w, (uint64_t)arenas + 8 * i, &ok);
+		if (!ok || !arena)
+			continue;
+		uint64_t start = rd_ptr(w, arena, RL_MI_ARENA_START);
+		uint64_t fields = rd_u64(w, arena + (uint64_t)lv(w, RL_MI_ARENA_FIELD_COUNT), &ok);
+		uint64_t bitmap = rd_ptr(w, arena, RL_MI_ARENA_ABANDONED);
+		if (!ok || !bitmap || fields > MI_ARENA_FIELDS_MAX || (start & (MI_SEGMENT_SIZE - 1))) {
+			walk_partial(w, REMORA_PARTIAL_HEAP);
+			continue;
+		}
+		for (uint64_t f = 0; f < fields; f++) {
+			uint64_t bits = rd_u64(w, bitmap + 8 * f, &ok);
+			for (; ok && bits; bits &= bits - 1) {
+				uint64_t b = f * 64 + (uint64_t)__builtin_ctzll(bits);
+				seg = start + b * MI_SEGMENT_SIZE;
+				if (rd_ptr(w, seg, RL_MI_SEGMENT_SUBPROC) == subproc)
+					walk_mi_segment(w, seg, offset, via);
 			}
 		}
 	}
@@ -3091,6 +3175,8 @@ static void walk_interp_mi(struct walker *w, uint64_t interp, uint64_t ii)
 	uint64_t offset = lv(w, RL_RUNTIME_MEM_DEBUG) >= 0 &&
 			  rd_i32(w, runtime, RL_RUNTIME_MEM_DEBUG, &ok) && ok ? 16 : 0;
 	uint64_t hsize = (uint64_t)lv(w, RL_SIZEOF_MI_HEAP);
+	uint64_t subproc = lv(w, RL_INTERP_MI_SUBPROC) >= 0 ?
+			   rd_ptr(w, interp, RL_INTERP_MI_SUBPROC) : 0;
 	uint64_t ts = rd_ptr(w, interp, RL_INTERP_THREADS_HEAD);
 	struct walk_chain chain = { .power = 1 };
 	for (uint64_t ti = 0; ts && ti < MAX_THREADS; ti++) {
@@ -3101,12 +3187,17 @@ static void walk_interp_mi(struct walker *w, uint64_t interp, uint64_t ii)
 		ok = true;
 		if (rd_i32(w, ts, RL_TSTATE_MI_INITIALIZED, &ok) && ok) {
 			uint64_t heaps = ts + (uint64_t)lv(w, RL_TSTATE_MI_HEAPS);
+			if (!subproc && lv(w, RL_TSTATE_MI_SUBPROC) >= 0)
+				subproc = rd_ptr(w, ts, RL_TSTATE_MI_SUBPROC);
 			walk_mi_heap(w, heaps + MI_HEAP_GC * hsize, offset, via);
 			walk_mi_heap(w, heaps + MI_HEAP_GC_PRE * hsize, offset + 16, via);
 		}
 		ts = rd_ptr(w, ts, RL_TSTATE_NEXT);
 	}
-	walk_mi_abandoned(w, interp + (uint64_t)lv(w, RL_INTERP_MI_POOL), offset, via);
+	if (lv(w, RL_INTERP_MI_SUBPROC) >= 0)
+		walk_mi_subproc(w, subproc, offset, via);
+	else
+		walk_mi_pool(w, interp + (uint64_t)lv(w, RL_INTERP_MI_POOL), offset, via);
 }
 
 static void walk_interp_gc(struct walker *w, uint64_t interp, uint64_t ii)

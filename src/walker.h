@@ -59,6 +59,7 @@ enum remora_partial {
 	REMORA_PARTIAL_THREADS = 14,
 	REMORA_PARTIAL_INTERPS = 15,
 	REMORA_PARTIAL_HEAP = 16,      /* a free-threaded build's mimalloc heap */
+	REMORA_PARTIAL_ARENAS = 17,    /* 3.14t: exited threads' segments unknown */
 	REMORA_PARTIAL_COUNT
 };
 

@@ -379,6 +379,35 @@ def is_free_threaded():
     return _minimal_address("_Py_MergeZeroLocalRefcount") is not None
 
 
+def _free_threaded(version, described=None):
+    """Whether the target is a free-threaded build (which table fits it).
+    described: what its debug info says (its PyObject has ob_ref_shared),
+    None without debug info: then its symbols say.  From 3.14 its own
+    _Py_DebugOffsets (at the start of _PyRuntime) says too; where they
+    disagree that is said once, and the debug info decides, else the
+    interpreter's word."""
+    mine = described if described is not None else is_free_threaded()
+    source = "debug info" if described is not None else "symbols"
+    if version < 0x030E0000:
+        return mine
+    try:
+        mem = bytes(gdb.selected_inferior().read_memory(runtime_address(), 24))
+    except (gdb.error, gdb.MemoryError, RemoraError):
+        return mine         # not in the core: nothing to check against
+    stated_version, stated = struct.unpack_from("<QQ", mem, 8)
+    if mem[:8] != DEBUG_COOKIE or stated_version != version or stated > 1:
+        return mine
+    if bool(stated) != mine:
+        _say_once(("free-threaded", version, stated),
+                  "remora: CPython %s's _Py_DebugOffsets says it is %sfree-threaded, its "
+                  "%s that it is %s: %s"
+                  % (_dotted(version), "" if stated else "not ", source,
+                     "" if mine else "not",
+                     "using the debug info" if described is not None else
+                     "reading it as %sfree-threaded" % ("" if stated else "not ")))
+    return mine if described is not None else bool(stated)
+
+
 def table_for(version, free_threaded=False):
     """(headers, values) of the table for the target's version: the same
     minor version, the highest patch release not above the target's, else
@@ -447,12 +476,17 @@ def _build():
             if kind == "addr":
                 wanted.add(rest.split("@", 1)[0])
     _statics.load(wanted)
-    table = table_for(version, is_free_threaded())
     # an executable built against the headers describes the public
     # structs, not libpython's internal ones: DWARF counts when it gives
     # every field
     values, missing = _from_dwarf(all_specs) if has_debug_info() else (None, ["all"])
     dwarf = not missing
+    if dwarf:
+        # the table to check it against is of the build it describes
+        shared = values[[n for n, _s in all_specs].index("RL_OB_REF_SHARED")]
+        table = table_for(version, _free_threaded(version, shared >= 0))
+    else:
+        table = table_for(version, _free_threaded(version))
     if dwarf:
         if table is not None:
             _cross_check(all_specs, values, table, version)

@@ -16,7 +16,12 @@ THEN  py-heap says in one line that the interpreter's own _Py_DebugOffsets
       the interpreter's;
 WHEN  the core's copy has its cookie damaged,
 THEN  py-heap says in one line that the cookie is missing, and, using the
-      debug info or the table, gives the undamaged core's Kept row.
+      debug info or the table, gives the undamaged core's Kept row;
+WHEN  (3.14+) the core's copy says the build is free-threaded,
+THEN  py-heap says in one line that the interpreter's word and its
+      symbols disagree: with debug info that it uses the debug info (and
+      the Kept row is the undamaged core's), without that it reads it as
+      the interpreter says.
 """
 
 import os
@@ -108,6 +113,27 @@ def run(tap, it):
     tap.equal("%s: ... and the Kept row is the undamaged core's" % name,
               kept_row(text), base, g.report)
     os.unlink(damaged)
+
+    if it.version >= (3, 14):
+        # 3.14's _Py_DebugOffsets also says whether the build is free-
+        # threaded (its third word); these are GIL builds
+        damaged = os.path.join(wdir, "ft.core")
+        with Core(core, damaged) as c:
+            flag = c.u64(at + 16)
+            c.put_u64(at + 16, 1, "free_threaded = 1")
+        tap.equal("%s: the core's _Py_DebugOffsets says free_threaded 0" % name, flag, 0)
+        g, text = capture(it, damaged)
+        said = [n for n in notes(text) if "free-threaded" in n]
+        source, what = (("debug info", "using the debug info") if it.debug_info else
+                        ("symbols", "reading it as free-threaded"))
+        tap.ok("%s: free_threaded stated 1 in a GIL build: py-heap says so in one line, %s"
+               % (name, what), len(said) == 1 and re.match(
+                   r"^remora: CPython [\d.]+'s _Py_DebugOffsets says it is free-threaded, its "
+                   r"%s that it is not: %s$" % (source, what), said[0]), g.report)
+        if it.debug_info:
+            tap.equal("%s: ... and the Kept row is the undamaged core's" % name,
+                      kept_row(text), base, g.report)
+        os.unlink(damaged)
     os.unlink(core)
 
 

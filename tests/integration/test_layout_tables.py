@@ -6,7 +6,11 @@ info, and stand in for it (issue 10: CPython without debug info).
    src/layout_tables.c holds (pyenv's, Debian's libpython3.X-dev, those
    tests/pythons/build made),
    WHEN scripts/gen-layouts regenerates that version's table,
-   THEN it is the committed one, character for character.
+   THEN it is the committed one, character for character.  A free-
+   threaded table whose build is not here (3.14t) is regenerated from
+   the GIL build's headers with Py_GIL_DISABLED defined; where both
+   builds' headers are here (3.13.5), that way gives the free-threaded
+   build's own table, character for character.
 2. For each interpreter with debug info, GIVEN a live target
    (targets/census_target.py: a deque, struct sequences, classes),
    THEN every offset and size layout.py reads from the DWARF equals what
@@ -191,23 +195,49 @@ def regenerate(tap):
     dirs = header_dirs()
     for key in sorted(committed):
         label = key[0] + ("t" if key[1] else "")
-        d = dirs.get(key)
+        d, forced = dirs.get(key), False
+        if d is None and key[1] and (key[0], False) in dirs:
+            # a free-threaded build not at hand (3.14t): its table comes
+            # from the GIL build's headers with Py_GIL_DISABLED defined
+            d, forced = dirs[(key[0], False)], True
         if d is None:
             tap.skip("the %s table regenerates unchanged" % label,
                      "no include directory of CPython %s here" % label)
             continue
-        with tempfile.TemporaryDirectory(prefix="remora-gen-layouts-test-") as tmp:
-            out = os.path.join(tmp, "tables.c")
-            r = subprocess.run([GEN, "--gdb", harness.GDB, "--out", out, d],
-                               capture_output=True, text=True, env=harness.gdb_env())
-            if r.returncode != 0:
-                tap.fail("the %s table regenerates unchanged" % label,
-                         "gen-layouts failed:\n%s%s" % (r.stdout, r.stderr))
-                continue
-            with open(out) as f:
-                fresh = blocks(f.read()).get(key)
-        tap.equal("the %s table regenerates unchanged (from %s)" % (label, d),
-                  fresh, committed[key])
+        fresh = generate(tap, label, d, forced).get(key)
+        tap.equal("the %s table regenerates unchanged (from %s%s)" % (
+            label, d, ", Py_GIL_DISABLED defined" if forced else ""), fresh, committed[key])
+    # what makes such a table trustworthy: where both builds' headers
+    # are here, the GIL build's with Py_GIL_DISABLED give the free-
+    # threaded build's own table
+    both = sorted(v for v, ft in dirs if ft and (v, False) in dirs)
+    if not both:
+        tap.skip("a GIL build's headers with Py_GIL_DISABLED give the free-threaded table",
+                 "no version with both builds' headers here (tests/pythons/build ft)")
+    for v in both:
+        own = generate(tap, v + "t", dirs[(v, True)], False).get((v, True))
+        made = generate(tap, v + "t", dirs[(v, False)], True).get((v, True))
+        tap.ok("%s's GIL headers with Py_GIL_DISABLED give %st's own table" % (v, v),
+               own is not None and own == made,
+               lambda: "".join(__import__("difflib").unified_diff(
+                   (own or "").splitlines(True), (made or "").splitlines(True),
+                   "%st headers" % v, "%s headers + Py_GIL_DISABLED" % v)))
+
+
+def generate(tap, label, incdir, forced):
+    """{(version, free-threaded): table text} gen-layouts makes of incdir
+    (as a free-threaded build's if forced); {} if it fails."""
+    with tempfile.TemporaryDirectory(prefix="remora-gen-layouts-test-") as tmp:
+        out = os.path.join(tmp, "tables.c")
+        r = subprocess.run([GEN, "--gdb", harness.GDB, "--out", out]
+                           + (["--free-threaded"] if forced else []) + [incdir],
+                           capture_output=True, text=True, env=harness.gdb_env())
+        if r.returncode != 0:
+            tap.fail("gen-layouts makes the %s table" % label,
+                     "gen-layouts failed:\n%s%s" % (r.stdout, r.stderr))
+            return {}
+        with open(out) as f:
+            return blocks(f.read())
 
 
 def descriptor(it, wdir):
