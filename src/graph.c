@@ -574,6 +574,25 @@ struct remora_error *remora_idset_create_imdom(const struct remora_idset *set,
 	return err;
 }
 
+struct remora_error *remora_snapshot_dominated(const struct remora_snapshot *snap,
+					       uint32_t id, struct remora_idset **ret)
+{
+	const struct remora_dominators *dom;
+	struct remora_error *err = remora_snapshot_dominator_tree(snap, &dom);
+	if (err)
+		return err;
+	uint64_t *words = graph_bits_alloc(snap->node_count);
+	if (!words)
+		return &remora_error_no_memory;
+	for (uint32_t i = 0; i < snap->node_count; i++) {
+		if (dom->idom[i] == id && (id != REMORA_NO_NODE || graph_bit(dom->reachable, i)))
+			graph_bit_set(words, i);
+	}
+	err = graph_set_from_bits(snap, words, ret);
+	free(words);
+	return err;
+}
+
 /* a ranks before b: larger retained size, then smaller id. */
 static bool top_before(const uint64_t *retained, uint32_t a, uint32_t b)
 {

@@ -232,7 +232,7 @@ def _export(job):
         if not hasattr(target, "_handle"):
             raise _Failed(EXIT_ERROR, "remora: %s is not a set of objects" % expr)
     try:
-        seconds = export.write(target._handle, job["output"], job["format"])
+        seconds = export.write(target, job["output"], job["format"])
     except RemoraError as exc:
         raise _Failed(EXIT_ERROR, str(exc)) from None
     _say("remora: %s written to %s in %.2f s" % (job["format"], job["output"], seconds))

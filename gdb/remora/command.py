@@ -207,6 +207,9 @@ A set of objects prints as heapy's partition table.  Useful attributes:
   .sp .shpaths             the shortest paths to the set from the roots
   .dump(FILE)              save the whole snapshot with the set; later
                            hp.load(FILE) gives it back, no target needed
+  .export(FILE, FORMAT)    write for other tools: 'heapsnapshot' (Chrome
+                           DevTools, memlab), 'sqlite', 'dot' (paths to
+                           the set), 'html' (a report of the set)
   .diff(OTHER)             heapy's difference table, this minus OTHER
   & | ^ - ~                intersection, union, symmetric difference,
                            difference, complement; with a kind: selection

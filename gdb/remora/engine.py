@@ -143,6 +143,7 @@ _PROTOTYPES = {
     "remora_idset_create_present": (_c_err, [_p, _p, _pp]),
     "remora_idset_create_dominos": (_c_err, [_p, _pp]),
     "remora_snapshot_dominators": (_c_err, [_p]),
+    "remora_snapshot_dominated": (_c_err, [_p, _u32, _pp]),
     "remora_snapshot_export": (_c_err, [_p, ctypes.c_int, ctypes.c_char_p,
                                         ctypes.POINTER(_u32), ctypes.POINTER(ctypes.c_char_p),
                                         _size]),
@@ -545,6 +546,11 @@ class Snapshot:
     def node_retained(self, node):
         self.dominators()
         return self._lib.remora_snapshot_node_retained(self._h, node)
+
+    def dominated(self, node):
+        """The objects node immediately dominates (None: the root R's)."""
+        return IdSetHandle(self, _create(self._lib.remora_snapshot_dominated, self._h,
+                                         NO_NODE if node is None else node))
 
     def export(self, fmt, path, names):
         """Writes the snapshot to path in format fmt (EXPORT_*); names:

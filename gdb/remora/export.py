@@ -2,7 +2,7 @@
 `h.export(FILE, FORMAT)`): Chrome DevTools' .heapsnapshot and SQLite are
 written by libremora (src/export.c) with the objects views.object_name
 names in words; Graphviz's .dot is drawn here from the shortest paths to
-a set and its referrers.
+a set and its referrers; the HTML page is report.py's.
 
 Invariants:
   1. Every format says what remora says: sizes, retained sizes, via
@@ -16,7 +16,7 @@ import time
 from . import engine, views
 from .errors import RemoraError
 
-FORMATS = ("heapsnapshot", "sqlite", "dot")
+FORMATS = ("heapsnapshot", "sqlite", "dot", "html")
 _C_FORMATS = {"heapsnapshot": engine.EXPORT_HEAPSNAPSHOT, "sqlite": engine.EXPORT_SQLITE}
 
 # the kinds views.object_name names by more than their kind
@@ -37,17 +37,22 @@ def named_objects(snap, idset):
     return names
 
 
-def write(idset, path, fmt, progress=None):
-    """Writes the snapshot idset belongs to as fmt (FORMATS) to path;
-    dot: the shortest paths to idset and its referrers.  Returns the
-    seconds it took."""
+def write(heap, path, fmt):
+    """Writes the snapshot of heap (a heapy IdSet) as fmt (FORMATS) to
+    path; dot: the shortest paths to heap's objects and their referrers;
+    html: report.py's page of heap.  Returns the seconds it took."""
     if fmt not in FORMATS:
         raise RemoraError("remora: unknown export format %r (one of %s)"
                           % (fmt, ", ".join(FORMATS)))
     start = time.monotonic()
+    idset = heap._handle
     snap = idset.snapshot
-    if fmt == "dot":
-        text = dot(snap, idset)
+    if fmt in ("dot", "html"):
+        if fmt == "dot":
+            text = dot(snap, idset)
+        else:
+            from . import report
+            text = report.page(heap)
         part = path + ".part"
         try:
             with open(part, "w") as f:

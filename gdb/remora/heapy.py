@@ -290,10 +290,12 @@ class IdSet:
     def export(self, path, format="heapsnapshot"):
         """Write the heap for other tools: "heapsnapshot" (Chrome DevTools'
         Memory panel, memlab), "sqlite" (tables objects, edges, roots,
-        types) — both the whole snapshot — or "dot" (Graphviz: the
-        shortest paths to this set and its referrers)."""
+        types) — both the whole snapshot —, "dot" (Graphviz: the
+        shortest paths to this set and its referrers) or "html" (a
+        self-contained report of this set: partition, treemap of the
+        dominator tree, biggest retainers and their paths, byrcs)."""
         from . import export
-        export.write(self._handle, path, format)
+        export.write(self, path, format)
         return None
 
     def diff(self, other):

@@ -313,6 +313,15 @@ class TheOne(RemoteObject):
         return RemoteObject.__str__(self)
 
 
+def path_text(snap, prefix, root, steps):
+    """One shortest path as heapy prints it: prefix (hp.Root), the root's
+    label, then each step's ("['key']", ".attr", "[3]")."""
+    text = prefix
+    for j, (_f, _t, via) in enumerate(steps):
+        text = snap.path_step(text, root if j == 0 else engine.NO_NODE, via)
+    return text
+
+
 class ShortestPaths:
     """heapy's ShortestPaths: every shortest path from the roots to the
     set's members nearest them, ten a page."""
@@ -324,12 +333,7 @@ class ShortestPaths:
         snap = idset.snapshot
         self._paths, self.truncated = idset._handle.paths(self.MAX_PATHS)
         prefix = idset.hpy._reprefix() + "Root"
-        self.lines = []
-        for root, steps in self._paths:
-            text = prefix
-            for j, (_f, _t, via) in enumerate(steps):
-                text = snap.path_step(text, root if j == 0 else engine.NO_NODE, via)
-            self.lines.append(text)
+        self.lines = [path_text(snap, prefix, root, steps) for root, steps in self._paths]
         self._start = 0
 
     @property

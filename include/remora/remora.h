@@ -389,6 +389,13 @@ remora_snapshot_node_reachable(const struct remora_snapshot *snap, uint32_t id);
 REMORA_EXPORT struct remora_error *
 remora_idset_create_imdom(const struct remora_idset *set,
 			  struct remora_idset **ret);
+/* The objects id immediately dominates (its children in the dominator
+ * tree; REMORA_NO_NODE: R's, the objects no object lies on every path
+ * to); builds the tree if needed.  O(objects).  A new set, which the
+ * caller destroys. */
+REMORA_EXPORT struct remora_error *
+remora_snapshot_dominated(const struct remora_snapshot *snap, uint32_t id,
+			  struct remora_idset **ret);
 /* The (at most) k members of set with the largest retained sizes, largest
  * first, equal sizes by ascending id, into ids[0..*n_ret) (ids has room
  * for k; it may be NULL if k is 0).  Builds the tree if needed; O(members

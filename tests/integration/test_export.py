@@ -1,5 +1,6 @@
 """test_export.py — `remora export` (issue 11): the heap as Chrome
-DevTools' .heapsnapshot read by memlab, as SQLite, as Graphviz's .dot.
+DevTools' .heapsnapshot read by memlab, as SQLite, as Graphviz's .dot,
+as an HTML report in headless Chromium.
 
 For each interpreter:
 GIVEN targets/retained_target.py, which computed itself (gc.get_referents,
@@ -7,14 +8,14 @@ GIVEN targets/retained_target.py, which computed itself (gc.get_referents,
       what each of four objects is called, and holds a str over 1 MB in
       one dict,
 WHEN  `remora snapshot` saves its heap, and `remora export` writes it as
-      heapsnapshot, sqlite and dot (the dot of TREE),
+      heapsnapshot, sqlite, dot (the dot of TREE) and html,
 THEN  memlab (npm @memlab/core, its own parser, dominators and shortest
       paths) reads the .heapsnapshot with one node per object of the
       snapshot (read by snapread.py, not the engine) plus DevTools' two
-      synthetic roots, each with the snapshot's size and references; memlab's retained
-      size of TREE and of each subtree is the target's own figure, and of
-      every object is what the SQLite file says (remora's dominator tree:
-      two algorithms, one graph); memlab's path to TREE runs along edges
+      synthetic roots, each with the snapshot's size and references;
+      memlab's retained size of TREE and of each subtree is the target's
+      own figure, and of every object what the SQLite file says (remora's
+      dominator tree: two algorithms, one graph); memlab's path to TREE runs along edges
       of the snapshot from a root and is as short as any (breadth-first
       search of snapread's graph); the four objects carry the names the
       target gives them;
@@ -23,7 +24,12 @@ THEN  memlab (npm @memlab/core, its own parser, dominators and shortest
       over 1 MB and who holds it", exactly the target's str and its dict;
       Graphviz renders the .dot, whose every edge is an edge of the
       snapshot, with TREE filled, reached from a root as shortly as the
-      snapshot allows, and with every referrer of TREE drawn.
+      snapshot allows, and with every referrer of TREE drawn;
+      headless Chromium runs the HTML report's script to its end with no
+      console message, and the page gives the snapshot's object count
+      and size, the str and tuple rows of the partition as snapread
+      counts them, and for the dict holding the big str the retained
+      size the target computes; a screenshot is kept.
 """
 
 import collections
@@ -219,6 +225,66 @@ def check_dot(tap, name, wdir, g, facts):
            r.returncode == 0 and os.path.getsize(svg) > 0, report(r))
 
 
+CHROMIUM = next((c for c in ("chromium", "chromium-browser", "google-chrome")
+                 if shutil.which(c)), None)
+
+
+def check_html(tap, name, wdir, g, snap, facts):
+    """The page in headless Chromium: no console message, and its numbers
+    are the snapshot's and the target's; a screenshot is kept."""
+    if CHROMIUM is None:
+        tap.skip("%s: html: Chromium loads the page" % name, "no chromium installed")
+        return
+    page = "file://" + os.path.join(wdir, "report.html")
+    base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+            "--user-data-dir=" + os.path.join(wdir, "chromium-profile"),
+            "--enable-logging=stderr", "--v=0", "--window-size=1280,2400"]
+    r = subprocess.run(base + ["--dump-dom", page], capture_output=True, text=True,
+                       timeout=180)
+    console = [ln for ln in r.stderr.splitlines() if ":CONSOLE" in ln]
+    if not tap.ok("%s: html: Chromium loads the page, its script runs to the end" % name,
+                  r.returncode == 0 and 'data-ready="1"' in r.stdout, report(r)):
+        return
+    tap.equal("%s: html: no console message (errors, warnings)" % name, console, [])
+    dom = r.stdout
+    figure = lambda key: re.search(r'<span id="%s">([\d,]+)</span>' % key, dom)
+    objects, size = figure("objects"), figure("size")
+    tap.equal("%s: html: the snapshot's object count and total size" % name,
+              (objects and int(objects.group(1).replace(",", "")),
+               size and int(size.group(1).replace(",", ""))), (len(g.addrs), sum(g.size)))
+    kinds = re.findall(r'<tr class="kind" data-count="(\d+)" data-size="(\d+)">'
+                       r'(?:<td[^>]*>[^<]*</td>){5}<td>([^<]*)</td>', dom)
+    by_type = collections.Counter()
+    size_of = collections.Counter()
+    for a, (typ, sz, _flags) in snap.nodes.items():
+        by_type[snap.types.get(typ)] += 1
+        size_of[snap.types.get(typ)] += sz
+    row = {label: (int(c), int(s)) for c, s, label in kinds}
+    tap.equal("%s: html: the kinds' str and tuple rows count the snapshot's strs and tuples"
+              % name, (row.get("str"), row.get("tuple")),
+              ((by_type["builtins.str"], size_of["builtins.str"]),
+               (by_type["builtins.tuple"], size_of["builtins.tuple"])))
+    retainers = {a: int(v) for a, v in re.findall(
+        r'<tr class="retainer" data-address="(0x[0-9a-f]+)" data-retained="(\d+)">', dom)}
+    big = facts["big_str"]
+    tap.equal("%s: html: the dict holding the big str retains it and itself, as the target "
+              "computes" % name, retainers.get("0x%x" % big["holder"]),
+              big["size"] + big["holder_size"])
+    boxes = re.findall(r'<rect [^>]*data-retained="(\d+)"', dom)
+    tap.ok("%s: html: the treemap draws boxes of retained sizes within the heap's" % name,
+           len(boxes) > 0 and max(int(b) for b in boxes) <= sum(g.size), str(boxes[:5]))
+    # kept past the run (the work directory goes when the test passes)
+    shots = os.path.join(harness.TOP_BUILDDIR, "tests", "integration", "screenshots")
+    os.makedirs(shots, exist_ok=True)
+    shot = os.path.join(shots, "report-%s.png" % name.split()[-1])
+    if os.path.exists(shot):
+        os.unlink(shot)
+    r = subprocess.run(base + ["--screenshot=" + shot, page], capture_output=True, text=True,
+                       timeout=180)
+    tap.ok("%s: html: a screenshot is kept (%s)" % (name, shot),
+           os.path.exists(shot) and os.path.getsize(shot) > 10000, report(r))
+
+
 def run(tap, it):
     name = "export %s" % it.name
     wdir = harness.workdir("export", it.name)
@@ -237,9 +303,11 @@ def run(tap, it):
                   target.output)
     if r.returncode != 0:
         return
-    g = Graph(snapread.Snapshot(saved))
+    snap = snapread.Snapshot(saved)
+    g = Graph(snap)
     tree_set = "hp.idset([%d])" % facts["tree"]["address"]
-    outs = {"heapsnapshot": "h.heapsnapshot", "sqlite": "h.db", "dot": "tree.dot"}
+    outs = {"heapsnapshot": "h.heapsnapshot", "sqlite": "h.db", "dot": "tree.dot",
+            "html": "report.html"}
     for fmt, out in sorted(outs.items()):
         args = ["export", saved, "--format=" + fmt, "-o", os.path.join(wdir, out)]
         r = remora(*(args + (["--set", tree_set] if fmt == "dot" else [])))
@@ -254,6 +322,7 @@ def run(tap, it):
     finally:
         db.close()
     check_dot(tap, name, wdir, g, facts)
+    check_html(tap, name, wdir, g, snap, facts)
 
 
 def bad_input(tap):

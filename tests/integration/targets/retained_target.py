@@ -16,7 +16,8 @@ WORKDIR/facts.json:
   {"tree": {"address", "count", "size", "imdom"},   (imdom: id(globals()))
    "subtrees": [{"address", "count", "size", "imdom"}, ...],
    "named": [[address, name], ...],
-   "big_str": {"address", "size", "holder"}}  (a str over 1 MB, one holder)
+   "big_str": {"address", "size", "holder", "holder_size"}}
+   (a str over 1 MB, in one dict that nothing else refers to but globals)
    (a subtree's root is an inner dict; its imdom is the `kids` list
    holding it; a `kids` list's imdom is the dict holding it)
 then WORKDIR/ready; on SIGUSR1 it checks the tree is intact and exits 0.
@@ -167,7 +168,7 @@ def main(wdir):
     facts["named"] = named()
     big = BIG_HOLDER["big"]
     facts["big_str"] = {"address": id(big), "size": sys.getsizeof(big),
-                        "holder": id(BIG_HOLDER)}
+                        "holder": id(BIG_HOLDER), "holder_size": sys.getsizeof(BIG_HOLDER)}
     del big
     gc.collect()
     with open(os.path.join(wdir, "facts.json.tmp"), "w") as f:
