@@ -8,7 +8,9 @@ baseline, on one ~1.2M-object target, in one run.  `make bench` runs it.
    time.perf_counter inside gdb; detach.
 4. Peak transient memory remora used in the target: VmHWM - VmRSS before
    (and the agent's own peak mapped bytes, from remora.capture.last_result).
-5. SIGUSR1: the target runs the baseline (gc.get_objects + get_referents
+5. The `remora` command on the same target: `remora snapshot`'s pause,
+   `remora load` and each `remora export` format (against the load).
+6. SIGUSR1: the target runs the baseline (gc.get_objects + get_referents
    closure + sys.getsizeof by type) on itself and reports its time.
 Prints both times and their ratio; then the same heap's py-heap on every
 interpreter the tests find, each against 3.12's (REMORA_BENCH_VERSIONS=0
@@ -123,6 +125,8 @@ def main():
                     core_result = json.load(f)
             os.unlink(core)
 
+        commands = command_figures(target.pid, wdir)
+
         target.send(signal.SIGUSR1)
         rc = target.wait_exit(1800)
         base = target.json("baseline.json") if rc == 0 else {}
@@ -236,12 +240,74 @@ def main():
         if kib is not None and nodes:
             print("         gdb peak RSS %s: %s (%.0f bytes per object)"
                   % (label, mib(kib), kib * 1024.0 / nodes))
+    if commands:
+        results["commands"] = commands
+        print_command_figures(commands)
     versions = per_version()
     results["versions"] = versions
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=1, default=str)
     print("bench: results in %s" % os.path.join(out_dir, "results.json"))
     return 0 if remora.get("ok") and base else 1
+
+
+EXPORTS = ("heapsnapshot", "sqlite", "dot", "html")
+
+
+def command_figures(pid, wdir):
+    """The `remora` command on the same target: `remora snapshot`'s pause
+    (as the command prints it), then `remora load FILE` (load + default
+    partition, the baseline of this part) and each `remora export FILE`,
+    wall-clock, gdb's start-up included, and the seconds the command
+    says the export itself took."""
+    import re
+    import subprocess
+    remora = os.path.join(harness.TOP_BUILDDIR, "remora")
+    saved = os.path.join(wdir, "bench.remora")
+
+    def run(*args):
+        t = time.monotonic()
+        r = subprocess.run([remora] + list(args), capture_output=True, text=True,
+                           timeout=1800, env=harness.gdb_env())
+        return r, time.monotonic() - t
+
+    r, wall = run("snapshot", str(pid), "-o", saved)
+    m = re.search(r"paused ([\d.]+) s; (\d+) objects", r.stderr)
+    if r.returncode != 0 or not m:
+        print("bench: remora snapshot FAILED: %s" % r.stderr.strip())
+        return {}
+    out = {"snapshot_pause": float(m.group(1)), "snapshot_objects": int(m.group(2)),
+           "snapshot_wall": wall, "snapshot_bytes": os.path.getsize(saved)}
+    r, out["load_wall"] = run("load", saved, "h")
+    for fmt in EXPORTS:
+        dest = os.path.join(wdir, "bench." + fmt)
+        args = ["export", saved, "--format=" + fmt, "-o", dest]
+        r, wall = run(*args)
+        m = re.search(r"written to .* in ([\d.]+) s", r.stderr)
+        out[fmt] = {"ok": r.returncode == 0, "wall": wall,
+                    "seconds": float(m.group(1)) if m else None,
+                    "bytes": os.path.getsize(dest) if os.path.exists(dest) else 0,
+                    "error": r.stderr.strip()[-300:] if r.returncode else None}
+    os.unlink(saved)
+    return out
+
+
+def print_command_figures(c):
+    print("command  remora snapshot: the process paused %.3f s (as the command says; goal "
+          "< 0.5 s), %d objects, %.0f MiB; %.2f s in all"
+          % (c["snapshot_pause"], c["snapshot_objects"], c["snapshot_bytes"] / 2.0 ** 20,
+             c["snapshot_wall"]))
+    print("         remora load FILE h (load + default partition): %.2f s, the baseline "
+          "below" % c["load_wall"])
+    for fmt in EXPORTS:
+        e = c.get(fmt) or {}
+        if not e.get("ok"):
+            print("         remora export --format=%-12s FAILED: %s" % (fmt, e.get("error")))
+            continue
+        print("         remora export --format=%-12s %6.2f s (%.2fx load), the export "
+              "itself %.2f s (goal < 5 s), %.1f MiB"
+              % (fmt, e["wall"], e["wall"] / c["load_wall"], e["seconds"] or 0,
+                 e["bytes"] / 2.0 ** 20))
 
 
 REFERENCE = "pyenv-3.12.1"      # issue 10: no version 1.5x slower than 3.12

@@ -74,7 +74,7 @@ struct remora_error *remora_capture_reader(struct remora_reader *reader,
 
 	struct remora_writer writer;
 	remora_writer_init(&writer, fd, buf, CAPTURE_BUFFER, desc->python_version);
-	struct remora_walk_options options = { .self = false };
+	struct remora_walk_options options = { .self = false, .progress = &stats->nodes };
 	struct remora_walk_stats ws;
 	enum remora_walk_status status = remora_walk(reader, desc, &writer, &options, &ws);
 	int werr = remora_writer_finish(&writer, ws.snapshot_flags);

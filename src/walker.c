@@ -153,6 +153,7 @@ struct walker {
 	struct remora_writer *out;
 	struct remora_walk_stats *stats;
 	bool self;
+	volatile uint64_t *progress;
 	unsigned int py_minor;
 
 	uint8_t *bitmap;
@@ -2497,7 +2498,8 @@ static void walk_object(struct walker *w, uint64_t obj)
 		walk_partial(w, REMORA_PARTIAL_SIZE);
 	}
 	remora_writer_node(w->out, &node, repr, repr_len);
-	w->stats->nodes++;
+	if (!(++w->stats->nodes & 1023) && w->progress)
+		*w->progress = w->stats->nodes;
 
 	switch ((enum walk_kind)t->kind) {
 	case WK_DICT:
@@ -3251,6 +3253,7 @@ enum remora_walk_status remora_walk(struct remora_reader *reader,
 		.out = writer,
 		.stats = stats,
 		.self = options && options->self,
+		.progress = options ? options->progress : NULL,
 		.py_minor = (layout->python_version >> 16) & 0xff,
 	};
 	enum remora_walk_status status = REMORA_WALK_OK;

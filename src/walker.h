@@ -23,6 +23,9 @@ struct remora_walk_options {
 	/* true when target addresses are the walker's own (the agent): only
 	 * then may tp_traverse be called. */
 	bool self;
+	/* where to publish the count of objects walked as the walk goes
+	 * (every 1024th; a reader elsewhere shows progress), or NULL */
+	volatile uint64_t *progress;
 };
 
 struct remora_walk_stats {

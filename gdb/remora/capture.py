@@ -23,7 +23,7 @@ import time
 
 import gdb
 
-from . import elfsyms, engine, inject, layout
+from . import elfsyms, engine, inject, layout, progress
 from .errors import RemoraError
 
 AS_OUTSIDE = 1   # REMORA_AGENT_AS_OUTSIDE: walk without calling tp_traverse
@@ -102,7 +102,9 @@ def capture_outside(inferior=None):
     fd, path = _new_sink()
     stats = _Stats()
     t0 = time.perf_counter()
-    _take(fd, path, lambda: engine.capture_proc(inf.pid, descriptor, fd, stats))
+    with progress.shown("capturing from outside", lambda: stats.nodes,
+                        lambda: os.fstat(fd).st_size):
+        _take(fd, path, lambda: engine.capture_proc(inf.pid, descriptor, fd, stats))
     seconds = time.perf_counter() - t0
     last_result = {name: getattr(stats, name) for name, _t in _Stats._fields_}
     last_result.update(status=0, flags=stats.snapshot_flags, path=path,
@@ -301,7 +303,9 @@ def capture_core(core_path=None):
     fd, path = _new_sink()
     stats = _Stats()
     t1 = time.perf_counter()
-    _take(fd, path, lambda: core.capture(descriptor, fd, stats))
+    with progress.shown("capturing from a core", lambda: stats.nodes,
+                        lambda: os.fstat(fd).st_size):
+        _take(fd, path, lambda: core.capture(descriptor, fd, stats))
     t2 = time.perf_counter()
     del core
     last_result = {name: getattr(stats, name) for name, _t in _Stats._fields_}

@@ -25,7 +25,7 @@ import time
 
 import gdb
 
-from . import command, heapy
+from . import command, heapy, progress
 from .errors import RemoraError
 
 EXIT_OK, EXIT_ERROR, EXIT_ATTACH = 0, 1, 3
@@ -153,20 +153,27 @@ def _open_core(core, exe):
                       % (core, _first_line(exc))) from None
 
 
-def _print(value, as_json):
-    """A result (None, an assignment's, prints nothing)."""
+def _render(value, as_json):
+    """A result's text (None: an assignment's, nothing to print)."""
     if value is None:
-        return
-    if as_json:
-        gdb.write(json.dumps(heapy.to_json(value)) + "\n")
-    else:
-        gdb.write(repr(value) + "\n")
+        return None
+    return json.dumps(heapy.to_json(value)) if as_json else repr(value)
+
+
+def _print(value, as_json):
+    text = _render(value, as_json)
+    if text is not None:
+        gdb.write(text + "\n")
 
 
 def _evaluate_all(exprs, as_json):
     for expr in exprs or ["h"]:
         try:
-            value = command.evaluate(expr)
+            # progress while it computes (stderr, a terminal only), gone
+            # before the result is printed
+            with progress.shown(expr):
+                value = command.evaluate(expr)
+                text = _render(value, as_json)
         except RemoraError as exc:
             raise _Failed(EXIT_ERROR, str(exc)) from None
         except SyntaxError as exc:
@@ -175,7 +182,8 @@ def _evaluate_all(exprs, as_json):
             raise _Failed(EXIT_ERROR, "remora: %s: %s: %s"
                           % (expr, type(exc).__name__, _first_line(exc))) from None
         command.namespace["_"] = value
-        _print(value, as_json)
+        if text is not None:
+            gdb.write(text + "\n")
 
 
 def _load(path):
@@ -232,7 +240,8 @@ def _export(job):
         if not hasattr(target, "_handle"):
             raise _Failed(EXIT_ERROR, "remora: %s is not a set of objects" % expr)
     try:
-        seconds = export.write(target, job["output"], job["format"])
+        with progress.shown("writing %s" % job["format"]):
+            seconds = export.write(target, job["output"], job["format"])
     except RemoraError as exc:
         raise _Failed(EXIT_ERROR, str(exc)) from None
     _say("remora: %s written to %s in %.2f s" % (job["format"], job["output"], seconds))

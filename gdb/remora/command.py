@@ -22,7 +22,7 @@ import re
 
 import gdb
 
-from . import engine, heapy
+from . import engine, heapy, progress
 from .errors import RemoraError
 
 _ASSIGN = re.compile(r"^\s*([A-Za-z_][A-Za-z_0-9]*)\s*=(?!=)\s*(.*)$", re.S)
@@ -272,26 +272,29 @@ Examples:
         elif argument.startswith("--"):
             argument = argument[2:].strip()
 
-        if not inject or not argument:
-            # -no-inject always captures anew; EXPR then sees it as h
-            value = _current_heap(inject)
-        if argument:
-            if _ASSIGN.match(argument) and not as_json and not _several(argument):
+        # progress (stderr, a terminal only) while it computes, gone
+        # before the result is written
+        with progress.shown(argument or "h"):
+            if not inject or not argument:
+                # -no-inject always captures anew; EXPR then sees it as h
+                value = _current_heap(inject)
+            if argument:
+                if _ASSIGN.match(argument) and not as_json and not _several(argument):
+                    try:
+                        evaluate(argument)
+                    except SyntaxError as exc:
+                        raise _syntax_error(exc) from None
+                    return
                 try:
-                    evaluate(argument)
+                    value = _evaluate(argument)
                 except SyntaxError as exc:
                     raise _syntax_error(exc) from None
-                return
-            try:
-                value = _evaluate(argument)
-            except SyntaxError as exc:
-                raise _syntax_error(exc) from None
+            text = (json.dumps(heapy.to_json(value)) if as_json else
+                    repr(value) if value is not None else None)
 
         namespace["_"] = value
-        if as_json:
-            gdb.write(json.dumps(heapy.to_json(value)) + "\n")
-        elif value is not None:
-            gdb.write(repr(value) + "\n")
+        if text is not None:
+            gdb.write(text + "\n")
 
 
 def register():

@@ -38,12 +38,12 @@ import os
 import re
 import signal as signal_module
 import struct
-import threading
 import time
 
 import gdb
 
 from . import elfsyms, engine, paths
+from .progress import Progress
 from .errors import RemoraError
 
 AGENT_ABI = 5
@@ -425,67 +425,17 @@ class HeldStill:
 
 # ------------------------------------------------------------ the capture
 
-class Progress(threading.Thread):
-    """A capture's progress on stderr, when stderr is a terminal and the
-    walk takes longer than REMORA_PROGRESS_AFTER seconds (default 1):
-    objects walked (the agent's count, read from the target), megabytes
-    of snapshot, rate; rewritten in place, cleared at the end.  It runs
-    beside the walk in a thread of its own and touches neither gdb nor the
-    target beyond reading that count (/proc/PID/mem), so it writes to fd 2
-    itself, never through gdb."""
-
-    def __init__(self, pid, count_addr, fd, after):
-        super().__init__(name="remora-progress", daemon=True)
-        self.pid, self.count_addr, self.fd, self.after = pid, count_addr, fd, after
-        self._done = threading.Event()
-        self._shown = 0
-
-    @classmethod
-    def begin(cls, pid, count_addr, fd):
-        """The running reporter, or None where progress is not shown."""
-        setting = os.environ.get("REMORA_PROGRESS", "auto")
-        if setting == "0" or (setting != "1" and not os.isatty(2)):
-            return None
-        try:
-            after = float(os.environ.get("REMORA_PROGRESS_AFTER", "1"))
-        except ValueError:
-            after = 1.0
-        reporter = cls(pid, count_addr, fd, after)
-        reporter.start()
-        return reporter
-
-    def run(self):
-        t0 = time.monotonic()
-        if self._done.wait(self.after):
-            return
-        try:
-            mem = os.open("/proc/%d/mem" % self.pid, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            while not self._done.is_set():
-                try:
-                    (nodes,) = struct.unpack("<Q", os.pread(mem, 8, self.count_addr))
-                    size = os.fstat(self.fd).st_size
-                except (OSError, struct.error):
-                    break
-                seconds = max(time.monotonic() - t0, 1e-3)
-                self._show("remora: capturing: %d objects, %.1f MB, %.0f objects/s"
-                           % (nodes, size / 1e6, nodes / seconds))
-                self._done.wait(0.25)
-        finally:
-            os.close(mem)
-
-    def _show(self, text):
-        pad = max(self._shown - len(text), 0)
-        os.write(2, ("\r" + text + " " * pad).encode())
-        self._shown = len(text)
-
-    def stop(self):
-        self._done.set()
-        self.join()
-        if self._shown:
-            os.write(2, ("\r" + " " * self._shown + "\r").encode())
+def _agent_count(pid, address):
+    """A count of objects walked, as the agent keeps it at address in
+    the target (read through /proc/PID/mem)."""
+    def count():
+        with open("/proc/%d/mem" % pid, "rb", buffering=0) as mem:
+            mem.seek(address)
+            data = mem.read(8)
+        if len(data) != 8:
+            raise OSError("short read")
+        return struct.unpack("<Q", data)[0]
+    return count
 
 
 def _xsave_mode():
@@ -625,7 +575,8 @@ class Capture:
         # at a stop (every slot full, or the walk done) the rest
         ctl = base + img.sym["remora_agent_ctl"]
         drainer = engine.Drainer(inf.pid, ctl, self.fd)
-        progress = Progress.begin(inf.pid, ctl + CTL_NODES_WALKED, self.fd)
+        progress = Progress.begin("capturing", _agent_count(inf.pid, ctl + CTL_NODES_WALKED),
+                                  lambda: os.fstat(self.fd).st_size)
         try:
             while self._next_stop() == STATE_YIELD:
                 self.stops += 1

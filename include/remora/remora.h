@@ -470,7 +470,8 @@ remora_snapshot_export(const struct remora_snapshot *snap,
 
 /* What a capture did.  Plain data. */
 struct remora_capture_stats {
-	uint64_t nodes;
+	uint64_t nodes;           /* also as the walk goes, every 1024th: a
+	                           * thread of the caller's may show progress */
 	uint64_t edges;
 	uint64_t roots;
 	uint64_t types;

@@ -37,7 +37,10 @@ itself, more of them on SIGUSR2):
    for from the first moment (REMORA_PROGRESS_AFTER=0), THEN the terminal
    shows "remora: capturing: N objects, ..." lines with N never above the
    count, stdout is the one JSON line; with stderr not a terminal, no
-   progress is written.
+   progress is written.  On a core of it (gcore), `remora core` shows
+   "remora: capturing from a core: N objects, ..." the same way, and
+   `remora core ... --json h.byrcs` shows "remora: h.byrcs: N s" on the
+   terminal and nothing of it on stdout.
 """
 
 import json
@@ -167,35 +170,50 @@ BIG = ("import os, sys, time\n"
        "open(os.path.join(sys.argv[1], 'ready'), 'w').write('ready')\n"
        "while True: time.sleep(0.2)\n")
 PROGRESS = re.compile(r"remora: capturing: (\d+) objects, \d+\.\d MB, \d+ objects/s")
+CORE_PROGRESS = re.compile(r"remora: capturing from a core: (\d+) objects, \d+\.\d MB, "
+                           r"\d+ objects/s")
+QUERY_PROGRESS = re.compile(r"remora: h\.byrcs: \d+ s")
+
+
+def on_terminal(argv, env):
+    """argv run with stderr on a pty: (exit status, stdout, what the
+    terminal showed)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=slave, env=env)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    out = p.communicate(timeout=300)[0].decode()
+    return p.returncode, out, seen.decode("utf-8", "replace")
+
+
+def one_json(out):
+    values = [json.loads(ln) for ln in out.splitlines() if ln.strip()]
+    return values[0] if len(values) == 1 else None
 
 
 def progress(tap, it):
     wdir = harness.workdir("cli-progress", it.name)
     argv = [it.path, "-c", BIG, wdir]
+    core = os.path.join(wdir, "big.core")
     with Target(harness.in_root(it.root, argv) if it.root else argv, wdir, it.env) as target:
         if not harness.target_started(tap, "progress " + it.name, target):
             return
         env = dict(harness.gdb_env(), REMORA_PROGRESS_AFTER="0")
-        master, slave = pty.openpty()
-        p = subprocess.Popen([REMORA, "attach", str(target.pid), "--json", "h.count"],
-                             stdout=subprocess.PIPE, stderr=slave, env=env)
-        os.close(slave)
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-        os.close(master)
-        out = p.communicate(timeout=300)[0].decode()
-        text = seen.decode("utf-8", "replace")
+        rc, out, text = on_terminal([REMORA, "attach", str(target.pid), "--json", "h.count"],
+                                    env)
         counts = [int(n) for n in PROGRESS.findall(text)]
-        values = [json.loads(ln) for ln in out.splitlines() if ln.strip()]
-        total = int(values[0]["repr"]) if len(values) == 1 else None
-        tap.equal("progress: exit 0, stdout one JSON line", (p.returncode, len(values)), (0, 1),
+        value = one_json(out)
+        total = int(value["repr"]) if value else None
+        tap.equal("progress: exit 0, stdout one JSON line", (rc, value is not None), (0, True),
                   out + text[-2000:])
         tap.ok("progress: the terminal shows objects walked, never more than the count "
                "(%s of %s)" % (counts[-1:] or "none", total),
@@ -204,6 +222,24 @@ def progress(tap, it):
                            capture_output=True, text=True, timeout=300, env=env)
         tap.ok("progress: none with stderr not a terminal",
                r.returncode == 0 and "capturing" not in r.stderr, report(r))
+        g = harness.run_gdb(["gcore " + core, "detach"], pid=target.pid, load_remora=False)
+        if not os.path.exists(core):
+            tap.fail("progress: gcore made a core of the target", g.report())
+            return
+    exe = os.path.join(it.root, it.path.lstrip("/")) if it.root else it.path
+    rc, out, text = on_terminal([REMORA, "core", core, "--exe", exe, "--json", "h.count"], env)
+    counts = [int(n) for n in CORE_PROGRESS.findall(text)]
+    value = one_json(out)
+    tap.ok("progress: a core's capture shows objects walked, never more than the count "
+           "(%s of %s), stdout one JSON line" % (counts[-1:] or "none", total),
+           rc == 0 and value is not None and counts and max(counts) <= int(value["repr"]),
+           lambda: out + repr(text[-2000:]))
+    rc, out, text = on_terminal([REMORA, "core", core, "--exe", exe,
+                                 "--json", "h.byrcs"], env)
+    tap.ok("progress: a query shows what it computes and for how long; stdout one JSON line",
+           rc == 0 and one_json(out) is not None and QUERY_PROGRESS.search(text) is not None
+           and "h.byrcs" not in out, lambda: out[-500:] + repr(text[-2000:]))
+    os.unlink(core)
 
 
 def run(tap, it):
