@@ -191,6 +191,12 @@ class _ElfStatics:
 _statics = _ElfStatics()
 
 
+# symbols whose value lies in memory: only their address may be asked
+# for (gdb gets the address of any other value by copying it into the
+# target, with a call to the target's malloc)
+_IN_MEMORY = (gdb.SYMBOL_LOC_STATIC, gdb.SYMBOL_LOC_BLOCK, gdb.SYMBOL_LOC_LABEL)
+
+
 def _symbol_address(name):
     qualified = name.split("@", 1)
     hit = _statics.address(*qualified)
@@ -199,22 +205,14 @@ def _symbol_address(name):
     if "@" in name:
         name, filename = name.split("@", 1)
         sym = _file_symbol(name, filename)
-        v = sym.value()
-        if v.address is not None:
-            return int(v.address)
-        return int(v.cast(gdb.lookup_type("long")))
-    sym = gdb.lookup_global_symbol(name)
-    if sym is None:
-        sym = gdb.lookup_static_symbol(name)
-    if sym is not None:
-        v = sym.value()
-        if v.address is not None:
-            return int(v.address)
-        if v.type.code == gdb.TYPE_CODE_FUNC:
-            return int(v.cast(v.type.pointer()) if False else
-                       gdb.parse_and_eval("(unsigned long)%s" % name))
-    # a minimal (ELF) symbol without debug info
-    return int(gdb.parse_and_eval("(unsigned long)&'%s'" % name))
+        if sym.addr_class not in _IN_MEMORY:
+            raise KeyError(name)
+        return int(sym.value().address)
+    # the debug info's symbol where it lies in memory, else an ELF one
+    address = _minimal_address(name)
+    if address is None:
+        raise KeyError(name)
+    return address
 
 
 def _resolve_one(alt):
@@ -251,7 +249,7 @@ def _resolve_one(alt):
             return int(gdb.parse_and_eval("(unsigned long)%s" % rest))
         except gdb.error:
             # a minimal symbol: no type to cast from
-            return int(gdb.parse_and_eval("*(unsigned long *)&'%s'" % rest))
+            return _read_word(rest, 8)
     if kind == "const":
         return int(rest, 0)
     raise ValueError("bad layout spec %r" % alt)
@@ -273,12 +271,34 @@ def resolve(spec):
     raise KeyError(spec)
 
 
+_INFO_ADDRESS = re.compile(r'^Symbol "[^"]*" is (?:static storage at address |at |'
+                           r'a function at address |a variable at )(0x[0-9a-f]+)')
+
+
 def _minimal_address(name):
-    """The address of an ELF (minimal) symbol, or None."""
+    """The address of a symbol in memory (an ELF one, or static storage
+    the debug info places), or None; never an expression to evaluate:
+    gdb takes the address of a value that is not in memory (a constant,
+    a variable the debug info calls optimized out) by copying it into
+    the target, with a call to the target's malloc."""
     try:
-        return int(gdb.parse_and_eval("(unsigned long)&'%s'" % name))
+        text = gdb.execute("info address %s" % name, to_string=True)
     except gdb.error:
         return None
+    m = _INFO_ADDRESS.match(text.strip())
+    return int(m.group(1), 16) if m else None
+
+
+def _read_word(name, size):
+    """The size-byte little-endian word at symbol name; KeyError."""
+    address = _minimal_address(name)
+    if address is None:
+        raise KeyError(name)
+    try:
+        data = bytes(gdb.selected_inferior().read_memory(address, size))
+    except gdb.MemoryError:
+        raise KeyError(name) from None
+    return int.from_bytes(data, "little")
 
 
 def python_version():
@@ -288,11 +308,14 @@ def python_version():
                    gdb.lookup_static_symbol("_PyRuntime") is not None or
                    _minimal_address("_PyRuntime") is not None)
     if has_runtime:
-        for expr in ("(unsigned int)Py_Version", "*(unsigned int *)&'Py_Version'"):
-            try:
-                return int(gdb.parse_and_eval(expr)) & 0xFFFFFFFF
-            except (gdb.error, gdb.MemoryError):
-                continue
+        try:
+            return int(gdb.parse_and_eval("(unsigned int)Py_Version")) & 0xFFFFFFFF
+        except (gdb.error, gdb.MemoryError):
+            pass
+        try:
+            return _read_word("Py_Version", 4)
+        except KeyError:
+            pass
     # before 3.11 there is no Py_Version (and before 3.7 no _PyRuntime):
     # the file that holds the interpreter names its version
     older = _version_from_file()

@@ -559,7 +559,8 @@ class Target:
 
     def output(self):
         try:
-            self._out.flush()
+            if not self._out.closed:     # kill() closed it
+                self._out.flush()
             with open(self.out_path, "rb") as f:
                 return f.read().decode("utf-8", "replace")
         except OSError as exc:

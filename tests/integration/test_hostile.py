@@ -520,9 +520,34 @@ def non_stop(tap, it):
         tap.ok("%s: gdb ran to its end; only the two refusals failed" % name,
                g.ok(may_fail=("py-heap -no-inject", "py-heap")), g.report)
         # a batch gdb in non-stop mode detaches running threads leaving the
-        # process group-stopped (so does gdb without remora): wake it
-        target.send(signal.SIGCONT)
+        # process group-stopped (so does gdb without remora): wake it, as
+        # long as a thread of it still shows stopped (under load a thread
+        # can stop after the first SIGCONT: once in 22 CI cases)
+        deadline = time.monotonic() + 20
+        while True:
+            target.send(signal.SIGCONT)
+            if not stopped_threads(target.pid) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         finish(tap, name, target)
+
+
+def stopped_threads(pid):
+    """The threads of pid in the stopped state (T), by tid."""
+    out = []
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state == "T":
+            out.append(int(tid))
+    return out
 
 
 def not_python(tap):
