@@ -25,7 +25,7 @@ import time
 
 import gdb
 
-from . import command, heapy, progress
+from . import command, progress
 from .errors import RemoraError
 
 EXIT_OK, EXIT_ERROR, EXIT_ATTACH = 0, 1, 3
@@ -153,15 +153,8 @@ def _open_core(core, exe):
                       % (core, _first_line(exc))) from None
 
 
-def _render(value, as_json):
-    """A result's text (None: an assignment's, nothing to print)."""
-    if value is None:
-        return None
-    return json.dumps(heapy.to_json(value)) if as_json else repr(value)
-
-
 def _print(value, as_json):
-    text = _render(value, as_json)
+    text = command.render(value, as_json) if value is not None else None
     if text is not None:
         gdb.write(text + "\n")
 
@@ -173,7 +166,7 @@ def _evaluate_all(exprs, as_json):
             # before the result is printed
             with progress.shown(expr):
                 value = command.evaluate(expr)
-                text = _render(value, as_json)
+                text = command.render(value, as_json) if value is not None else None
         except RemoraError as exc:
             raise _Failed(EXIT_ERROR, str(exc)) from None
         except SyntaxError as exc:

@@ -289,12 +289,19 @@ Examples:
                     value = _evaluate(argument)
                 except SyntaxError as exc:
                     raise _syntax_error(exc) from None
-            text = (json.dumps(heapy.to_json(value)) if as_json else
-                    repr(value) if value is not None else None)
+            text = render(value, as_json)
 
         namespace["_"] = value
         if text is not None:
             gdb.write(text + "\n")
+
+
+def render(value, as_json):
+    """What py-heap (and the remora command) prints of a result: its
+    JSON or its repr; None for an assignment's (nothing to print)."""
+    if value is None and not as_json:
+        return None
+    return json.dumps(heapy.to_json(value)) if as_json else repr(value)
 
 
 def register():

@@ -78,37 +78,35 @@ def dot(snap, idset):
     members nearest them (as x.sp lists them), and of the members'
     referrers (objgraph's back-reference picture), each node named as
     views.object_name says, each edge labelled with heapy's via."""
-    nodes, edges, roots = {}, set(), {}
+    nodes, edges, roots = set(), set(), {}
     paths, truncated = idset.paths(MAX_DOT_PATHS)
     members = set(idset.ids(0, 1000))
     for root, steps in paths:
         # the first step enters the graph from a root (heapy's RootState)
         for j, (src, dst, via) in enumerate(steps):
-            nodes.setdefault(dst, None)
+            nodes.add(dst)
             if j == 0:
                 roots.setdefault(dst, set()).add(snap.path_step("", root, via))
             else:
-                nodes.setdefault(src, None)
+                nodes.add(src)
                 edges.add((src, dst, via))
     referrers = idset.referrers().difference(idset)
     for node in referrers.ids(0, MAX_DOT_REFERRERS):
-        nodes.setdefault(node, None)
+        nodes.add(node)
         for target, via in snap.edges(node):
             if target in members:
-                nodes.setdefault(target, None)
+                nodes.add(target)
                 edges.add((node, target, via))
-    for m in list(members)[:MAX_DOT_PATHS]:
-        nodes.setdefault(m, None)
+    nodes.update(list(members)[:MAX_DOT_PATHS])
     out = ["digraph remora {", '  rankdir=LR; node [shape=box, fontsize=10];',
            '  edge [fontsize=9];']
     if truncated:
         out.append('  label="only the first %d paths"; labelloc=t;' % MAX_DOT_PATHS)
     for node in sorted(nodes):
-        name = views.object_name(snap, node)
-        label = "%s\\n%d bytes @ 0x%x" % (name.replace("\\", "\\\\").replace('"', '\\"'),
-                                          snap.node_size(node), snap.node_address(node))
+        label = "%s\n%d bytes @ 0x%x" % (views.object_name(snap, node),
+                                         snap.node_size(node), snap.node_address(node))
         style = ', style=filled, fillcolor="#ffd7a8"' if node in members else ""
-        out.append('  n%d [label="%s"%s];' % (node, label, style))
+        out.append('  n%d [label=%s%s];' % (node, _quote(label), style))
     for i, (node, labels) in enumerate(sorted(roots.items())):
         out.append('  r%d [label=%s, shape=ellipse];' % (i, _quote("\n".join(sorted(labels)))))
         out.append("  r%d -> n%d;" % (i, node))
