@@ -2797,13 +2797,6 @@ static bool walk_marked(struct walker *w, uint64_t addr)
 	return w->bitmap[bit >> 3] & (1u << (bit & 7));
 }
 
-/* Follows a GC list from head through the link at byte `link` of each
- * PyGC_Head (0: _gc_next, 8: _gc_prev; their low 2 bits are flags), making
- * every object not reached yet a root.  Returns true if the chain came
- * back to head.  A damaged chain ends at an unreadable or NULL link, or
- * runs into a cycle that misses head: Brent's method finds that within
- * about twice the chain's length, with no memory (invariant: the walker
- * does not allocate), and the walk stops there. */
 /* An object still on a GC list with its reference count at zero is being
  * freed: a thread stopped inside its deallocator, before the object left
  * the list (a thread of an interpreter with a GIL of its own can be
@@ -2820,21 +2813,46 @@ static bool walk_dying(struct walker *w, uint64_t obj)
 	return t && t->valid;
 }
 
+/* A thread stopped inside _PyObject_GC_TRACK (3.8-3.15 with a GIL: the
+ * tail's _gc_next is set to the new object, then the object's prev, its
+ * next, the head's prev) leaves a forward chain that ends at the new
+ * object, whose _gc_next is still 0 (untracked), one past the tail the
+ * head still names.  Every object is on the chain: the list is whole. */
+static bool walk_gc_tracking(struct walker *w, uint64_t head, uint64_t before_last)
+{
+	bool ok = true;
+	uint64_t tail = rd_u64(w, head + 8, &ok) & ~UINT64_C(3);
+	return ok && tail == before_last;
+}
+
+/* Follows a GC list from head through the link at byte `link` of each
+ * PyGC_Head (0: _gc_next, 8: _gc_prev; their low 2 bits are flags), making
+ * every object not reached yet a root.  Returns true if the chain came
+ * back to head, or stopped where a thread tracking an object cut it
+ * (walk_gc_tracking).  A damaged chain ends at an unreadable or NULL link, or
+ * runs into a cycle that misses head: Brent's method finds that within
+ * about twice the chain's length, with no memory (invariant: the walker
+ * does not allocate), and the walk stops there. */
 static bool walk_gc_chain(struct walker *w, uint64_t head, uint64_t link,
 			  uint64_t via)
 {
 	uint64_t gch = (uint64_t)lv(w, RL_SIZEOF_GC_HEAD);
 	struct walk_chain chain = { .power = 1, .mark = head };
 	bool ok = true;
+	uint64_t before = 0, last = head;
 	uint64_t g = rd_u64(w, head + link, &ok) & ~UINT64_C(3);
 	while (ok && g && g != head && !walk_chain_loops(&chain, g)) {
 		if (!walk_marked(w, g + gch) && !walk_dying(w, g + gch)) {
 			walk_ref(w, g + gch, via, true);
 			walk_drain(w);
 		}
+		before = last;
+		last = g;
 		g = rd_u64(w, g + link, &ok) & ~UINT64_C(3);
 	}
-	return ok && g == head;
+	if (ok && g == head)
+		return true;
+	return ok && !g && link == 0 && last != head && walk_gc_tracking(w, head, before);
 }
 
 /* Every object on a GC list that the interpreter's roots did not reach

@@ -9,7 +9,8 @@ records the row of the target's Kept objects and whether the snapshot was
 partial; then deletes its breakpoint (gdb detaches after).  Writes
 $REMORA_TEST_OUT:
   {"captures": [{"kept": [count, size] | null, "partial": bool, "why": str,
-                 "error": str | null, "checkpoint": n}]}
+                 "error": str | null, "checkpoint": n,
+                 "threads": gdb's `info threads` (partial captures only)}]}
 """
 
 import json
@@ -41,6 +42,8 @@ try:
                 rec["why"] = "%s; %d addresses were not objects, %d reads failed (%s)" % (
                     engine.partial_text(r.get("partial_why", 0)), r["bad_objects"],
                     r["read_faults"], r.get("mode"))
+                # where each thread was: what a partial capture met
+                rec["threads"] = gdb.execute("info threads", to_string=True)
         except Exception as exc:  # noqa: BLE001 — reported by the test
             rec["error"] = "%s: %s" % (type(exc).__name__, exc)
         out["captures"].append(rec)

@@ -246,6 +246,54 @@ def dying_case(tap, it):
     one_case(tap, it, "inside a deallocator", "drop", commands, check, after=after)
 
 
+# the youngest generation's list head, through the interpreter's debug info
+def gen0_expr(it):
+    if it.version < (3, 9):
+        return "_PyRuntime.gc.generation0"
+    return "_PyRuntime.interpreters.main->gc.generation0"
+
+
+IN_SNAPSHOT_TRACKED = ("python import gdb, remora.command as c; print('in snapshot: %s' % ("
+                       "c.current_heap()._handle.snapshot.find(int(gdb.parse_and_eval("
+                       "'$tracked'))) is not None))")
+
+
+def tracking_case(tap, it):
+    """GIVEN a thread stopped inside _PyObject_GC_TRACK, the youngest
+    generation's list cut (its old tail's next already the new object,
+    whose next is still 0; a thread of an interpreter with a GIL of its
+    own may stop there whenever gdb stops the process) WHEN py-heap and
+    py-heap -no-inject capture THEN neither is partial, and the new object
+    is in both."""
+    if it.free_threaded:
+        tap.skip("inside GC tracking %s" % it.name, "a free-threaded build keeps no GC lists")
+        return
+    if not it.debug_info:
+        tap.skip("inside GC tracking %s" % it.name, "finding the GC list's head takes the "
+                 "interpreter's debug info")
+        return
+    after = (harness.marked("in-injected", IN_SNAPSHOT_TRACKED)
+             + harness.marked("outside", "py-heap -no-inject -json -- h.bytype")
+             + harness.marked("in-outside", IN_SNAPSHOT_TRACKED))
+
+    def check(tap, name, g, kept):
+        tap.equal("%s: a thread stopped with the list cut" % name,
+                  ((g.section("cut") or "").strip().splitlines() or [""])[-1],
+                  "cut: tail->next=new new->next=0 head->prev=tail", g.report)
+        for section in ("in-injected", "in-outside"):
+            tap.equal("%s: %s: the object being tracked is in the snapshot" % (name, section),
+                      (g.section(section) or "").strip(), "in snapshot: True", g.report)
+        text = g.section("outside") or ""
+        tap.equal("%s: py-heap -no-inject: no partial snapshot" % name,
+                  [ln for ln in text.splitlines() if ln.startswith("remora:")], [], text)
+        tap.equal("%s: py-heap -no-inject: the Kept row is exact" % name, kept_row(text),
+                  kept, g.report)
+
+    commands = (["source " + os.path.join(harness.HERE, "gdb_tracking.py")]
+                + harness.marked("cut", "python tracking_stop(%r)" % gen0_expr(it)))
+    one_case(tap, it, "inside GC tracking", "drop", commands, check, after=after)
+
+
 def storm(tap, it):
     repeated(tap, it, "signal storm", "alloc", STORM_CAPTURES, signals=True)
 
@@ -295,7 +343,9 @@ def repeated(tap, it, label, mode, n, signals):
         tap.ok("%s: %d captures, each with the Kept row exact" % (name, n),
                len(caps) == n and not bad, "want %r; wrong: %r" % (want, bad[:5]))
         partial = [(i, c.get("why")) for i, c in enumerate(caps) if c["partial"]]
-        tap.equal("%s: no capture is partial" % name, partial, [])
+        where = [c["threads"] for c in caps if c.get("threads")][:2]
+        tap.equal("%s: no capture is partial" % name, partial, [],
+                  "the threads at the first partial captures:\n" + "\n".join(where))
         tap.equal("%s: target exits 0" % name, rc, 0, target.output)
         if rc != 0:
             return
@@ -587,6 +637,7 @@ def run(tap, it):
                  "allocator (_mi_malloc_generic is a local symbol)")
     one_case(tap, it, "user breakpoints", "sleep", USER_BREAKS, breaks_kept)
     dying_case(tap, it)
+    tracking_case(tap, it)
     fn = sleep_function(it)
     one_case(tap, it, "another thread's breakpoint", "sleep", ["break " + fn],
              thread_break_kept(fn))

@@ -128,6 +128,7 @@ struct walked {
 	uint32_t flags;
 	uint32_t why;       /* the walk's first cause of partial */
 	uint32_t threads;   /* THREAD records in the snapshot */
+	uint32_t nodes;     /* objects in the snapshot */
 	bool loaded;
 };
 
@@ -164,6 +165,7 @@ static struct walked walk(void)
 	}
 	out.loaded = true;
 	out.threads = snap->thread_count;
+	out.nodes = snap->node_count;
 	remora_snapshot_destroy(snap);
 	return out;
 }
@@ -284,6 +286,76 @@ static void test_gc_list_loops(void)
 	CU_ASSERT_EQUAL(w.why, REMORA_PARTIAL_NOT_OBJECT);
 }
 
+/* Objects A and B (GC heads at 0x400 and 0x440 of the item page) on the
+ * youngest generation's list as it stands: head -> A -> B -> B_next,
+ * with the head's prev at tail. */
+static uint64_t two_tracked(uint64_t b_next, uint64_t tail)
+{
+	uint64_t head = at(P_INTERP) + 0x100;
+	uint64_t a = at(P_ITEM) + 0x400, b = at(P_ITEM) + 0x440;
+	put(P_INTERP, 0x100, a);
+	put(P_INTERP, 0x108, tail);
+	put(P_ITEM, 0x400, b);
+	put(P_ITEM, 0x408, head);
+	put(P_ITEM, 0x440, b_next);
+	put(P_ITEM, 0x448, a);
+	for (uint64_t o = 0x410; o <= 0x450; o += 0x40) {
+		put(P_ITEM, (int64_t)o, 1);              /* ob_refcnt */
+		put(P_ITEM, (int64_t)o + 8, at(P_TYPE)); /* ob_type */
+	}
+	return head;
+}
+
+/* GIVEN a generation's list as a thread leaves it when stopped inside
+ * _PyObject_GC_TRACK (the tail A's next already the new object B, B's
+ * next still 0, the head's prev still A) WHEN walked THEN the snapshot
+ * is whole, with every object of the finished list; the same cut with
+ * the head's prev at B is damage: partial. */
+static void test_gc_list_mid_track(void)
+{
+	image_reset();
+	uint64_t head = two_tracked(0, 0);
+	put(P_INTERP, 0x100, head);                   /* the list empty */
+	put(P_INTERP, 0x108, head);
+	struct walked none = walk();
+	CU_ASSERT_EQUAL(none.flags & REMORA_SNAP_PARTIAL, 0);
+
+	image_reset();
+	head = two_tracked(0, 0);
+	put(P_INTERP, 0x108, head);
+	put(P_ITEM, 0x448, head);
+	put(P_INTERP, 0x100, at(P_ITEM) + 0x440);    /* head -> B -> 0: B first */
+	struct walked first = walk();
+	CU_ASSERT_EQUAL(first.flags & REMORA_SNAP_PARTIAL, 0);
+	CU_ASSERT_EQUAL(first.nodes, none.nodes + 1);
+
+	image_reset();
+	head = two_tracked(0, 0);
+	put(P_ITEM, 0x440, head);
+	put(P_INTERP, 0x108, at(P_ITEM) + 0x440);    /* finished: head -> A -> B -> head */
+	struct walked whole = walk();
+	CU_ASSERT_EQUAL(whole.status, REMORA_WALK_OK);
+	CU_ASSERT(whole.loaded);
+	CU_ASSERT_EQUAL(whole.flags & REMORA_SNAP_PARTIAL, 0);
+	CU_ASSERT_EQUAL(whole.nodes, none.nodes + 2);
+
+	image_reset();
+	two_tracked(0, at(P_ITEM) + 0x400);          /* mid-track: prev still A */
+	struct walked mid = walk();
+	CU_ASSERT_EQUAL(mid.status, REMORA_WALK_OK);
+	CU_ASSERT(mid.loaded);
+	CU_ASSERT_EQUAL(mid.flags & REMORA_SNAP_PARTIAL, 0);
+	CU_ASSERT_EQUAL(mid.why, REMORA_PARTIAL_NONE);
+	CU_ASSERT_EQUAL(mid.nodes, whole.nodes);
+
+	image_reset();
+	two_tracked(0, at(P_ITEM) + 0x440);          /* B the tail, yet next 0 */
+	struct walked cut = walk();
+	CU_ASSERT(cut.loaded);
+	CU_ASSERT(cut.flags & REMORA_SNAP_PARTIAL);
+	CU_ASSERT_EQUAL(cut.why, REMORA_PARTIAL_GC_LIST);
+}
+
 /* GIVEN specs with and without a range of minor versions WHEN asked
  * whether a version needs them THEN inside its range a spec is needed
  * unless optional, outside it never; and a layout of 3.11 lacking only
@@ -323,6 +395,7 @@ int main(void)
 		{ "frames and exception states that loop", test_frames_and_items_loop },
 		{ "interpreters that loop", test_interpreters_loop },
 		{ "a GC list that loops", test_gc_list_loops },
+		{ "a GC list cut where a thread tracks an object", test_gc_list_mid_track },
 		{ "fields by version range", test_version_ranges },
 		{ NULL, NULL },
 	};
