@@ -102,8 +102,7 @@ def capture_outside(inferior=None):
     fd, path = _new_sink()
     stats = _Stats()
     t0 = time.perf_counter()
-    with progress.shown("capturing from outside", lambda: stats.nodes,
-                        lambda: os.fstat(fd).st_size):
+    with progress.shown("capturing from outside", lambda: stats.nodes, fd=fd):
         _take(fd, path, lambda: engine.capture_proc(inf.pid, descriptor, fd, stats))
     seconds = time.perf_counter() - t0
     last_result = {name: getattr(stats, name) for name, _t in _Stats._fields_}
@@ -303,8 +302,7 @@ def capture_core(core_path=None):
     fd, path = _new_sink()
     stats = _Stats()
     t1 = time.perf_counter()
-    with progress.shown("capturing from a core", lambda: stats.nodes,
-                        lambda: os.fstat(fd).st_size):
+    with progress.shown("capturing from a core", lambda: stats.nodes, fd=fd):
         _take(fd, path, lambda: core.capture(descriptor, fd, stats))
     t2 = time.perf_counter()
     del core

@@ -43,7 +43,7 @@ import time
 import gdb
 
 from . import elfsyms, engine, paths
-from .progress import Progress
+from .progress import shown
 from .errors import RemoraError
 
 AGENT_ABI = 5
@@ -575,16 +575,14 @@ class Capture:
         # at a stop (every slot full, or the walk done) the rest
         ctl = base + img.sym["remora_agent_ctl"]
         drainer = engine.Drainer(inf.pid, ctl, self.fd)
-        progress = Progress.begin("capturing", _agent_count(inf.pid, ctl + CTL_NODES_WALKED),
-                                  lambda: os.fstat(self.fd).st_size)
         try:
-            while self._next_stop() == STATE_YIELD:
-                self.stops += 1
+            with shown("capturing", _agent_count(inf.pid, ctl + CTL_NODES_WALKED),
+                       fd=self.fd):
+                while self._next_stop() == STATE_YIELD:
+                    self.stops += 1
+                    self.yields = drainer.sync()
                 self.yields = drainer.sync()
-            self.yields = drainer.sync()
         finally:
-            if progress:
-                progress.stop()
             drainer.stop()
         return self._ctl(CTL_HEAD.size, RESULT.format)
 

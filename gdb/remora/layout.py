@@ -209,7 +209,7 @@ def _symbol_address(name):
             raise KeyError(name)
         return int(sym.value().address)
     # the debug info's symbol where it lies in memory, else an ELF one
-    address = _minimal_address(name)
+    address = _address_in_memory(name)
     if address is None:
         raise KeyError(name)
     return address
@@ -275,7 +275,7 @@ _INFO_ADDRESS = re.compile(r'^Symbol "[^"]*" is (?:static storage at address |at
                            r'a function at address |a variable at )(0x[0-9a-f]+)')
 
 
-def _minimal_address(name):
+def _address_in_memory(name):
     """The address of a symbol in memory (an ELF one, or static storage
     the debug info places), or None; never an expression to evaluate:
     gdb takes the address of a value that is not in memory (a constant,
@@ -291,7 +291,7 @@ def _minimal_address(name):
 
 def _read_word(name, size):
     """The size-byte little-endian word at symbol name; KeyError."""
-    address = _minimal_address(name)
+    address = _address_in_memory(name)
     if address is None:
         raise KeyError(name)
     try:
@@ -306,7 +306,7 @@ def python_version():
     this is not a CPython we can read."""
     has_runtime = (gdb.lookup_global_symbol("_PyRuntime") is not None or
                    gdb.lookup_static_symbol("_PyRuntime") is not None or
-                   _minimal_address("_PyRuntime") is not None)
+                   _address_in_memory("_PyRuntime") is not None)
     if has_runtime:
         try:
             return int(gdb.parse_and_eval("(unsigned int)Py_Version")) & 0xFFFFFFFF
@@ -342,7 +342,7 @@ SUPPORTED = "3.8–3.15"
 def symbol_file(name):
     """The file whose memory holds symbol name (as `info symbol` says;
     the main program when gdb names none), or None."""
-    if _minimal_address(name) is None:
+    if _address_in_memory(name) is None:
         return None
     try:
         where = gdb.execute("info symbol (unsigned long)&'%s'" % name, to_string=True).strip()
@@ -399,7 +399,7 @@ def is_free_threaded():
     """Whether the target's CPython is a free-threaded build (3.13t on):
     only those define _Py_MergeZeroLocalRefcount, stripped or not (its
     dynamic symbol table has it)."""
-    return _minimal_address("_Py_MergeZeroLocalRefcount") is not None
+    return _address_in_memory("_Py_MergeZeroLocalRefcount") is not None
 
 
 def _free_threaded(version, described=None):
@@ -414,11 +414,13 @@ def _free_threaded(version, described=None):
     if version < 0x030E0000:
         return mine
     try:
-        mem = bytes(gdb.selected_inferior().read_memory(runtime_address(), 24))
-    except (gdb.error, gdb.MemoryError, RemoraError):
+        head = _debug_offsets_head(runtime_address())
+    except (gdb.error, RemoraError):
+        return mine
+    if head is None:
         return mine         # not in the core: nothing to check against
-    stated_version, stated = struct.unpack_from("<QQ", mem, 8)
-    if mem[:8] != DEBUG_COOKIE or stated_version != version or stated > 1:
+    cookie, stated_version, stated = head
+    if cookie != DEBUG_COOKIE or stated_version != version or stated > 1:
         return mine
     if bool(stated) != mine:
         _say_once(("free-threaded", version, stated),
@@ -615,6 +617,18 @@ def _say_once(key, text):
         gdb.write(text + "\n")
 
 
+def _debug_offsets_head(at):
+    """(cookie, version, free_threaded) of the _Py_DebugOffsets at `at`
+    (3.13+; free_threaded from 3.14), or None where memory has none (a
+    core that did not save it)."""
+    try:
+        mem = bytes(gdb.selected_inferior().read_memory(at, 24))
+    except (gdb.error, gdb.MemoryError):
+        return None
+    version, free_threaded = struct.unpack_from("<QQ", mem, 8)
+    return mem[:8], version, free_threaded
+
+
 def _check_debug_offsets(all_specs, values, version, dwarf, headers):
     """3.13+: the interpreter's own _Py_DebugOffsets (in _PyRuntime) must
     carry its cookie and version, and state the offsets the descriptor
@@ -626,12 +640,10 @@ def _check_debug_offsets(all_specs, values, version, dwarf, headers):
     if base < 0 or runtime <= 0:
         return
     at = runtime + base
-    try:
-        mem = bytes(gdb.selected_inferior().read_memory(at, 8))
-        (stated,) = struct.unpack("<Q", bytes(gdb.selected_inferior().read_memory(
-            at + values[index["RL_DBG_VERSION"]], 8)))
-    except (gdb.error, gdb.MemoryError):
+    head = _debug_offsets_head(at)
+    if head is None:
         return      # not in the core: nothing to check against
+    mem, stated, _free = head
     source = "debug info" if dwarf else "%s table" % headers
     if mem != DEBUG_COOKIE:
         _say_once(("cookie", version, mem), "remora: CPython %s's _PyRuntime.debug_offsets "

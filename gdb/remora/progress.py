@@ -37,9 +37,15 @@ _running = []
 _lock = threading.Lock()
 
 
+def _file_size(fd):
+    """size() for a snapshot being written to fd: its length so far."""
+    return lambda: os.fstat(fd).st_size
+
+
 class Progress(threading.Thread):
     """Shows what count() (objects so far, or None) and size() (bytes of
-    snapshot so far, or None) say, every quarter second, as `what`."""
+    snapshot so far, or None; fd: the size of the file open there) say,
+    every quarter second, as `what`."""
 
     def __init__(self, what, count=None, size=None, after=1.0):
         super().__init__(name="remora-progress", daemon=True)
@@ -48,10 +54,12 @@ class Progress(threading.Thread):
         self._shown = 0
 
     @classmethod
-    def begin(cls, what, count=None, size=None):
+    def begin(cls, what, count=None, size=None, fd=None):
         """The running reporter, or None where progress is not shown."""
         if not _enabled():
             return None
+        if fd is not None:
+            size = _file_size(fd)
         reporter = cls(what, count, size, _after())
         with _lock:
             _running.append(reporter)
@@ -102,10 +110,10 @@ class Progress(threading.Thread):
 
 
 class shown:
-    """`with shown(what, count, size):` — a Progress for the block."""
+    """`with shown(what, count, size, fd):` — a Progress for the block."""
 
-    def __init__(self, what, count=None, size=None):
-        self.args = (what, count, size)
+    def __init__(self, what, count=None, size=None, fd=None):
+        self.args = (what, count, size, fd)
         self.reporter = None
 
     def __enter__(self):
