@@ -357,7 +357,7 @@ def _warn_if_finalizing():
                   "objects are being torn down, the snapshot shows what is left\n")
 
 
-def capture_auto(inferior=None, inject=True):
+def capture_auto(inferior=None, inject=True, keep_frame=True):
     """capture_core() for a core file; for a process, capture() when
     injecting is safe (and wanted), else capture_outside() after saying
     why in one line."""
@@ -370,7 +370,7 @@ def capture_auto(inferior=None, inject=True):
     inf = _live_inferior(inferior)
     _warn_if_finalizing()
     try:
-        path = capture(inf) if inject else capture_outside(inf)
+        path = capture(inf, keep_frame=keep_frame) if inject else capture_outside(inf)
     except KeyboardInterrupt:
         # before the agent ran, or while reading from outside: nothing to
         # undo (capture() itself says so when it stopped the agent)
@@ -482,19 +482,24 @@ def _reselect(thread, frame):
     return interrupted
 
 
-def capture(inferior=None, options=0):
+def capture(inferior=None, options=0, keep_frame=True):
     """Capture the heap of a stopped live inferior by injecting the agent;
     returns the path of a new in-memory snapshot file.  Raises RemoraError
     with one line on failure.  options: AS_OUTSIDE walks as a reader from
-    outside would (tests)."""
+    outside would (tests).  keep_frame: select the user's frame again
+    after (False where there is no user: gdb finds the frame a process
+    stopped in by reading its C library's debug info, a fifth of a second
+    on a first attach)."""
     global last_result
     inf = _live_inferior(inferior)
     version, descriptor = layout.build()
     selected = gdb.selected_thread()
-    try:
-        frame0 = gdb.selected_frame()
-    except gdb.error:
-        frame0 = None
+    frame0 = None
+    if keep_frame:
+        try:
+            frame0 = gdb.selected_frame()
+        except gdb.error:
+            pass
     fd, path = _new_sink()
     t0 = time.perf_counter()
     interrupted = False

@@ -203,7 +203,7 @@ def _snapshot(pid, output):
     paused = _attach(pid)
     try:
         try:
-            path = capture.capture_auto(inject=True)
+            path = capture.capture_auto(inject=True, keep_frame=False)
         except RemoraError as exc:
             raise _Failed(EXIT_ERROR, str(exc)) from None
     finally:

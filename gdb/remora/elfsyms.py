@@ -125,39 +125,69 @@ def first_load_vaddr(data):
     return min(vaddrs) if vaddrs else 0
 
 
+def _name_offsets(strtab, wanted):
+    """{offset in strtab: wanted name} of every place a symbol's name
+    may start to read as a wanted name, or as one link-time optimization
+    renamed (NAME.lto_priv.N): a linker may point a name at the tail of
+    a longer string, so a match need not follow a NUL."""
+    out = {}
+    for name in wanted:
+        raw = name.encode()
+        for needle, lto in ((raw + b"\0", False), (raw + b".lto_priv.", True)):
+            at = strtab.find(needle)
+            while at >= 0:
+                if lto:
+                    end = strtab.find(b"\0", at + len(needle))
+                    if strtab[at + len(needle):end].isdigit():
+                        out[at] = name
+                else:
+                    out[at] = name
+                at = strtab.find(needle, at + 1)
+    return out
+
+
 def symtab(path, wanted):
     """{name: [(value, source file or None)]} for the names in wanted,
     from the .symtab of the ELF file at path (a library, or the separate
     debug file of one).  Local symbols carry the source file the symbol
-    table attributes them to; values are link-time addresses."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
-        return {}
-    e_shoff = struct.unpack_from("<Q", data, 0x28)[0]
-    e_shentsize, e_shnum = struct.unpack_from("<HH", data, 0x3A)
-    sections = [struct.unpack_from("<IIQQQQIIQQ", data, e_shoff + i * e_shentsize)
-                for i in range(e_shnum)]
+    table attributes them to; values are link-time addresses.  A static
+    that link-time optimization renamed NAME.lto_priv.N counts as NAME.
+    Only the symbol and string tables are read, and the names are found
+    in the strings first (a debug file is some megabytes)."""
     out = {}
-    for sh in sections:
-        if sh[1] != SHT_SYMTAB:
-            continue
-        str_off = sections[sh[6]][4]
-        current_file = None
-        wanted_b = {w.encode(): w for w in wanted}
-        for i in range(sh[5] // 24):
-            st_name, st_info, _o, st_shndx, st_value, _s = struct.unpack_from(
-                "<IBBHQQ", data, sh[4] + i * 24)
-            end = data.index(b"\0", str_off + st_name)
-            raw = data[str_off + st_name:end]
-            if st_info & 0xF == STT_FILE:
-                current_file = raw.decode("utf-8", "replace")
+    with open(path, "rb") as f:
+        head = f.read(64)
+        if head[:4] != b"\x7fELF" or head[4] != 2 or head[5] != 1:
+            return {}
+        e_shoff = struct.unpack_from("<Q", head, 0x28)[0]
+        e_shentsize, e_shnum = struct.unpack_from("<HH", head, 0x3A)
+        f.seek(e_shoff)
+        raw = f.read(e_shentsize * e_shnum)
+        sections = [struct.unpack_from("<IIQQQQIIQQ", raw, i * e_shentsize)
+                    for i in range(e_shnum)]
+        for sh in sections:
+            if sh[1] != SHT_SYMTAB or sh[6] >= e_shnum:
                 continue
-            name = wanted_b.get(raw)
-            if name is None or st_shndx == 0:
+            strsec = sections[sh[6]]
+            f.seek(strsec[4])
+            strtab = f.read(strsec[5])
+            names = _name_offsets(strtab, wanted)
+            if not names:
                 continue
-            local = (st_info >> 4) == STB_LOCAL
-            out.setdefault(name, []).append((st_value, current_file if local else None))
+            f.seek(sh[4])
+            table = f.read(sh[5] - sh[5] % 24)
+            current_file = None
+            for st_name, st_info, _o, st_shndx, st_value, _s in struct.iter_unpack(
+                    "<IBBHQQ", table):
+                if st_info & 0xF == STT_FILE:
+                    current_file = strtab[st_name:strtab.find(b"\0", st_name)].decode(
+                        "utf-8", "replace")
+                    continue
+                name = names.get(st_name)
+                if name is None or st_shndx == 0:
+                    continue
+                local = (st_info >> 4) == STB_LOCAL
+                out.setdefault(name, []).append((st_value, current_file if local else None))
     return out
 
 

@@ -62,9 +62,9 @@ SELECT = "h & hp.Type('%s')" % KEPT
 COMMANDS = ("attach", "core", "snapshot", "load", "diff")
 
 
-def remora(*args, timeout=300):
+def remora(*args, timeout=300, env=None):
     r = subprocess.run([REMORA] + list(args), capture_output=True, text=True,
-                       timeout=timeout, env=harness.gdb_env())
+                       timeout=timeout, env=dict(harness.gdb_env(), **(env or {})))
     return r
 
 
@@ -274,7 +274,20 @@ def run(tap, it):
                       (facts["kept_count"], facts["payload_size"]), str(rows))
 
         first = os.path.join(wdir, "first.remora")
-        r = remora("snapshot", str(target.pid), "-o", first)
+        # gdb's index of each file's debug info kept under remora's cache
+        # (XDG_CACHE_HOME's, here with a space in its path)
+        cache_home = os.path.join(wdir, "cache home")
+        shutil.rmtree(cache_home, ignore_errors=True)
+        r = remora("snapshot", str(target.pid), "-o", first,
+                   env={"XDG_CACHE_HOME": cache_home})
+        index_dir = os.path.join(cache_home, "remora", "gdb-index")
+        indexes = [f for f in (os.listdir(index_dir) if os.path.isdir(index_dir) else [])
+                   if f.endswith(".gdb-index")]
+        if it.debug_info:
+            tap.ok("snapshot: gdb kept its index of the debug info in %s" % index_dir,
+                   indexes, report(r))
+        else:
+            tap.skip("snapshot: gdb's index cache %s" % it.name, "no debug info to index")
         tap.equal("snapshot: exit 0", r.returncode, 0, report(r))
         tap.equal("snapshot: nothing on stdout", r.stdout, "")
         tap.ok("snapshot: one line on stderr with the pause and the objects saved",
