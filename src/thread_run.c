@@ -198,6 +198,46 @@ int remora_capture_run(int pid, int tid, const struct remora_run_return *at, int
 	return r;
 }
 
+/* Where each of remora_capture_get_regs' words is in the kernel's
+ * struct. */
+static uint64_t *regs_word(struct user_regs_struct *r, int i)
+{
+	uint64_t *const at[REMORA_REGS_COUNT] = {
+		(uint64_t *)&r->rax, (uint64_t *)&r->rbx, (uint64_t *)&r->rcx,
+		(uint64_t *)&r->rdx, (uint64_t *)&r->rsi, (uint64_t *)&r->rdi,
+		(uint64_t *)&r->rbp, (uint64_t *)&r->rsp, (uint64_t *)&r->r8,
+		(uint64_t *)&r->r9, (uint64_t *)&r->r10, (uint64_t *)&r->r11,
+		(uint64_t *)&r->r12, (uint64_t *)&r->r13, (uint64_t *)&r->r14,
+		(uint64_t *)&r->r15, (uint64_t *)&r->rip, (uint64_t *)&r->eflags,
+		(uint64_t *)&r->orig_rax,
+	};
+	return at[i];
+}
+
+int remora_capture_get_regs(int tid, uint64_t *regs)
+{
+	struct user_regs_struct r;
+	if (ptrace(PTRACE_GETREGS, tid, (void *)0, &r) < 0)
+		return -errno;
+	for (int i = 0; i < REMORA_REGS_COUNT; i++)
+		regs[i] = *regs_word(&r, i);
+	return 0;
+}
+
+int remora_capture_set_regs(int tid, const uint64_t *regs, uint64_t mask)
+{
+	struct user_regs_struct r;
+	if (ptrace(PTRACE_GETREGS, tid, (void *)0, &r) < 0)
+		return -errno;
+	for (int i = 0; i < REMORA_REGS_COUNT; i++) {
+		if (mask & (UINT64_C(1) << i))
+			*regs_word(&r, i) = regs[i];
+	}
+	if (ptrace(PTRACE_SETREGS, tid, (void *)0, &r) < 0)
+		return -errno;
+	return 0;
+}
+
 /* The thread's extended state as the kernel gives it (an XSAVE image, or
  * FXSAVE's where the machine has no XSAVE), into buf; its size. */
 static int frame_xstate(int tid, uint8_t *buf, uint32_t *size, bool *xsave, uint64_t *xfeatures)

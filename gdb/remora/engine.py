@@ -60,6 +60,8 @@ _PROTOTYPES = {
     "remora_capture_home_frame": (ctypes.c_int, [ctypes.c_int, ctypes.c_int, _u64,
                                                  ctypes.POINTER(_u64), _u64, _u64,
                                                  ctypes.POINTER(_u64), ctypes.POINTER(_u64)]),
+    "remora_capture_get_regs": (ctypes.c_int, [ctypes.c_int, ctypes.POINTER(_u64)]),
+    "remora_capture_set_regs": (ctypes.c_int, [ctypes.c_int, ctypes.POINTER(_u64), _u64]),
     "remora_partial_text": (ctypes.c_char_p, [_u32]),
     "remora_capture_find": (_u64, [ctypes.c_int, _u64, _u64, ctypes.c_char_p, _size]),
     "remora_capture_segments": (_c_err, [ctypes.c_int, ctypes.POINTER(_u64), _size,
@@ -299,6 +301,37 @@ def run_thread(pid, tid, returns=(), pass_mask=0, stop_mask=0, abort_addr=0):
         raise RemoraError("remora: cannot run thread %d for the capture: %s"
                           % (tid, os.strerror(-r)), errno=-r)
     return stop
+
+
+# remora_capture_get_regs' words (remora.h), by gdb's names
+REGS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11",
+        "r12", "r13", "r14", "r15", "rip", "eflags", "orig_rax")
+
+
+def get_regs(tid):
+    """{name: value} of thread tid's general registers and orig_rax, as
+    the kernel keeps them (no frame of gdb's computed)."""
+    words = (_u64 * len(REGS))()
+    r = lib().remora_capture_get_regs(tid, words)
+    if r < 0:
+        raise RemoraError("remora: cannot read thread %d's registers: %s"
+                          % (tid, os.strerror(-r)), errno=-r)
+    return dict(zip(REGS, words))
+
+
+def set_regs(tid, regs):
+    """Sets thread tid's registers named in regs (REGS' names); the caller
+    has gdb read them afresh."""
+    words = (_u64 * len(REGS))()
+    mask = 0
+    for i, name in enumerate(REGS):
+        if name in regs:
+            words[i] = regs[name] & (2 ** 64 - 1)
+            mask |= 1 << i
+    r = lib().remora_capture_set_regs(tid, words, mask)
+    if r < 0:
+        raise RemoraError("remora: cannot set thread %d's registers: %s"
+                          % (tid, os.strerror(-r)), errno=-r)
 
 
 def home_frame(pid, tid, below, regs, restore_rt, share_fp=0):

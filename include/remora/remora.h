@@ -589,6 +589,20 @@ REMORA_EXPORT int remora_capture_run(int pid, int tid, const struct remora_run_r
 				     int nat, uint64_t pass_mask, uint64_t stop_mask,
 				     uint64_t abort_addr, struct remora_run_stop *out);
 
+/* Thread tid's general registers as the kernel keeps them (the thread
+ * stopped, traced by the calling thread: gdb's): REMORA_REGS_COUNT words,
+ * rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp, r8-r15, rip, eflags, orig_rax.
+ * Read so, they cost no frame of gdb's (gdb finds the frame a thread is
+ * in by the unwind tables of every object file: a fifth of a second on
+ * a first attach).  0 or -errno. */
+enum { REMORA_REGS_COUNT = 19 };
+REMORA_EXPORT int remora_capture_get_regs(int tid, uint64_t *regs);
+
+/* Sets the words of regs (in remora_capture_get_regs' order) whose bit is
+ * set in mask; the thread's other registers stay.  The caller has gdb
+ * read them afresh (`maint flush register-cache`).  0 or -errno. */
+REMORA_EXPORT int remora_capture_set_regs(int tid, const uint64_t *regs, uint64_t mask);
+
 /* Writes under thread tid's stack, below `below` less its red zone, an
  * rt_sigreturn frame (src/sigframe.h) that takes the thread to regs (18
  * words: rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp, r8-r15, rip, eflags),

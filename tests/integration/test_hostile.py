@@ -246,6 +246,32 @@ def dying_case(tap, it):
     one_case(tap, it, "inside a deallocator", "drop", commands, check, after=after)
 
 
+def frame_line(text):
+    """The "#N ..." line gdb printed for a frame, or None."""
+    return next((ln.strip() for ln in (text or "").splitlines() if ln.startswith("#")), None)
+
+
+def users_frame_case(tap, it):
+    """GIVEN a user who selected frame 2 of the thread gdb stopped in WHEN
+    py-heap captures (the agent runs on that thread, its registers moved
+    and put back) THEN frame 2 is selected again, with the registers it
+    had."""
+    def check(tap, name, g, kept):
+        before = frame_line(g.section("frame-before"))
+        tap.ok("%s: gdb showed frame 2 before the capture" % name,
+               before is not None and before.startswith("#2"), g.report)
+        tap.equal("%s: frame 2 is selected again after it" % name,
+                  frame_line(g.section("frame-after")), before, g.report)
+        tap.equal("%s: with the same registers" % name,
+                  (g.section("regs-after") or "").split(),
+                  (g.section("regs-before") or "").split(), g.report)
+
+    regs = "info registers rip rsp rbp"
+    commands = (harness.marked("frame-before", "frame 2") + harness.marked("regs-before", regs))
+    after = harness.marked("frame-after", "frame") + harness.marked("regs-after", regs)
+    one_case(tap, it, "the user's frame", "sleep", commands, check, after=after)
+
+
 # the youngest generation's list head, through the interpreter's debug info
 def gen0_expr(it):
     if it.version < (3, 9):
@@ -638,6 +664,7 @@ def run(tap, it):
     one_case(tap, it, "user breakpoints", "sleep", USER_BREAKS, breaks_kept)
     dying_case(tap, it)
     tracking_case(tap, it)
+    users_frame_case(tap, it)
     fn = sleep_function(it)
     one_case(tap, it, "another thread's breakpoint", "sleep", ["break " + fn],
              thread_break_kept(fn))

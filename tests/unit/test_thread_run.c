@@ -267,6 +267,39 @@ static void test_gone(void)
 	CU_ASSERT(waitpid(pid, NULL, WNOHANG) < 0);     /* reaped by the runner */
 }
 
+/* GIVEN a traced child stopped WHEN its registers are read and two of
+ * them set THEN the words equal the kernel's own (PTRACE_GETREGS, read
+ * here), and a set changes the named registers only. */
+static void test_regs(void)
+{
+	pid_t pid = start(GO_A_THEN_B);
+	struct user_regs_struct before, after;
+	CU_ASSERT_FATAL(ptrace(PTRACE_GETREGS, pid, 0, &before) == 0);
+	uint64_t words[REMORA_REGS_COUNT];
+	CU_ASSERT_EQUAL(remora_capture_get_regs(pid, words), 0);
+	const uint64_t want[REMORA_REGS_COUNT] = {
+		before.rax, before.rbx, before.rcx, before.rdx, before.rsi, before.rdi,
+		before.rbp, before.rsp, before.r8, before.r9, before.r10, before.r11,
+		before.r12, before.r13, before.r14, before.r15, before.rip, before.eflags,
+		before.orig_rax,
+	};
+	for (int i = 0; i < REMORA_REGS_COUNT; i++)
+		CU_ASSERT_EQUAL(words[i], want[i]);
+	uint64_t set[REMORA_REGS_COUNT] = { 0 };
+	set[1] = 0x1122334455667788u;         /* rbx */
+	set[12] = 0x0123456789abcdefu;        /* r12 */
+	set[2] = 0xdeadbeefu;                 /* rcx: not in the mask */
+	CU_ASSERT_EQUAL(remora_capture_set_regs(pid, set, (1u << 1) | (1u << 12)), 0);
+	CU_ASSERT_FATAL(ptrace(PTRACE_GETREGS, pid, 0, &after) == 0);
+	CU_ASSERT_EQUAL(after.rbx, set[1]);
+	CU_ASSERT_EQUAL(after.r12, set[12]);
+	after.rbx = before.rbx;
+	after.r12 = before.r12;
+	CU_ASSERT(memcmp(&after, &before, sizeof after) == 0);
+	CU_ASSERT_EQUAL(remora_capture_get_regs(-1, words), -ESRCH);
+	finish(pid);
+}
+
 static void test_too_many_returns(void)
 {
 	pid_t pid = start(GO_A_THEN_B);
@@ -409,6 +442,7 @@ int main(void)
 		{ "a stop signal is reported, then gone", test_stop_signal },
 		{ "a thread that exits is gone", test_gone },
 		{ "more than 16 returns is EINVAL", test_too_many_returns },
+		{ "registers read and set as the kernel keeps them", test_regs },
 		{ "a home frame takes a moved thread back, debugger gone", test_home_frame },
 		{ "chained frames unmap, then go home", test_home_frames_chained },
 		{ "a SIGINT to the tracer aborts the target's work", test_sigint_aborts },
