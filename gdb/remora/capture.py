@@ -487,9 +487,9 @@ def capture(inferior=None, options=0, keep_frame=True):
     returns the path of a new in-memory snapshot file.  Raises RemoraError
     with one line on failure.  options: AS_OUTSIDE walks as a reader from
     outside would (tests).  keep_frame: select the user's frame again
-    after (False where there is no user: gdb finds the frame a process
-    stopped in by reading its C library's debug info, a fifth of a second
-    on a first attach)."""
+    after (False where there is no user: gdb identifies the frame a
+    process stopped in with the unwind tables of every object file, a
+    fifth of a second on a first attach)."""
     global last_result
     inf = _live_inferior(inferior)
     version, descriptor = layout.build()

@@ -44,8 +44,8 @@ def _file_size(fd):
 
 class Progress(threading.Thread):
     """Shows what count() (objects so far, or None) and size() (bytes of
-    snapshot so far, or None; fd: the size of the file open there) say,
-    every quarter second, as `what`."""
+    snapshot so far, or None; begin()'s fd instead: the length of the file
+    open there) say, every quarter second, as `what`."""
 
     def __init__(self, what, count=None, size=None, after=1.0):
         super().__init__(name="remora-progress", daemon=True)
