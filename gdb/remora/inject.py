@@ -57,8 +57,9 @@ SYS_MMAP, SYS_MPROTECT, SYS_MUNMAP = 9, 10, 11
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
 MAP_PRIVATE_ANON_NORESERVE = 0x02 | 0x20 | 0x4000
 MAP_FIXED_NOREPLACE = 0x100000
-GPRS = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10",
-        "r11", "r12", "r13", "r14", "r15", "rip", "eflags")
+# the 18 words of a home frame's registers (struct remora_sigframe_regs):
+# the engine's register words less orig_rax
+GPRS = engine.REGS[:-1]
 ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK = 512, 513, 514, 516
 SYS_RESTART_SYSCALL = 219
 
@@ -115,9 +116,8 @@ def write_registers(regs):
     afresh.  A new rip comes with orig_rax -1 unless regs give it: else a
     thread stopped inside a system call would have the kernel "restart"
     it at rip - 2 of the new code."""
-    regs = {r: regs[r] for r in GPRS + ("orig_rax",) if r in regs}
     if "rip" in regs and "orig_rax" not in regs:
-        regs["orig_rax"] = 2 ** 64 - 1
+        regs = dict(regs, orig_rax=2 ** 64 - 1)
     engine.set_regs(gdb.selected_thread().ptid[1], regs)
     gdb.execute("maint flush register-cache", to_string=True)
 
