@@ -338,6 +338,11 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_MI_ARENA_START, "[3.14-] ?off mi_arena_t start | const 32"),
 	F(RL_MI_ARENA_FIELD_COUNT, "[3.14-] ?off mi_arena_t field_count | const 48"),
 	F(RL_MI_ARENA_ABANDONED, "[3.14-] ?off mi_arena_t blocks_abandoned | const 176"),
+	F(RL_CO_FIRSTLINENO, "off PyCodeObject co_firstlineno"),
+	F(RL_CO_CODE_ADAPTIVE, "[3.11-] off PyCodeObject co_code_adaptive"),
+	F(RL_FRAME_LASTI, "[-3.10] off PyFrameObject f_lasti"),
+	F(RL_FRAME_LINENO, "off PyFrameObject f_lineno"),
+	F(RL_IFRAME_INSTR, "[3.11-] off _PyInterpreterFrame prev_instr | off _PyInterpreterFrame instr_ptr"),
 };
 
 #undef F

@@ -360,6 +360,13 @@ enum remora_layout_field {
 	RL_MI_ARENA_START,
 	RL_MI_ARENA_FIELD_COUNT,
 	RL_MI_ARENA_ABANDONED,
+	/* a frame's line (PyFrame_GetLineNumber): the line table, the
+	 * instruction the frame is at, and the line a tracer set */
+	RL_CO_FIRSTLINENO,
+	RL_CO_CODE_ADAPTIVE,     /* 3.11+: the instructions */
+	RL_FRAME_LASTI,          /* 3.8-3.10: the last instruction's offset */
+	RL_FRAME_LINENO,
+	RL_IFRAME_INSTR,         /* 3.11-3.12 prev_instr, 3.13+ instr_ptr */
 	RL_FIELD_COUNT
 };
 

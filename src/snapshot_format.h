@@ -8,7 +8,9 @@
  * entries (which thread and frame a root belongs to), frame roots with
  * FIELD/LOCAL/STACK vias, int reprs, and the SET record; version 4
  * widened a where word's frame depth from 16 bits (bits 32..47, which
- * saturated at 65535 frames) to 32 (bits 32..63).
+ * saturated at 65535 frames) to 32 (bits 32..63).  A frame object's repr
+ * (its line) came later within version 4: the record's layout did not
+ * change, and a reader that predates it takes the line as text.
  *
  * Everything is little-endian; every record starts 8-aligned and its length
  * is a multiple of 8.  A file is a header followed by records:
@@ -48,7 +50,8 @@
  *                  not count; absent (read as 0) without the flag
  *         repr     short representation (UTF-8), at most 255 bytes: a
  *                  str's first 64 characters (no quotes), an int's
- *                  decimal digits (if it fits in 60 bits), True/False
+ *                  decimal digits (if it fits in 60 bits), True/False;
+ *                  a frame's line (decimal digits), where known
  *         Unknown flag bits are a format error (they could change the
  *         record's length).
  *   EDGES (n = number of edges; they belong to the last NODE record,

@@ -1181,6 +1181,24 @@ static uint64_t walk_int_size(struct walker *w, uint64_t obj)
 	return (uint64_t)lv(w, RL_LONG_DIGITS) + ndigits * 4;
 }
 
+/* value's decimal digits (minus first if negative) at out, which has
+ * room for 21 characters; returns their count.  The agent has no printf. */
+static size_t walk_decimal(uint64_t value, bool negative, char *out)
+{
+	char digits[24];
+	size_t n = 0;
+	do {
+		digits[n++] = (char)('0' + value % 10);
+		value /= 10;
+	} while (value);
+	size_t len = 0;
+	if (negative)
+		out[len++] = '-';
+	while (n)
+		out[len++] = digits[--n];
+	return len;
+}
+
 /* The decimal text of an int that fits in 60 bits (two 30-bit digits),
  * "True"/"False" for a bool; 0 (no repr) for a longer int.  Hand-made:
  * the agent has no printf. */
@@ -1220,17 +1238,204 @@ static size_t walk_int_repr(struct walker *w, uint64_t obj, bool is_bool,
 		}
 		return len;
 	}
-	char digits[24];
-	size_t n = 0;
-	do {
-		digits[n++] = (char)('0' + value % 10);
-		value /= 10;
-	} while (value);
-	size_t len = 0;
-	if (negative)
-		out[len++] = '-';
-	while (n)
-		out[len++] = digits[--n];
+	return walk_decimal(value, negative, out);
+}
+
+/* ---- the line a frame is at (PyFrame_GetLineNumber, read) ---- */
+
+/* Reads a bytes object's contents a buffer at a time (the agent has no
+ * allocator; line tables are short, read once per frame object). */
+struct walk_cursor {
+	struct walker *w;
+	uint64_t at, end;        /* target addresses: next byte, limit */
+	uint8_t buf[256];
+	uint64_t buf_at;         /* target address of buf[0] */
+	size_t buf_len;
+	bool bad;                /* a read failed */
+};
+
+static bool walk_cursor_open(struct walk_cursor *c, struct walker *w, uint64_t bytes)
+{
+	bool ok = true;
+	int64_t n = rd_i64(w, bytes, RL_OB_SIZE, &ok);
+	c->w = w;
+	c->at = c->buf_at = bytes + (uint64_t)lv(w, RL_BYTES_SVAL);
+	c->end = c->at + (uint64_t)(n > 0 ? n : 0);
+	c->buf_len = 0;
+	c->bad = false;
+	return ok && bytes && n >= 0 && n <= ITEMS_MAX && lv(w, RL_BYTES_SVAL) > 0;
+}
+
+static bool walk_cursor_done(const struct walk_cursor *c)
+{
+	return c->bad || c->at >= c->end;
+}
+
+/* The next byte (0 past the end or on a failed read: c->bad says). */
+static uint8_t walk_cursor_peek(struct walk_cursor *c)
+{
+	if (c->at >= c->end) {
+		c->bad = true;
+		return 0;
+	}
+	if (c->at < c->buf_at || c->at >= c->buf_at + c->buf_len) {
+		uint64_t left = c->end - c->at;
+		c->buf_len = left < sizeof(c->buf) ? (size_t)left : sizeof(c->buf);
+		c->buf_at = c->at;
+		if (!rd(c->w, c->at, c->buf, c->buf_len)) {
+			c->buf_len = 0;
+			c->bad = true;
+			return 0;
+		}
+	}
+	return c->buf[c->at - c->buf_at];
+}
+
+static uint8_t walk_cursor_next(struct walk_cursor *c)
+{
+	uint8_t b = walk_cursor_peek(c);
+	c->at++;
+	return b;
+}
+
+/* 3.11+ location table: 6-bit groups, bit 6 says another follows. */
+static int64_t walk_cursor_varint(struct walk_cursor *c)
+{
+	uint8_t b = walk_cursor_next(c);
+	uint64_t v = b & 63;
+	for (unsigned int shift = 6; (b & 64) && shift < 36 && !c->bad; shift += 6) {
+		b = walk_cursor_next(c);
+		v |= (uint64_t)(b & 63) << shift;
+	}
+	return (v & 1) ? -(int64_t)(v >> 1) : (int64_t)(v >> 1);
+}
+
+/* The line of byte offset addr in code's line table (PyCode_Addr2Line):
+ * 3.8-3.9 co_lnotab (byte pairs: address step, signed line step),
+ * 3.10 co_linetable (pairs over address ranges; line step -128: none),
+ * 3.11+ the location table (an entry per range of code units: a start
+ * byte with bit 7 set, a kind in bits 3..6, the length - 1 in bits
+ * 0..2, then the kind's line step and columns).  -1: no line, or the
+ * table could not be read. */
+static int64_t walk_code_line(struct walker *w, uint64_t code, int64_t addr)
+{
+	bool ok = true;
+	int64_t line = rd_i32(w, code, RL_CO_FIRSTLINENO, &ok);
+	struct walk_cursor c;
+	if (!ok || !walk_cursor_open(&c, w, rd_ptr(w, code, RL_CO_LINETABLE)))
+		return -1;
+	if (addr < 0)
+		return line;
+	if (w->py_minor <= 9) {
+		int64_t at = 0;
+		while (!walk_cursor_done(&c)) {
+			at += walk_cursor_next(&c);
+			if (at > addr)
+				break;
+			line += (int8_t)walk_cursor_next(&c);
+		}
+		return c.bad ? -1 : line;
+	}
+	int64_t end = 0;
+	while (!walk_cursor_done(&c)) {
+		int64_t start = end, range_line = -1;
+		if (w->py_minor == 10) {
+			end += walk_cursor_next(&c);
+			int8_t step = (int8_t)walk_cursor_next(&c);
+			if (step != -128) {
+				line += step;
+				range_line = line;
+			}
+		} else {
+			uint8_t first = walk_cursor_next(&c);
+			unsigned int kind = (first >> 3) & 15;
+			end += (int64_t)((first & 7) + 1) * 2;
+			if (kind == 14 || kind == 13)            /* long, no columns */
+				line += walk_cursor_varint(&c);
+			else if (kind == 11 || kind == 12)       /* one line, +1/+2 */
+				line += kind - 10;
+			if (kind != 15)                          /* 15: no location */
+				range_line = line;
+			while (!walk_cursor_done(&c) && !(walk_cursor_peek(&c) & 128))
+				c.at++;
+		}
+		if (c.bad)
+			return -1;
+		if (start <= addr && addr < end)
+			return range_line;
+	}
+	return -1;
+}
+
+/* PyFrame_GetLineNumber of a frame object: the line a tracer set (3.8
+ * and 3.9: while f_trace is set; later: f_lineno > 0), else the line
+ * of the instruction it is at: f_lasti (3.8-3.9 bytes, 3.10 code
+ * units), or the interpreter frame's pointer into the code (3.11-3.12
+ * the last instruction, 3.13+ the current one).  -1 if unknown.  *code
+ * is the frame's code object (0 if unreadable). */
+static int64_t walk_frame_line(struct walker *w, uint64_t obj, uint64_t *code)
+{
+	bool ok = true;
+	int32_t lineno = rd_i32(w, obj, RL_FRAME_LINENO, &ok);
+	if (lv(w, RL_FRAME_LASTI) >= 0) {
+		int32_t lasti = rd_i32(w, obj, RL_FRAME_LASTI, &ok);
+		*code = rd_ptr(w, obj, RL_FRAME_CODE);
+		if (!ok || !*code)
+			return -1;
+		if (w->py_minor <= 9 ? rd_ptr(w, obj, RL_FRAME_TRACE) != 0 : lineno > 0)
+			return lineno;
+		return walk_code_line(w, *code, w->py_minor == 10 && lasti >= 0 ?
+					       (int64_t)lasti * 2 : lasti);
+	}
+	uint64_t f = rd_ptr(w, obj, RL_FRAME_FRAME);
+	*code = f ? walk_iframe_code(w, f) : 0;
+	uint64_t instr = f ? rd_ptr(w, f, RL_IFRAME_INSTR) : 0;
+	if (!ok || !*code)
+		return -1;
+	if (lineno > 0)
+		return lineno;
+	if (!instr || lv(w, RL_CO_CODE_ADAPTIVE) < 0)
+		return -1;
+	/* the offset as a signed count of bytes: before the first
+	 * instruction (a frame not started, 3.11-3.12) it is -2 */
+	int64_t addr = (int64_t)(instr - (*code + (uint64_t)lv(w, RL_CO_CODE_ADAPTIVE)));
+	if (addr > (int64_t)1 << 40 || addr < -((int64_t)1 << 40))
+		return -1;
+	return walk_code_line(w, *code, (addr / 2) * 2);
+}
+
+/* A frame object's repr: "NAME in FILE:LINE" (its code's qualified
+ * name (3.11+) or name, the last characters of its file name, the line
+ * it is at), parts left out that cannot be read; 0 bytes if its code
+ * cannot.  out has room for REPR_MAX * 4 bytes. */
+static size_t walk_frame_repr(struct walker *w, uint64_t obj, char *out)
+{
+	uint64_t code = 0;
+	int64_t line = walk_frame_line(w, obj, &code);
+	struct walk_str name, file;
+	size_t len = 0, cap = REPR_MAX * 4 - 1;
+	if (!code)
+		return 0;
+	uint64_t qualname = rd_ptr(w, code, RL_CO_QUALNAME);
+	if (!walk_str_read(w, qualname ? qualname : rd_ptr(w, code, RL_CO_NAME), &name))
+		return 0;
+	len = walk_str_utf8(w, &name, out, REPR_MAX);
+	if (walk_str_read(w, rd_ptr(w, code, RL_CO_FILENAME), &file) && file.data) {
+		/* its end: where the file's own name is */
+		bool cut = file.length > REPR_MAX - 4;
+		if (cut) {
+			file.data += (file.length - (REPR_MAX - 4)) * file.kind;
+			file.length = REPR_MAX - 4;
+		}
+		const char *in = cut ? " in ..." : " in ";
+		for (size_t i = 0; in[i]; i++)
+			out[len++] = in[i];
+		len += walk_str_utf8(w, &file, out + len, cap - 24 - len);
+	}
+	if (line > 0) {
+		out[len++] = ':';
+		len += walk_decimal((uint64_t)line, false, out + len);
+	}
 	return len;
 }
 
@@ -2476,6 +2681,8 @@ static void walk_object(struct walker *w, uint64_t obj)
 	if (t->kind == WK_INT)
 		repr_len = walk_int_repr(w, obj, walk_type_is_static(w, t->addr, RL_TYPE_BOOL),
 					 repr, sizeof(repr));
+	if (t->kind == WK_FRAME)
+		repr_len = walk_frame_repr(w, obj, repr);
 	if (t->kind == WK_TYPE)
 		node.flags |= REMORA_NODE_TYPE;
 	if (!w->self && (t->kind == WK_TRAVERSE || t->kind == WK_GEN ||

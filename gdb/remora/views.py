@@ -116,8 +116,8 @@ def object_name(snap, node, kind=None):
     own views: byretained, the pictures): "dict of module __main__",
     "function: pkg.mod.f", "type: pkg.mod.C", "method: pkg.mod.C.m of
     0x7f..." (its function, and its self), "types.FrameType: f in
-    file.py" (its code's name and file; the line is not in the
-    snapshot); else the kind and heapy's
+    file.py:12" (its code's name, file and the line it is at, where the
+    snapshot knows it); else the kind and heapy's
     representation ("dict of pkg.C: 0x<owner>", "str: 'abc'")."""
     kind = kind or clodo_of(snap, node)
     if kind == "dict of module":
@@ -138,6 +138,11 @@ def object_name(snap, node, kind=None):
             return "method: %s%s" % (name, " of 0x%x" % snap.node_address(holder)
                                      if holder is not None else "")
     if kind in ("types.FrameType", "frame", "types.CodeType", "code"):
+        # a frame's repr, where the walker could read it, is "f in
+        # file.py:12"; older snapshots have none: its code's fields
+        told = snap.node_repr(node) if "rame" in kind else None
+        if told:
+            return "%s: %s" % (kind, told)
         code = snap.field(node, engine.FIELD_F_CODE) if "rame" in kind else node
         if code is not None:
             name = (_field_str(snap, code, engine.FIELD_CO_QUALNAME) or
@@ -150,10 +155,29 @@ def object_name(snap, node, kind=None):
                                            if kind == "str" else label))
 
 
+def _what_else(snap, node, kind):
+    """What heapy's byid leaves out of a row it renders by address alone
+    (a module's dict, a frame, a method, code): " (NAME)" after it, NAME
+    as object_name says; "" where there is nothing more to say."""
+    if id_header(kind) not in ("Address", "Owner Address"):
+        return ""
+    name = object_name(snap, node, kind)
+    head, colon, rest = name.partition(": ")
+    if colon and head in (kind, "method"):       # "method: f of 0x.."
+        name = rest
+    elif name.startswith(kind + " "):            # "dict of module m"
+        name = name[len(kind) + 1:]
+    else:
+        return ""
+    return "" if name.startswith("0x") else " (%s)" % name
+
+
 class IdTable(Partition):
     """A set printed object by object (heapy's IdentityPartition with
-    IdFormat): largest first, equal sizes by value or address.  Paging
-    (.more, .all) is the partition's."""
+    IdFormat): largest first, equal sizes by value or address; a row
+    heapy renders by its address alone also says what the object is
+    ("0x7f.. (__main__)" for a module's dict).  Paging (.more, .all) is
+    the partition's."""
 
     def __init__(self, idset, handle, kind):
         Partition.__init__(self, idset, handle)
@@ -183,11 +207,10 @@ class IdTable(Partition):
             cpct = 100.0 * row.cumulsize / self.size if self.size else 0.0
             snap = self._handle.snapshot
             node = self.row_id(position)
+            kind = clodo_of(snap, node) if self.kind == "<mixed>" else self.kind
+            rendering = render_object(snap, node, kind, row.label) + _what_else(snap, node, kind)
             if self.kind == "<mixed>":
-                kind = clodo_of(snap, node)
-                rendering = "%s: %s" % (kind, render_object(snap, node, kind, row.label))
-            else:
-                rendering = render_object(snap, node, self.kind, row.label)
+                rendering = "%s: %s" % (kind, rendering)
             text = "%6d %8d %5.1f %9d %5.1f %s" % (position, row.size, pct,
                                                    row.cumulsize, cpct, rendering)
             self._lines[position] = text
@@ -198,7 +221,8 @@ class IdTable(Partition):
         return {"type": "idtable", "count": self.count, "size": self.size,
                 "kind": self.kind,
                 "rows": [{"index": i, "size": r.size,
-                          "address": snap.node_address(self.row_id(i))}
+                          "address": snap.node_address(self.row_id(i)),
+                          "name": object_name(snap, self.row_id(i))}
                          for i, r in enumerate(self.rows[:1000])]}
 
 

@@ -9,7 +9,10 @@ references — and asks remora, through py-heap as a user would, for each
 one's retained size (byretained), dominated set and its size (dominos,
 domisize) and immediate dominator (imdom).  Writes $REMORA_TEST_OUT:
   {"ok": bool, "error": ..., "top": [addresses],
-   "samples": {address: {"retained", "dominos", "domisize", "imdom"}}}
+   "samples": {address: {"retained", "dominos", "domisize", "imdom"}},
+   "named", "named_outside": {address: its byretained name}} (injected,
+   then from outside: py-heap -no-inject), "byid": {address: the text of
+   py-heap hp.iso(address).byid}
 The test computes the same answers by brute force from the dump.
 """
 
@@ -38,6 +41,12 @@ def value(expr):
     return literal(pyheap_json(expr))
 
 
+def names(facts):
+    """{address: the name byretained gives it} of the target's named objects."""
+    return {str(a): (pyheap_json("hp.iso(%d).byretained" % a)["rows"] or [{}])[0]
+            .get("name") for a, _want in facts["named"]}
+
+
 def main(out):
     gdb.execute("py-heap", to_string=True)
     dump = os.environ["REMORA_TEST_DUMP"]
@@ -64,8 +73,12 @@ def main(out):
             "domisize": value("hp.iso(%d).domisize" % a),
             "imdom": value("hp.iso(%d).imdom.addresses" % a),
         }
-    out["named"] = {str(a): (pyheap_json("hp.iso(%d).byretained" % a)["rows"] or [{}])[0]
-                    .get("name") for a, _want in facts["named"]}
+    out["named"] = names(facts)
+    out["byid"] = {str(a): gdb.execute("py-heap hp.iso(%d).byid" % a, to_string=True)
+                   for a, _want in facts["named"]}
+    # the names come from what the walker read: the same from outside
+    gdb.execute("py-heap -no-inject", to_string=True)
+    out["named_outside"] = names(facts)
     out["ok"] = True
 
 

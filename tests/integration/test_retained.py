@@ -19,7 +19,13 @@ THEN  for the tree and the subtrees remora's retained size, domisize and
       unreachable — equals remora's dominos, its size equals remora's
       domisize and the dominator tree's retained size, and remora's
       imdom dominates the object with no other dominator between them
-      (or, where remora names none, nothing but the roots does).
+      (or, where remora names none, nothing but the roots does);
+      and byretained names the target's module dict, function, class,
+      bound method and frames as the target names them (a frame by its
+      code, file and the line the target's f_lineno gives: returned, a
+      generator stopped and one not started, main's waiting), frames
+      again from outside (py-heap -no-inject); byid's row of each says
+      the same after heapy's rendering.
 """
 
 import os
@@ -135,6 +141,21 @@ def check(tap, name, wdir, facts, res):
     for a, want in facts["named"]:
         tap.equal("%s: byretained names %s" % (name, want.split(" of 0x")[0]),
                   res["named"].get(str(a)), want)
+        # byid's row: heapy's rendering, then what it is where heapy
+        # gives only an address ("0x.. (__main__)")
+        kind, _, what = want.partition(": ") if ": " in want else want.rpartition(" ")
+        if kind == "type":           # heapy's Name column: the class's own name
+            what = what.rpartition(".")[2]
+        rows = [line for line in res["byid"].get(str(a), "").splitlines()
+                if line.lstrip().startswith("0 ")]
+        tap.ok("%s: byid's row says what the %s is" % (name, kind),
+               len(rows) == 1 and (rows[0].endswith(" (%s)" % what) or
+                                   rows[0].endswith(" " + what)),
+               "want a row ending with %r (or its parenthesized form) in:\n%s"
+               % (what, res["byid"].get(str(a))))
+        if want.startswith("types.FrameType"):
+            tap.equal("%s: byretained names %s (from outside)" % (name, want),
+                      res["named_outside"].get(str(a)), want)
 
     # brute force on the saved graph
     wrong_set, wrong_size, wrong_idom = [], [], []

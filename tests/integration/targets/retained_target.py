@@ -130,6 +130,45 @@ BIG_HOLDER = {"big": "".join(["big-str ", "x" * (1 << 20), " end"])}
 BOUND = Builder().new
 
 
+def _frame_here():
+    return sys._getframe()
+
+
+def _counting():
+    yield 1
+    n = 2
+    yield n
+
+
+# frames: one whose function returned, one of a generator stopped at its
+# second yield, one of a generator not started (and main's, running)
+DONE_FRAME = _frame_here()
+STOPPED = _counting()
+next(STOPPED)
+next(STOPPED)
+UNSTARTED = _counting()
+
+
+def marked_line(mark):
+    """The line of this file that ends with the comment # mark."""
+    with open(__file__) as f:
+        for number, text in enumerate(f, 1):
+            if text.rstrip().endswith("# " + mark):
+                return number
+    raise SystemExit("retained_target: no line marked %r" % mark)
+
+
+def frame_name(frame, line):
+    """What byretained calls a frame: its code's name (qualified, 3.11+),
+    the last 60 characters of its file, the line it is at."""
+    code = frame.f_code
+    where = code.co_filename
+    if len(where) > 60:
+        where = "..." + where[-60:]
+    return "types.FrameType: %s in %s:%d" % (
+        getattr(code, "co_qualname", code.co_name), where, line)
+
+
 def named():
     """[(address, the name byretained must give it)], from the objects
     themselves: this module's dict, a function, a class, a bound method."""
@@ -139,7 +178,11 @@ def named():
             (id(Builder), "type: %s.%s" % (Builder.__module__, Builder.__qualname__)),
             (id(BOUND), "method: %s.%s of 0x%x" % (BOUND.__func__.__module__,
                                                    BOUND.__func__.__qualname__,
-                                                   id(BOUND.__self__)))]
+                                                   id(BOUND.__self__))),
+            (id(DONE_FRAME), frame_name(DONE_FRAME, DONE_FRAME.f_lineno)),
+            (id(STOPPED.gi_frame), frame_name(STOPPED.gi_frame, STOPPED.gi_frame.f_lineno)),
+            (id(UNSTARTED.gi_frame), frame_name(UNSTARTED.gi_frame,
+                                                UNSTARTED.gi_frame.f_lineno))]
 
 
 def build():
@@ -166,6 +209,9 @@ def main(wdir):
     signal.signal(signal.SIGUSR1, lambda s, f: got_usr1.__setitem__(0, 1))
     TREE, facts = build()
     facts["named"] = named()
+    # this frame, while it waits in signal.pause() (the marked line)
+    here = sys._getframe()
+    facts["named"].append((id(here), frame_name(here, marked_line("waits-here"))))
     big = BIG_HOLDER["big"]
     facts["big_str"] = {"address": id(big), "size": sys.getsizeof(big),
                         "holder": id(BIG_HOLDER), "holder_size": sys.getsizeof(BIG_HOLDER)}
@@ -177,7 +223,7 @@ def main(wdir):
     with open(os.path.join(wdir, "ready"), "w") as f:
         f.write("ready\n")
     while not got_usr1[0]:
-        signal.pause()
+        signal.pause()  # waits-here
     # the program's own work: the tree still holds what it was built with
     n, d = 0, TREE
     while d["kids"]:
