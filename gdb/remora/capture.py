@@ -102,9 +102,12 @@ def capture_outside(inferior=None):
     fd, path = _new_sink()
     stats = _Stats()
     t0 = time.perf_counter()
-    with progress.shown("capturing from outside", lambda: stats.nodes, fd=fd):
+    key = progress.process_key(inf.pid)
+    with progress.shown("capturing from outside", lambda: stats.nodes, fd=fd,
+                        total=progress.expected(key)):
         _take(fd, path, lambda: engine.capture_proc(inf.pid, descriptor, fd, stats))
     seconds = time.perf_counter() - t0
+    progress.remember(key, stats.nodes)
     last_result = {name: getattr(stats, name) for name, _t in _Stats._fields_}
     last_result.update(status=0, flags=stats.snapshot_flags, path=path,
                        python_version=version, mode="outside",
@@ -302,9 +305,12 @@ def capture_core(core_path=None):
     fd, path = _new_sink()
     stats = _Stats()
     t1 = time.perf_counter()
-    with progress.shown("capturing from a core", lambda: stats.nodes, fd=fd):
+    key = progress.core_key(core_path)
+    with progress.shown("capturing from a core", lambda: stats.nodes, fd=fd,
+                        total=progress.expected(key)):
         _take(fd, path, lambda: core.capture(descriptor, fd, stats))
     t2 = time.perf_counter()
+    progress.remember(key, stats.nodes)
     del core
     last_result = {name: getattr(stats, name) for name, _t in _Stats._fields_}
     last_result.update(status=0, flags=stats.snapshot_flags, path=path,
@@ -543,4 +549,5 @@ def capture(inferior=None, options=0, keep_frame=True):
             text += " (%s)" % os.strerror(errnum)
         raise RemoraError("remora: capture failed: " + text)
     engine.patch_flags(fd, flags)
+    progress.remember(progress.process_key(inf.pid), nodes)
     return path

@@ -173,6 +173,10 @@ PROGRESS = re.compile(r"remora: capturing: (\d+) objects, \d+\.\d MB, \d+ object
 CORE_PROGRESS = re.compile(r"remora: capturing from a core: (\d+) objects, \d+\.\d MB, "
                            r"\d+ objects/s")
 QUERY_PROGRESS = re.compile(r"remora: h\.byrcs: \d+ s")
+# a capture of a process or core captured before: the last count as the
+# estimate, how far along (the time left: tests/python/test_progress.py)
+ESTIMATE = re.compile(r"remora: capturing(?: from a core)?: (\d+) of about (\d+) objects "
+                      r"\((\d+)%\), \d+\.\d MB, \d+ objects/s")
 
 
 def on_terminal(argv, env):
@@ -207,7 +211,9 @@ def progress(tap, it):
     with Target(harness.in_root(it.root, argv) if it.root else argv, wdir, it.env) as target:
         if not harness.target_started(tap, "progress " + it.name, target):
             return
-        env = dict(harness.gdb_env(), REMORA_PROGRESS_AFTER="0")
+        # the counts remora keeps for estimates: the test's own
+        env = dict(harness.gdb_env(), REMORA_PROGRESS_AFTER="0",
+                   XDG_CACHE_HOME=os.path.join(wdir, "cache"))
         rc, out, text = on_terminal([REMORA, "attach", str(target.pid), "--json", "h.count"],
                                     env)
         counts = [int(n) for n in PROGRESS.findall(text)]
@@ -218,6 +224,15 @@ def progress(tap, it):
         tap.ok("progress: the terminal shows objects walked, never more than the count "
                "(%s of %s)" % (counts[-1:] or "none", total),
                counts and total is not None and max(counts) <= total, repr(text[-2000:]))
+        tap.ok("progress: no estimate for a process never captured",
+               "of about" not in text, repr(text[-2000:]))
+        rc, out, text = on_terminal([REMORA, "attach", str(target.pid), "--json", "h.count"],
+                                    env)
+        seen = [tuple(int(x) for x in m) for m in ESTIMATE.findall(text)]
+        tap.ok("progress: captured again, the estimate is the last capture's count (%s), "
+               "and the share walked of it" % total,
+               rc == 0 and seen and all(about == total and done == min(100 * n // about, 99)
+                                        for n, about, done in seen), repr(text[-2000:]))
         r = subprocess.run([REMORA, "attach", str(target.pid), "--json", "h.count"],
                            capture_output=True, text=True, timeout=300, env=env)
         tap.ok("progress: none with stderr not a terminal",
@@ -234,11 +249,16 @@ def progress(tap, it):
            "(%s of %s), stdout one JSON line" % (counts[-1:] or "none", total),
            rc == 0 and value is not None and counts and max(counts) <= int(value["repr"]),
            lambda: out + repr(text[-2000:]))
+    core_total = int(value["repr"]) if value else None
     rc, out, text = on_terminal([REMORA, "core", core, "--exe", exe,
                                  "--json", "h.byrcs"], env)
     tap.ok("progress: a query shows what it computes and for how long; stdout one JSON line",
            rc == 0 and one_json(out) is not None and QUERY_PROGRESS.search(text) is not None
            and "h.byrcs" not in out, lambda: out[-500:] + repr(text[-2000:]))
+    seen = [tuple(int(x) for x in m) for m in ESTIMATE.findall(text)]
+    tap.ok("progress: a core read again: the estimate is its last count (%s)" % core_total,
+           seen and all(about == core_total for _n, about, _done in seen),
+           lambda: repr(text[-2000:]))
     os.unlink(core)
 
 
