@@ -469,17 +469,32 @@ def _capture_thread(inf, version):
     return gdb.selected_thread()
 
 
-def _reselect(thread, frame):
-    """Selects thread and frame again, as the user had them.  A Ctrl-C
-    that interrupted the capture may still be pending in gdb and come out
+def _selected_level():
+    """The level of the frame the user selected (gdb's `frame` says it:
+    "#2  0x... in f () ..."), or None.  Not gdb.selected_frame(): that
+    identifies the frame with the unwind tables and debug info of the
+    code it is in, a quarter of a second on a first attach, where `frame`
+    prints what gdb already knows."""
+    try:
+        text = gdb.execute("frame", to_string=True)
+    except gdb.error:
+        return None
+    m = re.match(r"#(\d+)\s", text)
+    return int(m.group(1)) if m else None
+
+
+def _reselect(thread, level):
+    """Selects thread and its frame at level again, as the user had them
+    (the thread is back where it was: the same stack).  A Ctrl-C that
+    interrupted the capture may still be pending in gdb and come out
     here: returns whether one did (the selection is made anyway)."""
     interrupted = False
     for _attempt in range(3):
         try:
             if thread is not None and thread.is_valid():
                 thread.switch()
-                if frame is not None and frame.is_valid():
-                    frame.select()
+                if level:
+                    gdb.execute("frame level %d" % level, to_string=True)
             return interrupted
         except KeyboardInterrupt:
             interrupted = True
@@ -493,19 +508,12 @@ def capture(inferior=None, options=0, keep_frame=True):
     returns the path of a new in-memory snapshot file.  Raises RemoraError
     with one line on failure.  options: AS_OUTSIDE walks as a reader from
     outside would (tests).  keep_frame: select the user's frame again
-    after (False where there is no user: gdb identifies the frame a
-    process stopped in with the unwind tables of every object file, a
-    fifth of a second on a first attach)."""
+    after (False where there is no user)."""
     global last_result
     inf = _live_inferior(inferior)
     version, descriptor = layout.build()
     selected = gdb.selected_thread()
-    frame0 = None
-    if keep_frame:
-        try:
-            frame0 = gdb.selected_frame()
-        except gdb.error:
-            pass
+    level = _selected_level() if keep_frame else None
     fd, path = _new_sink()
     t0 = time.perf_counter()
     interrupted = False
@@ -524,7 +532,7 @@ def capture(inferior=None, options=0, keep_frame=True):
         discard(path)
         raise
     finally:
-        interrupted = _reselect(selected, frame0) or interrupted
+        interrupted = _reselect(selected, level) or interrupted
     if interrupted:
         discard(path)
         raise RemoraError("remora: capture interrupted; the agent stopped and the process "
