@@ -169,9 +169,12 @@ def on_usr1(signum, frame):
 
 
 CHECKPOINT_BASE = 1000
-# How long a thread may take to show progress after a checkpoint (a
-# loaded machine may not run one for some tens of milliseconds).
-PROGRESS_WAIT = 1.0
+# How long a thread may take to show progress after a checkpoint: a
+# machine running two integration tests on its two cores (CI's make -j2)
+# once left an own-GIL subinterpreter's thread unscheduled for over a
+# second after a capture, and it counted on at the next checkpoint; a
+# thread the capture broke never counts again.
+PROGRESS_WAIT = 3.0
 
 
 def checkpoint(n):
