@@ -367,6 +367,13 @@ enum remora_layout_field {
 	RL_FRAME_LASTI,          /* 3.8-3.10: the last instruction's offset */
 	RL_FRAME_LINENO,
 	RL_IFRAME_INSTR,         /* 3.11-3.12 prev_instr, 3.13+ instr_ptr */
+	/* tracemalloc's state, for byprod (read by the gdb package):
+	 * 3.8-3.11 an exported config and static tables, 3.12+ in _PyRuntime */
+	RL_TM_CONFIG,            /* _Py_tracemalloc_config (3.8-3.11) */
+	RL_TM_CONFIG_TRACING,    /* its `tracing` */
+	RL_TM_TRACES,            /* the static tracemalloc_traces (3.9-3.11) */
+	RL_RUNTIME_TM_TRACING,   /* 3.12+: offsets in _PyRuntime */
+	RL_RUNTIME_TM_TRACES,
 	RL_FIELD_COUNT
 };
 

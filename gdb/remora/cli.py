@@ -14,8 +14,9 @@ it and leaves gdb with the command's exit status:
 Results go to stdout, one expression after another (--json: one line of
 JSON each); remora's own notes (a partial snapshot, ...) go to stderr, so
 that --json output stays JSON.  A process is detached as soon as it is
-captured (the expressions read the snapshot alone), and before main()
-returns whatever happened.
+captured (the expressions read the snapshot alone; for byprod, the
+tracemalloc tables are read first), and before main() returns whatever
+happened.
 """
 
 import json
@@ -196,6 +197,17 @@ def _capture():
         raise _Failed(EXIT_ERROR, str(exc)) from None
 
 
+def _read_producers(heap):
+    """Reads the producers byprod will show (kept with the snapshot; an
+    error is kept too, and said when byprod is asked for)."""
+    from . import prod
+    snapshot = heap.snapshot
+    try:
+        prod.labeller(snapshot)
+    except RemoraError as exc:
+        snapshot.prod_error = exc
+
+
 def _snapshot(pid, output):
     """Attach, capture into gdb's in-memory file, detach; only then save
     it to output (the process waits for the capture alone)."""
@@ -250,7 +262,11 @@ def run(job):
                 # goes on once it is captured
                 _attach(job["pid"])
                 try:
-                    _capture()
+                    heap = _capture()
+                    if any("byprod" in e for e in job.get("exprs") or ()):
+                        # tracemalloc's tables are the process's: read
+                        # them before it goes on
+                        _read_producers(heap)
                 finally:
                     _detach()
                 _evaluate_all(job.get("exprs"), job.get("json"))

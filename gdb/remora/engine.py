@@ -98,6 +98,8 @@ _PROTOTYPES = {
     "remora_snapshot_node_size": (_u64, [_p, _u32]),
     "remora_snapshot_node_repr": (ctypes.c_void_p, [_p, _u32, ctypes.POINTER(_size)]),
     "remora_snapshot_node_owner": (_u32, [_p, _u32]),
+    "remora_snapshot_node_flags": (_u32, [_p, _u32]),
+    "remora_snapshot_type_flags": (_u64, [_p, _u32]),
     "remora_snapshot_node_find": (_u32, [_p, _u64]),
     "remora_snapshot_type_name": (ctypes.c_char_p, [_p, _u32]),
     "remora_snapshot_type_module": (ctypes.c_char_p, [_p, _u32]),
@@ -519,6 +521,18 @@ class Snapshot:
         n = _size()
         p = self._lib.remora_snapshot_node_repr(self._h, node, ctypes.byref(n))
         return ctypes.string_at(p, n.value).decode("utf-8", "replace") if p else ""
+
+    def node_flags(self, node):
+        """The node's REMORA_NODE_* flags (GC: 1)."""
+        return self._lib.remora_snapshot_node_flags(self._h, node)
+
+    def node_type(self, node):
+        """The index of the node's type in the type table."""
+        return self._lib.remora_snapshot_node_type(self._h, node)
+
+    def type_flags(self, t):
+        """tp_flags of type t (an index in the type table)."""
+        return self._lib.remora_snapshot_type_flags(self._h, t)
 
     def node_owner(self, node):
         owner = self._lib.remora_snapshot_node_owner(self._h, node)

@@ -185,9 +185,19 @@ class IdSet:
         return self.by("module")
 
     @property
+    def byprod(self):
+        """The set, partitioned by the line that allocated each object, as
+        tracemalloc recorded it in the process (heapy's byprod)."""
+        return IdSet(self.hpy, self._handle, "prod")
+
+    @property
     def partition(self):
         if self._partition is None:
-            if self.er == "id":
+            if self.er == "prod":
+                from . import prod  # reads the process or core: gdb only
+                self._partition = Partition(self, prod.ProdHandle(self._handle),
+                                            self._fast_row)
+            elif self.er == "id":
                 kind = self._clodo_kind()
                 self._partition = views.IdTable(self, self._partition_handle(engine.BY_ID),
                                                 kind)
@@ -451,6 +461,7 @@ class Hpy:
         path = capture.capture_auto(inject=inject)
         try:
             snapshot = _open(path)
+            snapshot.origin = _origin()
         finally:
             # the engine keeps its mapping; the file itself is not needed
             # (and in /dev/shm it would hold memory until reboot)
@@ -521,6 +532,12 @@ class Hpy:
                 if value is self and not name.startswith("_"):
                     return name + "."
         return "hpy()."
+
+
+def _origin():
+    """What the heap being captured comes from (prod.current_origin)."""
+    from . import prod
+    return prod.current_origin()
 
 
 def _open(path):

@@ -163,16 +163,21 @@ class _ElfStatics:
         real = objfile.owner or objfile
         inf = gdb.selected_inferior()
         # /proc/PID describes a live process; a core's pid may name
-        # another process now
+        # another process now: there the bias is where gdb placed
+        # _PyRuntime less where the symbol table says it is
         conn = getattr(inf, "connection", None)
-        if inf.pid == 0 or (conn is not None and getattr(conn, "type", "") != "native"):
-            return
+        live = inf.pid != 0 and (conn is None or getattr(conn, "type", "") == "native")
         try:
-            bias = elfsyms.load_bias(inf.pid, real.filename)
+            table = elfsyms.symtab(objfile.filename, set(names) | {"_PyRuntime"})
+            if live:
+                bias = elfsyms.load_bias(inf.pid, real.filename)
+            elif sym.addr_class in _IN_MEMORY and len(table.get("_PyRuntime", [])) == 1:
+                bias = int(sym.value().address) - table["_PyRuntime"][0][0]
+            else:
+                bias = None
             if bias is None:
                 return
-            table = elfsyms.symtab(objfile.filename, names)
-        except (OSError, ValueError, IndexError, struct.error):
+        except (OSError, ValueError, IndexError, struct.error, gdb.error):
             return
         self.table = {n: [(v + bias, f) for v, f in entries]
                       for n, entries in table.items()}

@@ -1,0 +1,268 @@
+"""prod.py — heapy's byprod: each object by the line that allocated it,
+read from tracemalloc's own tables in the process gdb has stopped or in
+its core; nothing runs in the target (doc/byprod-research.md has the
+layouts and where each version keeps them).
+
+Invariants:
+  1. Only memory is read: the tracing flag, then the traces table (a
+     _Py_hashtable_t: nbuckets at +8, buckets at +16; entries {next,
+     key_hash, key, value} of 32 bytes, 3.9 to 3.15 alike), each trace
+     {size, traceback} and each traceback's most recent frame (frames
+     at +12, 12 bytes each: filename, lineno), the frame heapy's byprod
+     shows.
+  2. An object's trace is the one of its memory block: its address less
+     what CPython puts before it (the GC header on builds with a GIL,
+     the managed dict's pointers: 3.11 for MANAGED_DICT, 3.12+ for
+     MANAGED_DICT or MANAGED_WEAKREF).  Objects with no trace (made
+     before tracemalloc started, static, or in no block of their own)
+     are "<unknown>".
+  3. A table that cannot be read, or does not read as one, is an error in
+     one line, never a partial answer passed off as whole.
+"""
+
+import os
+import struct
+
+import gdb
+
+from . import layout
+from .errors import RemoraError
+
+UNKNOWN = "<unknown>"
+HEADER = "Producer (line of allocation)"
+
+_HT_NBUCKETS, _HT_BUCKETS = 8, 16
+_ENTRY = struct.Struct("<QQQQ")              # next, key_hash, key, value
+_TRACE_TRACEBACK = 8
+_TB_NFRAME, _TB_FRAMES = 8, 12
+_FRAME = struct.Struct("<QI")                # filename, lineno (packed)
+_GC_FLAG = 1                                 # REMORA_NODE_GC
+_MANAGED_DICT, _MANAGED_WEAKREF = 1 << 4, 1 << 3
+_MAX_BUCKETS = 1 << 32
+_FILENAME_MAX = 4096
+
+
+class _Memory:
+    """The stopped process's memory (/proc/PID/mem, or gdb for a core)."""
+
+    def __init__(self):
+        self.inf = gdb.selected_inferior()
+        self.fd = None
+        if self.inf.pid and not _core():
+            try:
+                self.fd = os.open("/proc/%d/mem" % self.inf.pid, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                self.fd = None
+
+    def read(self, addr, size):
+        try:
+            if self.fd is not None:
+                data = os.pread(self.fd, size, addr)
+                if len(data) == size:
+                    return data
+            return bytes(self.inf.read_memory(addr, size))
+        except (OSError, gdb.MemoryError, OverflowError):
+            raise RemoraError("remora: byprod: cannot read tracemalloc's tables at 0x%x "
+                              "(damaged, or the process changed)" % addr) from None
+
+    def u64(self, addr):
+        return struct.unpack("<Q", self.read(addr, 8))[0]
+
+    def i32(self, addr):
+        return struct.unpack("<i", self.read(addr, 4))[0]
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _core():
+    from . import capture
+    return capture.core_file() is not None
+
+
+def _tracing(mem, version):
+    """Whether tracemalloc traces: its config's flag (exported in 3.8-3.11,
+    in _PyRuntime since)."""
+    if (version >> 16) & 0xFF >= 12:
+        return mem.i32(layout.field("RL_RUNTIME_ADDR") + layout.field("RL_RUNTIME_TM_TRACING"))
+    config = layout.field("RL_TM_CONFIG")
+    if config < 0:
+        raise RemoraError("remora: byprod: this CPython has no _Py_tracemalloc_config symbol")
+    return mem.i32(config + layout.field("RL_TM_CONFIG_TRACING"))
+
+
+def _traces_pointer(version):
+    """The address of the pointer to the traces table (domain 0)."""
+    minor = (version >> 16) & 0xFF
+    if minor == 8:
+        raise RemoraError("remora: byprod: CPython 3.8's tracemalloc tables are not read yet "
+                          "(3.9 to 3.15 are)")
+    if minor >= 12:
+        return layout.field("RL_RUNTIME_ADDR") + layout.field("RL_RUNTIME_TM_TRACES")
+    traces = layout.field("RL_TM_TRACES")
+    if traces < 0:
+        raise RemoraError("remora: byprod: this CPython 3.%d hides tracemalloc's tables "
+                          "(static symbols): install its debug symbols (Debian: apt install "
+                          "python3.%d-dbg)" % (minor, minor))
+    return traces
+
+
+def _text(mem, version, filename):
+    """A frame's file name: a str object (3.9-3.14) or a C string (3.15)."""
+    if not filename:
+        return UNKNOWN
+    if (version >> 16) & 0xFF >= 15:
+        raw = b""
+        while len(raw) < _FILENAME_MAX:
+            chunk = mem.read(filename + len(raw), 64)
+            end = chunk.find(b"\0")
+            raw += chunk if end < 0 else chunk[:end]
+            if end >= 0:
+                break
+        return raw.decode("utf-8", "surrogateescape")
+    if mem.u64(filename + layout.field("RL_OB_TYPE")) != layout.field("RL_TYPE_STR"):
+        return "<file name at 0x%x>" % filename
+    n = mem.u64(filename + layout.field("RL_STR_LENGTH"))
+    state = mem.u64(filename + layout.field("RL_STR_STATE")) & 0xFFFFFFFF
+    kind, compact, ascii = (state >> 2) & 7, (state >> 5) & 1, (state >> 6) & 1
+    if not compact or n > _FILENAME_MAX or kind not in (1, 2, 4):
+        return "<file name at 0x%x>" % filename
+    start = filename + layout.field("RL_SIZEOF_ASCII" if ascii else "RL_SIZEOF_COMPACT")
+    raw = mem.read(start, n * kind) if n else b""
+    codec = {1: "latin-1", 2: "utf-16-le", 4: "utf-32-le"}[kind]
+    return raw.decode(codec, "replace")
+
+
+def sites(version):
+    """{block address: "file:line"} of every trace tracemalloc keeps for
+    domain 0 (Python's allocators), its most recent frame's line.
+    RemoraError when tracemalloc is not tracing or its tables cannot be
+    read."""
+    mem = _Memory()
+    try:
+        if not _tracing(mem, version):
+            raise RemoraError("remora: byprod: tracemalloc is not tracing in this process "
+                              "(start it there with tracemalloc.start() or "
+                              "PYTHONTRACEMALLOC=1; objects made before it started have "
+                              "no producer)")
+        table = mem.u64(_traces_pointer(version))
+        if not table:
+            raise RemoraError("remora: byprod: tracemalloc is tracing but has no traces table")
+        nbuckets = mem.u64(table + _HT_NBUCKETS)
+        nentries = mem.u64(table)
+        if not 0 < nbuckets <= _MAX_BUCKETS or nentries > 64 * nbuckets:
+            raise RemoraError("remora: byprod: tracemalloc's traces table at 0x%x does not "
+                              "read as one (%d buckets, %d entries)" % (table, nbuckets, nentries))
+        heads = struct.unpack("<%dQ" % nbuckets, mem.read(mem.u64(table + _HT_BUCKETS),
+                                                           8 * nbuckets))
+        traceback_of = {}
+        for entry in heads:
+            while entry:
+                nxt, _hash, key, trace = _ENTRY.unpack(mem.read(entry, _ENTRY.size))
+                traceback_of[key] = mem.u64(trace + _TRACE_TRACEBACK)
+                if len(traceback_of) > nentries:
+                    raise RemoraError("remora: byprod: tracemalloc's traces table holds more "
+                                      "entries than it counts (%d): damaged" % nentries)
+                entry = nxt
+        labels = {}
+        for tb in set(traceback_of.values()):
+            label = UNKNOWN
+            if tb and struct.unpack("<H", mem.read(tb + _TB_NFRAME, 2))[0] > 0:
+                filename, lineno = _FRAME.unpack(mem.read(tb + _TB_FRAMES, _FRAME.size))
+                if filename and lineno:
+                    label = "%s:%d" % (_text(mem, version, filename), lineno)
+            labels[tb] = label
+        return {key: labels[tb] for key, tb in traceback_of.items()}
+    finally:
+        mem.close()
+
+
+def presize(version, free_threaded, node_flags, type_flags):
+    """The bytes CPython puts before an object in its memory block."""
+    minor = (version >> 16) & 0xFF
+    size = 16 if node_flags & _GC_FLAG and not free_threaded else 0
+    if minor == 11 and type_flags & _MANAGED_DICT:
+        size += 16
+    elif minor >= 12 and type_flags & (_MANAGED_DICT | _MANAGED_WEAKREF):
+        size += 16
+    return size
+
+
+def labeller(snapshot):
+    """label(node) -> the node's producer, "file:line" or UNKNOWN, for a
+    snapshot captured from the process or core gdb examines now (made
+    once per snapshot and kept with it)."""
+    cached = getattr(snapshot, "_prod_label", None)
+    if cached is not None:
+        return cached
+    if getattr(snapshot, "prod_error", None) is not None:
+        raise snapshot.prod_error
+    origin = getattr(snapshot, "origin", None)
+    if origin is None or origin != current_origin():
+        raise RemoraError("remora: byprod reads tracemalloc's tables from the process or "
+                          "core the heap was captured from: capture it here (py-heap), "
+                          "not from a snapshot file")
+    version = snapshot.python_version
+    free_threaded = bool(snapshot.flags & 2)        # REMORA_SNAP_FREE_THREADED
+    by_block = sites(version)
+    type_pre = {}
+
+    def label(node):
+        t = snapshot.node_type(node)
+        flags = type_pre.get(t)
+        if flags is None:
+            flags = type_pre[t] = snapshot.type_flags(t)
+        pre = presize(version, free_threaded, snapshot.node_flags(node), flags)
+        return by_block.get(snapshot.node_address(node) - pre, UNKNOWN)
+
+    snapshot._prod_label = label
+    return label
+
+
+def current_origin():
+    """What gdb examines: ("core", path) or ("pid", pid, start time)."""
+    from . import capture, progress
+    core = capture.core_file()
+    if core is not None:
+        return ("core", os.path.realpath(core))
+    pid = gdb.selected_inferior().pid
+    return ("pid", pid, progress.process_key(pid)) if pid else None
+
+
+class ProdHandle:
+    """A set split by producer, in the shape of the engine's partition
+    handle (engine.PartitionHandle): rows by total size, then label, as
+    heapy orders them."""
+
+    header = HEADER
+
+    def __init__(self, idset_handle):
+        self.snapshot = snap = idset_handle.snapshot
+        label = labeller(snap)
+        groups = {}
+        for node in idset_handle.ids():
+            groups.setdefault(label(node), []).append(node)
+        rows = [(sum(snap.node_size(n) for n in ids), text, ids)
+                for text, ids in groups.items()]
+        rows.sort(key=lambda r: (-r[0], r[1]))
+        self._rows = rows
+        self.count = idset_handle.count
+        self.size = idset_handle.size
+        self.num_rows = len(rows)
+
+    def row(self, r):
+        size, text, ids = self._rows[r]
+        cumulative = sum(row[0] for row in self._rows[:r + 1])
+        return text, len(ids), size, cumulative
+
+    def rows(self):
+        return [(text, len(ids), size) for size, text, ids in self._rows]
+
+    def row_set(self, r):
+        return self.snapshot.from_ids(self._rows[r][2])
+
+    def select(self, rows):
+        ids = sorted(n for r in set(rows) for n in self._rows[r][2])
+        return self.snapshot.from_ids(ids)
