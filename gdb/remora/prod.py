@@ -38,7 +38,8 @@ _TB_NFRAME, _TB_FRAMES = 8, 12
 _FRAME = struct.Struct("<QI")                # filename, lineno (packed)
 _GC_FLAG = 1                                 # REMORA_NODE_GC
 _MANAGED_DICT, _MANAGED_WEAKREF = 1 << 4, 1 << 3
-_MAX_BUCKETS = 1 << 32
+_MAX_BUCKETS = 1 << 28
+_HEADS_AT_ONCE = 1 << 16
 _FILENAME_MAX = 4096
 
 
@@ -155,17 +156,21 @@ def sites(version):
         if not 0 < nbuckets <= _MAX_BUCKETS or nentries > 64 * nbuckets:
             raise RemoraError("remora: byprod: tracemalloc's traces table at 0x%x does not "
                               "read as one (%d buckets, %d entries)" % (table, nbuckets, nentries))
-        heads = struct.unpack("<%dQ" % nbuckets, mem.read(mem.u64(table + _HT_BUCKETS),
-                                                           8 * nbuckets))
+        buckets = mem.u64(table + _HT_BUCKETS)
         traceback_of = {}
-        for entry in heads:
-            while entry:
-                nxt, _hash, key, trace = _ENTRY.unpack(mem.read(entry, _ENTRY.size))
-                traceback_of[key] = mem.u64(trace + _TRACE_TRACEBACK)
-                if len(traceback_of) > nentries:
-                    raise RemoraError("remora: byprod: tracemalloc's traces table holds more "
-                                      "entries than it counts (%d): damaged" % nentries)
-                entry = nxt
+        steps = 0
+        for first in range(0, nbuckets, _HEADS_AT_ONCE):
+            n = min(_HEADS_AT_ONCE, nbuckets - first)
+            for entry in struct.unpack("<%dQ" % n, mem.read(buckets + 8 * first, 8 * n)):
+                while entry:
+                    nxt, _hash, key, trace = _ENTRY.unpack(mem.read(entry, _ENTRY.size))
+                    traceback_of[key] = mem.u64(trace + _TRACE_TRACEBACK)
+                    steps += 1
+                    if steps > nentries:    # a chain that loops, or a wrong count
+                        raise RemoraError("remora: byprod: tracemalloc's traces table "
+                                          "holds more entries than it counts (%d): "
+                                          "damaged" % nentries)
+                    entry = nxt
         labels = {}
         for tb in set(traceback_of.values()):
             label = UNKNOWN
