@@ -345,7 +345,7 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_IFRAME_INSTR, "[3.11-] off _PyInterpreterFrame prev_instr | off _PyInterpreterFrame instr_ptr"),
 	F(RL_TM_CONFIG, "[-3.11] ?addr _Py_tracemalloc_config"),
 	F(RL_TM_CONFIG_TRACING, "[-3.11] off struct _PyTraceMalloc_Config tracing"),
-	F(RL_TM_TRACES, "[3.9-3.11] ?addr tracemalloc_traces@_tracemalloc.c"),
+	F(RL_TM_TRACES, "[-3.11] ?addr tracemalloc_traces@_tracemalloc.c"),
 	F(RL_RUNTIME_TM_TRACING, "[3.12-] off _PyRuntimeState tracemalloc.config.tracing"),
 	F(RL_RUNTIME_TM_TRACES, "[3.12-] off _PyRuntimeState tracemalloc.traces"),
 };

@@ -371,7 +371,7 @@ enum remora_layout_field {
 	 * 3.8-3.11 an exported config and static tables, 3.12+ in _PyRuntime */
 	RL_TM_CONFIG,            /* _Py_tracemalloc_config (3.8-3.11) */
 	RL_TM_CONFIG_TRACING,    /* its `tracing` */
-	RL_TM_TRACES,            /* the static tracemalloc_traces (3.9-3.11) */
+	RL_TM_TRACES,            /* the static tracemalloc_traces (3.8-3.11) */
 	RL_RUNTIME_TM_TRACING,   /* 3.12+: offsets in _PyRuntime */
 	RL_RUNTIME_TM_TRACES,
 	RL_FIELD_COUNT

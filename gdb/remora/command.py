@@ -201,7 +201,7 @@ A set of objects prints as heapy's partition table.  Useful attributes:
   .bymodule                ... modules by name, the rest as ~module
   .byprod                  ... by the line that allocated each object, as
                            tracemalloc recorded it in the process or core
-                           (3.9-3.15; tracemalloc must be tracing there)
+                           (3.8-3.15; tracemalloc must be tracing there)
   .by('Type&Size')         ... by a combination of relations
   .theone .nodes           the object of a one-object set; the objects
   .dominos .domisize       what only this set keeps alive, and its size

@@ -6,7 +6,8 @@ layouts and where each version keeps them).
 Invariants:
   1. Only memory is read: the tracing flag, then the traces table (a
      _Py_hashtable_t: nbuckets at +8, buckets at +16; entries {next,
-     key_hash, key, value} of 32 bytes, 3.9 to 3.15 alike), each trace
+     key_hash, key, value} of 32 bytes, 3.9 to 3.15 alike; 3.8's keeps
+     its key and trace inline, after {next, key_hash}), each trace
      {size, traceback} and each traceback's most recent frame (frames
      at +12, 12 bytes each: filename, lineno), the frame heapy's byprod
      shows.
@@ -95,11 +96,9 @@ def _tracing(mem, version):
 
 
 def _traces_pointer(version):
-    """The address of the pointer to the traces table (domain 0)."""
+    """The address of the pointer to the traces table (domain 0; in 3.8
+    every domain's)."""
     minor = (version >> 16) & 0xFF
-    if minor == 8:
-        raise RemoraError("remora: byprod: CPython 3.8's tracemalloc tables are not read yet "
-                          "(3.9 to 3.15 are)")
     if minor >= 12:
         return layout.field("RL_RUNTIME_ADDR") + layout.field("RL_RUNTIME_TM_TRACES")
     traces = layout.field("RL_TM_TRACES")
@@ -151,8 +150,19 @@ def sites(version):
         table = mem.u64(_traces_pointer(version))
         if not table:
             raise RemoraError("remora: byprod: tracemalloc is tracing but has no traces table")
-        nbuckets = mem.u64(table + _HT_NBUCKETS)
-        nentries = mem.u64(table)
+        old = (version >> 16) & 0xFF == 8
+        if old:
+            # 3.8: {num_buckets, entries, buckets, key_size, data_size};
+            # an entry holds its key (a pointer, or with domains a packed
+            # {pointer, u32 domain}) and its trace {size, traceback} inline
+            nbuckets, nentries = mem.u64(table), mem.u64(table + 8)
+            key_size, data_size = mem.u64(table + 24), mem.u64(table + 32)
+            if key_size not in (8, 12) or data_size != 16:
+                raise RemoraError("remora: byprod: tracemalloc's traces table at 0x%x does "
+                                  "not read as one (keys of %d bytes, data of %d)"
+                                  % (table, key_size, data_size))
+        else:
+            nbuckets, nentries = mem.u64(table + _HT_NBUCKETS), mem.u64(table)
         if not 0 < nbuckets <= _MAX_BUCKETS or nentries > 64 * nbuckets:
             raise RemoraError("remora: byprod: tracemalloc's traces table at 0x%x does not "
                               "read as one (%d buckets, %d entries)" % (table, nbuckets, nentries))
@@ -163,8 +173,16 @@ def sites(version):
             n = min(_HEADS_AT_ONCE, nbuckets - first)
             for entry in struct.unpack("<%dQ" % n, mem.read(buckets + 8 * first, 8 * n)):
                 while entry:
-                    nxt, _hash, key, trace = _ENTRY.unpack(mem.read(entry, _ENTRY.size))
-                    traceback_of[key] = mem.u64(trace + _TRACE_TRACEBACK)
+                    if old:
+                        raw = mem.read(entry, 16 + key_size + 16)
+                        nxt, key = struct.unpack_from("<Q8xQ", raw)
+                        domain = struct.unpack_from("<I", raw, 24)[0] if key_size == 12 else 0
+                        if domain == 0:
+                            traceback_of[key] = struct.unpack_from("<Q", raw,
+                                                                   16 + key_size + 8)[0]
+                    else:
+                        nxt, _hash, key, trace = _ENTRY.unpack(mem.read(entry, _ENTRY.size))
+                        traceback_of[key] = mem.u64(trace + _TRACE_TRACEBACK)
                     steps += 1
                     if steps > nentries:    # a chain that loops, or a wrong count
                         raise RemoraError("remora: byprod: tracemalloc's traces table "

@@ -14,9 +14,8 @@ THEN  the rows of the target's objects are exactly the target's counts
       least as large for each of those lines, headed "Producer (line of
       allocation)"; `remora attach PID --json h.byprod` (which reads the
       tables before it detaches) gives that whole-heap table too;
-      where remora cannot read the tables, one line says why: CPython 3.8
-      (not read yet), and 3.9-3.11 without symbols (the tables are
-      static);
+      where remora cannot read the tables, one line says why: 3.8-3.11
+      without symbols (the tables are static variables);
 GIVEN the same program with tracemalloc not started,
 THEN  byprod says in one line that tracemalloc is not tracing.
 """
@@ -46,8 +45,6 @@ def run_gdb(it, wdir, target, core=None):
 
 def expected_refusal(it):
     """The words of the one line byprod must say for it, or None."""
-    if it.version < (3, 9):
-        return "CPython 3.8's tracemalloc tables are not read yet"
     if it.version < (3, 12) and not it.debug_info:
         return "hides tracemalloc's tables"
     return None

@@ -4,7 +4,8 @@ were allocated, as its own tracemalloc says.
 With tracemalloc started first (not with `off`), it makes groups of
 objects on lines of their own: lists, instances of a slotted class (no
 managed dict or weakref, whose pre-header 3.11's get_object_traceback
-miscounts), strs, dicts and tuples.  For each object it asks
+miscounts), strs, dicts and tuples, and traces some lists' blocks again
+in another domain (PyTraceMalloc_Track).  For each object it asks
 tracemalloc.get_object_traceback() which line made it (the most recent
 frame, as heapy's byprod shows it) and writes WORKDIR/facts.json:
   {"tracing": bool, "ids": [address, ...],
@@ -38,6 +39,20 @@ TUPLES = [(i, "t", i * 2) for i in range(400)]
 GROUPS = (LISTS, POINTS, STRS, DICTS, TUPLES)
 
 
+def track_in_another_domain():
+    """Traces the blocks of some lists again in domain 7, as an extension
+    tracking its own memory would (3.8 then keys every trace by pointer
+    and domain; 3.9+ keeps domain 7 in a table of its own): byprod must
+    still give each block its domain-0 line."""
+    import ctypes
+    import sysconfig
+    track = ctypes.pythonapi.PyTraceMalloc_Track
+    track.argtypes = (ctypes.c_uint, ctypes.c_size_t, ctypes.c_size_t)
+    gc_header = 0 if sysconfig.get_config_var("Py_GIL_DISABLED") else 16
+    for obj in LISTS[:50]:
+        track(7, id(obj) - gc_header, 999)
+
+
 def label(obj):
     tb = tracemalloc.get_object_traceback(obj) if TRACING else None
     if not tb:
@@ -49,6 +64,8 @@ def label(obj):
 def main(wdir):
     got_usr1 = bytearray(1)
     signal.signal(signal.SIGUSR1, lambda s, f: got_usr1.__setitem__(0, 1))
+    if TRACING:
+        track_in_another_domain()
     want, ids = {}, []
     for group in GROUPS:
         for obj in group:
