@@ -1622,6 +1622,17 @@ uint32_t remora_snapshot_node_flags(const struct remora_snapshot *snap,
 		       ? remora_node_flags(snapshot_node_head(snap, id)->n) : 0;
 }
 
+void remora_snapshot_nodes_info(const struct remora_snapshot *snap,
+				const uint32_t *ids, size_t n, uint64_t *address,
+				uint32_t *type, uint32_t *flags)
+{
+	for (size_t i = 0; i < n; i++) {
+		address[i] = remora_snapshot_node_address(snap, ids[i]);
+		type[i] = remora_snapshot_node_type(snap, ids[i]);
+		flags[i] = remora_snapshot_node_flags(snap, ids[i]);
+	}
+}
+
 const char *remora_snapshot_node_repr(const struct remora_snapshot *snap,
 				      uint32_t id, size_t *len_ret)
 {

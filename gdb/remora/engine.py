@@ -99,6 +99,9 @@ _PROTOTYPES = {
     "remora_snapshot_node_repr": (ctypes.c_void_p, [_p, _u32, ctypes.POINTER(_size)]),
     "remora_snapshot_node_owner": (_u32, [_p, _u32]),
     "remora_snapshot_node_flags": (_u32, [_p, _u32]),
+    "remora_snapshot_nodes_info": (None, [_p, ctypes.POINTER(_u32), _size,
+                                          ctypes.POINTER(_u64), ctypes.POINTER(_u32),
+                                          ctypes.POINTER(_u32)]),
     "remora_snapshot_type_flags": (_u64, [_p, _u32]),
     "remora_snapshot_node_find": (_u32, [_p, _u64]),
     "remora_snapshot_type_name": (ctypes.c_char_p, [_p, _u32]),
@@ -529,6 +532,14 @@ class Snapshot:
     def node_type(self, node):
         """The index of the node's type in the type table."""
         return self._lib.remora_snapshot_node_type(self._h, node)
+
+    def nodes_info(self, ids):
+        """(addresses, type indexes, flags) of the nodes ids, in order."""
+        n = len(ids)
+        c_ids = (_u32 * n)(*ids)
+        addr, types, flags = (_u64 * n)(), (_u32 * n)(), (_u32 * n)()
+        self._lib.remora_snapshot_nodes_info(self._h, c_ids, n, addr, types, flags)
+        return list(addr), list(types), list(flags)
 
     def type_flags(self, t):
         """tp_flags of type t (an index in the type table)."""

@@ -42,6 +42,10 @@ _MANAGED_DICT, _MANAGED_WEAKREF = 1 << 4, 1 << 3
 _MAX_BUCKETS = 1 << 28
 _HEADS_AT_ONCE = 1 << 16
 _FILENAME_MAX = 4096
+_BLOCK_BITS = 16
+_BLOCK_MASK = (1 << _BLOCK_BITS) - 1
+_U64 = struct.Struct("<Q")
+_BLOCKS_KEPT = 8192                          # 512 MiB at most
 
 
 class _Memory:
@@ -49,6 +53,7 @@ class _Memory:
 
     def __init__(self):
         self.inf = gdb.selected_inferior()
+        self.blocks = {}
         self.fd = None
         if self.inf.pid and not _core():
             try:
@@ -57,6 +62,25 @@ class _Memory:
                 self.fd = None
 
     def read(self, addr, size):
+        """size bytes at addr: from the 64 KiB block that holds them,
+        read once (the tables' entries lie close together), else alone."""
+        index = addr >> _BLOCK_BITS
+        if (addr + size - 1) >> _BLOCK_BITS == index:
+            block = self.blocks.get(index)
+            if block is None:
+                if len(self.blocks) >= _BLOCKS_KEPT:
+                    self.blocks.clear()
+                try:
+                    block = self._read(index << _BLOCK_BITS, 1 << _BLOCK_BITS)
+                except RemoraError:      # the block crosses an unmapped page
+                    block = b""
+                self.blocks[index] = block
+            offset = addr - (index << _BLOCK_BITS)
+            if offset + size <= len(block):
+                return block[offset:offset + size]
+        return self._read(addr, size)
+
+    def _read(self, addr, size):
         try:
             if self.fd is not None:
                 data = os.pread(self.fd, size, addr)
@@ -167,6 +191,7 @@ def sites(version):
             raise RemoraError("remora: byprod: tracemalloc's traces table at 0x%x does not "
                               "read as one (%d buckets, %d entries)" % (table, nbuckets, nentries))
         buckets = mem.u64(table + _HT_BUCKETS)
+        get_block = mem.blocks.get
         traceback_of = {}
         steps = 0
         for first in range(0, nbuckets, _HEADS_AT_ONCE):
@@ -181,8 +206,21 @@ def sites(version):
                             traceback_of[key] = struct.unpack_from("<Q", raw,
                                                                    16 + key_size + 8)[0]
                     else:
-                        nxt, _hash, key, trace = _ENTRY.unpack(mem.read(entry, _ENTRY.size))
-                        traceback_of[key] = mem.u64(trace + _TRACE_TRACEBACK)
+                        # mem.read's block cache, inlined: a million
+                        # entries are read in seconds, not tens of them
+                        block = get_block(entry >> _BLOCK_BITS)
+                        at = entry & _BLOCK_MASK
+                        if block is not None and at + 32 <= len(block):
+                            nxt, _hash, key, trace = _ENTRY.unpack_from(block, at)
+                        else:
+                            nxt, _hash, key, trace = _ENTRY.unpack(mem.read(entry, 32))
+                        word = trace + _TRACE_TRACEBACK
+                        block = get_block(word >> _BLOCK_BITS)
+                        at = word & _BLOCK_MASK
+                        if block is not None and at + 8 <= len(block):
+                            traceback_of[key] = _U64.unpack_from(block, at)[0]
+                        else:
+                            traceback_of[key] = mem.u64(word)
                     steps += 1
                     if steps > nentries:    # a chain that loops, or a wrong count
                         raise RemoraError("remora: byprod: tracemalloc's traces table "
@@ -214,9 +252,9 @@ def presize(version, free_threaded, node_flags, type_flags):
 
 
 def labeller(snapshot):
-    """label(node) -> the node's producer, "file:line" or UNKNOWN, for a
-    snapshot captured from the process or core gdb examines now (made
-    once per snapshot and kept with it)."""
+    """labels(ids) -> each node's producer, "file:line" or UNKNOWN, for a
+    snapshot captured from the process or core gdb examines now (the
+    tables are read once per snapshot and kept with it)."""
     cached = getattr(snapshot, "_prod_label", None)
     if cached is not None:
         return cached
@@ -230,18 +268,21 @@ def labeller(snapshot):
     version = snapshot.python_version
     free_threaded = bool(snapshot.flags & 2)        # REMORA_SNAP_FREE_THREADED
     by_block = sites(version)
-    type_pre = {}
+    type_flags = {}
 
-    def label(node):
-        t = snapshot.node_type(node)
-        flags = type_pre.get(t)
-        if flags is None:
-            flags = type_pre[t] = snapshot.type_flags(t)
-        pre = presize(version, free_threaded, snapshot.node_flags(node), flags)
-        return by_block.get(snapshot.node_address(node) - pre, UNKNOWN)
+    def labels(ids):
+        addresses, types, flags = snapshot.nodes_info(ids)
+        out = []
+        for address, t, node_flags in zip(addresses, types, flags):
+            tf = type_flags.get(t)
+            if tf is None:
+                tf = type_flags[t] = snapshot.type_flags(t)
+            pre = presize(version, free_threaded, node_flags, tf)
+            out.append(by_block.get(address - pre, UNKNOWN))
+        return out
 
-    snapshot._prod_label = label
-    return label
+    snapshot._prod_label = labels
+    return labels
 
 
 def current_origin():
@@ -263,12 +304,15 @@ class ProdHandle:
 
     def __init__(self, idset_handle):
         self.snapshot = snap = idset_handle.snapshot
-        label = labeller(snap)
+        labels = labeller(snap)
+        ids = idset_handle.ids()
         groups = {}
-        for node in idset_handle.ids():
-            groups.setdefault(label(node), []).append(node)
-        rows = [(sum(snap.node_size(n) for n in ids), text, ids)
-                for text, ids in groups.items()]
+        for node, text in zip(ids, labels(ids)):
+            groups.setdefault(text, []).append(node)
+        rows = []
+        for text, members in groups.items():
+            handle = snap.from_ids(members)
+            rows.append((handle.size, text, handle))
         rows.sort(key=lambda r: (-r[0], r[1]))
         self._rows = rows
         self.count = idset_handle.count
@@ -276,16 +320,16 @@ class ProdHandle:
         self.num_rows = len(rows)
 
     def row(self, r):
-        size, text, ids = self._rows[r]
+        size, text, handle = self._rows[r]
         cumulative = sum(row[0] for row in self._rows[:r + 1])
-        return text, len(ids), size, cumulative
+        return text, handle.count, size, cumulative
 
     def rows(self):
-        return [(text, len(ids), size) for size, text, ids in self._rows]
+        return [(text, handle.count, size) for size, text, handle in self._rows]
 
     def row_set(self, r):
-        return self.snapshot.from_ids(self._rows[r][2])
+        return self._rows[r][2]
 
     def select(self, rows):
-        ids = sorted(n for r in set(rows) for n in self._rows[r][2])
+        ids = sorted(n for r in set(rows) for n in self._rows[r][2].ids())
         return self.snapshot.from_ids(ids)

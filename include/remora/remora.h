@@ -106,6 +106,11 @@ remora_snapshot_node_extra(const struct remora_snapshot *snap, uint32_t id);
 /* REMORA_NODE_* flags. */
 REMORA_EXPORT uint32_t
 remora_snapshot_node_flags(const struct remora_snapshot *snap, uint32_t id);
+/* For each of n ids: its address, type index and REMORA_NODE_* flags
+ * (the three above, for many nodes in one call). */
+REMORA_EXPORT void
+remora_snapshot_nodes_info(const struct remora_snapshot *snap, const uint32_t *ids,
+			   size_t n, uint64_t *address, uint32_t *type, uint32_t *flags);
 /* The short representation (UTF-8, not NUL-terminated) and its length. */
 REMORA_EXPORT const char *
 remora_snapshot_node_repr(const struct remora_snapshot *snap, uint32_t id,
