@@ -478,6 +478,13 @@ static void test_node_encoding(void)
 		CU_ASSERT_EQUAL(remora_snapshot_node_size(snap, i), 100 + i);
 		CU_ASSERT_EQUAL(remora_snapshot_node_extra(snap, i), cases[i].extra_back);
 		CU_ASSERT_EQUAL(remora_snapshot_node_flags(snap, i), cases[i].flags_back);
+		/* and the bulk accessor gives the same, for ids in any order */
+		uint32_t id = N - 1 - i, t = 0, f = 0;
+		uint64_t a = 0;
+		remora_snapshot_nodes_info(snap, &id, 1, &a, &t, &f);
+		CU_ASSERT_EQUAL(a, 0x1000 + 0x10 * id);
+		CU_ASSERT_EQUAL(t, remora_snapshot_node_type(snap, id));
+		CU_ASSERT_EQUAL(f, cases[id].flags_back);
 		size_t repr_len;
 		const char *repr = remora_snapshot_node_repr(snap, i, &repr_len);
 		CU_ASSERT_EQUAL(repr_len, cases[i].repr_back);
