@@ -87,7 +87,7 @@ class _Memory:
                 if len(data) == size:
                     return data
             return bytes(self.inf.read_memory(addr, size))
-        except (OSError, gdb.MemoryError, OverflowError):
+        except (OSError, gdb.error, OverflowError):
             raise RemoraError("remora: byprod: cannot read tracemalloc's tables at 0x%x "
                               "(damaged, or the process changed)" % addr) from None
 
@@ -134,7 +134,7 @@ def _traces_pointer(version):
 
 
 def _text(mem, version, filename):
-    """A frame's file name: a str object (3.9-3.14) or a C string (3.15)."""
+    """A frame's file name: a str object (3.8-3.14) or a C string (3.15)."""
     if not filename:
         return UNKNOWN
     if (version >> 16) & 0xFF >= 15:
