@@ -104,7 +104,7 @@ def capture_outside(inferior=None):
     t0 = time.perf_counter()
     key = progress.process_key(inf.pid)
     with progress.shown("capturing from outside", lambda: stats.nodes, fd=fd,
-                        total=progress.expected(key)):
+                        key=key):
         _take(fd, path, lambda: engine.capture_proc(inf.pid, descriptor, fd, stats))
     seconds = time.perf_counter() - t0
     progress.remember(key, stats.nodes)
@@ -307,7 +307,7 @@ def capture_core(core_path=None):
     t1 = time.perf_counter()
     key = progress.core_key(core_path)
     with progress.shown("capturing from a core", lambda: stats.nodes, fd=fd,
-                        total=progress.expected(key)):
+                        key=key):
         _take(fd, path, lambda: core.capture(descriptor, fd, stats))
     t2 = time.perf_counter()
     progress.remember(key, stats.nodes)

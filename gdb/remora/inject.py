@@ -573,7 +573,7 @@ class Capture:
         drainer = engine.Drainer(inf.pid, ctl, self.fd)
         try:
             with shown("capturing", _agent_count(inf.pid, ctl + CTL_NODES_WALKED),
-                       fd=self.fd, total=progress.expected(progress.process_key(inf.pid))):
+                       fd=self.fd, key=progress.process_key(inf.pid)):
                 while self._next_stop() == STATE_YIELD:
                     self.stops += 1
                     self.yields = drainer.sync()

@@ -21,6 +21,7 @@ Invariants:
      one line, never a partial answer passed off as whole.
 """
 
+import itertools
 import os
 import struct
 
@@ -315,14 +316,14 @@ class ProdHandle:
             rows.append((handle.size, text, handle))
         rows.sort(key=lambda r: (-r[0], r[1]))
         self._rows = rows
+        self._cumulative = list(itertools.accumulate(size for size, _t, _h in rows))
         self.count = idset_handle.count
         self.size = idset_handle.size
         self.num_rows = len(rows)
 
     def row(self, r):
         size, text, handle = self._rows[r]
-        cumulative = sum(row[0] for row in self._rows[:r + 1])
-        return text, handle.count, size, cumulative
+        return text, handle.count, size, self._cumulative[r]
 
     def rows(self):
         return [(text, handle.count, size) for size, text, handle in self._rows]

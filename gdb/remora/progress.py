@@ -153,13 +153,15 @@ class Progress(threading.Thread):
         self._shown = 0
 
     @classmethod
-    def begin(cls, what, count=None, size=None, fd=None, total=None):
-        """The running reporter, or None where progress is not shown."""
+    def begin(cls, what, count=None, size=None, fd=None, key=None):
+        """The running reporter, or None where progress is not shown; key
+        (process_key, core_key): the capture whose last count is the
+        estimate, read only when progress shows."""
         if not _enabled():
             return None
         if fd is not None:
             size = _file_size(fd)
-        reporter = cls(what, count, size, _after(), total)
+        reporter = cls(what, count, size, _after(), expected(key))
         with _lock:
             _running.append(reporter)
         reporter.start()
@@ -200,11 +202,11 @@ class Progress(threading.Thread):
 
 
 class shown:
-    """`with shown(what, count, size, fd, total):` — a Progress for the
+    """`with shown(what, count, size, fd, key):` — a Progress for the
     block."""
 
-    def __init__(self, what, count=None, size=None, fd=None, total=None):
-        self.args = (what, count, size, fd, total)
+    def __init__(self, what, count=None, size=None, fd=None, key=None):
+        self.args = (what, count, size, fd, key)
         self.reporter = None
 
     def __enter__(self):
