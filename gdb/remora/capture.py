@@ -323,20 +323,21 @@ def capture_core(core_path=None):
 def finalizing():
     """Whether the target's interpreter has begun Py_Finalize (its heap is
     being torn down), as far as its debug info tells."""
+    # the layout's offset: one read (the debug info's expression costs a
+    # fiftieth of a second of the pause), else that expression
+    try:
+        off = layout.field("RL_RUNTIME_FINALIZING")
+        if off >= 0:
+            addr = layout.field("RL_RUNTIME_ADDR") + off
+            return any(bytes(gdb.selected_inferior().read_memory(addr, 8)))
+    except (gdb.error, gdb.MemoryError, RemoraError, ValueError):
+        pass
     for expr in ("_PyRuntime._finalizing._value", "_PyRuntime._finalizing"):
         try:
             return int(gdb.parse_and_eval(expr)) != 0
         except (gdb.error, RuntimeError):
             continue
-    # no debug info: the layout table's offset
-    try:
-        off = layout.field("RL_RUNTIME_FINALIZING")
-        if off < 0:
-            return False
-        addr = layout.field("RL_RUNTIME_ADDR") + off
-        return any(bytes(gdb.selected_inferior().read_memory(addr, 8)))
-    except (gdb.error, gdb.MemoryError, RemoraError, ValueError):
-        return False
+    return False
 
 
 def _warn_if_partial():

@@ -123,6 +123,7 @@ def _attach(pid):
                 gdb.execute("file /proc/%d/exe" % pid, to_string=True)
             except gdb.error:
                 pass
+            _prewarm(pid)
             paused = time.monotonic()
             gdb.execute("attach %d" % pid, to_string=True)
     except gdb.error as exc:
@@ -130,6 +131,15 @@ def _attach(pid):
     if gdb.selected_inferior().pid != pid:
         raise _Failed(EXIT_ATTACH, attach_hint(pid, "gdb did not attach"))
     return paused
+
+
+def _prewarm(pid):
+    """Reads now, while the process runs, what the capture would read
+    from files while it is stopped: the layout's symbols and types
+    (layout.prewarm) and libc's symbol the injection calls."""
+    from . import elfsyms, inject, layout   # need a live gdb session
+    layout.prewarm()
+    elfsyms.libc_functions(pid, inject.LIBC_NAMES)
 
 
 def _detach():

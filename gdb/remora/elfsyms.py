@@ -92,6 +92,11 @@ def _dynsyms(data, wanted):
     return out
 
 
+# {(pid, libc's mapping, names): {name: value}}: libc's table read once
+# per process (`remora snapshot` reads it before the process stops)
+_libc_seen = {}
+
+
 def libc_functions(pid, names):
     """{name: address} in process pid for the libc functions in names, or
     None if libc cannot be read."""
@@ -100,8 +105,12 @@ def libc_functions(pid, names):
         if found is None:
             return None
         base = found[1]
-        data = _read_mapped(pid, found)
-        syms = _dynsyms(data, set(names))
+        key = (pid, found, tuple(sorted(names)))
+        syms = _libc_seen.get(key)
+        if syms is None:
+            syms = _dynsyms(_read_mapped(pid, found), set(names))
+            _libc_seen.clear()
+            _libc_seen[key] = syms
         if not all(n in syms for n in names):
             return None
         return {n: base + v for n, v in syms.items()}
@@ -146,6 +155,12 @@ def _name_offsets(strtab, wanted):
     return out
 
 
+# {path: (identity, names asked for, answer)}: the last file read, kept
+# while it is unchanged, so that a table read for a superset of names
+# (layout.prewarm(), before the process stops) answers later asks
+_symtab_seen = {}
+
+
 def symtab(path, wanted):
     """{name: [(value, source file or None)]} for the names in wanted,
     from the .symtab of the ELF file at path (a library, or the separate
@@ -154,6 +169,18 @@ def symtab(path, wanted):
     that link-time optimization renamed NAME.lto_priv.N counts as NAME.
     Only the symbol and string tables are read, and the names are found
     in the strings first (a debug file is some megabytes)."""
+    st = os.stat(path)
+    identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    seen = _symtab_seen.get(path)
+    if seen is not None and seen[0] == identity and seen[1] >= set(wanted):
+        return {n: list(v) for n, v in seen[2].items() if n in wanted}
+    out = _read_symtab(path, wanted)
+    _symtab_seen.clear()
+    _symtab_seen[path] = (identity, frozenset(wanted), out)
+    return {n: list(v) for n, v in out.items()}
+
+
+def _read_symtab(path, wanted):
     out = {}
     with open(path, "rb") as f:
         head = f.read(64)

@@ -50,6 +50,8 @@ AGENT_ABI = 5
 AGENT_STACK = 256 << 10
 BUFFER = 4 << 20           # the agent's stream: 4 slots of 1 MiB
 PAGE = 4096
+# the libc functions the injection looks up (libc_functions)
+LIBC_NAMES = ("syscall",)
 SEGMENTS_MAX = 1 << 16
 SEGMENT_WORDS = 6          # sizeof(struct remora_segment) / 8: the agent
                            # rewrites the list in place, in this much room
@@ -202,7 +204,7 @@ class Stepper:
     stack)."""
 
     def __init__(self, pid, tid, regs):
-        addr = (elfsyms.libc_functions(pid, ("syscall",)) or {}).get("syscall")
+        addr = (elfsyms.libc_functions(pid, LIBC_NAMES) or {}).get("syscall")
         if addr is None:
             raise RemoraError("remora: cannot find libc's syscall() in the process")
         code = bytes(gdb.selected_inferior().read_memory(addr, 64))

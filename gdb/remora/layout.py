@@ -542,6 +542,38 @@ def _build():
     return version, blob
 
 
+def prewarm():
+    """What build() will read from the symbol files, read now: the ELF
+    symbol table of the file that defines _PyRuntime and the debug info's
+    types of every spec, for every version.  `remora snapshot` and
+    `remora attach` call it after loading the executable and before the
+    process stops, so the pause does not pay for it (0.1 s of a 0.45 s
+    pause).  Finds nothing where the interpreter is a shared library not
+    loaded yet; errors are left for build() to meet."""
+    names, types = {"_PyRuntime"}, set()
+    for _name, spec in specs():
+        for alt in _RANGE.sub("", spec).lstrip("?").split(" | "):
+            kind, _, rest = alt.strip().partition(" ")
+            if kind == "addr":
+                names.add(rest.split("@", 1)[0])
+            elif kind in ("off", "bit"):
+                types.add(rest.rpartition(" ")[0])
+            elif kind == "size":
+                types.add(rest)
+    try:
+        sym = gdb.lookup_global_symbol("_PyRuntime")
+        if sym is None or sym.symtab is None:
+            return
+        elfsyms.symtab(sym.symtab.objfile.filename, names)
+    except (gdb.error, OSError, ValueError, IndexError, struct.error):
+        return
+    for name in sorted(types):
+        try:
+            _lookup(name)
+        except (gdb.error, KeyError, RuntimeError, ValueError):
+            continue
+
+
 def field(name):
     """The value of descriptor field `name` (RL_...) for the current
     inferior: ABSENT if it has none."""
