@@ -375,82 +375,170 @@ static bool sql_row(sqlite3_stmt *s)
 	return rc == SQLITE_DONE;
 }
 
+enum { SQL_BATCH = 64 };
+
+/* A table's rows go in SQL_BATCH at a time, by one statement that inserts
+ * that many (SQLite's per-statement work was most of an export), the
+ * last total % SQL_BATCH by a statement of their own: the total is known
+ * before the first row. */
+struct sql_rows {
+	sqlite3_stmt *many, *tail, *cur;
+	uint64_t left;          /* rows not yet inserted */
+	int columns;
+	int bound;              /* rows bound to cur so far */
+	int rows;               /* rows cur inserts */
+};
+
+static sqlite3_stmt *sql_insert(sqlite3 *db, const char *table, int columns, int rows)
+{
+	/* "INSERT INTO t VALUES(?,?),(?,?)": 2 + 2 * columns bytes a row */
+	size_t cap = 32 + strlen(table) + (size_t)rows * (3 + 2 * (size_t)columns);
+	char *sql = malloc(cap);
+	sqlite3_stmt *st = NULL;
+	if (!sql)
+		return NULL;
+	size_t n = (size_t)snprintf(sql, cap, "INSERT INTO %s VALUES", table);
+	for (int r = 0; r < rows; r++) {
+		sql[n++] = r ? ',' : ' ';
+		sql[n++] = '(';
+		for (int c = 0; c < columns; c++) {
+			if (c)
+				sql[n++] = ',';
+			sql[n++] = '?';
+		}
+		sql[n++] = ')';
+	}
+	sql[n] = '\0';
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		st = NULL;
+	free(sql);
+	return st;
+}
+
+static bool sql_rows_open(sqlite3 *db, struct sql_rows *r, const char *table, int columns,
+			  uint64_t total)
+{
+	*r = (struct sql_rows){ .left = total, .columns = columns };
+	if (total >= SQL_BATCH && !(r->many = sql_insert(db, table, columns, SQL_BATCH)))
+		return false;
+	if (total % SQL_BATCH &&
+	    !(r->tail = sql_insert(db, table, columns, (int)(total % SQL_BATCH))))
+		return false;
+	r->cur = total >= SQL_BATCH ? r->many : r->tail;
+	r->rows = total >= SQL_BATCH ? SQL_BATCH : (int)total;
+	return true;
+}
+
+/* The parameter number of column col (from 1) in the row being bound. */
+static int sql_col(const struct sql_rows *r, int col)
+{
+	return r->bound * r->columns + col;
+}
+
+/* A row is bound: inserts the batch when it is full.  False on failure. */
+static bool sql_rows_next(struct sql_rows *r)
+{
+	if (++r->bound < r->rows)
+		return true;
+	bool ok = sql_row(r->cur);
+	r->left -= (uint64_t)r->rows;
+	r->bound = 0;
+	r->cur = r->left >= SQL_BATCH ? r->many : r->tail;
+	r->rows = r->left >= SQL_BATCH ? SQL_BATCH : (int)r->left;
+	return ok;
+}
+
+static void sql_rows_close(struct sql_rows *r)
+{
+	sqlite3_finalize(r->many);
+	sqlite3_finalize(r->tail);
+}
+
 static struct remora_error *sql_write(const struct remora_snapshot *snap,
 				      const char *const *named, const char *path,
 				      const char *final)
 {
 	sqlite3 *db = NULL;
-	sqlite3_stmt *st[4] = { NULL };
+	struct sql_rows rows[4] = { { 0 } };
 	struct remora_error *err = NULL;
 	char buf[LABEL_CAP], kind[LABEL_CAP];
 	struct via_text t;
-	if (sqlite3_open(path, &db) != SQLITE_OK) {
+	/* one thread writes this database: no mutex around every call, and
+	 * no allocation count (a global mutex on every malloc).  The
+	 * configuration only takes before SQLite's first use in this
+	 * process; later it refuses, and that is harmless. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		err = sql_error(db, final, "open");
 		sqlite3_close(db);
 		return err;
 	}
-	static const char *const insert[4] = {
-		"INSERT INTO types VALUES(?,?,?,?,?)",
-		"INSERT INTO objects VALUES(?,?,?,?,?,?,?,?)",
-		"INSERT INTO edges VALUES(?,?,?)",
-		"INSERT INTO roots VALUES(?,?)",
-	};
 	if (sqlite3_exec(db, SQL_SCHEMA, NULL, NULL, NULL) != SQLITE_OK) {
 		err = sql_error(db, final, "schema");
 		goto out;
 	}
-	for (int i = 0; i < 4; i++) {
-		if (sqlite3_prepare_v2(db, insert[i], -1, &st[i], NULL) != SQLITE_OK) {
-			err = sql_error(db, final, "prepare");
-			goto out;
-		}
+	uint64_t edges = 0;
+	for (uint32_t id = 0; id < snap->node_count; id++)
+		edges += snap->edge_end[id] - snap->edge_start[id];
+	if (!sql_rows_open(db, &rows[0], "types", 5, snap->type_count) ||
+	    !sql_rows_open(db, &rows[1], "objects", 8, snap->node_count) ||
+	    !sql_rows_open(db, &rows[2], "edges", 3, edges) ||
+	    !sql_rows_open(db, &rows[3], "roots", 2, snap->root_count)) {
+		err = sql_error(db, final, "prepare");
+		goto out;
 	}
+	struct sql_rows *r = &rows[0];
 	for (uint32_t k = 0; k < snap->type_count; k++) {
 		const struct remora_snapshot_type *ty = &snap->types[k];
-		sqlite3_bind_int64(st[0], 1, k);
-		sqlite3_bind_int64(st[0], 2, (int64_t)ty->address);
-		sqlite3_bind_text(st[0], 3, ty->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st[0], 4, ty->module, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st[0], 5, ty->display, -1, SQLITE_STATIC);
-		if (!sql_row(st[0])) {
+		sqlite3_bind_int64(r->cur, sql_col(r, 1), k);
+		sqlite3_bind_int64(r->cur, sql_col(r, 2), (int64_t)ty->address);
+		sqlite3_bind_text(r->cur, sql_col(r, 3), ty->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(r->cur, sql_col(r, 4), ty->module, -1, SQLITE_STATIC);
+		sqlite3_bind_text(r->cur, sql_col(r, 5), ty->display, -1, SQLITE_STATIC);
+		if (!sql_rows_next(r)) {
 			err = sql_error(db, final, "types");
 			goto out;
 		}
 	}
+	struct sql_rows *o = &rows[1], *e = &rows[2];
 	for (uint32_t id = 0; id < snap->node_count; id++) {
-		sqlite3_stmt *s = st[1];
 		via_text_init(&t, kind, sizeof(kind));
 		export_kind(&t, snap, id);
 		via_text_init(&t, buf, sizeof(buf));
 		export_name(&t, snap, named, id);
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_int64(s, 2, (int64_t)snap->addr[id]);
-		sqlite3_bind_text(s, 3, snap->types[snap->type[id]].display, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 4, kind, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 5, (int64_t)snap->size[id]);
-		sqlite3_bind_int64(s, 6, (int64_t)remora_snapshot_node_retained(snap, id));
-		sqlite3_bind_text(s, 7, buf, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 8, snap->type[id]);
-		if (!sql_row(s)) {
+		sqlite3_stmt *s = o->cur;
+		sqlite3_bind_int64(s, sql_col(o, 1), id);
+		sqlite3_bind_int64(s, sql_col(o, 2), (int64_t)snap->addr[id]);
+		sqlite3_bind_text(s, sql_col(o, 3), snap->types[snap->type[id]].display, -1,
+				  SQLITE_STATIC);
+		sqlite3_bind_text(s, sql_col(o, 4), kind, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, sql_col(o, 5), (int64_t)snap->size[id]);
+		sqlite3_bind_int64(s, sql_col(o, 6),
+				   (int64_t)remora_snapshot_node_retained(snap, id));
+		sqlite3_bind_text(s, sql_col(o, 7), buf, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, sql_col(o, 8), snap->type[id]);
+		if (!sql_rows_next(o)) {
 			err = sql_error(db, final, "objects");
 			goto out;
 		}
-		for (uint32_t e = snap->edge_start[id]; e < snap->edge_end[id]; e++) {
-			remora_snapshot_via_label(snap, snap->edge_via[e], buf, sizeof(buf));
-			sqlite3_bind_int64(st[2], 1, id);
-			sqlite3_bind_int64(st[2], 2, snap->edge_target[e]);
-			sqlite3_bind_text(st[2], 3, buf, -1, SQLITE_STATIC);
-			if (!sql_row(st[2])) {
+		for (uint32_t k = snap->edge_start[id]; k < snap->edge_end[id]; k++) {
+			remora_snapshot_via_label(snap, snap->edge_via[k], buf, sizeof(buf));
+			sqlite3_bind_int64(e->cur, sql_col(e, 1), id);
+			sqlite3_bind_int64(e->cur, sql_col(e, 2), snap->edge_target[k]);
+			sqlite3_bind_text(e->cur, sql_col(e, 3), buf, -1, SQLITE_TRANSIENT);
+			if (!sql_rows_next(e)) {
 				err = sql_error(db, final, "edges");
 				goto out;
 			}
 		}
 	}
-	for (uint32_t r = 0; r < snap->root_count; r++) {
-		remora_snapshot_root_label(snap, r, buf, sizeof(buf));
-		sqlite3_bind_int64(st[3], 1, snap->root_target[r]);
-		sqlite3_bind_text(st[3], 2, buf, -1, SQLITE_STATIC);
-		if (!sql_row(st[3])) {
+	r = &rows[3];
+	for (uint32_t k = 0; k < snap->root_count; k++) {
+		remora_snapshot_root_label(snap, k, buf, sizeof(buf));
+		sqlite3_bind_int64(r->cur, sql_col(r, 1), snap->root_target[k]);
+		sqlite3_bind_text(r->cur, sql_col(r, 2), buf, -1, SQLITE_TRANSIENT);
+		if (!sql_rows_next(r)) {
 			err = sql_error(db, final, "roots");
 			goto out;
 		}
@@ -459,7 +547,7 @@ static struct remora_error *sql_write(const struct remora_snapshot *snap,
 		err = sql_error(db, final, "indexes");
 out:
 	for (int i = 0; i < 4; i++)
-		sqlite3_finalize(st[i]);
+		sql_rows_close(&rows[i]);
 	if (sqlite3_close(db) != SQLITE_OK && !err)
 		err = remora_error_create(REMORA_ERROR_OTHER, "cannot write %s: close", final);
 	return err;
