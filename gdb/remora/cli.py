@@ -124,8 +124,13 @@ def _attach(pid):
             except gdb.error:
                 pass
             _prewarm(pid)
+            # of the shared libraries only libpython's symbols are wanted
+            # (the layout's); libc's debug info alone is a twentieth of
+            # a second of the pause to read
+            gdb.execute("set auto-solib-add off", to_string=True)
             paused = time.monotonic()
             gdb.execute("attach %d" % pid, to_string=True)
+            gdb.execute("sharedlibrary libpython", to_string=True)
     except gdb.error as exc:
         raise _Failed(EXIT_ATTACH, attach_hint(pid, _first_line(exc).rstrip("."))) from None
     if gdb.selected_inferior().pid != pid:
