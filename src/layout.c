@@ -348,6 +348,7 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_TM_TRACES, "[-3.11] ?addr tracemalloc_traces@_tracemalloc.c"),
 	F(RL_RUNTIME_TM_TRACING, "[3.12-] off _PyRuntimeState tracemalloc.config.tracing"),
 	F(RL_RUNTIME_TM_TRACES, "[3.12-] off _PyRuntimeState tracemalloc.traces"),
+	F(RL_PY_DECREF, "?addr Py_DecRef"),
 };
 
 #undef F

@@ -374,6 +374,9 @@ enum remora_layout_field {
 	RL_TM_TRACES,            /* the static tracemalloc_traces (3.8-3.11) */
 	RL_RUNTIME_TM_TRACING,   /* 3.12+: offsets in _PyRuntime */
 	RL_RUNTIME_TM_TRACES,
+	/* called by the agent to give back the relators a NyHeapDef's
+	 * relate passes (heapy's contract: it owns them) */
+	RL_PY_DECREF,
 	RL_FIELD_COUNT
 };
 

@@ -337,6 +337,7 @@ static const int64_t layout_3_8_18[RL_FIELD_COUNT] = {
 	[RL_TM_TRACES] = REMORA_LAYOUT_AT_RUN_TIME,
 	[RL_RUNTIME_TM_TRACING] = REMORA_LAYOUT_ABSENT,
 	[RL_RUNTIME_TM_TRACES] = REMORA_LAYOUT_ABSENT,
+	[RL_PY_DECREF] = REMORA_LAYOUT_AT_RUN_TIME,
 };
 
 /* from the headers of CPython 3.9.18 */
@@ -669,6 +670,7 @@ static const int64_t layout_3_9_18[RL_FIELD_COUNT] = {
 	[RL_TM_TRACES] = REMORA_LAYOUT_AT_RUN_TIME,
 	[RL_RUNTIME_TM_TRACING] = REMORA_LAYOUT_ABSENT,
 	[RL_RUNTIME_TM_TRACES] = REMORA_LAYOUT_ABSENT,
+	[RL_PY_DECREF] = REMORA_LAYOUT_AT_RUN_TIME,
 };
 
 /* from the headers of CPython 3.10.13 */
@@ -1001,6 +1003,7 @@ static const int64_t layout_3_10_13[RL_FIELD_COUNT] = {
 	[RL_TM_TRACES] = REMORA_LAYOUT_AT_RUN_TIME,
 	[RL_RUNTIME_TM_TRACING] = REMORA_LAYOUT_ABSENT,
 	[RL_RUNTIME_TM_TRACES] = REMORA_LAYOUT_ABSENT,
+	[RL_PY_DECREF] = REMORA_LAYOUT_AT_RUN_TIME,
 };
 
 /* from the headers of CPython 3.11.2 */
@@ -1333,6 +1336,7 @@ static const int64_t layout_3_11_2[RL_FIELD_COUNT] = {
 	[RL_TM_TRACES] = REMORA_LAYOUT_AT_RUN_TIME,
 	[RL_RUNTIME_TM_TRACING] = REMORA_LAYOUT_ABSENT,
 	[RL_RUNTIME_TM_TRACES] = REMORA_LAYOUT_ABSENT,
+	[RL_PY_DECREF] = REMORA_LAYOUT_AT_RUN_TIME,
 };
 
 /* from the headers of CPython 3.11.7 */
@@ -1665,6 +1669,7 @@ static const int64_t layout_3_11_7[RL_FIELD_COUNT] = {
 	[RL_TM_TRACES] = REMORA_LAYOUT_AT_RUN_TIME,
 	[RL_RUNTIME_TM_TRACING] = REMORA_LAYOUT_ABSENT,
 	[RL_RUNTIME_TM_TRACES] = REMORA_LAYOUT_ABSENT,
+	[RL_PY_DECREF] = REMORA_LAYOUT_AT_RUN_TIME,
 };
 
 /* from the headers of CPython 3.12.1 */
@@ -1997,6 +2002,7 @@ static const int64_t layout_3_12_1[RL_FIELD_COUNT] = {
 	[RL_TM_TRACES] = REMORA_LAYOUT_ABSENT,
 	[RL_RUNTIME_TM_TRACING] = 2772,
 	[RL_RUNTIME_TM_TRACES] = 2952,
+	[RL_PY_DECREF] = REMORA_LAYOUT_AT_RUN_TIME,
 };
 
 /* from the headers of CPython 3.13.0 */
@@ -2329,6 +2335,7 @@ static const int64_t layout_3_13_0[RL_FIELD_COUNT] = {
 	[RL_TM_TRACES] = REMORA_LAYOUT_ABSENT,
 	[RL_RUNTIME_TM_TRACING] = 10084,
 	[RL_RUNTIME_TM_TRACES] = 10264,
+	[RL_PY_DECREF] = REMORA_LAYOUT_AT_RUN_TIME,
 };
 
 /* from the headers of CPython 3.13.5 */
@@ -2661,6 +2668,7 @@ static const int64_t layout_3_13_5[RL_FIELD_COUNT] = {
 	[RL_TM_TRACES] = REMORA_LAYOUT_ABSENT,
 	[RL_RUNTIME_TM_TRACING] = 10084,
 	[RL_RUNTIME_TM_TRACES] = 10264,
+	[RL_PY_DECREF] = REMORA_LAYOUT_AT_RUN_TIME,
 };
 
 /* from the headers of CPython 3.13.5 (free-threaded) */
@@ -2993,6 +3001,7 @@ static const int64_t layout_3_13_5t[RL_FIELD_COUNT] = {
 	[RL_TM_TRACES] = REMORA_LAYOUT_ABSENT,
 	[RL_RUNTIME_TM_TRACING] = 10084,
 	[RL_RUNTIME_TM_TRACES] = 10264,
+	[RL_PY_DECREF] = REMORA_LAYOUT_AT_RUN_TIME,
 };
 
 /* from the headers of CPython 3.14.10 */
@@ -3325,6 +3334,7 @@ static const int64_t layout_3_14_10[RL_FIELD_COUNT] = {
 	[RL_TM_TRACES] = REMORA_LAYOUT_ABSENT,
 	[RL_RUNTIME_TM_TRACING] = 10300,
 	[RL_RUNTIME_TM_TRACES] = 10480,
+	[RL_PY_DECREF] = REMORA_LAYOUT_AT_RUN_TIME,
 };
 
 /* from the headers of CPython 3.14.10 (free-threaded) */
@@ -3657,6 +3667,7 @@ static const int64_t layout_3_14_10t[RL_FIELD_COUNT] = {
 	[RL_TM_TRACES] = REMORA_LAYOUT_ABSENT,
 	[RL_RUNTIME_TM_TRACING] = 10300,
 	[RL_RUNTIME_TM_TRACES] = 10480,
+	[RL_PY_DECREF] = REMORA_LAYOUT_AT_RUN_TIME,
 };
 
 /* from the headers of CPython 3.15.2 */
@@ -3989,6 +4000,7 @@ static const int64_t layout_3_15_2[RL_FIELD_COUNT] = {
 	[RL_TM_TRACES] = REMORA_LAYOUT_ABSENT,
 	[RL_RUNTIME_TM_TRACING] = 10436,
 	[RL_RUNTIME_TM_TRACES] = 10616,
+	[RL_PY_DECREF] = REMORA_LAYOUT_AT_RUN_TIME,
 };
 
 const struct remora_layout_table remora_layout_tables[] = {

@@ -491,9 +491,11 @@ static struct remora_error *loader_check_header(struct loader *l)
 	memcpy(&py_version, l->map + 16, 4);
 	memcpy(&flags, l->map + 20, 4);
 	memcpy(&ptr_size, l->map + 24, 8);
-	if (version != REMORA_SNAPSHOT_VERSION)
+	/* version 4 is version 5 without REMORA_NODE_SIZE_LOWER and
+	 * REMORA_VIA_INTERATTR */
+	if (version != REMORA_SNAPSHOT_VERSION && version != 4)
 		return loader_error(l, 8,
-				    "format version %u, this remora reads version %d",
+				    "format version %u, this remora reads versions 4 and %d",
 				    version, REMORA_SNAPSHOT_VERSION);
 	if (header_size != REMORA_SNAPSHOT_HEADER_SIZE)
 		return loader_error(l, 12, "header size %u, expected %d",

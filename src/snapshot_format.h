@@ -100,11 +100,12 @@
 #include <stdint.h>
 
 static const char REMORA_SNAPSHOT_MAGIC[8] = "\x89RMRSNP\n";
-enum { REMORA_SNAPSHOT_VERSION = 4, REMORA_SNAPSHOT_HEADER_SIZE = 32 };
+enum { REMORA_SNAPSHOT_VERSION = 5, REMORA_SNAPSHOT_HEADER_SIZE = 32 };
 
 enum remora_snap_flag {
 	REMORA_SNAP_PARTIAL = 1u << 0, /* set by the walker on any skipped read */
 	REMORA_SNAP_FREE_THREADED = 1u << 1, /* a free-threaded build's heap */
+	REMORA_SNAP_SIZE_LOWER = 1u << 2, /* some node has REMORA_NODE_SIZE_LOWER */
 };
 
 enum remora_record_tag {
@@ -126,11 +127,16 @@ enum remora_node_flag {
 	REMORA_NODE_MEMBERS = 1u << 5,  /* read from outside: referents from
 	                                 * the type's member table and dict,
 	                                 * tp_traverse could not be called */
+	REMORA_NODE_SIZE_LOWER = 1u << 6, /* read from outside: its type's
+	                                   * NyHeapDef size function could
+	                                   * not run; the size is the basic
+	                                   * one, a lower bound (version 5) */
 	/* Every flag above: the loader refuses others.  A new flag joins
 	 * this list and bumps REMORA_SNAPSHOT_VERSION. */
 	REMORA_NODE_KNOWN = REMORA_NODE_GC | REMORA_NODE_TRAVERSED |
 			    REMORA_NODE_PARTIAL | REMORA_NODE_INLINE_VALUES |
-			    REMORA_NODE_TYPE | REMORA_NODE_MEMBERS,
+			    REMORA_NODE_TYPE | REMORA_NODE_MEMBERS |
+			    REMORA_NODE_SIZE_LOWER,
 };
 
 /* Via kinds.  The argument's meaning is given for each; labels are heapy's. */
@@ -147,6 +153,8 @@ enum remora_via_kind {
 	                            * interpreter index << 16 |
 	                            * thread index << 32 */
 	REMORA_VIA_STACK = 9,      /* frame value-stack slot, arg = index */
+	REMORA_VIA_INTERATTR = 10, /* "->name", a C-level member a NyHeapDef's
+	                            * relate names; arg = name str address */
 };
 
 /* C-level fields that hold references, for REMORA_VIA_FIELD. */

@@ -394,6 +394,10 @@ static void edge_label(struct via_text *t, const struct remora_snapshot *snap,
 	case REMORA_VIA_STACK:
 		via_text_printf(t, "->f_valuestack[%" PRIu64 "]", arg);
 		return;
+	case REMORA_VIA_INTERATTR:
+		via_text_put(t, "->", 2);
+		name_text(t, snap, arg, false);
+		return;
 	case REMORA_VIA_ROOT:
 	case REMORA_VIA_UNKNOWN:
 	default:

@@ -66,7 +66,37 @@ struct walk_type {
 	uint8_t emitted;      /* TYPE record written */
 	uint8_t is_class;     /* made by a class statement */
 	uint8_t sizer;        /* enum walk_sizer of the solid base */
+	uint8_t heapdef;      /* 1 + its entry in walker.heapdefs; 0: none */
 	int64_t sizer_basicsize; /* the solid base's basic size (its layout) */
+};
+
+/* heapy's interface for extension types (guppy's heapdef.h; README,
+ * "Extension types"): a module in sys.modules whose _NyHeapDefs_ is a
+ * capsule of a NyHeapDef array, ended by an entry with no type, says
+ * how its types' instances are sized, traversed and related. */
+struct walk_heapdef {
+	uint64_t type, size, traverse, relate;
+};
+
+enum {
+	HEAPDEFS_MAX = 64,        /* entries kept, of every module */
+	HEAPDEF_ENTRY = 64,       /* sizeof(NyHeapDef): int, pointer x 7 */
+	NYHR_ATTRIBUTE = 1, NYHR_INDEXVAL, NYHR_INDEXKEY, NYHR_INTERATTR,
+	NYHR_HASATTR, NYHR_LOCAL_VAR, NYHR_CELL, NYHR_STACK, NYHR_INSET,
+};
+
+/* The argument structs of a NyHeapDef's traverse and relate. */
+struct ny_traverse {
+	int flags;
+	void *hv, *obj, *arg;
+	int (*visit)(void *, void *);
+	void *hiding_tag;
+};
+
+struct ny_relate {
+	int flags;
+	void *hv, *src, *tgt;
+	int (*visit)(unsigned int relatype, void *relator, struct ny_relate *r);
 };
 
 /* Extension types whose __sizeof__ counts memory outside the object,
@@ -182,6 +212,11 @@ struct walker {
 	uint64_t visited[64];
 	unsigned int nvisited;
 	bool visited_overflow;
+
+	struct walk_heapdef heapdefs[HEAPDEFS_MAX];
+	unsigned int nheapdefs;
+	/* while a NyHeapDef's traverse runs: the object and its relate */
+	uint64_t relate_src, relate_fn;
 };
 
 static const int64_t ITEMS_MAX = INT64_C(1) << 40; /* no container is bigger */
@@ -863,6 +898,65 @@ static uint64_t walk_dict_lookup(struct walker *w, uint64_t dict, const char *t)
 	return 0;
 }
 
+/* ---- heapy's NyHeapDef ---- */
+
+static bool walk_type_is_static(struct walker *w, uint64_t t,
+				enum remora_layout_field f);
+
+/* The type's tp_name into buf (NUL-ended, cut to n - 1 bytes). */
+static void walk_type_name(struct walker *w, uint64_t t, char *buf, size_t n)
+{
+	uint64_t p = rd_ptr(w, t, RL_TP_NAME);
+	memset(buf, 0, n);
+	/* byte by byte, up to its NUL: a short name may end its mapping */
+	for (size_t i = 0; p && i < n - 1; i++) {
+		if (!rd(w, p + i, &buf[i], 1) || !buf[i])
+			break;
+	}
+}
+
+/* The entries of the NyHeapDef array in the capsule at cap, kept. */
+static void walk_heapdef_capsule(struct walker *w, uint64_t cap)
+{
+	char name[16];
+	walk_type_name(w, rd_ptr(w, cap, RL_OB_TYPE), name, sizeof(name));
+	if (memcmp(name, "PyCapsule", sizeof("PyCapsule")) != 0)
+		return;
+	bool ok = true;
+	/* PyCapsule: the object header, then the pointer */
+	uint64_t defs = rd_u64(w, cap + (uint64_t)lv(w, RL_OB_TYPE) + 8, &ok);
+	for (uint64_t i = 0; ok && defs && w->nheapdefs < HEAPDEFS_MAX; i++) {
+		uint64_t e[5];
+		if (!rd(w, defs + i * HEAPDEF_ENTRY, e, sizeof(e)) || !e[1])
+			return;
+		struct walk_heapdef *hd = &w->heapdefs[w->nheapdefs++];
+		*hd = (struct walk_heapdef){ .type = e[1], .size = e[2],
+					     .traverse = e[3], .relate = e[4] };
+	}
+}
+
+/* Every NyHeapDef of the modules in the interpreter's sys.modules. */
+static void walk_find_heapdefs(struct walker *w, uint64_t interp)
+{
+	uint64_t modules = rd_ptr(w, interp, RL_INTERP_MODULES);
+	uint64_t keys = modules ? rd_ptr(w, modules, RL_DICT_KEYS) : 0;
+	struct walk_keys k;
+	if (!keys || walk_dict_values(w, modules) || !walk_keys_read(w, keys, &k))
+		return;
+	for (int64_t i = 0; i < k.nentries && i < (1 << 20); i++) {
+		uint64_t key, mod;
+		if (!walk_keys_entry(w, &k, (uint64_t)i, &key, &mod))
+			return;
+		if (!key || !mod || !walk_type_is_static(w, rd_ptr(w, mod, RL_OB_TYPE),
+							   RL_TYPE_MODULE))
+			continue;
+		uint64_t dict = rd_ptr(w, mod, RL_MODULE_DICT);
+		uint64_t cap = dict ? walk_dict_lookup(w, dict, "_NyHeapDefs_") : 0;
+		if (cap)
+			walk_heapdef_capsule(w, cap);
+	}
+}
+
 /* ---- types ---- */
 
 static bool walk_type_is_static(struct walker *w, uint64_t t,
@@ -1000,13 +1094,8 @@ static uint8_t walk_sizer_of(struct walker *w, uint64_t t, int64_t basicsize)
 		{ "_ctypes.UnionType", RL_OB_TYPE, 90, 200, SIZER_CTYPE, 13, 0 },
 		{ "_ctypes.CType_Type", RL_OB_TYPE, 90, 200, SIZER_CTYPE, 13, 0 },
 	};
-	char name[48] = { 0 };
-	uint64_t p = rd_ptr(w, t, RL_TP_NAME);
-	/* byte by byte, up to its NUL: a short name may end its mapping */
-	for (size_t i = 0; p && i < sizeof(name) - 1; i++) {
-		if (!rd(w, p + i, &name[i], 1) || !name[i])
-			break;
-	}
+	char name[48];
+	walk_type_name(w, t, name, sizeof(name));
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		size_t n = strlen(known[i].name) + 1;
 		if ((known[i].from_minor && w->py_minor < known[i].from_minor) ||
@@ -1050,6 +1139,19 @@ static void walk_type_load(struct walker *w, uint64_t addr, struct walk_type *e)
 		base_flags = rd_ptr(w, base, RL_TP_FLAGS);
 	}
 	e->kind = (uint8_t)walk_kind_of_static(w, base, base_flags);
+	/* a NyHeapDef of the type, else of its solid base */
+	for (unsigned int i = 0; i < w->nheapdefs && !e->heapdef; i++) {
+		if (w->heapdefs[i].type == addr)
+			e->heapdef = (uint8_t)(i + 1);
+	}
+	for (unsigned int i = 0; i < w->nheapdefs && !e->heapdef; i++) {
+		if (w->heapdefs[i].type == base)
+			e->heapdef = (uint8_t)(i + 1);
+	}
+	/* its traverse, where it has one, gives the referents */
+	if (e->heapdef && w->heapdefs[e->heapdef - 1].traverse &&
+	    (e->kind == WK_OPAQUE || e->kind == WK_TRAVERSE))
+		e->kind = WK_TRAVERSE;
 	if (e->kind == WK_TRAVERSE || e->kind == WK_OPAQUE || e->kind == WK_DICT ||
 	    e->kind == WK_TYPE) {
 		e->sizer_basicsize = rd_i64(w, base, RL_TP_BASICSIZE, &ok);
@@ -2107,6 +2209,90 @@ static void walk_code_edges(struct walker *w, uint64_t obj)
 	walk_field(w, obj, RL_CO_FREEVARS, REMORA_FIELD_OTHER);
 }
 
+/* A relate call in progress: the struct relate gets, then ours. */
+struct walk_relate_call {
+	struct ny_relate r;
+	struct walker *w;
+	unsigned int want, seen;
+	uint64_t via;
+};
+
+/* The via of a relation heapy's relate reports: relator names the
+ * attribute (a str) or gives the index (an int). */
+static uint64_t walk_relator_via(struct walker *w, unsigned int relatype, uint64_t relator)
+{
+	uint64_t t = relator ? rd_ptr(w, relator, RL_OB_TYPE) : 0;
+	bool is_str = t && walk_type_is_static(w, t, RL_TYPE_STR);
+	int64_t n = -1;
+	char digits[32];
+	if (t && walk_type_is_static(w, t, RL_TYPE_INT) &&
+	    walk_int_repr(w, relator, false, digits, sizeof(digits)) > 0 &&
+	    digits[0] != '-') {
+		n = 0;
+		for (const char *c = digits; *c >= '0' && *c <= '9' && n < (INT64_C(1) << 40); c++)
+			n = n * 10 + (*c - '0');
+	}
+	switch (relatype) {
+	case NYHR_ATTRIBUTE:
+	case NYHR_HASATTR:
+		return is_str ? remora_via(REMORA_VIA_ATTR, relator) : remora_via(REMORA_VIA_UNKNOWN, 0);
+	case NYHR_INTERATTR:
+		return is_str ? remora_via(REMORA_VIA_INTERATTR, relator) :
+				remora_via(REMORA_VIA_UNKNOWN, 0);
+	case NYHR_INDEXVAL:
+		if (n >= 0)
+			return remora_via(REMORA_VIA_INDEX, (uint64_t)n);
+		return relator ? remora_via(REMORA_VIA_DICT_VALUE, relator) :
+				 remora_via(REMORA_VIA_UNKNOWN, 0);
+	case NYHR_INDEXKEY:
+		return n >= 0 ? remora_via(REMORA_VIA_DICT_KEY, (uint64_t)n) :
+				remora_via(REMORA_VIA_UNKNOWN, 0);
+	case NYHR_LOCAL_VAR:
+		return is_str ? remora_via(REMORA_VIA_LOCAL, relator) : remora_via(REMORA_VIA_UNKNOWN, 0);
+	case NYHR_STACK:
+		return n >= 0 ? remora_via(REMORA_VIA_STACK, (uint64_t)n) :
+				remora_via(REMORA_VIA_UNKNOWN, 0);
+	case NYHR_INSET:
+		return n >= 0 ? remora_via(REMORA_VIA_SET_ITEM, (uint64_t)n) :
+				remora_via(REMORA_VIA_UNKNOWN, 0);
+	default:
+		return remora_via(REMORA_VIA_UNKNOWN, 0);
+	}
+}
+
+/* The visit handed to relate: keeps the relation of the rank wanted,
+ * and gives the relator's reference back (heapy's contract: relate
+ * passes one it owns, a kept object's, incremented; Py_DecRef takes it
+ * back, so nothing in the target changes). */
+static int walk_relate_visit(unsigned int relatype, void *relator, struct ny_relate *r)
+{
+	struct walk_relate_call *c = (struct walk_relate_call *)r;
+	uint64_t rel = (uint64_t)(uintptr_t)relator;
+	if (c->seen++ == c->want)
+		c->via = walk_relator_via(c->w, relatype, rel);
+	int64_t decref = lv(c->w, RL_PY_DECREF);
+	if (rel && decref > 0)
+		((void (*)(void *))(uintptr_t)decref)(relator);
+	return c->seen > c->want;
+}
+
+/* The via of the rank-th reference to target of the object traversed,
+ * as its NyHeapDef's relate says; unknown where it says nothing. */
+static uint64_t walk_relate(struct walker *w, uint64_t target, unsigned int rank)
+{
+	struct walk_relate_call c = {
+		.r = { .src = (void *)(uintptr_t)w->relate_src,
+		       .tgt = (void *)(uintptr_t)target, .visit = walk_relate_visit },
+		.w = w,
+		.want = rank,
+		.via = remora_via(REMORA_VIA_UNKNOWN, 0),
+	};
+	if (lv(w, RL_PY_DECREF) <= 0)
+		return c.via;      /* the relators could not be given back */
+	((int (*)(struct ny_relate *))(uintptr_t)w->relate_fn)(&c.r);
+	return c.via;
+}
+
 /* The visit function handed to tp_traverse: it only records.  What it
  * is given with a reference count of 0 is no object but a dead one a
  * type keeps on a free list of its own, which its traverse visits (3.12's
@@ -2119,14 +2305,22 @@ static int walk_traverse_visit(void *obj, void *arg)
 	bool ok = true;
 	if (walk_refcnt(w, target, &ok) == 0 && ok)
 		return 0;
+	/* the how-manieth visit of target this is: its relate's answer
+	 * of that rank names it */
+	unsigned int rank = 0;
+	for (unsigned int i = 0; i < w->nvisited; i++)
+		rank += w->visited[i] == target;
 	if (w->nvisited < sizeof(w->visited) / sizeof(w->visited[0]))
 		w->visited[w->nvisited++] = target;
 	else
 		w->visited_overflow = true;
 	/* the instance dict at tp_dictoffset: its owner's, as from outside */
-	walk_edge(w, target, target == w->traverse_dict ?
-		  remora_via(REMORA_VIA_FIELD, REMORA_FIELD_DICT) :
-		  remora_via(REMORA_VIA_UNKNOWN, 0));
+	uint64_t via = target == w->traverse_dict ?
+		remora_via(REMORA_VIA_FIELD, REMORA_FIELD_DICT) :
+		remora_via(REMORA_VIA_UNKNOWN, 0);
+	if (w->relate_fn && target != w->traverse_dict)
+		via = walk_relate(w, target, rank);
+	walk_edge(w, target, via);
 	return 0;
 }
 
@@ -2147,7 +2341,8 @@ typedef int traverse_fn(void *, visit_fn *, void *);
 static void walk_traverse_edges(struct walker *w, uint64_t obj,
 				const struct walk_type *t, uint32_t *flags)
 {
-	if (!t->traverse)
+	const struct walk_heapdef *hd = t->heapdef ? &w->heapdefs[t->heapdef - 1] : NULL;
+	if (!t->traverse && !(hd && hd->traverse))
 		return;
 	if (!w->self) {
 		*flags |= REMORA_NODE_PARTIAL;
@@ -2168,7 +2363,18 @@ static void walk_traverse_edges(struct walker *w, uint64_t obj,
 		rd_u64(w, obj + (uint64_t)t->base_dictoffset, &ok) : 0;
 	if (!ok)
 		w->traverse_dict = 0;
-	fn((void *)(uintptr_t)obj, walk_traverse_visit, w);
+	if (hd) {
+		w->relate_src = obj;
+		w->relate_fn = hd->relate;
+	}
+	if (hd && hd->traverse) {
+		struct ny_traverse ta = { .obj = (void *)(uintptr_t)obj, .arg = w,
+					  .visit = walk_traverse_visit };
+		((int (*)(struct ny_traverse *))(uintptr_t)hd->traverse)(&ta);
+	} else {
+		fn((void *)(uintptr_t)obj, walk_traverse_visit, w);
+	}
+	w->relate_src = w->relate_fn = 0;
 	w->traverse_dict = 0;
 	*flags |= REMORA_NODE_TRAVERSED;
 	w->stats->traversed++;
@@ -2697,6 +2903,17 @@ static void walk_object(struct walker *w, uint64_t obj)
 		}
 	}
 	node.size = walk_size(w, obj, t, have_str ? &str : NULL);
+	/* a NyHeapDef's size function gives the size, as heapy shows it;
+	 * where it cannot run, the size is a lower bound, and says so */
+	if (t->heapdef && w->heapdefs[t->heapdef - 1].size) {
+		if (w->self && remora_reader_host_range(w->r, obj, (size_t)t->basicsize))
+			node.size = ((uint64_t (*)(void *))(uintptr_t)
+				     w->heapdefs[t->heapdef - 1].size)((void *)(uintptr_t)obj);
+		else
+			node.flags |= REMORA_NODE_SIZE_LOWER;
+		if (node.flags & REMORA_NODE_SIZE_LOWER)
+			w->snap_flags |= REMORA_SNAP_SIZE_LOWER;
+	}
 	/* A size no memory could hold comes from a torn or damaged object
 	 * (a wild ob_size, allocated, mask): keep the fixed part, say so. */
 	if (node.size > w->readable_bytes) {
@@ -3506,10 +3723,19 @@ enum remora_walk_status remora_walk(struct remora_reader *reader,
 	if (!w.stack || !w.resumes || !walk_types_grow(&w))
 		goto out_nomem;
 
+	/* the NyHeapDefs of every interpreter's modules, before any type
+	 * is met */
+	struct walk_chain chain = { .power = 1 };
+	for (uint64_t it = interp, n = 0; it && n < MAX_INTERPS; n++) {
+		if (walk_chain_loops(&chain, it))
+			break;
+		walk_find_heapdefs(&w, it);
+		it = rd_ptr(&w, it, RL_INTERP_NEXT);
+	}
 	/* Interpreter and thread roots first, so that the first path found
 	 * to an object is through them; then what only the GC lists hold. */
 	uint64_t ii = 0;
-	struct walk_chain chain = { .power = 1 };
+	chain = (struct walk_chain){ .power = 1 };
 	for (uint64_t it = interp; it && ii < MAX_INTERPS; ii++) {
 		if (walk_chain_loops(&chain, it)) {
 			walk_partial(&w, REMORA_PARTIAL_INTERPS);

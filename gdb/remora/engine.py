@@ -121,6 +121,7 @@ _PROTOTYPES = {
     "remora_idset_destroy": (None, [_p]),
     "remora_idset_count": (_u64, [_p]),
     "remora_idset_size": (_u64, [_p]),
+    "remora_idset_count_flagged": (_u64, [_p, _u32]),
     "remora_idset_contains": (ctypes.c_bool, [_p, _u32]),
     "remora_idset_ids": (_size, [_p, _u64, ctypes.POINTER(_u32), _size]),
     "remora_idset_equal": (ctypes.c_bool, [_p, _p]),
@@ -410,6 +411,8 @@ class AgentImage:
 
 CORE_ALLOW_TRUNCATED = 1   # REMORA_CORE_ALLOW_TRUNCATED
 SIZES_CLAMPED = 1 << 31    # REMORA_SNAPSHOT_SIZES_CLAMPED
+SNAP_SIZE_LOWER = 1 << 2   # REMORA_SNAP_SIZE_LOWER
+NODE_SIZE_LOWER = 1 << 6   # REMORA_NODE_SIZE_LOWER
 
 
 class Core:
@@ -684,6 +687,14 @@ class IdSetHandle:
 
     def contains(self, node):
         return bool(self._lib.remora_idset_contains(self._h, node))
+
+    def size_lower_count(self):
+        """How many members' sizes are lower bounds: objects of a type
+        whose NyHeapDef size function could not run (read from outside
+        or from a core).  0 at once for a snapshot with none."""
+        if not self.snapshot.flags & SNAP_SIZE_LOWER:
+            return 0
+        return self._lib.remora_idset_count_flagged(self._h, NODE_SIZE_LOWER)
 
     def ids(self, start=0, limit=None):
         """Member ids in ascending order, from the start-th, at most limit."""

@@ -133,6 +133,21 @@ class Partition:
             self._lines[position] = text
         return text
 
+    def size_lower_count(self):
+        """How many of the set's objects have a size that is a lower bound
+        (IdSetHandle.size_lower_count)."""
+        handle = getattr(self.set, "_handle", None)
+        return handle.size_lower_count() if handle is not None else 0
+
+    def lower_bound_line(self):
+        """The line a table ends with when some sizes are lower bounds;
+        "" when none is (heapy's table, unchanged)."""
+        n = self.size_lower_count()
+        if not n:
+            return ""
+        return ("remora: %d object%s' sizes are lower bounds: their types' NyHeapDef "
+                "size functions run only in an injected capture" % (n, "" if n == 1 else "s"))
+
     def render(self, start, max_lines, is_top):
         """(text, next position): the label if is_top, then rows from start,
         at most max_lines of them (None: all) — OutputHandling's get_str."""
@@ -154,6 +169,8 @@ class Partition:
                 out.append(self.row_text(position))
                 shown += 1
                 position += 1
+        if is_top and self.lower_bound_line():
+            out.append(self.lower_bound_line())
         return "\n".join(out).rstrip(), position
 
     def __repr__(self):
@@ -194,7 +211,7 @@ class Partition:
         return s
 
     def to_json(self):
-        return {
+        out = {
             "type": "partition",
             "count": self.count,
             "size": self.size,
@@ -202,6 +219,11 @@ class Partition:
             "rows": [{"index": r.index, "count": r.count, "size": r.size,
                       "label": r.label} for r in self.rows],
         }
+        lower = self.size_lower_count()
+        if lower:
+            # sizes of that many objects are lower bounds (NyHeapDef)
+            out["size_lower_bound_objects"] = lower
+        return out
 
 
 class MorePrinter:

@@ -205,6 +205,9 @@ remora_idset_snapshot(const struct remora_idset *set);
 REMORA_EXPORT uint64_t remora_idset_count(const struct remora_idset *set);
 /* Sum of the members' sizes. */
 REMORA_EXPORT uint64_t remora_idset_size(const struct remora_idset *set);
+/* How many members have any of the REMORA_NODE_* flags. */
+REMORA_EXPORT uint64_t remora_idset_count_flagged(const struct remora_idset *set,
+						  uint32_t flags);
 REMORA_EXPORT bool remora_idset_contains(const struct remora_idset *set,
 					 uint32_t id);
 /* Copies up to cap member ids, in ascending order, starting at the

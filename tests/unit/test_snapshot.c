@@ -584,9 +584,23 @@ static void test_bad_header(void)
 	expect_error(bad, REMORA_ERROR_FORMAT, "bad magic");
 
 	memcpy(copy, data, len);
-	patch32(copy, 8, 5);
+	patch32(copy, 8, 6);
 	unit_write_file(bad, copy, len);
-	expect_error(bad, REMORA_ERROR_FORMAT, "format version 5");
+	expect_error(bad, REMORA_ERROR_FORMAT, "format version 6");
+
+	/* a version-4 file (no NyHeapDef flag or via) is read as it was */
+	memcpy(copy, data, len);
+	patch32(copy, 8, 4);
+	unit_write_file(bad, copy, len);
+	{
+		struct remora_snapshot *snap = NULL;
+		struct remora_error *err = remora_snapshot_open(bad, &snap);
+		CU_ASSERT_PTR_NULL(err);
+		if (err)
+			remora_error_destroy(err);
+		else
+			remora_snapshot_destroy(snap);
+	}
 
 	/* a version-3 file (16-bit frame depths in where words) is refused
 	 * by its header */
@@ -594,21 +608,21 @@ static void test_bad_header(void)
 	patch32(copy, 8, 3);
 	unit_write_file(bad, copy, len);
 	expect_error(bad, REMORA_ERROR_FORMAT,
-		     "format version 3, this remora reads version 4");
+		     "format version 3, this remora reads versions 4 and 5");
 
 	/* a version-2 file (16-byte ROOTS entries) is refused by its header */
 	memcpy(copy, data, len);
 	patch32(copy, 8, 2);
 	unit_write_file(bad, copy, len);
 	expect_error(bad, REMORA_ERROR_FORMAT,
-		     "format version 2, this remora reads version 4");
+		     "format version 2, this remora reads versions 4 and 5");
 
 	/* a version-1 file (48-byte NODE payloads) is refused by its header */
 	memcpy(copy, data, len);
 	patch32(copy, 8, 1);
 	unit_write_file(bad, copy, len);
 	expect_error(bad, REMORA_ERROR_FORMAT,
-		     "format version 1, this remora reads version 4");
+		     "format version 1, this remora reads versions 4 and 5");
 
 	memcpy(copy, data, len);
 	patch32(copy, 12, 40);
