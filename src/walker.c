@@ -119,6 +119,7 @@ enum walk_sizer {
 	SIZER_UNPICKLER, /* _pickle.Unpickler: + memo, marks, its strings */
 	SIZER_SIMPLEQUEUE, /* 3.15's _queue.SimpleQueue: + its ring's slots */
 	SIZER_CTYPE,     /* 3.13+'s ctypes types: + their StgInfo's extras */
+	SIZER_PARSER_ST, /* 3.8-3.9's parser.st: + its concrete syntax tree */
 	/* numpy's fixed-size scalars: + their item size, SIZER_SCALAR + n */
 	SIZER_SCALAR = 64,
 };
@@ -1093,6 +1094,8 @@ static uint8_t walk_sizer_of(struct walker *w, uint64_t t, int64_t basicsize)
 		{ "_ctypes.PyCStructType", RL_OB_TYPE, 90, 200, SIZER_CTYPE, 13, 0 },
 		{ "_ctypes.UnionType", RL_OB_TYPE, 90, 200, SIZER_CTYPE, 13, 0 },
 		{ "_ctypes.CType_Type", RL_OB_TYPE, 90, 200, SIZER_CTYPE, 13, 0 },
+		/* st_node, st_type, st_flags */
+		{ "parser.st", RL_OB_TYPE, 3, 3, SIZER_PARSER_ST, 8, 9 },
 	};
 	char name[48];
 	walk_type_name(w, t, name, sizeof(name));
@@ -1734,6 +1737,68 @@ static uint64_t walk_ctypes_extras(struct walker *w, uint64_t format, int32_t nd
 	return size;
 }
 
+/* 3.8-3.9's concrete syntax tree node (Include/node.h; x86-64): 48
+ * bytes, its string at 8, its child count at 24, its children (an array
+ * of nodes) at 32. */
+enum { NODE_SIZE = 48, NODE_STR = 8, NODE_NCHILDREN = 24, NODE_CHILD = 32,
+       NODE_DEPTH_MAX = 1024 };
+
+/* Parser/node.c's XXXROUNDUP: the children a node's array holds room for. */
+static uint64_t node_roundup(uint64_t n)
+{
+	if (n <= 1)
+		return n;
+	if (n <= 128)
+		return (n + 3) & ~UINT64_C(3);
+	uint64_t r = 256;
+	while (r < n)
+		r <<= 1;
+	return r;
+}
+
+/* _PyNode_SizeOf(root): every node of the tree (the root, and each
+ * node's child array as allocated) and each node's string with its
+ * NUL, walked depth first with a stack of its own (a tree deeper than
+ * NODE_DEPTH_MAX counts to that depth). */
+static uint64_t walk_node_tree_size(struct walker *w, uint64_t root)
+{
+	struct { uint64_t array, count, next; } stack[NODE_DEPTH_MAX];
+	unsigned int depth = 0;
+	uint64_t size = NODE_SIZE, node = root, budget = UINT64_C(1) << 24;
+	for (;;) {
+		bool ok = true;
+		uint64_t str = rd_u64(w, node + NODE_STR, &ok);
+		uint32_t nch = 0;
+		uint64_t child = rd_u64(w, node + NODE_CHILD, &ok);
+		if (!ok || !rd(w, node + NODE_NCHILDREN, &nch, 4) || !--budget)
+			break;
+		for (uint64_t i = 0; str && i < (1 << 20); i++) {
+			char c;
+			if (!rd(w, str + i, &c, 1))
+				break;
+			size++;
+			if (!c)
+				break;
+		}
+		if (child) {
+			size += node_roundup(nch) * NODE_SIZE;
+			if (nch > 0 && nch <= (1 << 24) && depth < NODE_DEPTH_MAX) {
+				stack[depth].array = child;
+				stack[depth].count = nch;
+				stack[depth].next = 0;
+				depth++;
+			}
+		}
+		/* the next node: the next child of the deepest array left */
+		while (depth && stack[depth - 1].next == stack[depth - 1].count)
+			depth--;
+		if (!depth)
+			break;
+		node = stack[depth - 1].array + stack[depth - 1].next++ * NODE_SIZE;
+	}
+	return size;
+}
+
 /* __sizeof__ of an instance of a type with a sizer: its basic size and
  * what the C __sizeof__ adds. */
 static uint64_t walk_sizer_size(struct walker *w, uint64_t obj, const struct walk_type *t)
@@ -1794,6 +1859,13 @@ static uint64_t walk_sizer_size(struct walker *w, uint64_t obj, const struct wal
 		int64_t n = (int64_t)rd_u64(w, obj + head + 104, &ok);
 		if (ok && buffer && n > 0 && n <= ITEMS_MAX)
 			size += (uint64_t)n;
+		break;
+	}
+	case SIZER_PARSER_ST: {
+		/* parser_sizeof: + _PyNode_SizeOf(st_node), its first field */
+		uint64_t root = rd_u64(w, obj + (uint64_t)lv(w, RL_OB_TYPE) + 8, &ok);
+		if (ok && root)
+			size += walk_node_tree_size(w, root);
 		break;
 	}
 	case SIZER_ELEMENT: {

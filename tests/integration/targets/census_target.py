@@ -8,7 +8,8 @@ each kind, ints of each sign, generators, a deque, closures, arrays,
 BytesIO, Struct, buffered file, ElementTree Element and Decimal objects,
 itertools' combinatoric iterators, picklers and unpicklers, simple queues
 (3.15 counts their ring),
-ctypes types (whose layout info counts its format and fields)
+ctypes types (whose layout info counts its format and fields), 3.8-3.9's
+parser syntax trees (their nodes and token strings)
 and, where numpy imports, numpy arrays owning their data and views,
 whose C __sizeof__ counts their items, buffers, format codes, children,
 digits and data),
@@ -42,6 +43,15 @@ import threading
 from xml.etree import ElementTree
 
 from referents import referents as gc_referents  # as the references are
+
+try:
+    # 3.8-3.9's parser module (deprecated in 3.9, gone in 3.10)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import parser
+except ImportError:
+    parser = None
 
 try:
     # (Debian's python3-numpy, for its python3.11; one BLAS thread)
@@ -171,6 +181,11 @@ def build():
     keep["queues"] = [queue.SimpleQueue() for _ in range(2)]
     for i in range(100):
         keep["queues"][1].put(i)
+    if parser is not None:
+        # syntax trees: their nodes, child arrays and token strings
+        keep["parser"] = [parser.suite("x = 1\nif x:\n    y = [i * 2 for i in range(3)]\n"),
+                          parser.expr("a + b * 'str' - f(c, *d)"),
+                          parser.suite(";".join("v%d = %d" % (i, i) for i in range(300)))]
     keep["buffered"] = [open(__file__, "rb"), io.BufferedWriter(io.BytesIO(), 1000),
                         io.BufferedRandom(io.BytesIO(), 333)]
     for i, b in enumerate(keep["bytesios"][:3]):
