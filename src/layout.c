@@ -349,6 +349,16 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_RUNTIME_TM_TRACING, "[3.12-] off _PyRuntimeState tracemalloc.config.tracing"),
 	F(RL_RUNTIME_TM_TRACES, "[3.12-] off _PyRuntimeState tracemalloc.traces"),
 	F(RL_PY_DECREF, "?addr Py_DecRef"),
+	F(RL_OBM_ARENAS, "[-3.11] ?addr arenas@obmalloc.c"),
+	F(RL_OBM_MAXARENAS, "[-3.11] ?addr maxarenas@obmalloc.c"),
+	F(RL_OBM_NTIMES, "[-3.11] ?addr ntimes_arena_allocated@obmalloc.c"),
+	F(RL_OBM_HIGHWATER, "[-3.11] ?addr narenas_highwater@obmalloc.c"),
+	F(RL_INTERP_OBMALLOC, "[3.12-] off PyInterpreterState obmalloc"),
+	F(RL_OBMALLOC_MGMT, "[3.12-] off struct _obmalloc_state mgmt"),
+	F(RL_OBMGMT_ARENAS, "[3.12-] off struct _obmalloc_mgmt arenas"),
+	F(RL_OBMGMT_MAXARENAS, "[3.12-] off struct _obmalloc_mgmt maxarenas"),
+	F(RL_OBMGMT_NTIMES, "[3.12-] off struct _obmalloc_mgmt ntimes_arena_allocated"),
+	F(RL_OBMGMT_HIGHWATER, "[3.12-] off struct _obmalloc_mgmt narenas_highwater"),
 };
 
 #undef F

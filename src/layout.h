@@ -377,6 +377,19 @@ enum remora_layout_field {
 	/* called by the agent to give back the relators a NyHeapDef's
 	 * relate passes (heapy's contract: it owns them) */
 	RL_PY_DECREF,
+	/* pymalloc's state, for hp.memory() (read by the gdb package):
+	 * 3.8-3.11 static variables, 3.12 in each interpreter, 3.13+ a
+	 * pointer in each interpreter; the same _obmalloc_mgmt fields */
+	RL_OBM_ARENAS,           /* 3.8-3.11: &arenas */
+	RL_OBM_MAXARENAS,        /* &maxarenas */
+	RL_OBM_NTIMES,           /* &ntimes_arena_allocated */
+	RL_OBM_HIGHWATER,        /* &narenas_highwater */
+	RL_INTERP_OBMALLOC,      /* 3.12+: the state in PyInterpreterState */
+	RL_OBMALLOC_MGMT,        /* its mgmt */
+	RL_OBMGMT_ARENAS,
+	RL_OBMGMT_MAXARENAS,
+	RL_OBMGMT_NTIMES,
+	RL_OBMGMT_HIGHWATER,
 	RL_FIELD_COUNT
 };
 

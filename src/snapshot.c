@@ -1635,6 +1635,44 @@ void remora_snapshot_nodes_info(const struct remora_snapshot *snap,
 	}
 }
 
+size_t remora_snapshot_nodes_of_type(const struct remora_snapshot *snap, uint32_t type,
+				     uint32_t *out, size_t cap)
+{
+	size_t n = 0;
+	for (uint32_t id = 0; id < snap->node_count; id++) {
+		if (snap->type[id] != type)
+			continue;
+		if (n < cap)
+			out[n] = id;
+		n++;
+	}
+	return n;
+}
+
+void remora_snapshot_in_ranges(const struct remora_snapshot *snap, const uint64_t *ranges,
+			       size_t n, uint64_t *count_ret, uint64_t *bytes_ret)
+{
+	uint64_t count = 0, bytes = 0;
+	for (size_t r = 0; r < n; r++) {
+		uint64_t start = ranges[2 * r], end = ranges[2 * r + 1];
+		/* the first node at or past start (addr[] ascends) */
+		uint32_t lo = 0, hi = snap->node_count;
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+			if (snap->addr[mid] < start)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (uint32_t id = lo; id < snap->node_count && snap->addr[id] < end; id++) {
+			count++;
+			bytes += snap->size[id];
+		}
+	}
+	*count_ret = count;
+	*bytes_ret = bytes;
+}
+
 const char *remora_snapshot_node_repr(const struct remora_snapshot *snap,
 				      uint32_t id, size_t *len_ret)
 {

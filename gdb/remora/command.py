@@ -222,6 +222,10 @@ Kinds (symbolic sets): hp.Type('dict') or dict, hp.Size(56), hp.Via('.key'),
   .alt('<' '<=' '>=' '>' '!='), ~kind, hp.Nothing.
 Sets from addresses: hp.iso(0x7f.., ...), hp.idset([...]) (ints or gdb values).
 hp.setrelheap(): later captures leave out the objects there are now.
+hp.memory(): where the process's memory goes (its resident size, or a
+  core's segments): thread stacks, files, anonymous memory, and in it
+  pymalloc's arenas as sys._debugmallocstats() counts them, the heap's
+  objects in and out of them, mmap.mmap maps, the rest.
 
 Examples:
   py-heap

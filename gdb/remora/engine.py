@@ -99,6 +99,9 @@ _PROTOTYPES = {
     "remora_snapshot_node_repr": (ctypes.c_void_p, [_p, _u32, ctypes.POINTER(_size)]),
     "remora_snapshot_node_owner": (_u32, [_p, _u32]),
     "remora_snapshot_node_flags": (_u32, [_p, _u32]),
+    "remora_snapshot_nodes_of_type": (_size, [_p, _u32, ctypes.POINTER(_u32), _size]),
+    "remora_snapshot_in_ranges": (None, [_p, ctypes.POINTER(_u64), _size,
+                                         ctypes.POINTER(_u64), ctypes.POINTER(_u64)]),
     "remora_snapshot_nodes_info": (None, [_p, ctypes.POINTER(_u32), _size,
                                           ctypes.POINTER(_u64), ctypes.POINTER(_u32),
                                           ctypes.POINTER(_u32)]),
@@ -543,6 +546,22 @@ class Snapshot:
         addr, types, flags = (_u64 * n)(), (_u32 * n)(), (_u32 * n)()
         self._lib.remora_snapshot_nodes_info(self._h, c_ids, n, addr, types, flags)
         return list(addr), list(types), list(flags)
+
+    def nodes_of_type(self, t):
+        """The ids of the objects of type t (an index in the type table)."""
+        n = self._lib.remora_snapshot_nodes_of_type(self._h, t, None, 0)
+        buf = (_u32 * max(n, 1))()
+        got = self._lib.remora_snapshot_nodes_of_type(self._h, t, buf, n)
+        return list(buf[:min(n, got)])
+
+    def in_ranges(self, ranges):
+        """(count, bytes) of the objects at addresses in ranges, a list of
+        (start, end) pairs."""
+        flat = (_u64 * (2 * len(ranges)))(*[a for r in ranges for a in r])
+        count, nbytes = _u64(), _u64()
+        self._lib.remora_snapshot_in_ranges(self._h, flat, len(ranges), ctypes.byref(count),
+                                            ctypes.byref(nbytes))
+        return count.value, nbytes.value
 
     def type_flags(self, t):
         """tp_flags of type t (an index in the type table)."""

@@ -472,6 +472,19 @@ class Hpy:
         self._last = IdSet(self, handle)
         return self._last
 
+    def memory(self):
+        """Where the process's memory goes (live: /proc/PID/smaps; a
+        core: its segments): thread stacks, files, anonymous memory, and
+        in it pymalloc's arenas as sys._debugmallocstats() counts them,
+        the heap's objects by allocator, mmap.mmap maps, the rest.  Uses
+        the last heap captured here (captures one if there is none)."""
+        from . import memory   # reads the process or core: gdb only
+        heap = self._last
+        if heap is None or getattr(heap._handle.snapshot, "origin", None) != _origin():
+            heap = self.heap()
+        snapshot = heap._handle.snapshot
+        return memory.report(snapshot, snapshot.python_version)
+
     def setrelheap(self, reference=None):
         """Later heap()s leave out the objects there are now (or those of
         reference): heapy's relative heap.  An object is the same if its

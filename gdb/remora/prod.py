@@ -27,7 +27,7 @@ import struct
 
 import gdb
 
-from . import layout
+from . import layout, memread
 from .errors import RemoraError
 
 UNKNOWN = "<unknown>"
@@ -43,70 +43,7 @@ _MANAGED_DICT, _MANAGED_WEAKREF = 1 << 4, 1 << 3
 _MAX_BUCKETS = 1 << 28
 _HEADS_AT_ONCE = 1 << 16
 _FILENAME_MAX = 4096
-_BLOCK_BITS = 16
-_BLOCK_MASK = (1 << _BLOCK_BITS) - 1
 _U64 = struct.Struct("<Q")
-_BLOCKS_KEPT = 8192                          # 512 MiB at most
-
-
-class _Memory:
-    """The stopped process's memory (/proc/PID/mem, or gdb for a core)."""
-
-    def __init__(self):
-        self.inf = gdb.selected_inferior()
-        self.blocks = {}
-        self.fd = None
-        if self.inf.pid and not _core():
-            try:
-                self.fd = os.open("/proc/%d/mem" % self.inf.pid, os.O_RDONLY | os.O_CLOEXEC)
-            except OSError:
-                self.fd = None
-
-    def read(self, addr, size):
-        """size bytes at addr: from the 64 KiB block that holds them,
-        read once (the tables' entries lie close together), else alone."""
-        index = addr >> _BLOCK_BITS
-        if (addr + size - 1) >> _BLOCK_BITS == index:
-            block = self.blocks.get(index)
-            if block is None:
-                if len(self.blocks) >= _BLOCKS_KEPT:
-                    self.blocks.clear()
-                try:
-                    block = self._read(index << _BLOCK_BITS, 1 << _BLOCK_BITS)
-                except RemoraError:      # the block crosses an unmapped page
-                    block = b""
-                self.blocks[index] = block
-            offset = addr - (index << _BLOCK_BITS)
-            if offset + size <= len(block):
-                return block[offset:offset + size]
-        return self._read(addr, size)
-
-    def _read(self, addr, size):
-        try:
-            if self.fd is not None:
-                data = os.pread(self.fd, size, addr)
-                if len(data) == size:
-                    return data
-            return bytes(self.inf.read_memory(addr, size))
-        except (OSError, gdb.error, OverflowError):
-            raise RemoraError("remora: byprod: cannot read tracemalloc's tables at 0x%x "
-                              "(damaged, or the process changed)" % addr) from None
-
-    def u64(self, addr):
-        return struct.unpack("<Q", self.read(addr, 8))[0]
-
-    def i32(self, addr):
-        return struct.unpack("<i", self.read(addr, 4))[0]
-
-    def close(self):
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
-
-def _core():
-    from . import capture
-    return capture.core_file() is not None
 
 
 def _tracing(mem, version):
@@ -165,7 +102,8 @@ def sites(version):
     domain 0 (Python's allocators), its most recent frame's line.
     RemoraError when tracemalloc is not tracing or its tables cannot be
     read."""
-    mem = _Memory()
+    mem = memread.Memory("remora: byprod: cannot read tracemalloc's tables at 0x%x "
+                         "(damaged, or the process changed)")
     try:
         if not _tracing(mem, version):
             raise RemoraError("remora: byprod: tracemalloc is not tracing in this process "
@@ -209,15 +147,15 @@ def sites(version):
                     else:
                         # mem.read's block cache, inlined: a million
                         # entries are read in seconds, not tens of them
-                        block = get_block(entry >> _BLOCK_BITS)
-                        at = entry & _BLOCK_MASK
+                        block = get_block(entry >> memread.BLOCK_BITS)
+                        at = entry & memread.BLOCK_MASK
                         if block is not None and at + 32 <= len(block):
                             nxt, _hash, key, trace = _ENTRY.unpack_from(block, at)
                         else:
                             nxt, _hash, key, trace = _ENTRY.unpack(mem.read(entry, 32))
                         word = trace + _TRACE_TRACEBACK
-                        block = get_block(word >> _BLOCK_BITS)
-                        at = word & _BLOCK_MASK
+                        block = get_block(word >> memread.BLOCK_BITS)
+                        at = word & memread.BLOCK_MASK
                         if block is not None and at + 8 <= len(block):
                             traceback_of[key] = _U64.unpack_from(block, at)[0]
                         else:

@@ -111,6 +111,16 @@ remora_snapshot_node_flags(const struct remora_snapshot *snap, uint32_t id);
 REMORA_EXPORT void
 remora_snapshot_nodes_info(const struct remora_snapshot *snap, const uint32_t *ids,
 			   size_t n, uint64_t *address, uint32_t *type, uint32_t *flags);
+/* The ids of the objects of type (an index in the type table), at most
+ * cap of them into out; returns how many there are. */
+REMORA_EXPORT size_t
+remora_snapshot_nodes_of_type(const struct remora_snapshot *snap, uint32_t type,
+			      uint32_t *out, size_t cap);
+/* How many objects lie at addresses in the n ranges [start, end) given as
+ * pairs (start0, end0, start1, ...), and the sum of their sizes. */
+REMORA_EXPORT void
+remora_snapshot_in_ranges(const struct remora_snapshot *snap, const uint64_t *ranges,
+			  size_t n, uint64_t *count, uint64_t *bytes);
 /* The short representation (UTF-8, not NUL-terminated) and its length. */
 REMORA_EXPORT const char *
 remora_snapshot_node_repr(const struct remora_snapshot *snap, uint32_t id,

@@ -48,7 +48,8 @@ from harness import Tap, Target, TargetError
 
 TABLES = os.path.join(harness.TOP_SRCDIR, "src", "layout_tables.c")
 # fields only an ELF symbol table gives (byprod says so without one)
-SYMBOLS_ONLY = {"RL_TM_TRACES"}
+SYMBOLS_ONLY = {"RL_TM_TRACES", "RL_OBM_ARENAS", "RL_OBM_MAXARENAS", "RL_OBM_NTIMES",
+                "RL_OBM_HIGHWATER"}
 GEN = os.path.join(harness.TOP_SRCDIR, "scripts", "gen-layouts")
 BLOCK = re.compile(r"/\* from the headers of CPython (\S+)( \(free-threaded\))? \*/\n"
                    r"static const int64_t \w+\[RL_FIELD_COUNT\] = \{\n.*?\n\};\n", re.S)

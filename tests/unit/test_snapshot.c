@@ -1139,6 +1139,40 @@ static void test_typename_render(void)
 	}
 }
 
+/* remora_snapshot_in_ranges: the objects whose address lies in any of
+ * the ranges, [start, end), and their sizes (hp.memory()'s split by
+ * allocator). */
+static void test_in_ranges(void)
+{
+	struct remora_snapshot *snap = open_ok(write_basic("ranges.remora"));
+	uint64_t count = 9, bytes = 9;
+	const uint64_t middle[] = { A_D1, A_FOO + 1 };
+	remora_snapshot_in_ranges(snap, middle, 1, &count, &bytes);
+	CU_ASSERT_EQUAL(count, 3);
+	CU_ASSERT_EQUAL(bytes, 104 + 53 + 48);
+	const uint64_t two[] = { 0, A_MOD, A_D3, A_D3 + 8 };
+	remora_snapshot_in_ranges(snap, two, 2, &count, &bytes);
+	CU_ASSERT_EQUAL(count, 1);
+	CU_ASSERT_EQUAL(bytes, 64);
+	const uint64_t none[] = { A_D2 + 8, A_D3 };
+	remora_snapshot_in_ranges(snap, none, 1, &count, &bytes);
+	CU_ASSERT_EQUAL(count, 0);
+	CU_ASSERT_EQUAL(bytes, 0);
+	/* and the objects of a type: the three dicts, in address order */
+	uint32_t ids[4] = { 0 };
+	uint32_t dict = REMORA_NO_NODE;
+	for (uint32_t t = 0; t < snap->type_count; t++) {
+		if (snap->types[t].address == T_DICT)
+			dict = t;
+	}
+	CU_ASSERT_EQUAL_FATAL(remora_snapshot_nodes_of_type(snap, dict, ids, 4), 3);
+	CU_ASSERT_EQUAL(snap->addr[ids[0]], A_D1);
+	CU_ASSERT_EQUAL(snap->addr[ids[1]], A_D2);
+	CU_ASSERT_EQUAL(snap->addr[ids[2]], A_D3);
+	CU_ASSERT_EQUAL(remora_snapshot_nodes_of_type(snap, dict, ids, 1), 3);
+	remora_snapshot_destroy(snap);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -1164,6 +1198,7 @@ int main(void)
 		{ "type display names", test_typename_render },
 		{ "saving a set and loading it back", test_save_set },
 		{ "saving a set of many members", test_save_big_set },
+		{ "objects in address ranges", test_in_ranges },
 		{ NULL, NULL },
 	};
 	return unit_run("snapshot", tests);
