@@ -75,6 +75,16 @@ if out["ok"]:
     out["graph"] = graph
     del h, one
 
+    # What the size models cost (issue 9: at most 10% of the walk): the
+    # agent's walk with them and without (every object sized as a plain
+    # one of its kind), alternately, best of 3 each.
+    walks = {"with": [], "without": []}
+    for _ in range(3):
+        for key, options in (("with", 0), ("without", capture.NO_SIZE_MODELS)):
+            capture.discard(capture.capture(options=options))
+            walks[key].append(capture.last_result["walk_seconds"])
+    out["size_models"] = {k: min(v) for k, v in walks.items()}
+
     # The same stopped state read from outside (/proc/PID/mem), best of 3,
     # then a core of it for bench/run.py to capture in a second gdb.
     outside = []

@@ -139,6 +139,7 @@ def main():
         "remora_seconds": remora.get("seconds"), "remora_ok": remora.get("ok", False),
         "remora_warm": remora.get("warm"), "remora_graph": remora.get("graph"),
         "remora_outside_seconds": remora.get("outside"), "remora_core": core_result,
+        "remora_size_models": remora.get("size_models"),
         "remora_error": remora.get("error"),
         "remora_capture": lr, "gdb_session_seconds": g.seconds,
         "first_touch_mib_per_s": touch_rate, "prefault_mib": PREFAULT_MIB,
@@ -213,6 +214,11 @@ def main():
                   "%.2f s first, %.2f s again (%.2fx)" % (
                       core_result["first"], core_result["best"], core_result["best"] / inj)
                   if core_result.get("ok") else "FAILED: %s" % core_result.get("error")))
+    sm = remora.get("size_models")
+    if sm:
+        print("size     models (extension types' own sizes, NyHeapDef): agent walk %.3f s with, "
+              "%.3f s without (%.2fx; goal <= 1.10x), best of 3 each, alternately"
+              % (sm["with"], sm["without"], sm["with"] / sm["without"]))
     if base:
         print("baseline gc.get_objects + get_referents closure + getsizeof by type,")
         print("         in the target:                                      %7.2f s"

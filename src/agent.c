@@ -172,6 +172,7 @@ void remora_agent_run(struct remora_agent_ctl *ctl)
 	sink.writer = &writer;
 	struct remora_walk_options options = {
 		.self = !(ctl->options & REMORA_AGENT_AS_OUTSIDE),
+		.plain_sizes = (ctl->options & REMORA_AGENT_NO_SIZE_MODELS) != 0,
 	};
 	struct remora_walk_stats stats;
 	enum remora_walk_status ws =

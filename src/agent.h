@@ -73,6 +73,10 @@ enum remora_agent_option {
 	/* Walk as a reader from outside must: no tp_traverse or m_traverse
 	 * calls.  For tests that compare both walks of one stopped state. */
 	REMORA_AGENT_AS_OUTSIDE = 1u << 0,
+	/* Size every object as a plain one of its kind: no size model of an
+	 * extension type, no NyHeapDef.  For bench/, which measures what the
+	 * size models cost. */
+	REMORA_AGENT_NO_SIZE_MODELS = 1u << 1,
 };
 
 /* One readable mapping of the target, as gdb read /proc/PID/maps. */

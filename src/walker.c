@@ -214,6 +214,7 @@ struct walker {
 	unsigned int nvisited;
 	bool visited_overflow;
 
+	bool plain_sizes;     /* remora_walk_options.plain_sizes */
 	struct walk_heapdef heapdefs[HEAPDEFS_MAX];
 	unsigned int nheapdefs;
 	/* while a NyHeapDef's traverse runs: the object and its relate */
@@ -1158,7 +1159,7 @@ static void walk_type_load(struct walker *w, uint64_t addr, struct walk_type *e)
 	if (e->kind == WK_TRAVERSE || e->kind == WK_OPAQUE || e->kind == WK_DICT ||
 	    e->kind == WK_TYPE) {
 		e->sizer_basicsize = rd_i64(w, base, RL_TP_BASICSIZE, &ok);
-		e->sizer = walk_sizer_of(w, base, e->sizer_basicsize);
+		e->sizer = w->plain_sizes ? SIZER_NONE : walk_sizer_of(w, base, e->sizer_basicsize);
 	}
 	e->base = base;
 	e->traverse = rd_ptr(w, base, RL_TP_TRAVERSE);
@@ -3767,6 +3768,7 @@ enum remora_walk_status remora_walk(struct remora_reader *reader,
 		.out = writer,
 		.stats = stats,
 		.self = options && options->self,
+		.plain_sizes = options && options->plain_sizes,
 		.progress = options ? options->progress : NULL,
 		.py_minor = (layout->python_version >> 16) & 0xff,
 	};
@@ -3801,7 +3803,8 @@ enum remora_walk_status remora_walk(struct remora_reader *reader,
 	for (uint64_t it = interp, n = 0; it && n < MAX_INTERPS; n++) {
 		if (walk_chain_loops(&chain, it))
 			break;
-		walk_find_heapdefs(&w, it);
+		if (!w.plain_sizes)
+			walk_find_heapdefs(&w, it);
 		it = rd_ptr(&w, it, RL_INTERP_NEXT);
 	}
 	/* Interpreter and thread roots first, so that the first path found

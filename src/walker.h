@@ -26,6 +26,9 @@ struct remora_walk_options {
 	/* where to publish the count of objects walked as the walk goes
 	 * (every 1024th; a reader elsewhere shows progress), or NULL */
 	volatile uint64_t *progress;
+	/* no size model of an extension type and no NyHeapDef: every object
+	 * sized as a plain one of its kind (bench/ measures the difference) */
+	bool plain_sizes;
 };
 
 struct remora_walk_stats {

@@ -27,6 +27,7 @@ from . import elfsyms, engine, inject, layout, progress
 from .errors import RemoraError
 
 AS_OUTSIDE = 1   # REMORA_AGENT_AS_OUTSIDE: walk without calling tp_traverse
+NO_SIZE_MODELS = 2   # REMORA_AGENT_NO_SIZE_MODELS: plain sizes (bench/)
 
 last_result = None   # dict of the last capture's figures (tests, bench)
 _sinks = {}          # path "/proc/self/fd/N" -> N, for discard()
