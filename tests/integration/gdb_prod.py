@@ -11,12 +11,11 @@ of the whole heap (`h.byprod`).  Writes $REMORA_TEST_OUT:
 import json
 import os
 import sys
-import traceback
 
 import gdb
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pyheap_json import first_json  # noqa: E402
+from pyheap_json import first_json, report_to_out  # noqa: E402
 
 
 def main(out):
@@ -34,11 +33,4 @@ def main(out):
     out["ok"] = True
 
 
-result = {"ok": False}
-try:
-    main(result)
-except Exception as exc:  # noqa: BLE001 — reported by the test
-    result["error"] = "%s: %s\n%s" % (type(exc).__name__, exc, traceback.format_exc())
-with open(os.environ["REMORA_TEST_OUT"] + ".tmp", "w") as f:
-    json.dump(result, f)
-os.rename(os.environ["REMORA_TEST_OUT"] + ".tmp", os.environ["REMORA_TEST_OUT"])
+report_to_out(main)

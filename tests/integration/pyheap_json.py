@@ -7,7 +7,9 @@ The format: {"type":"partition","count":N,"size":S,"kind_header":"...",
 
 import ast
 import json
+import os
 import re
+import traceback
 
 
 def parse_partition(text):
@@ -88,3 +90,18 @@ def literal(obj):
         return ast.literal_eval(obj.get("repr"))
     except (SyntaxError, ValueError):
         raise ValueError("repr is not a literal: %r" % obj.get("repr")) from None
+
+
+def report_to_out(main):
+    """Runs main(result) in a gdb-sourced test script and writes result
+    to $REMORA_TEST_OUT (atomically): {"ok": False, "error": the
+    exception and its traceback} unless main set "ok" itself."""
+    result = {"ok": False}
+    try:
+        main(result)
+    except Exception as exc:  # noqa: BLE001 — reported by the test
+        result["error"] = "%s: %s\n%s" % (type(exc).__name__, exc, traceback.format_exc())
+    path = os.environ["REMORA_TEST_OUT"]
+    with open(path + ".tmp", "w") as f:
+        json.dump(result, f)
+    os.rename(path + ".tmp", path)
