@@ -487,6 +487,18 @@ size_t remora_idset_ids(const struct remora_idset *set, uint64_t start,
 	return k;
 }
 
+uint64_t remora_idset_owned(const struct remora_idset *set)
+{
+	uint32_t ids[4096];
+	uint64_t n = 0;
+	size_t got;
+	for (uint64_t at = 0; (got = remora_idset_ids(set, at, ids, 4096)) > 0; at += got) {
+		for (size_t i = 0; i < got; i++)
+			n += remora_snapshot_node_owned(set->snap, ids[i]);
+	}
+	return n;
+}
+
 uint64_t remora_idset_count_flagged(const struct remora_idset *set, uint32_t flags)
 {
 	uint32_t ids[4096];

@@ -937,6 +937,7 @@ static struct remora_error *loader_types(struct loader *l)
 			       module, t->module_len, &index);
 		if (err)
 			return err;
+		snap->types[index].shape = t->shape;
 		static const struct {
 			const char *name;
 			size_t offset;
@@ -1647,6 +1648,33 @@ size_t remora_snapshot_nodes_of_type(const struct remora_snapshot *snap, uint32_
 		n++;
 	}
 	return n;
+}
+
+/* The bytes CPython puts before the object in its memory block: the GC
+ * header (builds with a GIL), the managed dict's and weakref's pointers
+ * (3.11 a managed dict, 3.12+ either). */
+static uint64_t snapshot_presize(const struct remora_snapshot *snap, uint32_t id)
+{
+	unsigned int minor = (snap->python_version >> 16) & 0xff;
+	uint64_t tp_flags = snap->types[snap->type[id]].flags;
+	uint64_t pre = (remora_snapshot_node_flags(snap, id) & REMORA_NODE_GC) &&
+		       !(snap->flags & REMORA_SNAP_FREE_THREADED) ? 16 : 0;
+	if ((minor == 11 && (tp_flags & (1u << 4))) ||
+	    (minor >= 12 && (tp_flags & ((1u << 4) | (1u << 3)))))
+		pre += 16;
+	return pre;
+}
+
+uint64_t remora_snapshot_node_owned(const struct remora_snapshot *snap, uint32_t id)
+{
+	if (id >= snap->node_count)
+		return 0;
+	uint64_t owned = remora_snapshot_node_extra(snap, id);
+	uint32_t shape = snap->types[snap->type[id]].shape;
+	if (!shape || (shape & REMORA_SHAPE_INLINE))
+		return owned;
+	uint64_t inside = (shape & REMORA_SHAPE_BASICSIZE) + snapshot_presize(snap, id);
+	return owned + (snap->size[id] > inside ? snap->size[id] - inside : 0);
 }
 
 void remora_snapshot_in_ranges(const struct remora_snapshot *snap, const uint64_t *ranges,

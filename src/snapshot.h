@@ -60,6 +60,7 @@
 struct remora_snapshot_type {
 	uint64_t address;
 	uint64_t flags;  /* tp_flags */
+	uint32_t shape;  /* the TYPE record's (snapshot_format.h); 0 unknown */
 	char *name;      /* qualified name */
 	char *module;
 	char *display;   /* heapy's rendering (typename.h) */

@@ -76,11 +76,16 @@
  *   TYPE  (n = name length + module length, <= 2 x 65535)
  *         u64 address        type object
  *         u64 flags          the type's tp_flags
- *         u16 name length    u16 module length   u32 reserved
+ *         u16 name length    u16 module length   u32 shape
  *         name bytes, module bytes, padded to 8
  *         name is the qualified name as Python shows it (__qualname__ for
  *         classes, tp_name after the last dot for static types); module is
- *         __module__ ("builtins" for the builtin types).
+ *         __module__ ("builtins" for the builtin types).  shape
+ *         (version 5; 0 in version 4: not known): bits 0..23 the type's
+ *         tp_basicsize, bit 31 set when its objects hold a variable part
+ *         inside themselves (tp_itemsize != 0, or str's characters): an
+ *         object of a type without it owns size - tp_basicsize - its
+ *         pre-header bytes outside itself (a list's items, a dict's keys).
  *   END   (n = 0) the last record; a file without it is truncated.
  *         u64 node count     u64 edge count (roots excluded)
  *         u64 type count     u64 root count
@@ -376,7 +381,12 @@ struct remora_rec_type {
 	uint64_t flags;
 	uint16_t name_len;
 	uint16_t module_len;
-	uint32_t reserved;
+	uint32_t shape;
+};
+
+enum {
+	REMORA_SHAPE_BASICSIZE = (1u << 24) - 1,
+	REMORA_SHAPE_INLINE = 1u << 31,
 };
 
 struct remora_rec_end {

@@ -214,8 +214,8 @@ void remora_writer_thread(struct remora_writer *w,
 }
 
 void remora_writer_type(struct remora_writer *w, uint64_t address,
-			uint64_t tp_flags, const char *name, size_t name_len,
-			const char *module, size_t module_len)
+			uint64_t tp_flags, uint32_t shape, const char *name,
+			size_t name_len, const char *module, size_t module_len)
 {
 	if (name_len > 65535)
 		name_len = 65535;
@@ -229,6 +229,7 @@ void remora_writer_type(struct remora_writer *w, uint64_t address,
 	struct remora_rec_type t = {
 		.address = address,
 		.flags = tp_flags,
+		.shape = shape,
 		.name_len = (uint16_t)name_len,
 		.module_len = (uint16_t)module_len,
 	};

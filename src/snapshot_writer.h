@@ -80,9 +80,10 @@ void remora_writer_root(struct remora_writer *w, uint64_t target, uint64_t via,
 void remora_writer_thread(struct remora_writer *w,
 			  const struct remora_rec_thread *thread);
 
+/* A TYPE record; shape as snapshot_format.h says (0: not known). */
 void remora_writer_type(struct remora_writer *w, uint64_t address,
-			uint64_t tp_flags, const char *name, size_t name_len,
-			const char *module, size_t module_len);
+			uint64_t tp_flags, uint32_t shape, const char *name,
+			size_t name_len, const char *module, size_t module_len);
 
 /* Writes END, flushes, and patches the header flags (when the sink can:
  * else the caller writes flags at REMORA_SNAPSHOT_FLAGS_OFFSET).  Returns

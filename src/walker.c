@@ -1229,7 +1229,13 @@ static void walk_type_emit(struct walker *w, struct walk_type *t)
 			module_len = 8;
 		}
 	}
-	remora_writer_type(w->out, t->addr, t->flags, name, name_len, module,
+	/* the shape: tp_basicsize, and whether the objects keep a variable
+	 * part inside (items, or str's characters) */
+	uint32_t shape = (uint32_t)(t->basicsize > REMORA_SHAPE_BASICSIZE ?
+				    REMORA_SHAPE_BASICSIZE : t->basicsize);
+	if (t->itemsize || t->kind == WK_STR)
+		shape |= REMORA_SHAPE_INLINE;
+	remora_writer_type(w->out, t->addr, t->flags, shape, name, name_len, module,
 			   module_len);
 	t->emitted = 1;
 	w->stats->types++;

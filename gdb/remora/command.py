@@ -185,6 +185,9 @@ Usage:
 
 A set of objects prints as heapy's partition table.  Useful attributes:
   .count .size             number of objects, total bytes
+  .owned                   of .size, the bytes the objects own outside
+                           themselves (items, keys, tables, buffers; and
+                           inline attribute values, which .size leaves out)
   .byclodo .bytype         the set partitioned by kind (default; dicts by
                            owner) or by type
   .bysize .byunity         ... by individual size, or as a single row

@@ -125,6 +125,7 @@ _PROTOTYPES = {
     "remora_idset_count": (_u64, [_p]),
     "remora_idset_size": (_u64, [_p]),
     "remora_idset_count_flagged": (_u64, [_p, _u32]),
+    "remora_idset_owned": (_u64, [_p]),
     "remora_idset_contains": (ctypes.c_bool, [_p, _u32]),
     "remora_idset_ids": (_size, [_p, _u64, ctypes.POINTER(_u32), _size]),
     "remora_idset_equal": (ctypes.c_bool, [_p, _p]),
@@ -706,6 +707,10 @@ class IdSetHandle:
 
     def contains(self, node):
         return bool(self._lib.remora_idset_contains(self._h, node))
+
+    def owned(self):
+        """The bytes the members own outside themselves (remora_idset_owned)."""
+        return self._lib.remora_idset_owned(self._h)
 
     def size_lower_count(self):
         """How many members' sizes are lower bounds: objects of a type

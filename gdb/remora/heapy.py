@@ -77,6 +77,14 @@ class IdSet:
         """The total size of the objects, in bytes."""
         return self._handle.size
 
+    @property
+    def owned(self):
+        """Of .size, the bytes the objects own outside themselves (a
+        list's items, a dict's keys and values, a set's table, a buffer),
+        plus their inline attribute values, which .size leaves out
+        (remora's; heapy has no such figure)."""
+        return self._handle.owned()
+
     def __len__(self):
         return self._handle.count
 
@@ -483,7 +491,8 @@ class Hpy:
         if heap is None or getattr(heap._handle.snapshot, "origin", None) != _origin():
             heap = self.heap()
         snapshot = heap._handle.snapshot
-        return memory.report(snapshot, snapshot.python_version)
+        whole = snapshot.all()
+        return memory.report(snapshot, snapshot.python_version, whole.owned())
 
     def setrelheap(self, reference=None):
         """Later heap()s leave out the objects there are now (or those of

@@ -314,9 +314,10 @@ def _row(lines, depth, label, value, note=""):
     lines.append(text + ("  " + note if note else ""))
 
 
-def report(snapshot, version):
+def report(snapshot, version, owned):
     """The MemoryReport of the process or core gdb examines now, with the
-    objects of snapshot (captured from it) placed in its memory."""
+    objects of snapshot (captured from it) placed in its memory; owned:
+    what the heap's objects own outside themselves (IdSet.owned)."""
     from . import capture
     core = capture.core_file()
     pid = gdb.selected_inferior().pid
@@ -431,6 +432,13 @@ def report(snapshot, version):
         if pm is not None:
             _row(lines, 3, "Python objects outside the arenas", out_bytes,
                  "%d objects: their sizes" % out_count)
+        figures["objects"] = {"objects": count_all, "bytes": bytes_all,
+                              "owned_outside": owned}
+        lines.append("The heap's %s objects: %s bytes by their sizes, of which %s are "
+                     "buffers they own outside themselves (list items, dict keys and "
+                     "values, set tables, buffers, inline attribute values)"
+                     % ("{:,}".format(count_all), "{:,}".format(bytes_all),
+                        "{:,}".format(owned)))
     finally:
         mem.close()
     return MemoryReport(figures, lines)

@@ -116,6 +116,15 @@ remora_snapshot_nodes_info(const struct remora_snapshot *snap, const uint32_t *i
 REMORA_EXPORT size_t
 remora_snapshot_nodes_of_type(const struct remora_snapshot *snap, uint32_t type,
 			      uint32_t *out, size_t cap);
+/* The bytes the object owns outside itself and its memory block: what
+ * its size counts past its type's basic size and its pre-header (a
+ * list's items, a dict's keys and values, a set's table, a bytearray's
+ * buffer, what an extension type's size model adds), when its type keeps
+ * no variable part inside its objects; and its inline attribute values
+ * (REMORA_NODE_INLINE_VALUES), which its size does not count.  Without
+ * its type's shape (a version-4 file) the values alone. */
+REMORA_EXPORT uint64_t
+remora_snapshot_node_owned(const struct remora_snapshot *snap, uint32_t id);
 /* How many objects lie at addresses in the n ranges [start, end) given as
  * pairs (start0, end0, start1, ...), and the sum of their sizes. */
 REMORA_EXPORT void
@@ -215,6 +224,8 @@ remora_idset_snapshot(const struct remora_idset *set);
 REMORA_EXPORT uint64_t remora_idset_count(const struct remora_idset *set);
 /* Sum of the members' sizes. */
 REMORA_EXPORT uint64_t remora_idset_size(const struct remora_idset *set);
+/* The bytes the members own outside themselves (remora_snapshot_node_owned). */
+REMORA_EXPORT uint64_t remora_idset_owned(const struct remora_idset *set);
 /* How many members have any of the REMORA_NODE_* flags. */
 REMORA_EXPORT uint64_t remora_idset_count_flagged(const struct remora_idset *set,
 						  uint32_t flags);

@@ -9,6 +9,7 @@ once gdb has let it go).  Writes $REMORA_TEST_OUT:
    "heap_count": objects in the heap}
 """
 
+import json
 import os
 import sys
 
@@ -24,6 +25,10 @@ def main(out):
     out["table"] = gdb.execute("py-heap hp.memory()", to_string=True)
     out["first"] = first_json(gdb.execute("py-heap -json -- hp.memory()", to_string=True))
     out["json"] = first_json(gdb.execute("py-heap -json -- hp.memory()", to_string=True))
+    with open(os.environ["REMORA_TEST_FACTS"]) as f:
+        owners = ",".join(str(a) for a in json.load(f)["owners"])
+    out["owned"] = first_json(gdb.execute("py-heap -json -- hp.iso(%s).owned" % owners,
+                                          to_string=True))
     out["ok"] = True
 
 

@@ -13,6 +13,9 @@ THEN  pymalloc's figures are exactly the process's own: arenas (current,
       alignment — where remora can read them: 3.8-3.11 need symbols
       (the state is static), free-threaded builds use mimalloc, and
       hp.memory() says so in one line;
+AND   what its lists, dicts, sets, bytearrays, arrays, deques and BytesIO
+      own outside themselves (hp.iso(them).owned) is what the target
+      counts: getsizeof less __basicsize__ and the GC header;
 AND   the heap's objects are split between the arenas and the rest
       without one lost; the mmap.mmap map is counted at its length, all
       of it resident; there is a thread stack for each of the 3 threads;
@@ -86,7 +89,7 @@ def rss(pid):
 
 def run_gdb(it, wdir, target, core=None):
     out = os.path.join(wdir, "memory-%s.json" % ("core" if core else "live"))
-    env = {"REMORA_TEST_OUT": out}
+    env = {"REMORA_TEST_OUT": out, "REMORA_TEST_FACTS": target.path("facts.json")}
     if core is None:
         g = harness.run_gdb(["source " + GDB_SCRIPT, "detach"], pid=target.pid, env=env)
     else:
@@ -119,6 +122,9 @@ def check(tap, name, it, facts, stats, g, res):
               [1, facts["mmap_bytes"], facts["mmap_bytes"]], table)
     tap.equal("%s: a thread stack for each thread" % name, fig.get("thread_stack_threads"),
               facts["threads"], table)
+    tap.equal("%s: what its containers own outside themselves (.owned) is what the "
+              "target counts" % name, (res.get("owned") or {}).get("repr"),
+              str(facts["owned"]), res.get("owned"))
     parts = ["thread_stacks", "files", "kernel", "anonymous"]
     tap.equal("%s: the parts add up to the total" % name,
               sum(fig.get(k, 0) for k in parts), fig.get("total"), table)

@@ -1139,6 +1139,32 @@ static void test_typename_render(void)
 	}
 }
 
+/* remora_snapshot_node_owned: size less the type's basic size and the
+ * pre-header, for a type that keeps no variable part inside its objects;
+ * nothing more for one that does, or whose shape is not known. */
+static void test_owned(void)
+{
+	struct unit_writer u;
+	unit_writer_begin(&u, "owned.remora");
+	/* a list-like GC type (basic size 40), a str-like one (inline), an
+	 * unshaped one; 3.11: a GC object has 16 bytes before it */
+	remora_writer_type(&u.w, 0x1000, UINT64_C(1) << 14, 40, "list", 4, "builtins", 8);
+	remora_writer_type(&u.w, 0x2000, 0, 40 | REMORA_SHAPE_INLINE, "str", 3, "builtins", 8);
+	remora_writer_type(&u.w, 0x3000, 0, 0, "Old", 3, "m", 1);
+	struct remora_rec_node n = { .address = 0x10000, .type = 0x1000, .size = 56 + 800,
+				     .flags = REMORA_NODE_GC };
+	remora_writer_node(&u.w, &n, NULL, 0);
+	n = (struct remora_rec_node){ .address = 0x10100, .type = 0x2000, .size = 90 };
+	remora_writer_node(&u.w, &n, NULL, 0);
+	n = (struct remora_rec_node){ .address = 0x10200, .type = 0x3000, .size = 500 };
+	remora_writer_node(&u.w, &n, NULL, 0);
+	struct remora_snapshot *snap = open_ok(unit_writer_end(&u, 0));
+	CU_ASSERT_EQUAL(remora_snapshot_node_owned(snap, 0), 800);
+	CU_ASSERT_EQUAL(remora_snapshot_node_owned(snap, 1), 0);
+	CU_ASSERT_EQUAL(remora_snapshot_node_owned(snap, 2), 0);
+	remora_snapshot_destroy(snap);
+}
+
 /* remora_snapshot_in_ranges: the objects whose address lies in any of
  * the ranges, [start, end), and their sizes (hp.memory()'s split by
  * allocator). */
@@ -1199,6 +1225,7 @@ int main(void)
 		{ "saving a set and loading it back", test_save_set },
 		{ "saving a set of many members", test_save_big_set },
 		{ "objects in address ranges", test_in_ranges },
+		{ "what an object owns outside itself", test_owned },
 		{ NULL, NULL },
 	};
 	return unit_run("snapshot", tests);

@@ -92,7 +92,7 @@ void unit_root_where(struct unit_writer *u, uint64_t target, uint64_t via,
 void unit_type(struct unit_writer *u, uint64_t address, const char *name,
 	       const char *module)
 {
-	remora_writer_type(&u->w, address, 0, name, strlen(name), module,
+	remora_writer_type(&u->w, address, 0, 0, name, strlen(name), module,
 			   strlen(module));
 }
 

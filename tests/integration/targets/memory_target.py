@@ -1,27 +1,56 @@
 """memory_target.py WORKDIR — a program that knows how its memory is used,
 as its own sys._debugmallocstats() says.
 
-Makes 100,000 small dicts (pymalloc's blocks), a 3 MiB + 28 KiB
+Makes 100,000 small dicts (pymalloc's blocks), lists, dicts, sets,
+bytearrays, arrays, deques and a BytesIO whose items or buffers live
+outside them, a 3 MiB + 28 KiB
 anonymous mmap.mmap it writes to (resident, not heap) and two threads
 waiting on an Event (stacks of their own, allocating nothing).  Writes
 WORKDIR/facts.json {"mmap_bytes": len of the map, "threads": the thread
-count}, then WORKDIR/ready; then, with its stderr sent to
+count, "owners": those containers' addresses, "owned": the bytes they
+own outside themselves (getsizeof less __basicsize__ and the GC
+header)}, then WORKDIR/ready; then, with its stderr sent to
 WORKDIR/mallocstats.txt, calls sys._debugmallocstats() as its last
 step before signal.pause(): nothing is allocated between the two, so
 the stats are those of the process a debugger finds paused.  On
 SIGUSR1 it exits 0 if its data is as it was built.
 """
 
+import array
+import collections
+import io
 import json
 import mmap
 import os
 import signal
 import sys
+import sysconfig
 import threading
 
 DICTS = [dict(a=i) for i in range(100000)]
 MAP = mmap.mmap(-1, 3 * 1024 * 1024 + 7 * 4096)
 MAP[:] = b"m" * len(MAP)
+# containers whose items or buffers live outside the object
+OWNERS = ([list(range(n)) for n in (0, 1, 7, 1000, 33333)]
+          + [{i: i for i in range(n)} for n in (0, 5, 900)]
+          + [set(range(n)) for n in (3, 100, 5000)]
+          + [bytearray(n) for n in (0, 10, 100000)]
+          + [array.array("d", range(n)) for n in (0, 4096)]
+          + [collections.deque(range(n)) for n in (0, 10000)]
+          + [io.BytesIO(b"b" * 70000)])
+HAVE_GC = 1 << 14
+
+
+def owned(o):
+    """What the object owns outside itself, as getsizeof counts it: its
+    size less its type's basic size and the GC header before it (these
+    types keep no variable part inside their objects)."""
+    t = type(o)
+    gil = not sysconfig.get_config_var("Py_GIL_DISABLED")
+    pre = 16 if t.__flags__ & HAVE_GC and gil else 0
+    return sys.getsizeof(o) - t.__basicsize__ - pre
+
+
 EVENT = threading.Event()
 THREADS = [threading.Thread(target=EVENT.wait) for _ in range(2)]
 
@@ -30,7 +59,8 @@ def main():
     wdir = sys.argv[1]
     for t in THREADS:
         t.start()
-    facts = {"mmap_bytes": len(MAP), "threads": threading.active_count()}
+    facts = {"mmap_bytes": len(MAP), "threads": threading.active_count(),
+             "owners": [id(o) for o in OWNERS], "owned": sum(owned(o) for o in OWNERS)}
     with open(os.path.join(wdir, "facts.json.tmp"), "w") as f:
         json.dump(facts, f)
     os.rename(os.path.join(wdir, "facts.json.tmp"), os.path.join(wdir, "facts.json"))
