@@ -131,11 +131,25 @@ def _attach(pid):
             paused = time.monotonic()
             gdb.execute("attach %d" % pid, to_string=True)
             gdb.execute("sharedlibrary libpython", to_string=True)
+            if not _has_runtime():
+                # CPython inside a library of another name (an embedding
+                # application's): every library's symbols, as gdb reads them
+                gdb.execute("sharedlibrary", to_string=True)
     except gdb.error as exc:
         raise _Failed(EXIT_ATTACH, attach_hint(pid, _first_line(exc).rstrip("."))) from None
     if gdb.selected_inferior().pid != pid:
         raise _Failed(EXIT_ATTACH, attach_hint(pid, "gdb did not attach"))
     return paused
+
+
+def _has_runtime():
+    """Whether gdb sees _PyRuntime (the interpreter's symbols are loaded)."""
+    from . import layout
+    try:
+        return (gdb.lookup_global_symbol("_PyRuntime") is not None or
+                layout._address_in_memory("_PyRuntime") is not None)
+    except gdb.error:
+        return False
 
 
 def _prewarm(pid):

@@ -485,11 +485,10 @@ class Hpy:
         core: its segments): thread stacks, files, anonymous memory, and
         in it pymalloc's arenas as sys._debugmallocstats() counts them,
         the heap's objects by allocator, mmap.mmap maps, the rest.  Uses
-        the last heap captured here (captures one if there is none)."""
-        from . import memory   # reads the process or core: gdb only
-        heap = self._last
-        if heap is None or getattr(heap._handle.snapshot, "origin", None) != _origin():
-            heap = self.heap()
+        py-heap's h (captures it if the process ran since)."""
+        from . import command, memory   # reads the process or core: gdb only
+        # py-heap's h: captured since the process last stopped, else now
+        heap = command.current_heap()
         snapshot = heap._handle.snapshot
         whole = snapshot.all()
         return memory.report(snapshot, snapshot.python_version, whole.owned())
