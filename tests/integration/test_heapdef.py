@@ -54,8 +54,11 @@ def build_module(it, wdir):
     cc = os.environ.get("CC") or shutil.which("gcc") or shutil.which("cc")
     if not cc:
         return "no C compiler"
-    r = subprocess.run([cc, "-shared", "-fPIC", "-O1", "-Wall", "-I", include, "-o",
-                        os.path.join(wdir, "heapdefmod" + suffix), SOURCE],
+    # a container's Debian headers include their multiarch pyconfig.h
+    # from its /usr/include: looked for after the host's own
+    extra = ["-idirafter", it.root + "/usr/include"] if it.root else []
+    r = subprocess.run([cc, "-shared", "-fPIC", "-O1", "-Wall", "-I", include] + extra +
+                       ["-o", os.path.join(wdir, "heapdefmod" + suffix), SOURCE],
                        capture_output=True, text=True, timeout=300)
     return None if r.returncode == 0 else "the module did not build: %s" % r.stderr[-1500:]
 

@@ -5,7 +5,8 @@ Makes 100,000 small dicts (pymalloc's blocks), lists, dicts, sets,
 bytearrays, arrays, deques and a BytesIO whose items or buffers live
 outside them, a 3 MiB + 28 KiB
 anonymous mmap.mmap it writes to (resident, not heap) and two threads
-waiting on an Event (stacks of their own, allocating nothing).  Writes
+waiting on an Event (stacks of their own, allocating nothing: the
+stats wait until both sit in the futex system call).  Writes
 WORKDIR/facts.json {"mmap_bytes": len of the map, "threads": the thread
 count, "owners": those containers' addresses, "owned": the bytes they
 own outside themselves (getsizeof less __basicsize__ and the GC
@@ -59,6 +60,13 @@ def main():
     wdir = sys.argv[1]
     for t in THREADS:
         t.start()
+    # each thread blocked in the Event's lock (futex) before the stats:
+    # one still starting would allocate after them
+    for t in THREADS:
+        while True:
+            with open("/proc/self/task/%d/syscall" % t.native_id) as f:
+                if f.read().split()[:1] == ["202"]:
+                    break
     facts = {"mmap_bytes": len(MAP), "threads": threading.active_count(),
              "owners": [id(o) for o in OWNERS], "owned": sum(owned(o) for o in OWNERS)}
     with open(os.path.join(wdir, "facts.json.tmp"), "w") as f:
