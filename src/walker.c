@@ -215,6 +215,10 @@ struct walker {
 	bool visited_overflow;
 
 	bool plain_sizes;     /* remora_walk_options.plain_sizes */
+	/* the NyHeapDefs, read when the first extension type is met (a heap
+	 * of builtins alone never reads the modules for them) */
+	uint64_t interp_head;
+	bool heapdefs_read;
 	struct walk_heapdef heapdefs[HEAPDEFS_MAX];
 	unsigned int nheapdefs;
 	/* while a NyHeapDef's traverse runs: the object and its relate */
@@ -959,6 +963,18 @@ static void walk_find_heapdefs(struct walker *w, uint64_t interp)
 	}
 }
 
+/* The NyHeapDefs of every interpreter's modules. */
+static void walk_find_all_heapdefs(struct walker *w)
+{
+	struct walk_chain chain = { .power = 1 };
+	for (uint64_t it = w->interp_head, n = 0; it && n < MAX_INTERPS; n++) {
+		if (walk_chain_loops(&chain, it))
+			break;
+		walk_find_heapdefs(w, it);
+		it = rd_ptr(w, it, RL_INTERP_NEXT);
+	}
+}
+
 /* ---- types ---- */
 
 static bool walk_type_is_static(struct walker *w, uint64_t t,
@@ -1143,6 +1159,11 @@ static void walk_type_load(struct walker *w, uint64_t addr, struct walk_type *e)
 		base_flags = rd_ptr(w, base, RL_TP_FLAGS);
 	}
 	e->kind = (uint8_t)walk_kind_of_static(w, base, base_flags);
+	if ((e->kind == WK_OPAQUE || e->kind == WK_TRAVERSE) && !w->heapdefs_read &&
+	    !w->plain_sizes) {
+		w->heapdefs_read = true;
+		walk_find_all_heapdefs(w);
+	}
 	/* a NyHeapDef of the type, else of its solid base */
 	for (unsigned int i = 0; i < w->nheapdefs && !e->heapdef; i++) {
 		if (w->heapdefs[i].type == addr)
@@ -3803,20 +3824,11 @@ enum remora_walk_status remora_walk(struct remora_reader *reader,
 	if (!w.stack || !w.resumes || !walk_types_grow(&w))
 		goto out_nomem;
 
-	/* the NyHeapDefs of every interpreter's modules, before any type
-	 * is met */
-	struct walk_chain chain = { .power = 1 };
-	for (uint64_t it = interp, n = 0; it && n < MAX_INTERPS; n++) {
-		if (walk_chain_loops(&chain, it))
-			break;
-		if (!w.plain_sizes)
-			walk_find_heapdefs(&w, it);
-		it = rd_ptr(&w, it, RL_INTERP_NEXT);
-	}
+	w.interp_head = interp;
 	/* Interpreter and thread roots first, so that the first path found
 	 * to an object is through them; then what only the GC lists hold. */
 	uint64_t ii = 0;
-	chain = (struct walk_chain){ .power = 1 };
+	struct walk_chain chain = { .power = 1 };
 	for (uint64_t it = interp; it && ii < MAX_INTERPS; ii++) {
 		if (walk_chain_loops(&chain, it)) {
 			walk_partial(&w, REMORA_PARTIAL_INTERPS);

@@ -399,9 +399,9 @@ def repeated(tap, it, label, mode, n, signals):
 
 # scratch files other tests running beside this one make and remove
 # (every tests/ and scripts/ mkdtemp prefix: unit.c, run-fuzz, make-seeds,
-# gen-layouts and test_layout_tables, test_heapy)
+# gen-layouts and test_layout_tables, test_heapy, test_elfsyms, test_progress)
 OTHER_TESTS = ("remora-unit-", "remora-fuzz-", "remora-seeds-", "remora-gen-layouts-",
-               "remora-heapy-")
+               "remora-heapy-", "remora-elfsyms-", "remora-progress-")
 
 
 def remora_files():
