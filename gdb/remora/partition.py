@@ -145,8 +145,10 @@ class Partition:
         n = self.size_lower_count()
         if not n:
             return ""
-        return ("remora: %d object%s' sizes are lower bounds: their types' NyHeapDef "
-                "size functions run only in an injected capture" % (n, "" if n == 1 else "s"))
+        what = "1 object's size is a lower bound" if n == 1 else \
+            "%d objects' sizes are lower bounds" % n
+        return ("remora: %s: their types' NyHeapDef size functions run only in an "
+                "injected capture" % what)
 
     def render(self, start, max_lines, is_top):
         """(text, next position): the label if is_top, then rows from start,
