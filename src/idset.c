@@ -487,28 +487,40 @@ size_t remora_idset_ids(const struct remora_idset *set, uint64_t start,
 	return k;
 }
 
-uint64_t remora_idset_owned(const struct remora_idset *set)
+/* The sum of each(snap, id, arg) over the members. */
+static uint64_t idset_sum(const struct remora_idset *set,
+			  uint64_t (*each)(const struct remora_snapshot *, uint32_t, uint32_t),
+			  uint32_t arg)
 {
 	uint32_t ids[4096];
 	uint64_t n = 0;
 	size_t got;
 	for (uint64_t at = 0; (got = remora_idset_ids(set, at, ids, 4096)) > 0; at += got) {
 		for (size_t i = 0; i < got; i++)
-			n += remora_snapshot_node_owned(set->snap, ids[i]);
+			n += each(set->snap, ids[i], arg);
 	}
 	return n;
 }
 
+static uint64_t node_owned(const struct remora_snapshot *snap, uint32_t id, uint32_t unused)
+{
+	(void)unused;
+	return remora_snapshot_node_owned(snap, id);
+}
+
+static uint64_t node_flagged(const struct remora_snapshot *snap, uint32_t id, uint32_t flags)
+{
+	return (remora_snapshot_node_flags(snap, id) & flags) != 0;
+}
+
+uint64_t remora_idset_owned(const struct remora_idset *set)
+{
+	return idset_sum(set, node_owned, 0);
+}
+
 uint64_t remora_idset_count_flagged(const struct remora_idset *set, uint32_t flags)
 {
-	uint32_t ids[4096];
-	uint64_t n = 0;
-	size_t got;
-	for (uint64_t at = 0; (got = remora_idset_ids(set, at, ids, 4096)) > 0; at += got) {
-		for (size_t i = 0; i < got; i++)
-			n += (remora_snapshot_node_flags(set->snap, ids[i]) & flags) != 0;
-	}
-	return n;
+	return idset_sum(set, node_flagged, flags);
 }
 
 bool remora_idset_subset(const struct remora_idset *a,

@@ -499,13 +499,8 @@ def _build():
         raise RemoraError("remora: CPython %d.%d is not supported yet (%s are)"
                           % (major, minor, SUPPORTED))
     all_specs = specs(version)
-    wanted = set()
-    for _name, spec in all_specs:
-        for alt in spec.lstrip("?").split(" | "):
-            kind, _, rest = alt.strip().partition(" ")
-            if kind == "addr":
-                wanted.add(rest.split("@", 1)[0])
-    _statics.load(wanted)
+    _statics.load({rest.split("@", 1)[0] for kind, rest in _alternatives(all_specs)
+                   if kind == "addr"})
     # an executable built against the headers describes the public
     # structs, not libpython's internal ones: DWARF counts when it gives
     # every field
@@ -542,6 +537,14 @@ def _build():
     return version, blob
 
 
+def _alternatives(all_specs):
+    """(kind, rest) of every alternative of the specs: ("addr", "sym@file.c")."""
+    for _name, spec in all_specs:
+        for alt in spec.lstrip("?").split(" | "):
+            kind, _, rest = alt.strip().partition(" ")
+            yield kind, rest
+
+
 def prewarm():
     """What build() will read from the symbol files, read now: the ELF
     symbol table of the file that defines _PyRuntime and the debug info's
@@ -551,15 +554,14 @@ def prewarm():
     pause).  Finds nothing where the interpreter is a shared library not
     loaded yet; errors are left for build() to meet."""
     names, types = {"_PyRuntime"}, set()
-    for _name, spec in specs():
-        for alt in _RANGE.sub("", spec).lstrip("?").split(" | "):
-            kind, _, rest = alt.strip().partition(" ")
-            if kind == "addr":
-                names.add(rest.split("@", 1)[0])
-            elif kind in ("off", "bit"):
-                types.add(rest.rpartition(" ")[0])
-            elif kind == "size":
-                types.add(rest)
+    every_version = [(n, _RANGE.sub("", spec)) for n, spec in specs()]
+    for kind, rest in _alternatives(every_version):
+        if kind == "addr":
+            names.add(rest.split("@", 1)[0])
+        elif kind in ("off", "bit"):
+            types.add(rest.rpartition(" ")[0])
+        elif kind == "size":
+            types.add(rest)
     try:
         sym = gdb.lookup_global_symbol("_PyRuntime")
         if sym is None or sym.symtab is None:

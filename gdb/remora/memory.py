@@ -267,15 +267,7 @@ def _intersect(ranges, maps):
 
 def _overlap(ranges, start, end):
     """Bytes of [start, end) inside the sorted, disjoint ranges."""
-    i = bisect.bisect_right(ranges, (start, 1 << 64)) - 1
-    i = max(i, 0)
-    n = 0
-    while i < len(ranges) and ranges[i][0] < end:
-        lo, hi = max(ranges[i][0], start), min(ranges[i][1], end)
-        if hi > lo:
-            n += hi - lo
-        i += 1
-    return n
+    return sum(hi - lo for lo, hi in _intersect(ranges, [(start, end)]))
 
 
 # ---- the report -------------------------------------------------------

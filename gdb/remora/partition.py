@@ -171,8 +171,9 @@ class Partition:
                 out.append(self.row_text(position))
                 shown += 1
                 position += 1
-        if is_top and self.lower_bound_line():
-            out.append(self.lower_bound_line())
+        lower = self.lower_bound_line() if is_top else ""
+        if lower:
+            out.append(lower)
         return "\n".join(out).rstrip(), position
 
     def __repr__(self):
