@@ -359,6 +359,15 @@ static const struct remora_layout_spec layout_specs[RL_FIELD_COUNT] = {
 	F(RL_OBMGMT_MAXARENAS, "[3.12-] off struct _obmalloc_mgmt maxarenas"),
 	F(RL_OBMGMT_NTIMES, "[3.12-] off struct _obmalloc_mgmt ntimes_arena_allocated"),
 	F(RL_OBMGMT_HIGHWATER, "[3.12-] off struct _obmalloc_mgmt narenas_highwater"),
+	/* hp.memory()'s interpreter structures: the states as allocated
+	 * (3.13+ allocates a thread's _PyThreadStateImpl), 3.11+'s frame
+	 * stacks; the runtime's size places what is static in it */
+	F(RL_SIZEOF_RUNTIME, "?size _PyRuntimeState"),
+	F(RL_SIZEOF_INTERP, "?size PyInterpreterState"),
+	F(RL_SIZEOF_TSTATE, "?size _PyThreadStateImpl | size PyThreadState"),
+	F(RL_TSTATE_DATASTACK, "[3.11-] ?off PyThreadState datastack_chunk"),
+	F(RL_CHUNK_PREVIOUS, "[3.11-] ?off _PyStackChunk previous"),
+	F(RL_CHUNK_SIZE, "[3.11-] ?off _PyStackChunk size"),
 };
 
 #undef F

@@ -390,6 +390,13 @@ enum remora_layout_field {
 	RL_OBMGMT_MAXARENAS,
 	RL_OBMGMT_NTIMES,
 	RL_OBMGMT_HIGHWATER,
+	/* hp.memory()'s interpreter structures (read by the gdb package) */
+	RL_SIZEOF_RUNTIME,       /* _PyRuntimeState: what is static in it */
+	RL_SIZEOF_INTERP,        /* PyInterpreterState */
+	RL_SIZEOF_TSTATE,        /* a thread's state as allocated */
+	RL_TSTATE_DATASTACK,     /* 3.11+: the frame stack's last chunk */
+	RL_CHUNK_PREVIOUS,       /* _PyStackChunk previous */
+	RL_CHUNK_SIZE,           /* its size, header included */
 	RL_FIELD_COUNT
 };
 
