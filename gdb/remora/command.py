@@ -228,7 +228,8 @@ hp.setrelheap(): later captures leave out the objects there are now.
 hp.memory(): where the process's memory goes (its resident size, or a
   core's segments): thread stacks, files, anonymous memory, and in it
   pymalloc's arenas as sys._debugmallocstats() counts them, the heap's
-  objects in and out of them, mmap.mmap maps, the rest.
+  objects in and out of them, mmap.mmap maps, the interpreter's
+  structures (its states, frame stacks, code and frame objects), the rest.
 
 Examples:
   py-heap

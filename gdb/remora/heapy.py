@@ -484,8 +484,10 @@ class Hpy:
         """Where the process's memory goes (live: /proc/PID/smaps; a
         core: its segments): thread stacks, files, anonymous memory, and
         in it pymalloc's arenas as sys._debugmallocstats() counts them,
-        the heap's objects by allocator, mmap.mmap maps, the rest.  Uses
-        py-heap's h (captures it if the process ran since)."""
+        the heap's objects by allocator, mmap.mmap maps, the
+        interpreter's structures (its states, frame stacks, code and
+        frame objects), the rest.  Uses py-heap's h (captures it if the
+        process ran since)."""
         from . import command, memory   # reads the process or core: gdb only
         # py-heap's h: captured since the process last stopped, else now
         heap = command.current_heap()

@@ -16,6 +16,10 @@ Invariants:
      (their resident pages, from pagemap) and mmap.mmap objects' maps.
   3. A part that cannot be read is said in one line in its place; the
      rest is still shown.
+  4. The interpreter's structures are counted by their sizes as
+     allocated: a state inside another (3.11+'s main interpreter in
+     _PyRuntime, its first thread in its interpreter) is not counted
+     again; 3.11+'s frame stacks are every thread's chunks.
 """
 
 import bisect
@@ -149,6 +153,88 @@ def read_pymalloc(mem, version):
         out.quantization += pools * ((pool - POOL_OVERHEAD) % size)
     out.ranges.sort()
     return out
+
+
+# ---- interpreter structures -----------------------------------------
+
+INTERPS_MAX = 4096
+THREADS_MAX = 1 << 16
+CHUNKS_MAX = 1 << 20
+
+
+class _Structures:
+    """The interpreter's own structures, by their sizes: the states as
+    allocated (those inside _PyRuntime or inside their interpreter's
+    state, 3.11+'s main interpreter and first thread, counted apart),
+    3.11+'s frame stacks (their chunks)."""
+
+    def __init__(self):
+        self.interps = self.interp_bytes = self.static_interps = self.static_interp_bytes = 0
+        self.threads = self.thread_bytes = self.embedded_threads = 0
+        self.chunks = self.chunk_bytes = 0
+        self.chunk_ranges = []
+        self.frame_stacks = False          # frames live in chunks (3.11+)
+
+
+def read_structures(mem, version):
+    """_Structures of the process (RemoraError when they cannot be read)."""
+    minor = (version >> 16) & 0xFF
+    names = ["RL_RUNTIME_ADDR", "RL_RUNTIME_INTERP_HEAD", "RL_SIZEOF_RUNTIME",
+             "RL_SIZEOF_INTERP", "RL_SIZEOF_TSTATE", "RL_INTERP_NEXT", "RL_TSTATE_NEXT",
+             "RL_INTERP_THREADS_HEAD" if minor >= 11 else "RL_INTERP_TSTATE_HEAD"]
+    if minor >= 11:
+        names += ["RL_TSTATE_DATASTACK", "RL_CHUNK_PREVIOUS", "RL_CHUNK_SIZE"]
+    f = dict((n, layout.field(n)) for n in names)
+    if min(f.values()) < 0:
+        raise RemoraError("remora: hp.memory(): this CPython's layout does not give the "
+                          "sizes of its interpreter and thread states")
+    head = f[names[7]]
+    out = _Structures()
+    out.frame_stacks = minor >= 11
+    runtime = f["RL_RUNTIME_ADDR"]
+    interp = mem.u64(runtime + f["RL_RUNTIME_INTERP_HEAD"])
+    for _ in range(INTERPS_MAX):
+        if not interp:
+            break
+        out.interps += 1
+        if runtime <= interp < runtime + f["RL_SIZEOF_RUNTIME"]:
+            out.static_interps += 1
+            out.static_interp_bytes += f["RL_SIZEOF_INTERP"]
+        else:
+            out.interp_bytes += f["RL_SIZEOF_INTERP"]
+        ts = mem.u64(interp + head)
+        for _ in range(THREADS_MAX):
+            if not ts:
+                break
+            out.threads += 1
+            if interp <= ts < interp + f["RL_SIZEOF_INTERP"]:
+                out.embedded_threads += 1
+            else:
+                out.thread_bytes += f["RL_SIZEOF_TSTATE"]
+            if out.frame_stacks:
+                chunk = mem.u64(ts + f["RL_TSTATE_DATASTACK"])
+                for _ in range(CHUNKS_MAX):
+                    if not chunk:
+                        break
+                    size = mem.u64(chunk + f["RL_CHUNK_SIZE"])
+                    out.chunks += 1
+                    out.chunk_bytes += size
+                    out.chunk_ranges.append((chunk, chunk + size))
+                    chunk = mem.u64(chunk + f["RL_CHUNK_PREVIOUS"])
+            ts = mem.u64(ts + f["RL_TSTATE_NEXT"])
+        interp = mem.u64(interp + f["RL_INTERP_NEXT"])
+    return out
+
+
+def _objects_of(snapshot, display):
+    """(count, bytes) of the heap's objects whose type is display."""
+    count = size = 0
+    for t, (_addr, name) in enumerate(snapshot.types()):
+        if name == display:
+            for node in snapshot.nodes_of_type(t):
+                count += 1
+                size += snapshot.node_size(node)
+    return count, size
 
 
 # ---- mappings ---------------------------------------------------------
@@ -306,6 +392,47 @@ def _row(lines, depth, label, value, note=""):
     lines.append(text + ("  " + note if note else ""))
 
 
+def _structure_rows(figures, lines, mem, version):
+    """The interpreter structures' rows (in the rest of the anonymous
+    memory: malloc's, and the frame stacks' own maps)."""
+    try:
+        st = read_structures(mem, version)
+    except RemoraError as exc:
+        figures["interpreter_error"] = str(exc)
+        lines.append("      %s" % exc)
+        return
+    total = st.interp_bytes + st.thread_bytes + st.chunk_bytes
+    figures["interpreter"] = {
+        "bytes": total,
+        "interpreters": st.interps, "interpreter_states": st.interp_bytes,
+        "static_interpreters": st.static_interps,
+        "static_interpreter_bytes": st.static_interp_bytes,
+        "threads": st.threads, "thread_states": st.thread_bytes,
+        "embedded_threads": st.embedded_threads,
+        "frame_stack_chunks": st.chunks if st.frame_stacks else None,
+        "frame_stacks": st.chunk_bytes if st.frame_stacks else None,
+    }
+    _row(lines, 3, "interpreter structures", total, "by their sizes")
+    note = ""
+    if st.static_interps:
+        note = "and %d static, in _PyRuntime: %s bytes" % (
+            st.static_interps, "{:,}".format(st.static_interp_bytes))
+    _row(lines, 4, "interpreter states (%d allocated)" % (st.interps - st.static_interps),
+         st.interp_bytes, note)
+    note = ""
+    if st.embedded_threads:
+        note = "and %d inside %s interpreter's state" % (
+            st.embedded_threads, "its" if st.embedded_threads == 1 else "their")
+    _row(lines, 4, "thread states (%d allocated)" % (st.threads - st.embedded_threads),
+         st.thread_bytes, note)
+    if st.frame_stacks:
+        _row(lines, 4, "frame stacks (%d chunk%s)" % (st.chunks, "" if st.chunks == 1 else "s"),
+             st.chunk_bytes, "the frames of %d thread%s"
+             % (st.threads, "" if st.threads == 1 else "s"))
+    else:
+        lines.append("          (frames are frame objects before 3.11: below)")
+
+
 def report(snapshot, version, owned):
     """The MemoryReport of the process or core gdb examines now, with the
     objects of snapshot (captured from it) placed in its memory; owned:
@@ -424,13 +551,21 @@ def report(snapshot, version, owned):
         if pm is not None:
             _row(lines, 3, "Python objects outside the arenas", out_bytes,
                  "%d objects: their sizes" % out_count)
+        _structure_rows(figures, lines, mem, version)
+        code = _objects_of(snapshot, "types.CodeType")
+        frames = _objects_of(snapshot, "types.FrameType")
         figures["objects"] = {"objects": count_all, "bytes": bytes_all,
-                              "owned_outside": owned}
+                              "owned_outside": owned,
+                              "code_objects": code[0], "code_bytes": code[1],
+                              "frame_objects": frames[0], "frame_bytes": frames[1]}
         lines.append("The heap's %s objects: %s bytes by their sizes, of which %s are "
                      "buffers they own outside themselves (list items, dict keys and "
-                     "values, set tables, buffers, inline attribute values)"
+                     "values, set tables, buffers, inline attribute values); the "
+                     "interpreter's among them: %s code objects, %s bytes (their "
+                     "bytecode and its caches inside), %s frame objects, %s bytes"
                      % ("{:,}".format(count_all), "{:,}".format(bytes_all),
-                        "{:,}".format(owned)))
+                        "{:,}".format(owned), "{:,}".format(code[0]), "{:,}".format(code[1]),
+                        "{:,}".format(frames[0]), "{:,}".format(frames[1])))
     finally:
         mem.close()
     return MemoryReport(figures, lines)

@@ -3,7 +3,8 @@
 
 For each interpreter:
 GIVEN targets/memory_target.py: 100,000 dicts, a 3 MiB + 28 KiB
-      anonymous mmap.mmap it wrote to, two threads waiting; its last
+      anonymous mmap.mmap it wrote to, three threads waiting (one
+      2000 Python calls deep); its last
       step before pausing was sys._debugmallocstats() (into a file),
 WHEN  gdb captures it and asks `hp.memory()` (gdb_memory.py), then the
       same on a gcore of it,
@@ -16,6 +17,12 @@ THEN  pymalloc's figures are exactly the process's own: arenas (current,
 AND   what its lists, dicts, sets, bytearrays, arrays, deques and BytesIO
       own outside themselves (hp.iso(them).owned) is what the target
       counts: getsizeof less __basicsize__ and the GC header;
+AND   the interpreter and thread states and 3.11+'s frame stacks are
+      what gdb reads with the debug info (where there is one: the
+      states' sizes, which are static, the chunks' sizes); a state for
+      each thread, the deep thread's frames in the stacks (3.11+) or
+      among the frame objects; the code objects the target finds among
+      the heap's;
 AND   the heap's objects are split between the arenas and the rest
       without one lost; the mmap.mmap map is counted at its length, all
       of it resident; there is a thread stack for each of the 3 threads;
@@ -125,9 +132,45 @@ def check(tap, name, it, facts, stats, g, res):
     tap.equal("%s: what its containers own outside themselves (.owned) is what the "
               "target counts" % name, (res.get("owned") or {}).get("repr"),
               str(facts["owned"]), res.get("owned"))
+    check_structures(tap, name, it, facts, res)
     parts = ["thread_stacks", "files", "kernel", "anonymous"]
     tap.equal("%s: the parts add up to the total" % name,
               sum(fig.get(k, 0) for k in parts), fig.get("total"), table)
+
+
+def check_structures(tap, name, it, facts, res):
+    """The interpreter structures: the debug info's (as gdb reads it)
+    where there is one; the target's threads, frames and code always."""
+    fig = res.get("json") or {}
+    table = res.get("table") or ""
+    st = fig.get("interpreter") or {}
+    objects = fig.get("objects") or {}
+    if not tap.ok("%s: the interpreter structures are read" % name, st,
+                  fig.get("interpreter_error") or table):
+        return
+    dwarf = res.get("dwarf")
+    if it.debug_info and tap.ok("%s: gdb read the states from the debug info" % name,
+                                dwarf is not None, res.get("dwarf_error")):
+        tap.equal("%s: interpreter and thread states, frame stacks: what the debug info "
+                  "says" % name, {k: st.get(k) for k in dwarf}, dwarf, table)
+    tap.equal("%s: a thread state for each of the target's threads" % name,
+              st.get("threads"), facts["threads"], table)
+    tap.equal("%s: the row is its parts' sum" % name, st.get("bytes"),
+              st.get("interpreter_states", 0) + st.get("thread_states", 0)
+              + (st.get("frame_stacks") or 0), table)
+    if it.version >= (3, 11):
+        # each of the deep thread's frames holds at least 7 words
+        tap.ok("%s: the frame stacks hold the deep thread's %d frames" % (name, facts["depth"]),
+               (st.get("frame_stacks") or 0) >= facts["depth"] * 56
+               and st.get("frame_stack_chunks", 0) >= 2, table)
+    else:
+        tap.ok("%s: the deep thread's %d frames are among the frame objects"
+               % (name, facts["depth"]), objects.get("frame_objects", 0) >= facts["depth"],
+               table)
+    tap.ok("%s: the code objects include the %d the target finds (%d bytes)"
+           % (name, facts["code_objects"], facts["code_bytes"]),
+           objects.get("code_objects", 0) >= facts["code_objects"]
+           and objects.get("code_bytes", 0) >= facts["code_bytes"], table)
 
 
 def check_interpreter(tap, it):

@@ -4,13 +4,15 @@ as its own sys._debugmallocstats() says.
 Makes 100,000 small dicts (pymalloc's blocks), lists, dicts, sets,
 bytearrays, arrays, deques and a BytesIO whose items or buffers live
 outside them, a 3 MiB + 28 KiB
-anonymous mmap.mmap it writes to (resident, not heap) and two threads
-waiting on an Event (stacks of their own, allocating nothing: the
-stats wait until both sit in the futex system call).  Writes
-WORKDIR/facts.json {"mmap_bytes": len of the map, "threads": the thread
-count, "owners": those containers' addresses, "owned": the bytes they
-own outside themselves (getsizeof less __basicsize__ and the GC
-header)}, then WORKDIR/ready; then, with its stderr sent to
+anonymous mmap.mmap it writes to (resident, not heap) and three threads
+waiting on an Event, one of them DEPTH Python calls deep (stacks of
+their own, allocating nothing: the stats wait until all sit in the
+futex system call).  Writes WORKDIR/facts.json {"mmap_bytes": len of
+the map, "threads": the thread count, "depth": DEPTH, "owners": those
+containers' addresses, "owned": the bytes they own outside themselves
+(getsizeof less __basicsize__ and the GC header), "code_objects",
+"code_bytes": the code objects it can find and their getsizeof sum},
+then WORKDIR/ready; then, with its stderr sent to
 WORKDIR/mallocstats.txt, calls sys._debugmallocstats() as its last
 step before signal.pause(): nothing is allocated between the two, so
 the stats are those of the process a debugger finds paused.  On
@@ -19,6 +21,7 @@ SIGUSR1 it exits 0 if its data is as it was built.
 
 import array
 import collections
+import gc
 import io
 import json
 import mmap
@@ -27,6 +30,7 @@ import signal
 import sys
 import sysconfig
 import threading
+import types
 
 DICTS = [dict(a=i) for i in range(100000)]
 MAP = mmap.mmap(-1, 3 * 1024 * 1024 + 7 * 4096)
@@ -53,11 +57,40 @@ def owned(o):
 
 
 EVENT = threading.Event()
+DEPTH = 2000             # the deep thread's Python frames, waiting at the bottom
+
+
+def deep(n):
+    if n > 1:
+        return deep(n - 1)
+    return EVENT.wait()
+
+
 THREADS = [threading.Thread(target=EVENT.wait) for _ in range(2)]
+THREADS.append(threading.Thread(target=deep, args=(DEPTH,)))
+
+
+def code_objects():
+    """The code objects the program can find: referred to by what the
+    collector tracks, run by its threads' frames, and their constants."""
+    found, todo = {}, []
+    for o in gc.get_objects():
+        todo.extend(r for r in gc.get_referents(o) if type(r) is types.CodeType)
+    for f in sys._current_frames().values():
+        while f is not None:
+            todo.append(f.f_code)
+            f = f.f_back
+    while todo:
+        c = todo.pop()
+        if id(c) not in found:
+            found[id(c)] = c
+            todo.extend(k for k in c.co_consts if type(k) is types.CodeType)
+    return found.values()
 
 
 def main():
     wdir = sys.argv[1]
+    sys.setrecursionlimit(DEPTH + 1000)
     for t in THREADS:
         t.start()
     # each thread blocked in the Event's lock (futex) before the stats:
@@ -67,7 +100,10 @@ def main():
             with open("/proc/self/task/%d/syscall" % t.native_id) as f:
                 if f.read().split()[:1] == ["202"]:
                     break
+    codes = code_objects()
     facts = {"mmap_bytes": len(MAP), "threads": threading.active_count(),
+             "depth": DEPTH, "code_objects": len(codes),
+             "code_bytes": sum(sys.getsizeof(c) for c in codes),
              "owners": [id(o) for o in OWNERS], "owned": sum(owned(o) for o in OWNERS)}
     with open(os.path.join(wdir, "facts.json.tmp"), "w") as f:
         json.dump(facts, f)
