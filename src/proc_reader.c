@@ -45,6 +45,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 struct proc_block {
@@ -54,9 +56,24 @@ struct proc_block {
 	uint32_t len;         /* bytes (clipped to the segment); 0: empty */
 };
 
+/* A mapping whose pages the process never touched are read without
+ * /proc/PID/mem (proc_read_span): private anonymous memory (zeros) or a
+ * regular file (the file's bytes: what touching the page would map). */
+struct proc_range {
+	uint64_t start, end;
+	uint64_t offset;      /* a file's: the file offset of start */
+	uint64_t inode, dev;  /* a file's, as the maps line gives them */
+	uint64_t size;        /* a file's size, once opened */
+	char *path;           /* NULL: private anonymous memory */
+	int fd;               /* a file's: -2 not opened yet, -1 unusable */
+};
+
 struct remora_proc {
 	int pid;
 	int mem_fd;
+	int pagemap_fd;       /* -1: every page is read through mem_fd */
+	struct proc_range *ranges;  /* sorted */
+	size_t nranges;
 	struct remora_reader reader;
 	struct remora_segment *segs;
 	size_t nsegs;
@@ -141,13 +158,58 @@ static bool proc_hex(const char **p, const char *end, uint64_t *out)
 static bool proc_read_block(const struct remora_segment *seg, uint64_t addr,
 			    void *buf, size_t len);
 
+/* Whether a mapping of this name (the rest of its maps line) is
+ * anonymous memory: no file, the heap, a stack, or named by its owner
+ * (PR_SET_VMA_ANON_NAME). */
+static bool proc_is_anon_name(const char *name, size_t len)
+{
+	if (len == 0)
+		return true;
+	static const char *const kinds[] = { "[heap]", "[stack", "[anon:" };
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		size_t n = strlen(kinds[i]);
+		if (len >= n && memcmp(name, kinds[i], n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* A file mapping's offset, device and inode (the maps line's fields
+ * after the permissions at q) and path into r; false: no memory.  A
+ * field that does not parse leaves r unusable (fd -1). */
+static bool proc_parse_file(const char *q, const char *name, size_t name_len,
+			    struct proc_range *r)
+{
+	unsigned long long offset, major, minor, inode;
+	char perms[8], line[160];
+	size_t n = (size_t)(name - q) < sizeof(line) - 1 ? (size_t)(name - q) : sizeof(line) - 1;
+	memcpy(line, q, n);
+	line[n] = '\0';
+	if (sscanf(line, "%7s %llx %llx:%llx %llu", perms, &offset, &major, &minor,
+		   &inode) != 5) {
+		r->fd = -1;
+		return true;
+	}
+	r->offset = offset;
+	r->dev = makedev((unsigned int)major, (unsigned int)minor);
+	r->inode = inode;
+	r->path = strndup(name, name_len);
+	return r->path != NULL;
+}
+
+static int proc_range_cmp(const void *a, const void *b)
+{
+	const struct proc_range *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
 /* Fills proc->segs from the text of /proc/PID/maps:
  * "start-end perms offset dev inode [path]" per line. */
 static struct remora_error *proc_parse_maps(struct remora_proc *proc,
 					    const char *text, size_t len,
 					    const char *path)
 {
-	size_t cap = 0;
+	size_t cap = 0, range_cap = 0;
 	const char *p = text, *end = text + len;
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
@@ -162,6 +224,7 @@ static struct remora_error *proc_parse_maps(struct remora_proc *proc,
 						      (uint64_t)(p - text),
 						      "unparsable line in %s", path);
 		bool readable = *q == 'r';
+		bool private = q[3] == 'p';
 		/* the path is the sixth field; it may be absent */
 		const char *name = q;
 		for (int field = 0; field < 4 && name < eol; field++) {
@@ -170,8 +233,31 @@ static struct remora_error *proc_parse_maps(struct remora_proc *proc,
 			while (name < eol && *name == ' ')
 				name++;
 		}
+		size_t name_len = (size_t)(eol - name);
+		while (name_len && (name[name_len - 1] == ' ' || name[name_len - 1] == '\r'))
+			name_len--;
+		bool anon = private && proc_is_anon_name(name, name_len);
+		bool file = name_len > 0 && name[0] == '/';
+		if (readable && stop > start && (anon || file)) {
+			struct proc_range r = { .start = start, .end = stop, .fd = -2 };
+			if (file && !proc_parse_file(q, name, name_len, &r))
+				return &remora_error_no_memory;
+			if (proc->nranges == range_cap) {
+				size_t ncap = range_cap ? range_cap * 2 : 64;
+				struct proc_range *a =
+					ncap > SIZE_MAX / sizeof(*a) ? NULL :
+					realloc(proc->ranges, ncap * sizeof(*a));
+				if (!a) {
+					free(r.path);
+					return &remora_error_no_memory;
+				}
+				proc->ranges = a;
+				range_cap = ncap;
+			}
+			proc->ranges[proc->nranges++] = r;
+		}
 		if (readable && stop > start &&
-		    remora_reader_maps_usable(name, (size_t)(eol - name))) {
+		    remora_reader_maps_usable(name, name_len)) {
 			if (proc->nsegs == cap) {
 				size_t ncap = cap ? cap * 2 : 256;
 				struct remora_segment *s =
@@ -194,6 +280,7 @@ static struct remora_error *proc_parse_maps(struct remora_proc *proc,
 	if (!remora_reader_sort(proc->segs, proc->nsegs))
 		return remora_error_create(REMORA_ERROR_FORMAT,
 					   "overlapping mappings in %s", path);
+	qsort(proc->ranges, proc->nranges, sizeof(*proc->ranges), proc_range_cmp);
 	return NULL;
 }
 
@@ -259,15 +346,158 @@ static uint64_t proc_full_mask(const struct remora_proc *proc, uint32_t len)
 	return proc_page_bits(0, pages - 1);
 }
 
-/* Reads b->len bytes at b->start into b->data, page by page where reads
- * fail, and sets b->valid.  One pread() when everything is readable. */
-static void proc_fill(struct remora_proc *proc, struct proc_block *b)
+/* The range holding [addr, addr + len), or NULL. */
+static struct proc_range *proc_range_of(struct remora_proc *proc, uint64_t addr,
+					size_t len)
 {
-	size_t off = 0;
-	b->valid = 0;
-	while (off < b->len) {
-		ssize_t n = pread(proc->mem_fd, b->data + off, b->len - off,
-				  (off_t)(b->start + off));
+	size_t lo = 0, hi = proc->nranges;
+	while (lo < hi) {                 /* the last range starting <= addr */
+		size_t mid = lo + (hi - lo) / 2;
+		if (proc->ranges[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || addr + len > proc->ranges[lo - 1].end)
+		return NULL;
+	return &proc->ranges[lo - 1];
+}
+
+/* The fd of a file range's file — the very file mapped: its
+ * /proc/PID/map_files entry, else its path if device and inode are the
+ * mapping's — or -1.  Only a regular file: reading a device has effects. */
+static int proc_range_fd(struct remora_proc *proc, struct proc_range *r)
+{
+	if (r->fd != -2)
+		return r->fd;
+	r->fd = -1;
+	char entry[80];
+	snprintf(entry, sizeof(entry), "/proc/%d/map_files/%llx-%llx", proc->pid,
+		 (unsigned long long)r->start, (unsigned long long)r->end);
+	const char *names[] = { entry, r->path };
+	for (size_t i = 0; i < 2; i++) {
+		int fd = open(names[i], O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		struct stat st;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (uint64_t)st.st_ino == r->inode && (uint64_t)st.st_dev == r->dev) {
+			r->fd = fd;
+			r->size = (uint64_t)st.st_size;
+			break;
+		}
+		close(fd);
+	}
+	return r->fd;
+}
+
+/* Bit i set: page i of the pages from the page-aligned `start` (at most
+ * 64, `len` bytes) is not present in the process and not swapped
+ * (/proc/PID/pagemap bits 63 and 62): one it never touched, if r is
+ * private anonymous memory, or whose file page it has not mapped.
+ * Reading such a page through /proc/PID/mem would allocate it or map it
+ * in the process (its resident size grows).  0 where that cannot be
+ * known, or r's pages cannot be had otherwise: every page is then read
+ * through /proc/PID/mem. */
+static uint64_t proc_absent(struct remora_proc *proc, struct proc_range *r,
+			    uint64_t start, size_t len)
+{
+	if (proc->pagemap_fd < 0 || len == 0 || !r || (r->path && proc_range_fd(proc, r) < 0))
+		return 0;
+	uint64_t entries[64];
+	size_t pages = (len + proc->page_size - 1) >> proc->page_shift;
+	if (pages > 64)
+		pages = 64;
+	ssize_t n;
+	do {
+		n = pread(proc->pagemap_fd, entries, pages * sizeof(entries[0]),
+			  (off_t)((start >> proc->page_shift) * sizeof(entries[0])));
+		proc->stats.pagemap_reads++;
+	} while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)(pages * sizeof(entries[0])))
+		return 0;
+	uint64_t absent = 0;
+	for (size_t i = 0; i < pages; i++) {
+		if (!(entries[i] >> 62))
+			absent |= UINT64_C(1) << i;
+	}
+	return absent;
+}
+
+/* Where the run of pages to read from page `pg` ends: at the next
+ * absent page's first byte (an offset from the span's base), or at
+ * `end`. */
+static size_t proc_run_end(const struct remora_proc *proc, uint64_t absent,
+			   unsigned int pg, size_t end)
+{
+	uint64_t later = pg >= 63 ? 0 : absent & ~proc_page_bits(0, pg);
+	if (!later)
+		return end;
+	size_t at = (size_t)__builtin_ctzll(later) << proc->page_shift;
+	return at < end ? at : end;
+}
+
+/* The bytes [from, to) (offsets from base, in one page) of an absent
+ * page of r into out: zeros, or the file's bytes (zeros past its end
+ * within the page, as a fault would map them).  False when the page
+ * lies wholly past the file's end: the process could not read it. */
+static bool proc_absent_page(struct remora_proc *proc, struct proc_range *r,
+			     uint64_t base, size_t from, size_t to, uint8_t *out)
+{
+	memset(out, 0, to - from);
+	if (!r->path) {
+		proc->stats.zero_pages++;
+		return true;
+	}
+	uint64_t at = r->offset + (base + from - r->start);
+	uint64_t page_at = at - ((base + from) & (proc->page_size - 1));
+	if (page_at >= r->size)
+		return false;
+	size_t want = to - from;
+	if (at >= r->size)
+		want = 0;
+	else if (r->size - at < want)
+		want = (size_t)(r->size - at);
+	size_t got = 0;
+	while (got < want) {
+		ssize_t n = pread(r->fd, out + got, want - got, (off_t)(at + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		got += (size_t)n;
+	}
+	proc->stats.file_pages++;
+	return true;
+}
+
+/* Reads [base + lead, base + end) into out (out[0] is base + lead; base
+ * page-aligned, end at most 64 pages), through /proc/PID/mem but for
+ * absent pages (proc_absent), and returns the page mask (from base) of
+ * what was read: whole pages (the first from lead), and the last one
+ * when it was read to end.
+ * A page that cannot be read stays 0; the rest are still tried. */
+static uint64_t proc_read_span(struct remora_proc *proc, uint64_t base, size_t lead,
+			       size_t end, uint8_t *out)
+{
+	struct proc_range *r = proc_range_of(proc, base + lead, end - lead);
+	uint64_t absent = proc_absent(proc, r, base, end);
+	uint64_t valid = 0;
+	size_t off = lead;
+	while (off < end) {
+		unsigned int pg = (unsigned int)(off >> proc->page_shift);
+		if (absent >> pg & 1) {
+			size_t next = ((size_t)pg + 1) << proc->page_shift;
+			if (next > end)
+				next = end;
+			if (proc_absent_page(proc, r, base, off, next, out + (off - lead)))
+				valid |= UINT64_C(1) << pg;
+			off = next;
+			continue;
+		}
+		size_t stop = proc_run_end(proc, absent, pg, end);
+		ssize_t n = pread(proc->mem_fd, out + (off - lead), stop - off,
+				  (off_t)(base + off));
 		proc->stats.syscalls++;
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -275,13 +505,13 @@ static void proc_fill(struct remora_proc *proc, struct proc_block *b)
 			proc->stats.bytes_read += (uint64_t)n;
 			size_t done = off + (size_t)n;
 			/* whole pages only: a partly read page is not valid */
-			unsigned int first = (unsigned int)(off >> proc->page_shift);
+			unsigned int first = pg;
 			unsigned int past = (unsigned int)(done >> proc->page_shift);
-			if (done == b->len)
+			if (done == end)
 				past = (unsigned int)((done + proc->page_size - 1) >>
 						      proc->page_shift);
 			if (past > first)
-				b->valid |= proc_page_bits(first, past - 1);
+				valid |= proc_page_bits(first, past - 1);
 			off = done;
 			continue;
 		}
@@ -292,6 +522,13 @@ static void proc_fill(struct remora_proc *proc, struct proc_block *b)
 		/* EIO: the page at off cannot be read; try the next one. */
 		off = (off | (proc->page_size - 1)) + 1;
 	}
+	return valid;
+}
+
+/* Fills block b (b->len bytes at b->start) and sets b->valid. */
+static void proc_fill(struct remora_proc *proc, struct proc_block *b)
+{
+	b->valid = proc_read_span(proc, b->start, 0, b->len, b->data);
 	uint64_t full = proc_full_mask(proc, b->len);
 	if (b->valid != full)
 		proc->stats.bad_pages +=
@@ -351,24 +588,30 @@ static struct proc_block *proc_block_get(struct remora_proc *proc,
 	return set;
 }
 
-/* A read larger than a block: straight into buf, not cached. */
+/* A read larger than a block: straight into buf, not cached, by spans
+ * of at most 64 pages (proc_read_span); a fault at the first byte that
+ * could not be read. */
 static bool proc_read_direct(struct remora_proc *proc, uint64_t addr,
 			     uint8_t *out, size_t len)
 {
 	proc->stats.direct++;
 	size_t done = 0;
 	while (done < len) {
-		ssize_t n = pread(proc->mem_fd, out + done, len - done,
-				  (off_t)(addr + done));
-		proc->stats.syscalls++;
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			remora_reader_fault(&proc->reader, addr + done);
+		uint64_t base = (addr + done) & ~(uint64_t)(proc->page_size - 1);
+		size_t lead = (size_t)(addr + done - base);
+		size_t span = (proc->page_size << 6) - lead;
+		if (span > len - done)
+			span = len - done;
+		uint64_t valid = proc_read_span(proc, base, lead, lead + span, out + done);
+		unsigned int first = (unsigned int)(lead >> proc->page_shift);
+		unsigned int last = (unsigned int)((lead + span - 1) >> proc->page_shift);
+		uint64_t want = proc_page_bits(first, last);
+		if ((valid & want) != want) {
+			uint64_t page = (uint64_t)__builtin_ctzll(want & ~valid) << proc->page_shift;
+			remora_reader_fault(&proc->reader, base + (page > lead ? page : lead));
 			return false;
 		}
-		proc->stats.bytes_read += (uint64_t)n;
-		done += (size_t)n;
+		done += span;
 	}
 	return true;
 }
@@ -482,6 +725,7 @@ struct remora_error *remora_proc_open_with(int pid,
 		return &remora_error_no_memory;
 	proc->pid = pid;
 	proc->mem_fd = -1;
+	proc->pagemap_fd = -1;
 	err = proc_geometry(proc, options);
 	if (err)
 		goto out_proc;
@@ -500,6 +744,8 @@ struct remora_error *remora_proc_open_with(int pid,
 		err = proc_open_error(errno, mem, pid);
 		goto out_dir;
 	}
+	/* without it (an old kernel, a sandbox), pages are read as before */
+	proc->pagemap_fd = openat(dirfd, "pagemap", O_RDONLY | O_CLOEXEC);
 	err = proc_load_maps(proc, dirfd);
 	if (err)
 		goto out_dir;
@@ -550,7 +796,15 @@ void remora_proc_destroy(struct remora_proc *proc)
 	free(proc->win);
 	free(proc->blocks);
 	free(proc->segs);
+	for (size_t i = 0; i < proc->nranges; i++) {
+		free(proc->ranges[i].path);
+		if (proc->ranges[i].fd >= 0)
+			close(proc->ranges[i].fd);
+	}
+	free(proc->ranges);
 	if (proc->mem_fd >= 0)
 		close(proc->mem_fd);
+	if (proc->pagemap_fd >= 0)
+		close(proc->pagemap_fd);
 	free(proc);
 }

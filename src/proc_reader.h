@@ -5,7 +5,12 @@
  * Invariants:
  *  1. Segments are the target's readable mappings when it was opened,
  *     sorted, minus what remora_reader_maps_usable() rejects; every byte the
- *     reader returns was read from /proc/PID/mem.
+ *     reader returns was read from /proc/PID/mem, but for the pages
+ *     /proc/PID/pagemap shows neither present nor swapped: reading them
+ *     through /proc/PID/mem would allocate or map them in the target
+ *     (its resident size grows).  Of private anonymous memory such a page
+ *     was never touched: zeros; of a regular file's mapping, it is read
+ *     from the very file mapped (/proc/PID/map_files), as a fault would.
  *  2. A byte that could not be read is a fault at its own address, never a
  *     zero: failed and short reads are remembered per page, so a cached
  *     block may be partly readable.
@@ -67,6 +72,9 @@ struct remora_proc_stats {
 	uint64_t syscalls;    /* pread() calls on /proc/PID/mem */
 	uint64_t bytes_read;  /* bytes those calls returned */
 	uint64_t bad_pages;   /* pages that could not be read */
+	uint64_t pagemap_reads; /* pread() calls on /proc/PID/pagemap */
+	uint64_t zero_pages;  /* anonymous pages never touched: zeros, not read */
+	uint64_t file_pages;  /* file pages not mapped: read from the file */
 };
 
 /* Opens process pid: reads its maps, opens its memory, and makes the

@@ -17,6 +17,7 @@ parses, orchestrates and prints (computation is in the engine).
 
 import ast
 import builtins
+import contextlib
 import json
 import re
 
@@ -161,6 +162,26 @@ def _syntax_error(exc):
     return gdb.GdbError(_describe(exc))
 
 
+@contextlib.contextmanager
+def code_from_files():
+    """gdb reads read-only sections (code) from the files, not from the
+    process, for the time of the command: reading a page of code the
+    process never ran would map it into the process (its resident size
+    grows), and gdb reads code to unwind the threads remora moves.  The
+    user's setting is put back after."""
+    try:
+        was = gdb.parameter("trust-readonly-sections")
+    except (gdb.error, RuntimeError):
+        yield
+        return
+    gdb.execute("set trust-readonly-sections on", to_string=True)
+    try:
+        yield
+    finally:
+        gdb.execute("set trust-readonly-sections %s" % ("on" if was else "off"),
+                    to_string=True)
+
+
 class PyHeapCommand(gdb.Command):
     """Analyse the CPython heap of the inferior the way heapy (guppy3) does.
 
@@ -252,7 +273,8 @@ Examples:
     def invoke(self, argument, from_tty):
         self.dont_repeat()
         try:
-            self._run(argument)
+            with code_from_files():
+                self._run(argument)
         except gdb.GdbError:
             raise
         except RemoraError as exc:

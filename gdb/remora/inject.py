@@ -151,14 +151,40 @@ RESTORE_RT = bytes.fromhex("48c7c00f0000000f05")
 
 
 def _libc_text(pid):
-    """(start, end) of libc's executable mapping in pid, or None."""
+    """(start, end, file offset, inode, path) of libc's executable
+    mapping in pid, or None."""
     with open("/proc/%d/maps" % pid) as f:
         for line in f:
             parts = line.split(None, 5)
             if (len(parts) == 6 and parts[1].startswith("r-x")
                     and os.path.basename(parts[5].strip()).startswith(("libc.so", "libc-"))):
                 lo, hi = (int(x, 16) for x in parts[0].split("-"))
-                return lo, hi
+                return lo, hi, int(parts[2], 16), int(parts[4]), parts[5].strip()
+    return None
+
+
+def _text_bytes(pid, text, addr, size):
+    """size bytes of libc's code at addr, read from the file the mapping
+    maps (/proc/PID/map_files, else its path when the inode is the
+    mapping's), or None.  Not from the process: reading a page of code
+    it never ran would map that page into it (its resident size grows)."""
+    lo, hi, offset, inode, path = text
+    if not lo <= addr or addr + size > hi:
+        return None
+    for name in ("/proc/%d/map_files/%x-%x" % (pid, lo, hi), path):
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            if os.fstat(fd).st_ino != inode:
+                continue
+            data = os.pread(fd, size, offset + addr - lo)
+            return data if len(data) == size else None
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
     return None
 
 
@@ -207,7 +233,11 @@ class Stepper:
         addr = (elfsyms.libc_functions(pid, LIBC_NAMES) or {}).get("syscall")
         if addr is None:
             raise RemoraError("remora: cannot find libc's syscall() in the process")
-        code = bytes(gdb.selected_inferior().read_memory(addr, 64))
+        text = _libc_text(pid)
+        code = _text_bytes(pid, text, addr, 64) if text else None
+        whole = _text_bytes(pid, text, text[0], text[1] - text[0]) if code else None
+        if code is None:
+            code = bytes(gdb.selected_inferior().read_memory(addr, 64))
         i = code.find(b"\x0f\x05")
         if i < 0:
             raise RemoraError("remora: libc's syscall() has no syscall instruction "
@@ -215,9 +245,12 @@ class Stepper:
         self.pid, self.tid, self.regs = pid, tid, regs
         self.insn = addr + i
         self.libc_syscall = self.restore_rt = 0
-        text = _libc_text(pid)
         if code[i:i + len(SYSCALL_TAIL)] == SYSCALL_TAIL and text:
-            self.restore_rt = engine.find_bytes(pid, text[0], text[1], RESTORE_RT) or 0
+            if whole is not None:
+                at = whole.find(RESTORE_RT)
+                self.restore_rt = text[0] + at if at >= 0 else 0
+            else:
+                self.restore_rt = engine.find_bytes(pid, text[0], text[1], RESTORE_RT) or 0
             self.libc_syscall = self.insn if self.restore_rt else 0
         self.home = self.rest = self._fp = 0
         if self.restore_rt:

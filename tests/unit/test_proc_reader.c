@@ -48,12 +48,16 @@ enum {
 	FILE_TAIL = 100,                  /* bytes of one more page */
 	FILE_MAP_PAGES = 8,               /* mapped: past EOF is unreadable */
 	BLOCK = 64 * KIB,
+	UNTOUCHED = 1 * MIB,              /* anonymous, all but two pages untouched */
+	TOUCHED_A = 5,                    /* its pages the child wrote */
+	TOUCHED_B = 200,
 };
 
 /* What the child reports through the pipe. */
 struct child_info {
 	uint64_t base;       /* REGION bytes of pattern, with the holes above */
 	uint64_t file_map;   /* FILE_MAP_PAGES pages of a short file */
+	uint64_t untouched;  /* UNTOUCHED bytes, pages TOUCHED_A/_B patterned */
 	uint64_t page;
 };
 
@@ -120,6 +124,19 @@ static void child_main(int info_fd, int cmd_fd, const char *file)
 	close(fd);
 	free(content);
 
+	uint8_t *u = mmap(NULL, UNTOUCHED, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (u == MAP_FAILED)
+		_exit(9);
+	madvise(u, UNTOUCHED, MADV_NOHUGEPAGE);
+	for (size_t i = 0; i < (size_t)page; i += 8) {
+		uint64_t w;
+		w = pattern_word((uint64_t)(uintptr_t)(u + TOUCHED_A * page + i));
+		memcpy(u + TOUCHED_A * page + i, &w, 8);
+		w = pattern_word((uint64_t)(uintptr_t)(u + TOUCHED_B * page + i));
+		memcpy(u + TOUCHED_B * page + i, &w, 8);
+	}
+
 	/* the holes last: nothing may be mapped into them afterwards */
 	if (munmap(b + HOLE_OFF, HOLE_LEN) ||
 	    mprotect(b + RO_OFF, RO_LEN, PROT_READ) ||
@@ -129,6 +146,7 @@ static void child_main(int info_fd, int cmd_fd, const char *file)
 	struct child_info info = {
 		.base = (uint64_t)(uintptr_t)b,
 		.file_map = (uint64_t)(uintptr_t)fm,
+		.untouched = (uint64_t)(uintptr_t)u,
 		.page = (uint64_t)page,
 	};
 	if (write(info_fd, &info, sizeof(info)) != sizeof(info))
@@ -521,6 +539,87 @@ static void test_large_read(void)
 	child_stop(&c);
 }
 
+/* The child's resident bytes (smaps_rollup's Rss), or 0. */
+static uint64_t child_rss(pid_t pid)
+{
+	char path[64], line[256];
+	uint64_t kib = 0;
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Rss: %lu kB", &kib) == 1)
+			break;
+	}
+	fclose(f);
+	return kib * KIB;
+}
+
+static void test_untouched_pages(void)
+{
+	struct child c;
+	child_start(&c);
+	struct remora_proc *proc = open_or_die(c.pid, NULL);
+	struct remora_reader *r = remora_proc_reader(proc);
+	uint64_t page = c.info.page, u = c.info.untouched;
+	uint64_t before = child_rss(c.pid);
+	CU_ASSERT_NOT_EQUAL(before, 0);
+	/* WHEN every page of the anonymous region is read, through the
+	 * cache (a word per page) and around it (the whole region at once)
+	 * THEN the two pages the child wrote read as its pattern, the
+	 * others as zeros, and the child's resident size has not grown: a
+	 * page it never touched is not made resident by being read
+	 * (reading one through /proc/PID/mem would allocate it) */
+	bool words_ok = true, whole_ok = true;
+	for (uint64_t p = 0; p < UNTOUCHED / page; p++) {
+		uint64_t w = 1, a = u + p * page + 8 * (p % 16);
+		CU_ASSERT_TRUE(remora_reader_read(r, a, &w, 8));
+		bool touched = p == TOUCHED_A || p == TOUCHED_B;
+		if (touched ? w != pattern_word(a) : w != 0)
+			words_ok = false;
+	}
+	uint8_t *buf = malloc(UNTOUCHED);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+	memset(buf, 0xAA, UNTOUCHED);
+	CU_ASSERT_TRUE(remora_reader_read(r, u, buf, UNTOUCHED));
+	for (uint64_t i = 0; i < UNTOUCHED; i++) {
+		uint64_t p = i / page;
+		bool touched = p == TOUCHED_A || p == TOUCHED_B;
+		if (buf[i] != (touched ? pattern_byte(u + i) : 0)) {
+			whole_ok = false;
+			break;
+		}
+	}
+	/* AND the pages of the file it mapped and never read read as the
+	 * file (zeros after its end in its last page), still without making
+	 * them resident, and a page wholly past its end still faults */
+	size_t flen = (size_t)page * FILE_PAGES + FILE_TAIL;
+	uint8_t fbuf[8 * 4096];
+	bool file_ok = page * 4 <= sizeof(fbuf);
+	if (file_ok) {
+		CU_ASSERT_TRUE(remora_reader_read(r, c.info.file_map, fbuf, page * 4));
+		for (size_t i = 0; i < page * 4; i++) {
+			if (fbuf[i] != (i < flen ? file_byte(i) : 0)) {
+				file_ok = false;
+				break;
+			}
+		}
+		CU_ASSERT_FALSE(remora_reader_read(r, c.info.file_map + page * 4, fbuf, 8));
+	}
+	CU_ASSERT_TRUE(file_ok);
+	CU_ASSERT_TRUE(words_ok);
+	CU_ASSERT_TRUE(whole_ok);
+	uint64_t after = child_rss(c.pid);
+	if (after != before)
+		fprintf(stderr, "the child's Rss grew from %lu to %lu bytes\n",
+			(unsigned long)before, (unsigned long)after);
+	CU_ASSERT_EQUAL(after, before);
+	free(buf);
+	remora_proc_destroy(proc);
+	child_stop(&c);
+}
+
 static void test_bad_pid_and_options(void)
 {
 	struct remora_proc *proc = (struct remora_proc *)1;
@@ -809,6 +908,7 @@ int main(void)
 		{ "the cache serves repeats without syscalls", test_cache_serves_repeats },
 		{ "a small cache evicts, least recently used", test_small_cache_evicts },
 		{ "reads larger than a block", test_large_read },
+		{ "untouched pages read as zeros, not made resident", test_untouched_pages },
 		{ "bad pid and bad options are clear errors", test_bad_pid_and_options },
 		{ "exited processes: errors and faults", test_exited_process },
 		{ "reader windows and precise callback faults", test_reader_windows },
