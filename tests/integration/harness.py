@@ -760,3 +760,44 @@ def run_per_interpreter(test, label, fn):
     report_interpreters(tap, interps)
     each_interpreter(tap, interps, label, fn)
     return tap.finish()
+
+
+# ---- pages of the target ------------------------------------------------
+
+PAGE = 4096
+KERNEL_MAPS = ("[vdso]", "[vvar]", "[vvar_vclock]", "[vsyscall]")
+
+
+def anon_pages(pid):
+    """The present pages (addresses) of pid's anonymous mappings, from
+    /proc/PID/pagemap."""
+    out = set()
+    with open("/proc/%d/maps" % pid) as maps, open("/proc/%d/pagemap" % pid, "rb") as pm:
+        for line in maps:
+            parts = line.split(None, 5)
+            path = parts[5].strip() if len(parts) == 6 else ""
+            if path.startswith("/") or path in KERNEL_MAPS:
+                continue
+            lo, hi = (int(x, 16) for x in parts[0].split("-"))
+            pm.seek(lo // PAGE * 8)
+            data = pm.read((hi - lo) // PAGE * 8)
+            for i in range(len(data) // 8):
+                if data[i * 8 + 7] & 0x80:               # bit 63: present
+                    out.add(lo + i * PAGE)
+    return out
+
+
+def zero_pages(pid, pages):
+    """Those of pages that hold only zeros: what reading a page the
+    process never touched through /proc/PID/mem leaves in it (a page it
+    wrote itself holds its data)."""
+    out = []
+    with open("/proc/%d/mem" % pid, "rb", buffering=0) as mem:
+        for p in sorted(pages):
+            mem.seek(p)
+            try:
+                if not any(mem.read(PAGE)):
+                    out.append(p)
+            except OSError:
+                continue
+    return out

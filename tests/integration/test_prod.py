@@ -84,8 +84,14 @@ def run_target(tap, it, wdir, mode):
             tap.fail("%s: target starts and writes its facts" % name, str(exc))
             return
         facts = target.json("facts.json")
+        pages_before = harness.anon_pages(target.pid)
         g, res = run_gdb(it, wdir, target)
         check(tap, name, it, facts, g, res)
+        # byprod reads tracemalloc's tables through 64 KiB blocks
+        new_zero = harness.zero_pages(target.pid, harness.anon_pages(target.pid) - pages_before)
+        tap.ok("%s: no page of zeros was made resident in the target (pagemap)" % name,
+               not new_zero, "%d pages, the first at %s" % (
+                   len(new_zero), ", ".join("0x%x" % p for p in new_zero[:8])))
         if mode is None and res.get("heap") and not it.root:
             # the command reads the tables before it lets the process go
             r = subprocess.run([REMORA, "attach", str(target.pid), "--json", "h.byprod"],

@@ -210,42 +210,6 @@ def by_file(grown):
     return out
 
 
-PAGE = 4096
-
-
-def anon_pages(pid):
-    """The present pages (addresses) of pid's anonymous mappings, from
-    /proc/PID/pagemap."""
-    out = set()
-    with open("/proc/%d/maps" % pid) as maps, open("/proc/%d/pagemap" % pid, "rb") as pm:
-        for line in maps:
-            parts = line.split(None, 5)
-            path = parts[5].strip() if len(parts) == 6 else ""
-            if is_file(path) or path in KERNEL_MAPS:
-                continue
-            lo, hi = (int(x, 16) for x in parts[0].split("-"))
-            pm.seek(lo // PAGE * 8)
-            data = pm.read((hi - lo) // PAGE * 8)
-            for i in range(len(data) // 8):
-                if data[i * 8 + 7] & 0x80:               # bit 63: present
-                    out.add(lo + i * PAGE)
-    return out
-
-
-def zero_pages(pid, pages):
-    """Those of pages that hold only zeros."""
-    out = []
-    with open("/proc/%d/mem" % pid, "rb", buffering=0) as mem:
-        for p in sorted(pages):
-            mem.seek(p)
-            try:
-                if not any(mem.read(PAGE)):
-                    out.append(p)
-            except OSError:
-                continue
-    return out
-
-
 def check_resident(tap, name, new_zero, grown, control_files):
     """Anonymous memory: no page made resident that holds only zeros —
     what reading a page the target never touched through /proc/PID/mem
@@ -285,13 +249,13 @@ def one_run(tap, it, label, commands, load_remora, control_files=None):
             tap.fail("%s: the target's own measurement is stable" % name,
                      "%s: the test, not remora, is at fault" % why)
             return
-        rss_before, pages_before = resident(target.pid), anon_pages(target.pid)
+        rss_before, pages_before = resident(target.pid), harness.anon_pages(target.pid)
         g = harness.run_gdb(commands + ["detach"], pid=target.pid, load_remora=load_remora)
         ok = tap.ok("%s: every gdb command succeeded (%.1fs)" % (name, g.seconds),
                     g.ok(), g.report)
         # (the target waits for SIGUSR1: nothing of its own moves these)
         grown = growth(rss_before, resident(target.pid))
-        new_zero = zero_pages(target.pid, anon_pages(target.pid) - pages_before)
+        new_zero = harness.zero_pages(target.pid, harness.anon_pages(target.pid) - pages_before)
         check_resident(tap, name, new_zero, grown, control_files)
         if load_remora:
             text = g.section("py-heap") or ""
