@@ -175,10 +175,11 @@ static bool proc_is_anon_name(const char *name, size_t len)
 }
 
 /* A file mapping's offset, device and inode (the maps line's fields
- * after the permissions at q) and path into r; false: no memory.  A
- * field that does not parse leaves r unusable (fd -1). */
-static bool proc_parse_file(const char *q, const char *name, size_t name_len,
-			    struct proc_range *r)
+ * after the permissions at q) and path into r: 1; 0 if the fields do
+ * not parse (no range then: its pages are read as they are); -1 out of
+ * memory. */
+static int proc_parse_file(const char *q, const char *name, size_t name_len,
+			   struct proc_range *r)
 {
 	unsigned long long offset, major, minor, inode;
 	char perms[8], line[160];
@@ -186,15 +187,13 @@ static bool proc_parse_file(const char *q, const char *name, size_t name_len,
 	memcpy(line, q, n);
 	line[n] = '\0';
 	if (sscanf(line, "%7s %llx %llx:%llx %llu", perms, &offset, &major, &minor,
-		   &inode) != 5) {
-		r->fd = -1;
-		return true;
-	}
+		   &inode) != 5)
+		return 0;
 	r->offset = offset;
 	r->dev = makedev((unsigned int)major, (unsigned int)minor);
 	r->inode = inode;
 	r->path = strndup(name, name_len);
-	return r->path != NULL;
+	return r->path ? 1 : -1;
 }
 
 static int proc_range_cmp(const void *a, const void *b)
@@ -238,10 +237,11 @@ static struct remora_error *proc_parse_maps(struct remora_proc *proc,
 			name_len--;
 		bool anon = private && proc_is_anon_name(name, name_len);
 		bool file = name_len > 0 && name[0] == '/';
-		if (readable && stop > start && (anon || file)) {
-			struct proc_range r = { .start = start, .end = stop, .fd = -2 };
-			if (file && !proc_parse_file(q, name, name_len, &r))
-				return &remora_error_no_memory;
+		struct proc_range r = { .start = start, .end = stop, .fd = -2 };
+		int parsed = file ? proc_parse_file(q, name, name_len, &r) : 1;
+		if (parsed < 0)
+			return &remora_error_no_memory;
+		if (readable && stop > start && (anon || file) && parsed) {
 			if (proc->nranges == range_cap) {
 				size_t ncap = range_cap ? range_cap * 2 : 64;
 				struct proc_range *a =
@@ -255,6 +255,8 @@ static struct remora_error *proc_parse_maps(struct remora_proc *proc,
 				range_cap = ncap;
 			}
 			proc->ranges[proc->nranges++] = r;
+		} else {
+			free(r.path);
 		}
 		if (readable && stop > start &&
 		    remora_reader_maps_usable(name, name_len)) {
