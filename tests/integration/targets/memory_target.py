@@ -30,6 +30,7 @@ import signal
 import sys
 import sysconfig
 import threading
+import time
 import types
 
 DICTS = [dict(a=i) for i in range(100000)]
@@ -94,7 +95,11 @@ def main():
     for t in THREADS:
         t.start()
     # each thread blocked in the Event's lock (futex) before the stats:
-    # one still starting would allocate after them
+    # one still starting would allocate after them.  Its waiter counted
+    # first: a thread in futex before that may be waiting for the GIL
+    # on its way down (the deep one), and allocates once it has it
+    while len(EVENT._cond._waiters) < len(THREADS):
+        time.sleep(0.001)
     for t in THREADS:
         while True:
             with open("/proc/self/task/%d/syscall" % t.native_id) as f:
