@@ -765,6 +765,7 @@ def run_per_interpreter(test, label, fn):
 # ---- pages of the target ------------------------------------------------
 
 PAGE = 4096
+# the kernel's mappings (gdb's attach itself reads [vdso] in: one page)
 KERNEL_MAPS = ("[vdso]", "[vvar]", "[vvar_vclock]", "[vsyscall]")
 
 

@@ -174,10 +174,6 @@ def compare(tap, name, series, after, gc0_margin=GC0_MARGIN, in_use_noise=None):
     tap.equal("%s: signal masks and handlers unchanged" % name, ea["signals"], eb["signals"])
 
 
-# gdb's attach itself reads the kernel's pages in ([vdso]: one page)
-KERNEL_MAPS = ("[vdso]", "[vvar]", "[vvar_vclock]", "[vsyscall]")
-
-
 def resident(pid):
     """{(start, path): resident bytes} of pid's mappings (/proc/PID/smaps),
     but the kernel's."""
@@ -187,7 +183,7 @@ def resident(pid):
             head = re.match(r"^([0-9a-f]+)-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$", line)
             if head:
                 key = (head.group(1), head.group(2).strip())
-            elif line.startswith("Rss:") and key[1] not in KERNEL_MAPS:
+            elif line.startswith("Rss:") and key[1] not in harness.KERNEL_MAPS:
                 out[key] = int(line.split()[1]) * 1024
     return out
 
