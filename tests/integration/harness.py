@@ -720,6 +720,19 @@ def load_json(path):
         return json.load(f)
 
 
+def run_gdb_script(script, it, target, out, core=None, env=None):
+    """Sources script (a gdb_*.py of the tests) in gdb on target, live
+    (then detaches) or on core (with it's executable), with
+    REMORA_TEST_OUT=out, REMORA_TEST_FACTS=the target's facts.json and
+    env: (the GdbRun, the JSON the script wrote to out)."""
+    env = dict(env or {}, REMORA_TEST_OUT=out, REMORA_TEST_FACTS=target.path("facts.json"))
+    if core is None:
+        g = run_gdb(["source " + script, "detach"], pid=target.pid, env=env)
+    else:
+        g = run_gdb(["source " + script], args=[it.path, core], env=env)
+    return g, load_json(out)
+
+
 def guarded(tap, label, fn, *args):
     """fn(*args); an exception in the harness itself is one failed test,
     "LABEL: harness error", with its traceback, and the run goes on."""

@@ -66,13 +66,8 @@ def build_module(it, wdir):
 def run_gdb(it, wdir, target, outside=False, core=None):
     out = os.path.join(wdir, "heapdef-%s.json" % ("core" if core else
                                                  "outside" if outside else "live"))
-    env = {"REMORA_TEST_OUT": out, "REMORA_TEST_FACTS": target.path("facts.json"),
-           "REMORA_TEST_OUTSIDE": "1" if outside else "0"}
-    if core is None:
-        g = harness.run_gdb(["source " + GDB_SCRIPT, "detach"], pid=target.pid, env=env)
-    else:
-        g = harness.run_gdb(["source " + GDB_SCRIPT], args=[it.path, core], env=env)
-    return g, harness.load_json(out)
+    return harness.run_gdb_script(GDB_SCRIPT, it, target, out, core,
+                                  {"REMORA_TEST_OUTSIDE": "1" if outside else "0"})
 
 
 def check(tap, name, facts, g, res, injected):

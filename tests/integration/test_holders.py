@@ -141,13 +141,8 @@ CAPTURES = (
 def check_capture(tap, it, name, wdir, target, facts, how, command, core=None):
     """Ask gdb_holders.py's questions of one capture and check the answers."""
     out = os.path.join(wdir, "gdb-%s.json" % how)
-    env = {"REMORA_TEST_OUT": out, "REMORA_TEST_FACTS": target.path("facts.json"),
-           "REMORA_TEST_CAPTURE": command}
-    if core is None:
-        g = harness.run_gdb(["source " + GDB_SCRIPT, "detach"], pid=target.pid, env=env)
-    else:
-        g = harness.run_gdb(["source " + GDB_SCRIPT], args=[it.path, core], env=env)
-    results = harness.load_json(out)
+    g, results = harness.run_gdb_script(GDB_SCRIPT, it, target, out, core,
+                                        {"REMORA_TEST_CAPTURE": command})
     label = "%s %s" % (name, how)
     c = Checker(tap, label, g, results)
     c.base = label

@@ -96,12 +96,7 @@ def rss(pid):
 
 def run_gdb(it, wdir, target, core=None):
     out = os.path.join(wdir, "memory-%s.json" % ("core" if core else "live"))
-    env = {"REMORA_TEST_OUT": out, "REMORA_TEST_FACTS": target.path("facts.json")}
-    if core is None:
-        g = harness.run_gdb(["source " + GDB_SCRIPT, "detach"], pid=target.pid, env=env)
-    else:
-        g = harness.run_gdb(["source " + GDB_SCRIPT], args=[it.path, core], env=env)
-    return g, harness.load_json(out)
+    return harness.run_gdb_script(GDB_SCRIPT, it, target, out, core)
 
 
 def check(tap, name, it, facts, stats, g, res):

@@ -35,12 +35,7 @@ HEADER = "Producer (line of allocation)"
 
 def run_gdb(it, wdir, target, core=None):
     out = os.path.join(wdir, "prod-%s.json" % ("core" if core else "live"))
-    env = {"REMORA_TEST_OUT": out, "REMORA_TEST_FACTS": target.path("facts.json")}
-    if core is None:
-        g = harness.run_gdb(["source " + GDB_SCRIPT, "detach"], pid=target.pid, env=env)
-    else:
-        g = harness.run_gdb(["source " + GDB_SCRIPT], args=[it.path, core], env=env)
-    return g, harness.load_json(out)
+    return harness.run_gdb_script(GDB_SCRIPT, it, target, out, core)
 
 
 def expected_refusal(it):
