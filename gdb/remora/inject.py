@@ -163,14 +163,13 @@ def _libc_text(pid):
     return None
 
 
-def _text_bytes(pid, text, addr, size):
-    """size bytes of libc's code at addr, read from the file the mapping
-    maps (/proc/PID/map_files, else its path when the inode is the
-    mapping's), or None.  Not from the process: reading a page of code
-    it never ran would map that page into it (its resident size grows)."""
+def _text_bytes(pid, text):
+    """The bytes libc's code mapping (text: _libc_text()) maps, read from
+    the file itself (/proc/PID/map_files, else its path when the inode is
+    the mapping's), or None.  Not from the process: reading a page of
+    code it never ran would map that page into it (its resident size
+    grows)."""
     lo, hi, offset, inode, path = text
-    if not lo <= addr or addr + size > hi:
-        return None
     for name in ("/proc/%d/map_files/%x-%x" % (pid, lo, hi), path):
         try:
             fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC)
@@ -179,8 +178,8 @@ def _text_bytes(pid, text, addr, size):
         try:
             if os.fstat(fd).st_ino != inode:
                 continue
-            data = os.pread(fd, size, offset + addr - lo)
-            return data if len(data) == size else None
+            data = os.pread(fd, hi - lo, offset)
+            return data if len(data) == hi - lo else None
         except OSError:
             continue
         finally:
@@ -234,9 +233,12 @@ class Stepper:
         if addr is None:
             raise RemoraError("remora: cannot find libc's syscall() in the process")
         text = _libc_text(pid)
-        code = _text_bytes(pid, text, addr, 64) if text else None
-        whole = _text_bytes(pid, text, text[0], text[1] - text[0]) if code else None
-        if code is None:
+        whole = None
+        if text and text[0] <= addr and addr + 64 <= text[1]:
+            whole = _text_bytes(pid, text)
+        if whole is not None:
+            code = whole[addr - text[0]:addr - text[0] + 64]
+        else:
             code = bytes(gdb.selected_inferior().read_memory(addr, 64))
         i = code.find(b"\x0f\x05")
         if i < 0:
