@@ -141,7 +141,7 @@ struct classing {
 
 static void classing_deinit(struct classing *c)
 {
-	free(c->cls_of);
+	remora_big_free(c->cls_of);
 	size_classes_deinit(&c->sc);
 	byrel_destroy(c->rel);
 	free(c->ids);
@@ -160,7 +160,7 @@ static struct remora_error *classing_run(struct classing *c,
 {
 	const struct remora_snapshot *snap = set->snap;
 	c->by = by;
-	c->cls_of = malloc((set->count ? set->count : 1) * sizeof(*c->cls_of));
+	c->cls_of = remora_big_alloc(set->count, sizeof(*c->cls_of));
 	if (!c->cls_of)
 		return &remora_error_no_memory;
 	switch (by) {
@@ -522,7 +522,7 @@ static struct remora_error *partition_create_n(const struct remora_idset *set,
 	uint32_t *cls_of = cs[0].cls_of;
 	uint64_t nclasses = cs[0].nclasses;
 	if (n > 1) {
-		combined = malloc((set->count ? set->count : 1) * sizeof(*combined));
+		combined = remora_big_alloc(set->count, sizeof(*combined));
 		if (!combined) {
 			err = &remora_error_no_memory;
 			goto out;
@@ -589,7 +589,7 @@ static struct remora_error *partition_create_n(const struct remora_idset *set,
 
 	/* Scan 2: place the members (invariant 3). */
 	next = malloc((nrows ? nrows : 1) * sizeof(*next));
-	part->members = malloc((set->count ? set->count : 1) * sizeof(*part->members));
+	part->members = remora_big_alloc(set->count, sizeof(*part->members));
 	if (!next || !part->members) {
 		err = &remora_error_no_memory;
 		goto out;
@@ -619,7 +619,7 @@ out:
 	free(rank);
 	free(class_size);
 	free(class_count);
-	free(combined);
+	remora_big_free(combined);
 	free(header);
 	tuple_classes_deinit(&tc);
 	for (size_t i = 0; i < n; i++)
@@ -657,7 +657,7 @@ void remora_partition_destroy(struct remora_partition *part)
 		return;
 	free(part->labels);
 	free(part->rows);
-	free(part->members);
+	remora_big_free(part->members);
 	free(part->owned_header);
 	byrel_destroy(part->rel);
 	free(part);

@@ -419,6 +419,39 @@ static struct remora_error *loader_duplicate(struct loader *l,
 			    (unsigned long long)address);
 }
 
+/* Bitmaps in the k-th block of them: min(2^k, 64), so that a small
+ * snapshot takes small blocks and a big one mostly 2 MiB ones (one huge
+ * page to clear where 64 bitmaps of their own were 512 small ones). */
+static uint32_t words_per_block(uint32_t k)
+{
+	return k < 6 ? 1u << k : (2u << 20) / CHUNK_BYTES;
+}
+
+/* A dense chunk's bitmap, cleared: the next of the last block's. */
+static struct remora_snapshot_word *loader_words(struct remora_snapshot *snap)
+{
+	uint32_t k = snap->word_block_count;
+	if (!snap->words_left) {
+		struct remora_snapshot_word **blocks =
+			realloc(snap->word_blocks, (k + 1) * sizeof(*blocks));
+		if (!blocks)
+			return NULL;
+		snap->word_blocks = blocks;
+		blocks[k] = remora_big_alloc(words_per_block(k), CHUNK_BYTES);
+		if (!blocks[k])
+			return NULL;
+		snap->word_block_count = ++k;
+		snap->words_left = words_per_block(k - 1);
+	}
+	struct remora_snapshot_word *w =
+		snap->word_blocks[k - 1] +
+		(size_t)(words_per_block(k - 1) - snap->words_left) * CHUNK_WORDS;
+	snap->words_left--;
+	/* a kept block (remora_big_alloc()) holds the last load's bits */
+	memset(w, 0, CHUNK_BYTES);
+	return w;
+}
+
 /* The chunk of key, created if new: with a bitmap while the budget lasts
  * (first come, first served: the chunks of a real heap all fit). */
 static struct remora_error *loader_chunk(struct loader *l, uint64_t key)
@@ -436,7 +469,7 @@ static struct remora_error *loader_chunk(struct loader *l, uint64_t key)
 	if (!c->count) {
 		c->key = key;
 		if (l->dense_left >= CHUNK_BYTES) {
-			c->words = calloc(CHUNK_WORDS, sizeof(*c->words));
+			c->words = loader_words(snap);
 			if (!c->words)
 				return &remora_error_no_memory;
 			l->dense_left -= CHUNK_BYTES;
@@ -1510,8 +1543,9 @@ void remora_snapshot_destroy(struct remora_snapshot *snap)
 	reverse_destroy(snap->reverse);
 	remora_dominators_destroy(snap->dominators);
 	free(snap->types);
-	for (uint64_t s = 0; snap->chunks && s <= snap->chunk_mask; s++)
-		free(snap->chunks[s].words);
+	for (uint32_t b = 0; b < snap->word_block_count; b++)
+		remora_big_free(snap->word_blocks[b]);
+	free(snap->word_blocks);
 	free(snap->chunks);
 	free(snap->root_target);
 	free(snap->root_via);

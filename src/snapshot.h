@@ -139,6 +139,10 @@ struct remora_snapshot {
 	uint64_t chunk_mask;
 	unsigned chunk_shift;    /* slot = hash(key) >> chunk_shift */
 	uint32_t chunk_count;    /* occupied slots */
+	/* the dense chunks' bitmaps, carved from big blocks (snapshot.c) */
+	struct remora_snapshot_word **word_blocks;
+	uint32_t word_block_count;
+	uint32_t words_left;     /* bitmaps left in the last block */
 
 	uint32_t type_count;
 	struct remora_snapshot_type *types;
