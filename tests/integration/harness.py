@@ -449,6 +449,32 @@ def in_root(root, argv):
             + argv[1:])
 
 
+def thread_states(pid):
+    """One line per thread of pid: its state, where it sleeps, its blocked
+    and pending signals (for a diagnostic: why a process does not go on)."""
+    lines = []
+    try:
+        tids = sorted(os.listdir("/proc/%d/task" % pid), key=int)
+    except OSError as exc:
+        return "(%s)" % exc
+    for tid in tids:
+        base = "/proc/%d/task/%s/" % (pid, tid)
+        try:
+            with open(base + "stat") as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+            with open(base + "wchan") as f:
+                wchan = f.read().strip() or "-"
+            with open(base + "status") as f:
+                sig = {k: v.strip() for k, _, v in (ln.partition(":") for ln in f)
+                       if k in ("SigBlk", "SigPnd", "ShdPnd", "TracerPid")}
+        except OSError as exc:
+            lines.append("  %s: (%s)" % (tid, exc))
+            continue
+        lines.append("  %s: state %s wchan %s %s" % (
+            tid, state, wchan, " ".join("%s %s" % kv for kv in sorted(sig.items()))))
+    return "\n".join(lines)
+
+
 class TargetError(Exception):
     pass
 
@@ -532,10 +558,12 @@ class Target:
             os.kill(self.pid, sig)
 
     def wait_exit(self, timeout=60.0):
-        """Exit code, or None if it did not exit in time (it is then killed)."""
+        """Exit code, or None if it did not exit in time (it is then killed,
+        and output() says what its threads were doing)."""
         try:
             self.rc = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            self.stuck = thread_states(self.pid)
             self.kill()
             return None
         _live.discard(self)
@@ -558,13 +586,15 @@ class Target:
             pass
 
     def output(self):
+        stuck = getattr(self, "stuck", None)
+        stuck = "\nit did not exit; its threads then:\n" + stuck if stuck else ""
         try:
             if not self._out.closed:     # kill() closed it
                 self._out.flush()
             with open(self.out_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
+                return f.read().decode("utf-8", "replace") + stuck
         except OSError as exc:
-            return "(no output: %s)" % exc
+            return "(no output: %s)" % exc + stuck
 
     def __enter__(self):
         return self
