@@ -293,6 +293,77 @@ static void test_many_edges_split_records(void)
 	remora_snapshot_destroy(snap);
 }
 
+static void test_records_longer_than_reads(void)
+{
+	/* GIVEN one EDGES record of 200,000 edges and one ROOTS record of
+	 * 100,000 roots, each longer than the loader reads at a time (1 MiB),
+	 * among nodes whose records straddle its reads: every third edge
+	 * dangling, the others alternately to the two other nodes */
+	enum { N_EDGES = 200000, N_ROOTS = 100000, N_SMALL = 40000 };
+	struct unit_writer u;
+	unit_writer_begin_big(&u, "long-records.remora", 8 << 20);
+	unit_type(&u, 0x100, "list", "builtins");
+	unit_node(&u, 0x5000, 0x100, 1600056, NULL);
+	for (uint64_t k = 0; k < N_EDGES; k++)
+		unit_edge(&u, k % 3 == 2 ? 0x9000 : k % 3 ? 0x5000 : 0x6000,
+			  remora_via(REMORA_VIA_INDEX, k));
+	unit_node(&u, 0x6000, 0x100, 57, NULL);
+	for (uint32_t i = 0; i < N_SMALL; i++)
+		unit_node(&u, 0x7f0000100000 + 64 * (uint64_t)i, 0x100, 56 + 2 * (i % 2),
+			  i % 5 ? NULL : "a repr that makes the records uneven");
+	for (uint64_t k = 0; k < N_ROOTS; k++)
+		unit_root_where(&u, k % 2 ? 0x5000 : 0x6000, remora_via(REMORA_VIA_INDEX, k),
+				remora_root_where(0, 0, (int64_t)(k % 7)));
+	const char *path = unit_writer_end(&u, 0);
+	size_t len;
+	uint8_t *data = unit_read_file(path, &len);
+	size_t edges_at = find_record(data, len, REMORA_REC_EDGES, 0);
+	uint32_t n_in_record = 0;
+	if (edges_at)
+		memcpy(&n_in_record, data + edges_at + 4, 4);
+	CU_ASSERT_EQUAL(n_in_record, N_EDGES);
+	free(data);
+
+	/* WHEN it is loaded THEN every edge, in order, and every root */
+	struct remora_snapshot *snap = open_ok(path);
+	CU_ASSERT_EQUAL_FATAL(remora_snapshot_node_count(snap), N_SMALL + 2);
+	uint32_t big = remora_snapshot_node_find(snap, 0x5000);
+	uint32_t other = remora_snapshot_node_find(snap, 0x6000);
+	CU_ASSERT_FATAL(big != REMORA_NO_NODE && other != REMORA_NO_NODE);
+	const uint32_t *targets;
+	const uint64_t *vias;
+	CU_ASSERT_EQUAL_FATAL(remora_snapshot_node_edges(snap, big, &targets, &vias),
+			      N_EDGES - N_EDGES / 3);
+	bool ok = true;
+	uint32_t e = 0;
+	for (uint64_t k = 0; k < N_EDGES && ok; k++) {
+		if (k % 3 == 2)
+			continue;
+		ok &= targets[e] == (k % 3 ? big : other);
+		ok &= vias[e] == remora_via(REMORA_VIA_INDEX, k);
+		e++;
+	}
+	CU_ASSERT(ok);
+	CU_ASSERT_EQUAL(remora_snapshot_dangling_count(snap), N_EDGES / 3);
+	CU_ASSERT_EQUAL_FATAL(remora_snapshot_root_count(snap), N_ROOTS);
+	const uint64_t *wheres;
+	remora_snapshot_roots(snap, &targets, &vias, &wheres);
+	for (uint64_t k = 0; k < N_ROOTS && ok; k++) {
+		ok &= targets[k] == (k % 2 ? big : other);
+		ok &= vias[k] == remora_via(REMORA_VIA_INDEX, k);
+		ok &= wheres[k] == remora_root_where(0, 0, (int64_t)(k % 7));
+	}
+	CU_ASSERT(ok);
+	for (uint32_t i = 0; i < N_SMALL && ok; i++) {
+		uint32_t id = remora_snapshot_node_find(snap, 0x7f0000100000 + 64 * (uint64_t)i);
+		ok &= id != REMORA_NO_NODE &&
+		      remora_snapshot_node_size(snap, id) == 56 + 2 * (i % 2);
+	}
+	CU_ASSERT(ok);
+	CU_ASSERT(snapshot_valid(snap));
+	remora_snapshot_destroy(snap);
+}
+
 static void test_large_unsorted(void)
 {
 	/* GIVEN 50000 nodes at scattered addresses, each pointing at the next
@@ -1206,6 +1277,7 @@ int main(void)
 		{ "dict owners", test_owners },
 		{ "many edges in several EDGES records", test_many_edges_split_records },
 		{ "large unsorted heap", test_large_unsorted },
+		{ "records longer than the loader's reads", test_records_longer_than_reads },
 		{ "scattered heap: bitmap and searched chunks", test_scattered_heap },
 		{ "duplicates in either kind of chunk", test_scattered_duplicates },
 		{ "NODE record encoding", test_node_encoding },

@@ -54,7 +54,19 @@ void unit_writer_begin(struct unit_writer *u, const char *name)
 		perror(u->path);
 		exit(99);
 	}
+	u->big = NULL;
 	remora_writer_init(&u->w, u->fd, u->buf, sizeof(u->buf), 0x030b04f0);
+}
+
+void unit_writer_begin_big(struct unit_writer *u, const char *name, size_t cap)
+{
+	unit_writer_begin(u, name);
+	u->big = malloc(cap);
+	if (!u->big) {
+		perror("malloc");
+		exit(99);
+	}
+	remora_writer_init(&u->w, u->fd, u->big, cap, 0x030b04f0);
 }
 
 void unit_node(struct unit_writer *u, uint64_t address, uint64_t type,
@@ -104,6 +116,8 @@ const char *unit_writer_end(struct unit_writer *u, uint32_t flags)
 		exit(99);
 	}
 	close(u->fd);
+	free(u->big);
+	u->big = NULL;
 	return u->path;
 }
 

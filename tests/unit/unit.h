@@ -22,9 +22,13 @@ struct unit_writer {
 	int fd;
 	const char *path;
 	uint8_t buf[64 * 1024];
+	uint8_t *big;        /* unit_writer_begin_big()'s buffer, or NULL */
 };
 
 void unit_writer_begin(struct unit_writer *u, const char *name);
+/* The same with a buffer of cap bytes, so that one EDGES or ROOTS record
+ * may be that long (the agent's are up to a slot of its stream). */
+void unit_writer_begin_big(struct unit_writer *u, const char *name, size_t cap);
 /* A GC object; an even size also gets inline values of size / 2 bytes
  * (REMORA_NODE_INLINE_VALUES), an odd one none. */
 void unit_node(struct unit_writer *u, uint64_t address, uint64_t type,
