@@ -131,7 +131,8 @@ static uint32_t partition_clodo_class(const struct remora_snapshot *snap,
  * to label a class. */
 struct classing {
 	enum remora_classifier by;
-	uint32_t *cls_of;          /* [set count], members in ascending order */
+	uint32_t *cls_of;          /* [set count], members in ascending order;
+	                            * NULL: computed where needed (lazy) */
 	uint64_t nclasses;
 	struct size_classes sc;    /* bysize */
 	struct byrel *rel;         /* byvia, byrcs */
@@ -154,14 +155,31 @@ static bool partition_is_module(const struct remora_snapshot *snap, uint32_t id)
 	return !strcmp(t->name, "module") && !strcmp(t->module, "builtins");
 }
 
+/* Whether by's class of a member is a load or two (no table kept). */
+static bool class_is_direct(enum remora_classifier by)
+{
+	return by == REMORA_BY_CLODO || by == REMORA_BY_TYPE;
+}
+
+/* The class of id, for a classifier class_is_direct() says is. */
+static uint32_t class_direct(const struct remora_snapshot *snap, enum remora_classifier by,
+			     uint32_t id)
+{
+	return by == REMORA_BY_CLODO ? partition_clodo_class(snap, id) : snap->type[id];
+}
+
+/* lazy: a direct classifier keeps no cls_of (4 bytes per member, on a
+ * first py-heap new memory: on these machines its first touch costs more
+ * than computing the class twice). */
 static struct remora_error *classing_run(struct classing *c,
 					 const struct remora_idset *set,
-					 enum remora_classifier by)
+					 enum remora_classifier by, bool lazy)
 {
 	const struct remora_snapshot *snap = set->snap;
 	c->by = by;
-	c->cls_of = remora_big_alloc(set->count, sizeof(*c->cls_of));
-	if (!c->cls_of)
+	bool keep = !(lazy && class_is_direct(by));
+	c->cls_of = keep ? remora_big_alloc(set->count, sizeof(*c->cls_of)) : NULL;
+	if (keep && !c->cls_of)
 		return &remora_error_no_memory;
 	switch (by) {
 	case REMORA_BY_CLODO: c->nclasses = 2 * (uint64_t)snap->type_count + 1; break;
@@ -185,6 +203,8 @@ static struct remora_error *classing_run(struct classing *c,
 	case REMORA_BY_SIZE: c->nclasses = 0; break; /* known after the scan */
 	default: c->nclasses = 1; break;
 	}
+	if (!keep)
+		return NULL;
 	struct remora_idset_iter it;
 	uint32_t id;
 	uint64_t k = 0;
@@ -493,7 +513,7 @@ static struct remora_error *partition_create_n(const struct remora_idset *set,
 	part->count = set->count;
 	part->size = set->size;
 	for (size_t i = 0; i < n; i++) {
-		err = classing_run(&cs[i], set, by[i]);
+		err = classing_run(&cs[i], set, by[i], n == 1);
 		if (err)
 			goto out;
 	}
@@ -553,8 +573,9 @@ static struct remora_error *partition_create_n(const struct remora_idset *set,
 	uint64_t k = 0;
 	remora_idset_iter_init(&it, set);
 	while (remora_idset_iter_next(&it, &id)) {
-		class_count[cls_of[k]]++;
-		class_size[cls_of[k]] += snap->size[id];
+		uint32_t c = cls_of ? cls_of[k] : class_direct(snap, by[0], id);
+		class_count[c]++;
+		class_size[c] += snap->size[id];
 		k++;
 	}
 
@@ -605,8 +626,11 @@ static struct remora_error *partition_create_n(const struct remora_idset *set,
 	}
 	k = 0;
 	remora_idset_iter_init(&it, set);
-	while (remora_idset_iter_next(&it, &id))
-		part->members[next[rank[cls_of[k++]]]++] = id;
+	while (remora_idset_iter_next(&it, &id)) {
+		uint32_t c = cls_of ? cls_of[k] : class_direct(snap, by[0], id);
+		part->members[next[rank[c]]++] = id;
+		k++;
+	}
 
 	/* byvia / byrcs rows keep their kinds' atoms for selection */
 	if (n == 1 && cs[0].rel) {
