@@ -340,6 +340,41 @@ static const uint8_t *loader_bytes(struct loader *l, uint64_t off, size_t n)
 	return got >= n ? l->win : NULL;
 }
 
+/* Copies the file's bytes [off, off + n) to dst (a copy outlives the
+ * window's next move); false if the file changed. */
+static bool loader_copy(struct loader *l, uint64_t off, void *dst, size_t n)
+{
+	const uint8_t *bytes = loader_bytes(l, off, n);
+	if (bytes)
+		memcpy(dst, bytes, n);
+	return bytes != NULL;
+}
+
+/* A run record's entries (EDGES, ROOTS, SET), read as many at a time as
+ * the window holds. */
+struct run_reader {
+	const uint8_t *at;            /* entry `first` */
+	uint32_t first;
+	uint32_t left;                /* entries from `at` not handed out */
+};
+
+/* Entry k (of n, size bytes each, from payload) of the record r reads, k
+ * counting up from 0 by one; NULL if the file changed. */
+static const void *run_entry(struct loader *l, struct run_reader *r, uint64_t payload,
+			     uint32_t n, uint32_t k, size_t size)
+{
+	if (!r->left) {
+		uint32_t fit = (uint32_t)(WINDOW_BYTES / size);
+		r->left = n - k < fit ? n - k : fit;
+		r->first = k;
+		r->at = loader_bytes(l, payload + (uint64_t)k * size, (size_t)r->left * size);
+		if (!r->at)
+			return NULL;
+	}
+	r->left--;
+	return r->at + (size_t)(k - r->first) * size;
+}
+
 /* The length of a record the scan has validated, head included. */
 static uint64_t rec_size(const struct remora_rec_head *h)
 {
@@ -644,12 +679,9 @@ static struct remora_error *loader_scan(struct loader *l, bool count)
 			return loader_error(l, off,
 					    "truncated record head at offset %llu",
 					    (unsigned long long)off);
-		const uint8_t *bytes = loader_bytes(l, off, HEAD_SIZE);
-		if (!bytes)
-			return loader_changed(l);
-		/* a copy: the window moves under later reads */
 		struct remora_rec_head head;
-		memcpy(&head, bytes, HEAD_SIZE);
+		if (!loader_copy(l, off, &head, HEAD_SIZE))
+			return loader_changed(l);
 		const struct remora_rec_head *h = &head;
 		uint64_t payload = off + HEAD_SIZE;
 		uint64_t avail = l->size - payload;
@@ -664,11 +696,9 @@ static struct remora_error *loader_scan(struct loader *l, bool count)
 			need = remora_node_payload_size(h->n);
 			if (avail < need)
 				goto truncated;
-			bytes = loader_bytes(l, payload, NODE_FIXED);
-			if (!bytes)
-				return loader_changed(l);
 			struct remora_rec_node_fixed fixed;
-			memcpy(&fixed, bytes, NODE_FIXED);
+			if (!loader_copy(l, payload, &fixed, NODE_FIXED))
+				return loader_changed(l);
 			const struct remora_rec_node_fixed *node = &fixed;
 			if (node->address == 0)
 				return loader_error(l, off,
@@ -740,11 +770,9 @@ static struct remora_error *loader_scan(struct loader *l, bool count)
 				need = TYPE_FIXED;
 				goto truncated;
 			}
-			bytes = loader_bytes(l, payload, TYPE_FIXED);
-			if (!bytes)
-				return loader_changed(l);
 			struct remora_rec_type type;
-			memcpy(&type, bytes, TYPE_FIXED);
+			if (!loader_copy(l, payload, &type, TYPE_FIXED))
+				return loader_changed(l);
 			const struct remora_rec_type *t = &type;
 			if ((uint32_t)t->name_len + t->module_len != h->n)
 				return loader_error(l, off,
@@ -777,11 +805,9 @@ static struct remora_error *loader_scan(struct loader *l, bool count)
 						    "%llu bytes of data after the END record at offset %llu",
 						    (unsigned long long)(avail - need),
 						    (unsigned long long)off);
-			bytes = loader_bytes(l, payload, END_SIZE);
-			if (!bytes)
-				return loader_changed(l);
 			struct remora_rec_end e;
-			memcpy(&e, bytes, sizeof(e));
+			if (!loader_copy(l, payload, &e, sizeof(e)))
+				return loader_changed(l);
 			if (e.node_count != l->nodes || e.edge_count != l->edges ||
 			    e.type_count != l->types || e.root_count != l->roots)
 				return loader_error(l, off,
@@ -1153,25 +1179,19 @@ static struct remora_error *loader_gather(struct loader *l)
 	for (uint64_t off = REMORA_SNAPSHOT_HEADER_SIZE;;) {
 		/* the scan has validated every record: a read that fails now
 		 * is a file that changed */
-		const uint8_t *bytes = loader_bytes(l, off, HEAD_SIZE);
-		if (!bytes)
-			return loader_changed(l);
 		struct remora_rec_head head;
-		memcpy(&head, bytes, HEAD_SIZE);
+		if (!loader_copy(l, off, &head, HEAD_SIZE))
+			return loader_changed(l);
 		const struct remora_rec_head *h = &head;
 		const uint64_t payload = off + HEAD_SIZE;
 		if (h->tag == REMORA_REC_END)
 			break;
-		/* a run's entries, as many at a time as the window holds:
-		 * ent[k - first] for the batch left */
-		uint32_t batch = 0, first = 0;
+		struct run_reader run = { 0 };
 		switch (h->tag) {
 		case REMORA_REC_NODE: {
-			bytes = loader_bytes(l, payload, NODE_FIXED);
-			if (!bytes)
-				return loader_changed(l);
 			struct remora_rec_node_fixed fixed;
-			memcpy(&fixed, bytes, NODE_FIXED);
+			if (!loader_copy(l, payload, &fixed, NODE_FIXED))
+				return loader_changed(l);
 			const struct remora_rec_node_fixed *node = &fixed;
 			uint32_t id = snapshot_find(snap, node->address);
 			if (id == REMORA_NO_NODE)
@@ -1197,24 +1217,17 @@ static struct remora_error *loader_gather(struct loader *l)
 			break;
 		}
 		case REMORA_REC_EDGES: {
-			const struct remora_rec_edge *ent = NULL;
-			for (uint32_t k = 0; k < h->n; k++, batch--) {
-				if (!batch) {
-					batch = h->n - k < WINDOW_BYTES / EDGE_SIZE ?
-							h->n - k : WINDOW_BYTES / EDGE_SIZE;
-					ent = (const void *)loader_bytes(
-						l, payload + (uint64_t)k * EDGE_SIZE,
-						(size_t)batch * EDGE_SIZE);
-					if (!ent)
-						return loader_changed(l);
-					first = k;
-				}
-				uint32_t t = snapshot_find(snap, ent[k - first].target);
+			for (uint32_t k = 0; k < h->n; k++) {
+				const struct remora_rec_edge *ent =
+					run_entry(l, &run, payload, h->n, k, EDGE_SIZE);
+				if (!ent)
+					return loader_changed(l);
+				uint32_t t = snapshot_find(snap, ent->target);
 				if (t == REMORA_NO_NODE) {
 					snap->dangling_count++;
 					continue;
 				}
-				uint64_t via = ent[k - first].via;
+				uint64_t via = ent->via;
 				snap->edge_target[e] = t;
 				snap->edge_via[e] = via;
 				e++;
@@ -1225,60 +1238,45 @@ static struct remora_error *loader_gather(struct loader *l)
 			break;
 		}
 		case REMORA_REC_ROOTS: {
-			const struct remora_rec_root *ent = NULL;
-			for (uint32_t k = 0; k < h->n; k++, batch--) {
-				if (!batch) {
-					batch = h->n - k < WINDOW_BYTES / ROOT_SIZE ?
-							h->n - k : WINDOW_BYTES / ROOT_SIZE;
-					ent = (const void *)loader_bytes(
-						l, payload + (uint64_t)k * ROOT_SIZE,
-						(size_t)batch * ROOT_SIZE);
-					if (!ent)
-						return loader_changed(l);
-					first = k;
-				}
-				uint32_t t = snapshot_find(snap, ent[k - first].target);
+			for (uint32_t k = 0; k < h->n; k++) {
+				const struct remora_rec_root *ent =
+					run_entry(l, &run, payload, h->n, k, ROOT_SIZE);
+				if (!ent)
+					return loader_changed(l);
+				uint32_t t = snapshot_find(snap, ent->target);
 				if (t == REMORA_NO_NODE) {
 					snap->dangling_count++;
 					continue;
 				}
 				snap->root_target[roots] = t;
-				snap->root_via[roots] = ent[k - first].via;
-				snap->root_where[roots] = ent[k - first].where;
+				snap->root_via[roots] = ent->via;
+				snap->root_where[roots] = ent->where;
 				roots++;
-				err = loader_frame(snap, ent[k - first].where);
+				err = loader_frame(snap, ent->where);
 				if (err)
 					return err;
 			}
 			break;
 		}
 		case REMORA_REC_SET: {
-			const uint64_t *ent = NULL;
-			for (uint32_t k = 0; k < h->n; k++, batch--) {
-				if (!batch) {
-					batch = h->n - k < WINDOW_BYTES / 8 ? h->n - k : WINDOW_BYTES / 8;
-					ent = (const void *)loader_bytes(l, payload + (uint64_t)k * 8,
-									 (size_t)batch * 8);
-					if (!ent)
-						return loader_changed(l);
-					first = k;
-				}
-				uint32_t t = snapshot_find(snap, ent[k - first]);
+			for (uint32_t k = 0; k < h->n; k++) {
+				const uint64_t *ent = run_entry(l, &run, payload, h->n, k, 8);
+				if (!ent)
+					return loader_changed(l);
+				uint32_t t = snapshot_find(snap, *ent);
 				if (t == REMORA_NO_NODE)
 					return loader_error(l, off,
 							    "SET record at offset %llu names 0x%llx, which has no NODE record",
 							    (unsigned long long)off,
-							    (unsigned long long)ent[k - first]);
+							    (unsigned long long)*ent);
 				snap->saved_set[snap->saved_set_count++] = t;
 			}
 			break;
 		}
 		case REMORA_REC_THREAD:
-			bytes = loader_bytes(l, payload, sizeof(*snap->threads));
-			if (!bytes)
+			if (!loader_copy(l, payload, &snap->threads[snap->thread_count++],
+					 sizeof(*snap->threads)))
 				return loader_changed(l);
-			memcpy(&snap->threads[snap->thread_count++], bytes,
-			       sizeof(*snap->threads));
 			break;
 		}
 		off += rec_size(h);
