@@ -282,9 +282,12 @@ def main():
 
     def both_runs(tap, it):
         gdb_alone = one_run(tap, it, "control", ["info threads"], load_remora=False)
-        # (an injected capture's own file pages are not compared: on
-        # 3.14+ 64 KiB of the executable's code can become resident
-        # meanwhile, one fault-around block, cause not yet found)
+        # (an injected capture's file pages are not compared: the agent
+        # calls the tp_traverse of the GC types it has no model of, as
+        # the target's own gc.collect() would, and that code may not
+        # have run yet: on Debian's 3.14 contextvar_tp_traverse, whose
+        # first run makes one 64 KiB fault-around block of the
+        # executable resident; perf's page-faults with -d showed it)
         one_run(tap, it, "py-heap", harness.marked("py-heap", "py-heap"),
                 load_remora=True)
         if gdb_alone is None:
