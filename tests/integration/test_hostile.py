@@ -521,7 +521,7 @@ def left_nothing(tap, name, target, files, execs, fds):
     tap.equal("%s: nobody traces it any more" % name, tracer, ["0"])
     now_execs, now_anon = remora_traces(target.pid)
     tap.equal("%s: no executable anonymous mapping of remora's stays" % name,
-              now_execs, execs[0], harness.thread_states(target.pid))
+              now_execs, execs[0], lambda: harness.thread_states(target.pid))
     tap.ok("%s: the anonymous read-write mappings did not grow by the agent's "
            "(%+d bytes)" % (name, now_anon - execs[1]),
            now_anon - execs[1] < (1 << 20))
