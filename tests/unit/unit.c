@@ -46,7 +46,7 @@ const char *unit_path(const char *name)
 	return p;
 }
 
-void unit_writer_begin(struct unit_writer *u, const char *name)
+static void writer_open(struct unit_writer *u, const char *name, uint8_t *buf, size_t cap)
 {
 	u->path = unit_path(name);
 	u->fd = open(u->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -54,19 +54,23 @@ void unit_writer_begin(struct unit_writer *u, const char *name)
 		perror(u->path);
 		exit(99);
 	}
+	remora_writer_init(&u->w, u->fd, buf, cap, 0x030b04f0);
+}
+
+void unit_writer_begin(struct unit_writer *u, const char *name)
+{
 	u->big = NULL;
-	remora_writer_init(&u->w, u->fd, u->buf, sizeof(u->buf), 0x030b04f0);
+	writer_open(u, name, u->buf, sizeof(u->buf));
 }
 
 void unit_writer_begin_big(struct unit_writer *u, const char *name, size_t cap)
 {
-	unit_writer_begin(u, name);
 	u->big = malloc(cap);
 	if (!u->big) {
 		perror("malloc");
 		exit(99);
 	}
-	remora_writer_init(&u->w, u->fd, u->big, cap, 0x030b04f0);
+	writer_open(u, name, u->big, cap);
 }
 
 void unit_node(struct unit_writer *u, uint64_t address, uint64_t type,
