@@ -752,7 +752,7 @@ def load_json(path):
 
 def run_gdb_script(script, it, target, out, core=None, env=None):
     """Sources script (a gdb_*.py of the tests) in gdb on target, live
-    (then detaches) or on core (with it's executable), with
+    (then detaches) or on core (with it.path, its executable), with
     REMORA_TEST_OUT=out, REMORA_TEST_FACTS=the target's facts.json and
     env: (the GdbRun, the JSON the script wrote to out)."""
     env = dict(env or {}, REMORA_TEST_OUT=out, REMORA_TEST_FACTS=target.path("facts.json"))
